@@ -1,0 +1,98 @@
+/**
+ * Variable queries are one function call, like Grafana's Prometheus datasource:
+ *
+ *   clusters()                    registered clusters (value = id, text = name)
+ *   label_names()                 label names across clusters
+ *   label_names(match)            ... of series matching a selector
+ *   label_values(label)           values of a label across clusters
+ *   label_values(metric, label)   ... on series matching `metric` (a name or selector)
+ *   gpu_nodes()  gpu_nodes(c)     GPU node names (of cluster `c`)
+ */
+export type VariableFunction =
+  | { kind: 'clusters' }
+  | { kind: 'label_names'; match?: string }
+  | { kind: 'label_values'; label: string; match?: string }
+  | { kind: 'gpu_nodes'; cluster?: string };
+
+export const VARIABLE_FUNCTION_EXAMPLES = [
+  'clusters()',
+  'label_names()',
+  'label_values(job)',
+  'label_values(up, instance)',
+  'gpu_nodes($cluster)',
+];
+
+/** Split on commas that are not inside braces, brackets, parentheses or quotes. */
+export function splitArgs(args: string): string[] {
+  const out: string[] = [];
+  let depth = 0;
+  let quote: string | null = null;
+  let current = '';
+  for (let i = 0; i < args.length; i++) {
+    const c = args[i];
+    if (quote) {
+      if (c === '\\') {
+        current += c + (args[i + 1] ?? '');
+        i++;
+        continue;
+      }
+      if (c === quote) {
+        quote = null;
+      }
+    } else if (c === '"' || c === "'" || c === '`') {
+      quote = c;
+    } else if (c === '{' || c === '(' || c === '[') {
+      depth++;
+    } else if (c === '}' || c === ')' || c === ']') {
+      depth--;
+    } else if (c === ',' && depth === 0) {
+      out.push(current.trim());
+      current = '';
+      continue;
+    }
+    current += c;
+  }
+  if (current.trim() !== '' || out.length > 0) {
+    out.push(current.trim());
+  }
+  return out;
+}
+
+export class VariableQueryError extends Error {}
+
+export function parseVariableQuery(text: string): VariableFunction {
+  const m = /^\s*([a-z_]+)\s*\(([\s\S]*)\)\s*$/.exec(text);
+  if (!m) {
+    throw new VariableQueryError(
+      `"${text}" is not a variable function; use one of ${VARIABLE_FUNCTION_EXAMPLES.join(', ')}`
+    );
+  }
+  const [, name, rawArgs] = m;
+  const args = splitArgs(rawArgs);
+  const arity = (min: number, max: number) => {
+    if (args.length < min || args.length > max) {
+      const want = min === max ? `${min}` : `${min} to ${max}`;
+      throw new VariableQueryError(`${name}() takes ${want} argument(s), got ${args.length}`);
+    }
+  };
+  switch (name) {
+    case 'clusters':
+      arity(0, 0);
+      return { kind: 'clusters' };
+    case 'label_names':
+      arity(0, 1);
+      return { kind: 'label_names', match: args[0] || undefined };
+    case 'label_values':
+      arity(1, 2);
+      return args.length === 1
+        ? { kind: 'label_values', label: args[0] }
+        : { kind: 'label_values', match: args[0] || undefined, label: args[1] };
+    case 'gpu_nodes':
+      arity(0, 1);
+      return { kind: 'gpu_nodes', cluster: args[0] || undefined };
+    default:
+      throw new VariableQueryError(
+        `unknown variable function ${name}(); use one of ${VARIABLE_FUNCTION_EXAMPLES.join(', ')}`
+      );
+  }
+}

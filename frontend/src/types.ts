@@ -1,0 +1,182 @@
+import { DataQuery } from '@grafana/schema';
+import { DataSourceJsonData } from '@grafana/data';
+
+/**
+ * The query model (`DataQuery.json`), mirrored from docs/query-model.md.
+ * One flat object: `queryType` selects the kind and which other fields matter.
+ */
+export type QueryType = 'metrics' | 'logs' | 'traces' | 'alerts' | 'gpu' | 'cnf' | 'macos';
+export type Aggregate = 'merge' | 'sum' | 'avg' | 'min' | 'max';
+export type LogDirection = 'backward' | 'forward';
+export type TracesView = 'search' | 'trace' | 'analysis' | 'serviceGraph';
+export type AlertState = 'FIRING' | 'PENDING' | 'RESOLVED' | 'SUPPRESSED';
+export type GpuView = 'nodes' | 'gpus' | 'processes' | 'summary';
+export type GpuSource = 'auto' | 'nvidia-smi' | 'dcgm';
+export type CnfView = 'workloads' | 'ptp' | 'sriov' | 'dpdk';
+export type MacosView = 'power';
+
+export interface FleetscopeQuery extends DataQuery {
+  queryType?: QueryType;
+  /** Cluster ids; empty = every enabled cluster. Entries may be template variables. */
+  clusters?: string[];
+
+  /** PromQL (metrics) or LogQL (logs). */
+  expr?: string;
+  instant?: boolean;
+  range?: boolean;
+  step?: string;
+  aggregate?: Aggregate;
+  legendFormat?: string;
+  exemplars?: boolean;
+
+  /** logs and trace search: maximum rows across all clusters. */
+  limit?: number;
+  direction?: LogDirection;
+
+  tracesView?: TracesView;
+  /** TraceQL. */
+  query?: string;
+  service?: string;
+  operation?: string;
+  minDuration?: string;
+  maxDuration?: string;
+  /** logfmt `key=value` pairs, e.g. `http.status_code=500 team=quant`. */
+  tags?: string;
+  traceId?: string;
+
+  state?: AlertState[];
+  severity?: string[];
+  /** Alertmanager matchers, e.g. `alertname=~"GPU.*", namespace="llm"`. */
+  matchers?: string;
+  history?: boolean;
+
+  /** gpu: nodes|gpus|processes|summary; macos: power. */
+  view?: GpuView | MacosView;
+  source?: GpuSource;
+
+  cnfView?: CnfView;
+  pod?: string;
+  port?: number;
+}
+
+export const DEFAULT_QUERY: Partial<FleetscopeQuery> = {
+  queryType: 'metrics',
+  expr: '',
+  aggregate: 'merge',
+};
+
+/** Every string field of the query that template variables may appear in. */
+export const STRING_FIELDS = [
+  'expr',
+  'step',
+  'legendFormat',
+  'query',
+  'service',
+  'operation',
+  'minDuration',
+  'maxDuration',
+  'tags',
+  'traceId',
+  'matchers',
+  'pod',
+] as const satisfies ReadonlyArray<keyof FleetscopeQuery>;
+
+/** docs/configuration.md — `jsonData.clusters[]`. */
+export interface ClusterConfig {
+  id: string;
+  name: string;
+  labels?: Record<string, string>;
+  enabled?: boolean;
+  prometheus?: {
+    url?: string;
+    kind?: 'prometheus' | 'thanos' | 'mimir';
+    tenant?: string;
+    basicAuthUser?: string;
+    tlsSkipVerify?: boolean;
+  };
+  loki?: { url?: string; tenant?: string };
+  tempo?: { url?: string; tenant?: string };
+  alertmanager?: { url?: string };
+  kubernetes?: {
+    server?: string;
+    gpuNamespace?: string;
+    gpuDaemonSet?: string;
+    ptpNamespace?: string;
+    sriovNamespace?: string;
+  };
+}
+
+export interface QuerySettings {
+  timeoutSeconds?: number;
+  maxTimeoutSeconds?: number;
+  maxParallel?: number;
+  retryAttempts?: number;
+  retryDelaySeconds?: number;
+  maxResponseBytes?: number;
+}
+
+export interface CacheSettings {
+  redisUrl?: string;
+  instantTtlSeconds?: number;
+  rangeTtlSeconds?: number;
+  labelsTtlSeconds?: number;
+}
+
+export interface DerivedField {
+  name: string;
+  matcherRegex: string;
+  url?: string;
+  datasourceUid?: string;
+}
+
+export interface FleetscopeOptions extends DataSourceJsonData {
+  clusters?: ClusterConfig[];
+  query?: QuerySettings;
+  cache?: CacheSettings;
+  derivedFields?: DerivedField[];
+}
+
+/** Secret keys in secureJsonData: `<clusterId>.<suffix>`. */
+export type SecretSuffix =
+  | 'bearerToken'
+  | 'prometheus.basicAuthPassword'
+  | 'loki.basicAuthPassword'
+  | 'tempo.basicAuthPassword'
+  | 'alertmanager.basicAuthPassword'
+  | 'tlsCACert'
+  | 'tlsClientCert'
+  | 'tlsClientKey'
+  | 'webhookSecret';
+
+export const secretKey = (clusterId: string, suffix: SecretSuffix) => `${clusterId}.${suffix}`;
+
+/** `GET api/v1/clusters`. */
+export interface ClusterInfo {
+  id: string;
+  name: string;
+  labels?: Record<string, string>;
+  enabled?: boolean;
+  backends?: string[];
+}
+
+export interface ClustersResponse {
+  clusters: ClusterInfo[];
+  total: number;
+}
+
+/** `GET api/v1/metrics/labels` and `.../label/{name}/values`: `data` is the union. */
+export interface LabelsResponse {
+  data?: string[];
+  results?: unknown[];
+}
+
+/** `GET api/v1/gpu/nodes`. */
+export interface GpuNodesResponse {
+  nodes?: Array<{ cluster_id?: string; cluster_name?: string; node_name: string }>;
+  total?: number;
+}
+
+/** Variable query: one function call, e.g. `label_values(up, job)`. */
+export interface FleetscopeVariableQuery extends DataQuery {
+  query: string;
+}
