@@ -179,4 +179,6 @@ export interface GpuNodesResponse {
 /** Variable query: one function call, e.g. `label_values(up, job)`. */
 export interface FleetscopeVariableQuery extends DataQuery {
   query: string;
+  /** Clusters to ask (empty = all); entries may be variables. */
+  clusters?: string[];
 }

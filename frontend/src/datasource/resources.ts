@@ -8,11 +8,14 @@ import {
 /** The one function the client needs: Grafana's `DataSourceWithBackend.getResource`. */
 export type GetResource = <T>(path: string, params?: Record<string, string>) => Promise<T>;
 
+/** Label names/values come from Prometheus (`metrics`) or Loki (`logs`). */
+export type LabelSource = 'metrics' | 'logs';
+
 /** Resource paths, relative to the datasource (`/api/datasources/uid/<uid>/resources/`). */
 export const RESOURCE_PATHS = {
   clusters: 'api/v1/clusters',
-  metricLabels: 'api/v1/metrics/labels',
-  metricLabelValues: (name: string) => `api/v1/metrics/label/${encodeURIComponent(name)}/values`,
+  labels: (source: LabelSource) => `api/v1/${source}/labels`,
+  labelValues: (source: LabelSource, name: string) => `api/v1/${source}/label/${encodeURIComponent(name)}/values`,
   gpuNodes: 'api/v1/gpu/nodes',
 } as const;
 
@@ -36,18 +39,23 @@ export class ResourceClient {
   }
 
   /** Label names across the given clusters (empty = all); `data` is the federated union. */
-  async labelNames(clusters?: string[], match?: string): Promise<string[]> {
+  async labelNames(clusters?: string[], match?: string, source: LabelSource = 'metrics'): Promise<string[]> {
     const res = await this.getResource<LabelsResponse>(
-      RESOURCE_PATHS.metricLabels,
-      clusterParams(clusters, match ? { 'match[]': match } : {})
+      RESOURCE_PATHS.labels(source),
+      clusterParams(clusters, match ? { [source === 'logs' ? 'query' : 'match[]']: match } : {})
     );
     return uniqueSorted(res?.data ?? []);
   }
 
-  async labelValues(label: string, clusters?: string[], match?: string): Promise<string[]> {
+  async labelValues(
+    label: string,
+    clusters?: string[],
+    match?: string,
+    source: LabelSource = 'metrics'
+  ): Promise<string[]> {
     const res = await this.getResource<LabelsResponse>(
-      RESOURCE_PATHS.metricLabelValues(label),
-      clusterParams(clusters, match ? { 'match[]': match } : {})
+      RESOURCE_PATHS.labelValues(source, label),
+      clusterParams(clusters, match ? { [source === 'logs' ? 'query' : 'match[]']: match } : {})
     );
     return uniqueSorted(res?.data ?? []);
   }

@@ -1,0 +1,62 @@
+import { ComboboxOption, InlineField, MultiCombobox } from '@grafana/ui';
+import { useMemo } from 'react';
+
+import type { FleetscopeDataSource } from '../datasource';
+import { useClusters, variableOptions } from './useClusters';
+
+interface Props {
+  datasource: FleetscopeDataSource;
+  value: string[] | undefined;
+  onChange: (clusters: string[]) => void;
+  labelWidth?: number;
+}
+
+/** Multi-select of registered clusters (from `GET api/v1/clusters`) and dashboard variables. Empty = all. */
+export function ClusterPicker({ datasource, value, onChange, labelWidth = 14 }: Props) {
+  const { clusters, loading, error } = useClusters(datasource);
+  const options = useMemo<Array<ComboboxOption<string>>>(() => {
+    const fromRegistry = clusters.map((c) => ({
+      value: c.id,
+      label: c.name && c.name !== c.id ? `${c.name} (${c.id})` : c.id,
+      description: [
+        c.enabled === false ? 'disabled' : '',
+        (c.backends ?? []).join(', '),
+        Object.entries(c.labels ?? {})
+          .map(([k, v]) => `${k}=${v}`)
+          .join(' '),
+      ]
+        .filter(Boolean)
+        .join(' · '),
+    }));
+    const vars = variableOptions().map((v) => ({ value: v, label: v, description: 'dashboard variable' }));
+    const known = new Set([...fromRegistry, ...vars].map((o) => o.value));
+    // Keep selected ids that the registry no longer lists visible, so they can be removed.
+    const stale = (value ?? []).filter((v) => !known.has(v)).map((v) => ({ value: v, label: v, description: 'not registered' }));
+    return [...vars, ...fromRegistry, ...stale];
+  }, [clusters, value]);
+
+  return (
+    <InlineField
+      label="Clusters"
+      labelWidth={labelWidth}
+      tooltip="Clusters to query. None selected = every enabled cluster. Multi-value variables expand to a list."
+      invalid={!!error}
+      error={error ? `Could not load clusters: ${error}` : undefined}
+    >
+      <MultiCombobox<string>
+        aria-label="Clusters"
+        data-testid="fleetscope-cluster-picker"
+        placeholder={loading ? 'Loading clusters…' : 'All enabled clusters'}
+        loading={loading}
+        options={options}
+        value={value ?? []}
+        createCustomValue
+        width="auto"
+        minWidth={30}
+        maxWidth={80}
+        isClearable
+        onChange={(selected) => onChange(selected.map((o) => o.value))}
+      />
+    </InlineField>
+  );
+}

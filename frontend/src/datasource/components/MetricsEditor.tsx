@@ -1,0 +1,131 @@
+import { InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, Stack } from '@grafana/ui';
+import { useCallback } from 'react';
+
+import { Aggregate, FleetscopeQuery } from '../../types';
+import { CodeField, Completer } from '../code/CodeField';
+import { LabelSource } from '../resources';
+import { KindEditorProps, LABEL_WIDTH } from './editorProps';
+import { hintClusters } from './useClusters';
+
+const AGGREGATES: Array<{ label: string; value: Aggregate; description: string }> = [
+  { label: 'Merge', value: 'merge', description: 'Every series of every cluster, labelled with its cluster' },
+  { label: 'Sum', value: 'sum', description: 'Add identical series across clusters' },
+  { label: 'Avg', value: 'avg', description: 'Average identical series across clusters' },
+  { label: 'Min', value: 'min', description: 'Minimum of identical series across clusters' },
+  { label: 'Max', value: 'max', description: 'Maximum of identical series across clusters' },
+];
+
+type QueryKind = 'range' | 'instant' | 'both';
+const KINDS: Array<{ label: string; value: QueryKind }> = [
+  { label: 'Range', value: 'range' },
+  { label: 'Instant', value: 'instant' },
+  { label: 'Both', value: 'both' },
+];
+
+function kindOf(q: FleetscopeQuery): QueryKind {
+  const instant = !!q.instant;
+  const range = q.range ?? !instant;
+  return instant && range ? 'both' : instant ? 'instant' : 'range';
+}
+
+/** Label-name/value completion from the federated label resources. */
+export function useLabelCompleter(props: KindEditorProps, source: LabelSource): Completer {
+  const { datasource, query } = props;
+  const clusters = query.clusters;
+  return useCallback(
+    async (ctx) => {
+      const scope = hintClusters(clusters);
+      switch (ctx.kind) {
+        case 'label-name':
+          return datasource.resources.labelNames(scope, source === 'metrics' ? ctx.metric : undefined, source);
+        case 'label-value':
+          return datasource.resources.labelValues(
+            ctx.label,
+            scope,
+            source === 'metrics' ? ctx.metric : undefined,
+            source
+          );
+        case 'metric-name':
+          return datasource.resources.labelValues('__name__', scope, undefined, 'metrics');
+      }
+    },
+    [datasource, clusters, source]
+  );
+}
+
+export function MetricsEditor(props: KindEditorProps) {
+  const { query, onChange, onChangeAndRun, onRunQuery } = props;
+  const completer = useLabelCompleter(props, 'metrics');
+  return (
+    <Stack direction="column" gap={0.5}>
+      <InlineFieldRow>
+        <InlineField label="PromQL" labelWidth={LABEL_WIDTH} grow>
+          <CodeField
+            language="promql"
+            aria-label="PromQL query"
+            placeholder="sum by (team) (rate(http_requests_total[$__rate_interval]))  — Shift+Enter to run"
+            value={query.expr ?? ''}
+            completer={completer}
+            onChange={(expr) => onChange({ expr })}
+            onRunQuery={onRunQuery}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField
+          label="Aggregate"
+          labelWidth={LABEL_WIDTH}
+          tooltip="How series from different clusters combine. Merge keeps them apart with a cluster label."
+        >
+          <RadioButtonGroup<Aggregate>
+            options={AGGREGATES}
+            value={query.aggregate ?? 'merge'}
+            onChange={(aggregate) => onChangeAndRun({ aggregate })}
+            size="sm"
+          />
+        </InlineField>
+        <InlineField label="Type" tooltip="Range → time series; instant → one value per series.">
+          <RadioButtonGroup<QueryKind>
+            options={KINDS}
+            value={kindOf(query)}
+            onChange={(k) => onChangeAndRun({ instant: k !== 'range', range: k !== 'instant' })}
+            size="sm"
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <InlineField
+          label="Legend"
+          labelWidth={LABEL_WIDTH}
+          tooltip="{{label}} templates, e.g. {{cluster}} {{service}}. Empty = Grafana's default naming."
+        >
+          <Input
+            aria-label="Legend format"
+            width={30}
+            placeholder="{{cluster}}"
+            value={query.legendFormat ?? ''}
+            onChange={(e) => onChange({ legendFormat: e.currentTarget.value })}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField label="Min step" tooltip="30s, 1m or seconds. The effective step is never below the panel interval.">
+          <Input
+            aria-label="Min step"
+            width={12}
+            placeholder="auto"
+            value={query.step ?? ''}
+            onChange={(e) => onChange({ step: e.currentTarget.value })}
+            onBlur={onRunQuery}
+          />
+        </InlineField>
+        <InlineField label="Exemplars">
+          <InlineSwitch
+            aria-label="Exemplars"
+            value={!!query.exemplars}
+            onChange={(e) => onChangeAndRun({ exemplars: e.currentTarget.checked })}
+          />
+        </InlineField>
+      </InlineFieldRow>
+    </Stack>
+  );
+}

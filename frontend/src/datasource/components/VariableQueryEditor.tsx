@@ -1,0 +1,59 @@
+import { QueryEditorProps } from '@grafana/data';
+import { InlineField, InlineFieldRow, Input, Stack, Text } from '@grafana/ui';
+import { useState } from 'react';
+
+import { FleetscopeOptions, FleetscopeQuery, FleetscopeVariableQuery } from '../../types';
+import type { FleetscopeDataSource } from '../datasource';
+import { VARIABLE_FUNCTION_EXAMPLES, parseVariableQuery } from '../variableQuery';
+import { ClusterPicker } from './ClusterPicker';
+
+type Props = QueryEditorProps<FleetscopeDataSource, FleetscopeQuery, FleetscopeOptions, FleetscopeVariableQuery>;
+
+function problem(text: string): string | undefined {
+  if (!text.trim()) {
+    return undefined;
+  }
+  try {
+    parseVariableQuery(text);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+/** Variable query: one function call, plus the clusters to ask. */
+export function VariableQueryEditor({ datasource, query, onChange }: Props) {
+  const [text, setText] = useState(query.query ?? '');
+  const error = problem(text);
+  const commit = (next: string) => {
+    if (!problem(next)) {
+      onChange({ ...query, refId: query.refId || 'FleetscopeVariable', query: next });
+    }
+  };
+  return (
+    <Stack direction="column" gap={0.5}>
+      <InlineFieldRow>
+        <InlineField label="Query" labelWidth={14} grow invalid={!!error} error={error}>
+          <Input
+            aria-label="Variable query"
+            placeholder="label_values(up, job)"
+            value={text}
+            onChange={(e) => setText(e.currentTarget.value)}
+            onBlur={() => commit(text)}
+            onKeyDown={(e) => e.key === 'Enter' && commit(text)}
+          />
+        </InlineField>
+      </InlineFieldRow>
+      <InlineFieldRow>
+        <ClusterPicker
+          datasource={datasource}
+          value={query.clusters}
+          onChange={(clusters) => onChange({ ...query, refId: query.refId || 'FleetscopeVariable', query: text, clusters })}
+        />
+      </InlineFieldRow>
+      <Text color="secondary" variant="bodySmall">
+        Functions: {VARIABLE_FUNCTION_EXAMPLES.join(' · ')}
+      </Text>
+    </Stack>
+  );
+}

@@ -1,0 +1,15 @@
+import { FleetscopeQuery } from '../../types';
+import type { FleetscopeDataSource } from '../datasource';
+
+/** What every per-kind editor gets from QueryEditor. */
+export interface KindEditorProps {
+  datasource: FleetscopeDataSource;
+  query: FleetscopeQuery;
+  /** Merge a change into the query. */
+  onChange: (patch: Partial<FleetscopeQuery>) => void;
+  /** Merge a change and run the query. */
+  onChangeAndRun: (patch: Partial<FleetscopeQuery>) => void;
+  onRunQuery: () => void;
+}
+
+export const LABEL_WIDTH = 14;

@@ -1,0 +1,73 @@
+import { getTemplateSrv } from '@grafana/runtime';
+import { useEffect, useState } from 'react';
+
+import { ClusterInfo } from '../../types';
+import type { FleetscopeDataSource } from '../datasource';
+import { interpolateClusters } from '../interpolate';
+
+// One request per datasource instance, shared by every editor on the page.
+const cache = new WeakMap<FleetscopeDataSource, Promise<ClusterInfo[]>>();
+
+export function loadClusters(ds: FleetscopeDataSource): Promise<ClusterInfo[]> {
+  let p = cache.get(ds);
+  if (!p) {
+    p = ds.resources.clusters();
+    // A failed load is retried by the next editor that mounts.
+    p.catch(() => cache.delete(ds));
+    cache.set(ds, p);
+  }
+  return p;
+}
+
+export interface ClustersState {
+  clusters: ClusterInfo[];
+  loading: boolean;
+  error?: string;
+}
+
+export function useClusters(ds: FleetscopeDataSource): ClustersState {
+  const [state, setState] = useState<ClustersState>({ clusters: [], loading: true });
+  useEffect(() => {
+    let live = true;
+    loadClusters(ds).then(
+      (clusters) => live && setState({ clusters, loading: false }),
+      (err) => live && setState({ clusters: [], loading: false, error: errorMessage(err) })
+    );
+    return () => {
+      live = false;
+    };
+  }, [ds]);
+  return state;
+}
+
+/** The cluster ids an editor's hints (label names, values) should come from. */
+export function hintClusters(clusters: string[] | undefined): string[] {
+  try {
+    return interpolateClusters(clusters, getTemplateSrv());
+  } catch {
+    return (clusters ?? []).filter((c) => !c.startsWith('$'));
+  }
+}
+
+/** Dashboard variables, offered as `$name` wherever a value may be templated. */
+export function variableOptions(): string[] {
+  try {
+    return getTemplateSrv()
+      .getVariables()
+      .map((v) => `$${v.name}`);
+  } catch {
+    return [];
+  }
+}
+
+/** The readable part of a backend or fetch error. */
+export function errorMessage(err: unknown): string {
+  if (!err) {
+    return 'unknown error';
+  }
+  if (typeof err === 'string') {
+    return err;
+  }
+  const e = err as { data?: { message?: string; error?: string }; message?: string; statusText?: string; status?: number };
+  return e.data?.message || e.data?.error || e.message || e.statusText || (e.status ? `HTTP ${e.status}` : String(err));
+}
