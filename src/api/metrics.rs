@@ -1,0 +1,338 @@
+//! `/api/v1/metrics/*`: federated PromQL and metadata in the seed's shapes —
+//! `results[]` per cluster with `status`, `query_time_ms`, and totals
+//! `clusters_queried`, `clusters_succeeded`, `total_query_time_ms`. Query
+//! endpoints also answer Grafana data-frame JSON with `"format": "frames"`.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::params::{parse_step_ms, parse_time_ms};
+use super::{ApiRequest, ApiResponse, method_not_allowed};
+use crate::error::{ErrorCode, FleetError};
+use crate::federation::status::{self, Status};
+use crate::federation::{ClusterOutcome, Federation, decode_error, metrics, named};
+use crate::frames::prometheus::{self as conv, PromData, PromResponse, ResultType};
+use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
+use crate::registry::{Backend, Cluster};
+
+pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
+    let m = req.method.as_str();
+    match (m, rest) {
+        ("POST" | "GET", ["query"]) => run_query(fed, req, true).await,
+        ("POST" | "GET", ["query_range"]) => run_query(fed, req, false).await,
+        ("GET" | "POST", ["series"]) => series(fed, req).await,
+        ("GET" | "POST", ["labels"]) => labels(fed, req, None).await,
+        ("GET", ["label", name, "values"]) => labels(fed, req, Some(name)).await,
+        ("GET", ["metadata"]) => metadata(fed, req).await,
+        (_, ["query" | "query_range" | "series" | "labels" | "metadata"] | ["label", _, "values"]) => Err(method_not_allowed(m, &req.path)),
+        _ => Err(FleetError::new(ErrorCode::NotFound, format!("no resource at {:?}", req.path))),
+    }
+}
+
+/// The seed's query request body (`POST /api/v1/metrics/query[_range]`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct QueryBody {
+    #[serde(default)]
+    query: Option<String>,
+    #[serde(default)]
+    cluster_ids: Vec<String>,
+    #[serde(default)]
+    time: Option<Value>,
+    #[serde(default)]
+    start_time: Option<Value>,
+    #[serde(default)]
+    end_time: Option<Value>,
+    #[serde(default)]
+    step: Option<Value>,
+    #[serde(default)]
+    aggregate: Option<String>,
+    #[serde(default)]
+    legend_format: Option<String>,
+    /// `seed` (default) or `frames`.
+    #[serde(default)]
+    format: Option<String>,
+}
+
+fn value_str(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+impl QueryBody {
+    fn from_request(req: &ApiRequest) -> Result<Self, FleetError> {
+        if req.method == "POST" && !req.body.is_empty() {
+            return serde_json::from_slice(&req.body).map_err(|e| FleetError::invalid_query(format!("request body: {e}")));
+        }
+        let p = &req.params;
+        let s = |k: &str| p.get(k).map(|v| Value::String(v.to_owned()));
+        Ok(QueryBody {
+            query: p.get("query").map(str::to_owned),
+            cluster_ids: p.cluster_ids(),
+            time: s("time"),
+            start_time: s("start_time").or_else(|| s("start")),
+            end_time: s("end_time").or_else(|| s("end")),
+            step: s("step"),
+            aggregate: p.get("aggregate").map(str::to_owned),
+            legend_format: p.get("legend_format").map(str::to_owned),
+            format: p.get("format").map(str::to_owned),
+        })
+    }
+}
+
+async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<ApiResponse, FleetError> {
+    let body = QueryBody::from_request(req)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    let time = |field: &str, v: &Option<Value>, default: i64| -> Result<i64, FleetError> {
+        v.as_ref().map(|v| parse_time_ms(field, &value_str(v))).transpose().map(|t| t.unwrap_or(default))
+    };
+    let (from, to, step_ms) = if instant {
+        let t = time("time", &body.time, now)?;
+        (t, t, 0)
+    } else {
+        let end = time("end_time", &body.end_time, now)?;
+        let start = time("start_time", &body.start_time, end - 3_600_000)?;
+        let step = body.step.as_ref().map(|s| parse_step_ms("step", &value_str(s))).transpose()?.unwrap_or(60_000);
+        (start, end, step)
+    };
+    let query_json = json!({
+        "expr": body.query.unwrap_or_default(),
+        "instant": instant,
+        "step": format!("{step_ms}ms").replace("0ms", "0ms"),
+        "aggregate": body.aggregate.unwrap_or_default(),
+        "legendFormat": body.legend_format.unwrap_or_default(),
+    });
+    let mut query_json = query_json;
+    if step_ms > 0 {
+        query_json["step"] = json!(step_ms as f64 / 1000.0);
+    } else {
+        query_json.as_object_mut().map(|o| o.remove("step"));
+    }
+    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to)?, interval_ms: 0, max_data_points: 0 };
+    let parsed = query::parse("metrics", query_json.to_string().as_bytes(), env)?;
+    let QueryKind::Metrics(q) = &parsed.kind;
+    let targets = fed.registry.targets(&body.cluster_ids)?;
+    let started = Instant::now();
+    let outcomes = metrics::fetch(fed, &targets, q).await;
+    let total_ms = started.elapsed().as_millis() as u64;
+    if body.format.as_deref() == Some("frames") {
+        let statuses = status::statuses(&outcomes);
+        let succeeded = statuses.iter().filter(|s| s.status == Status::Success).count();
+        let frames = metrics::to_frames(outcomes, "A", q)?;
+        let code = if succeeded < statuses.len() { 206 } else { 200 };
+        #[derive(serde::Serialize)]
+        struct FramesAnswer<'a> {
+            /// Written by the frame-JSON encoder in Go's key order (schema before data).
+            frames: Box<serde_json::value::RawValue>,
+            clusters: &'a [status::ClusterStatus],
+            total_query_time_ms: u64,
+            clusters_queried: usize,
+            clusters_succeeded: usize,
+        }
+        let raw = String::from_utf8(crate::frames::json::frames_to_json_bytes(&frames))
+            .ok()
+            .and_then(|s| serde_json::value::RawValue::from_string(s).ok())
+            .ok_or_else(|| FleetError::internal("frame JSON encoding failed"))?;
+        let answer = FramesAnswer {
+            frames: raw,
+            clusters: &statuses,
+            total_query_time_ms: total_ms,
+            clusters_queried: statuses.len(),
+            clusters_succeeded: succeeded,
+        };
+        return Ok(ApiResponse::json(code, &answer));
+    }
+    Ok(seed_response(outcomes, total_ms, |resp| prom_data_json(&resp.data), |resp| result_type(&resp.data)))
+}
+
+fn result_type(d: &PromData) -> ResultType {
+    match d {
+        PromData::Series { result_type, .. } => *result_type,
+        PromData::Scalar { .. } => ResultType::Scalar,
+        PromData::String { .. } => ResultType::String,
+    }
+}
+
+/// Per-cluster `data` as Prometheus writes it.
+fn prom_data_json(d: &PromData) -> Value {
+    let point = |t: i64, v: String| json!([t as f64 / 1000.0, v]);
+    match d {
+        PromData::Series { result_type: ResultType::Matrix, series } => Value::Array(
+            series
+                .iter()
+                .map(|s| {
+                    let values: Vec<Value> =
+                        s.times_ms.iter().zip(&s.values).map(|(t, v)| point(*t, conv::format_value(*v))).collect();
+                    json!({ "metric": s.labels, "values": values })
+                })
+                .collect(),
+        ),
+        PromData::Series { series, .. } => Value::Array(
+            series
+                .iter()
+                .map(|s| {
+                    let value = s.times_ms.first().zip(s.values.first()).map(|(t, v)| point(*t, conv::format_value(*v)));
+                    json!({ "metric": s.labels, "value": value })
+                })
+                .collect(),
+        ),
+        PromData::Scalar { time_ms, value } => point(*time_ms, conv::format_value(*value)),
+        PromData::String { time_ms, value } => point(*time_ms, value.clone()),
+    }
+}
+
+/// The seed's envelope around per-cluster results; 206 when some failed, the
+/// common error when all failed.
+fn seed_response<T>(
+    outcomes: Vec<ClusterOutcome<T>>,
+    total_ms: u64,
+    data: impl Fn(&T) -> Value,
+    result_type: impl Fn(&T) -> ResultType,
+) -> ApiResponse {
+    if let Some(err) = status::all_failed(&outcomes) {
+        let mut body = err.to_json();
+        body["results"] = json!(status::statuses(&outcomes));
+        return ApiResponse::json(err.code.http_status(), &body);
+    }
+    let mut succeeded = 0;
+    let results: Vec<Value> = outcomes
+        .iter()
+        .map(|o| {
+            let mut r = serde_json::to_value(o.status()).unwrap_or_default();
+            if let Ok(v) = &o.result {
+                succeeded += 1;
+                r["result_type"] = json!(result_type(v));
+                r["data"] = data(v);
+            }
+            r
+        })
+        .collect();
+    let queried = results.len();
+    let mut body = json!({
+        "results": results,
+        "total_query_time_ms": total_ms,
+        "clusters_queried": queried,
+        "clusters_succeeded": succeeded,
+    });
+    if succeeded < queried {
+        body["status"] = json!(ErrorCode::PartialResults);
+    }
+    ApiResponse::json(if succeeded < queried { 206 } else { 200 }, &body)
+}
+
+/// Label names must be plain identifiers: they become part of an upstream path.
+fn check_label_name(name: &str) -> Result<(), FleetError> {
+    let mut chars = name.chars();
+    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && name.len() <= 256;
+    if ok { Ok(()) } else { Err(FleetError::invalid_query(format!("{name:?} is not a valid label name"))) }
+}
+
+fn window(req: &ApiRequest) -> Result<(Vec<String>, Option<i64>, Option<i64>), FleetError> {
+    let p = &req.params;
+    let matches = p.all("match[]");
+    for m in &matches {
+        crate::query::metrics::validate_promql(m).map_err(FleetError::from)?;
+    }
+    let start = p.time_ms("start")?.or(p.time_ms("start_time")?);
+    let end = p.time_ms("end")?.or(p.time_ms("end_time")?);
+    Ok((matches, start, end))
+}
+
+/// Fan a Prometheus metadata call out and decode each answer with `decode`.
+async fn federated<T, C, Fut>(fed: &Federation, req: &ApiRequest, call: C) -> Result<Vec<ClusterOutcome<T>>, FleetError>
+where
+    T: Send + 'static,
+    C: Fn(crate::upstream::prometheus::PrometheusClient, Arc<Cluster>) -> Fut,
+    Fut: std::future::Future<Output = Result<T, FleetError>> + Send + 'static,
+{
+    let targets = fed.registry.targets(&req.params.cluster_ids())?;
+    Ok(fed
+        .fan_out(&targets, Backend::Prometheus, |cluster| {
+            let client = fed.prometheus(&cluster);
+            let fut = client.map(|c| call(c, cluster.clone()));
+            async move { fut?.await }
+        })
+        .await)
+}
+
+async fn labels(fed: &Federation, req: &ApiRequest, name: Option<&str>) -> Result<ApiResponse, FleetError> {
+    if let Some(n) = name {
+        check_label_name(n)?;
+    }
+    let (matches, start, end) = window(req)?;
+    let name = name.map(str::to_owned);
+    let started = Instant::now();
+    let outcomes = federated(fed, req, |client, cluster| {
+        let (matches, name) = (matches.clone(), name.clone());
+        async move {
+            let body = match &name {
+                Some(n) => client.label_values(n, &matches, start, end).await,
+                None => client.labels(&matches, start, end).await,
+            }
+            .map_err(named(&cluster, Backend::Prometheus))?;
+            conv::parse_string_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
+        }
+    })
+    .await?;
+    let union: BTreeSet<String> = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).flatten().cloned().collect();
+    let mut resp = seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::String);
+    add_union(&mut resp, union.into_iter().collect());
+    Ok(resp)
+}
+
+async fn series(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
+    let (matches, start, end) = window(req)?;
+    if matches.is_empty() {
+        return Err(FleetError::invalid_query("`match[]`: at least one series selector is required"));
+    }
+    let started = Instant::now();
+    let outcomes = federated(fed, req, |client, cluster| {
+        let matches = matches.clone();
+        async move {
+            let body = client.series(&matches, start, end).await.map_err(named(&cluster, Backend::Prometheus))?;
+            conv::parse_series_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
+        }
+    })
+    .await?;
+    Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
+}
+
+async fn metadata(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
+    let metric = req.params.get("metric").map(str::to_owned);
+    let limit = req.params.get("limit").map(|l| l.parse::<u32>().map_err(|_| FleetError::invalid_query("`limit` must be a non-negative integer"))).transpose()?;
+    let started = Instant::now();
+    let outcomes = federated(fed, req, |client, cluster| {
+        let metric = metric.clone();
+        async move {
+            let body = client.metadata(metric.as_deref(), limit).await.map_err(named(&cluster, Backend::Prometheus))?;
+            #[derive(Deserialize)]
+            struct Answer {
+                data: std::collections::BTreeMap<String, Value>,
+            }
+            serde_json::from_slice::<Answer>(&body).map(|a| a.data).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
+        }
+    })
+    .await?;
+    Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
+}
+
+/// Add the federated union as top-level `data` (what editors autocomplete from).
+fn add_union(resp: &mut ApiResponse, union: Vec<String>) {
+    if let Ok(mut v) = serde_json::from_slice::<Value>(&resp.body) {
+        v["data"] = json!(union);
+        if let Ok(body) = serde_json::to_vec(&v) {
+            resp.body = body;
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn unused(_: &PromResponse) {}

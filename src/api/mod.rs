@@ -1,0 +1,106 @@
+//! The HTTP resource API (seed 000 §4): one router behind both CallResource
+//! and `gpx_fleetscope serve`. Paths are matched without a leading slash and
+//! with or without the `api/v1/` prefix for `clusters` (Grafana sends resource
+//! paths relative). Errors are `{"error":{"code","message"}}` with the code's
+//! HTTP status; partial results are 206 (PARTIAL_RESULTS).
+
+mod metrics;
+mod params;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::error::{ErrorCode, FleetError};
+use crate::federation::Federation;
+pub use params::{Params, parse_time_ms};
+
+/// RFC 3339 or Unix seconds → epoch ms (for the CLI).
+pub fn parse_time(v: &str) -> Result<i64, FleetError> {
+    parse_time_ms("time", v)
+}
+
+/// Largest request body accepted (queries, webhook payloads).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct ApiRequest {
+    pub method: String,
+    pub path: String,
+    pub params: Params,
+    pub body: Bytes,
+}
+
+impl ApiRequest {
+    pub fn new(method: &str, path: &str, query: &str, body: Bytes) -> Self {
+        ApiRequest {
+            method: method.to_ascii_uppercase(),
+            path: path.trim_matches('/').to_owned(),
+            params: Params::parse(query),
+            body,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub fn json(status: u16, value: &impl Serialize) -> Self {
+        match serde_json::to_vec(value) {
+            Ok(body) => ApiResponse { status, content_type: "application/json", body },
+            Err(e) => ApiResponse::error(&FleetError::internal(format!("cannot serialise response: {e}"))),
+        }
+    }
+
+    pub fn error(e: &FleetError) -> Self {
+        ApiResponse {
+            status: e.code.http_status(),
+            content_type: "application/json",
+            body: serde_json::to_vec(&e.to_json()).unwrap_or_default(),
+        }
+    }
+}
+
+/// Route one request.
+pub async fn handle(fed: &Federation, req: ApiRequest) -> ApiResponse {
+    if req.body.len() > MAX_BODY_BYTES {
+        return ApiResponse::error(&FleetError::new(
+            ErrorCode::PayloadTooLarge,
+            format!("request body is {} bytes; the limit is {MAX_BODY_BYTES}", req.body.len()),
+        ));
+    }
+    match route(fed, &req).await {
+        Ok(r) => r,
+        Err(e) => ApiResponse::error(&e),
+    }
+}
+
+async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
+    let path = req.path.strip_prefix("api/v1/").unwrap_or(&req.path);
+    let segments: Vec<&str> = path.split('/').collect();
+    let method = req.method.as_str();
+    match (method, segments.as_slice()) {
+        ("GET", ["clusters"]) => Ok(clusters(fed)),
+        (_, ["clusters"]) => Err(method_not_allowed(method, &req.path)),
+        (_, ["metrics", ..]) => metrics::route(fed, req, &segments[1..]).await,
+        (_, [kind @ ("logs" | "traces" | "alerts" | "gpu" | "cnf"), ..]) => Err(FleetError::new(
+            ErrorCode::NotFound,
+            format!("the /api/v1/{kind} endpoints are not available in this version of the plugin"),
+        )),
+        _ => Err(FleetError::new(ErrorCode::NotFound, format!("no resource at {:?}", req.path))),
+    }
+}
+
+fn method_not_allowed(method: &str, path: &str) -> FleetError {
+    FleetError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {path:?}"))
+}
+
+/// `GET /api/v1/clusters`: the registry without secrets.
+fn clusters(fed: &Federation) -> ApiResponse {
+    let list: Vec<serde_json::Value> = fed.registry.clusters().iter().map(|c| c.describe()).collect();
+    ApiResponse::json(200, &serde_json::json!({ "clusters": list, "total": list.len() }))
+}

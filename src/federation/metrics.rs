@@ -1,0 +1,94 @@
+//! `metrics` queries: PromQL fanned out to every target cluster's Prometheus,
+//! then labelled, aggregated and framed.
+
+use std::sync::Arc;
+
+use super::status::{self, ClusterStatus};
+use super::{ClusterOutcome, Federation, aggregate, decode_error, named};
+use crate::error::FleetError;
+use crate::frames::prometheus::{self as conv, PromData, PromResponse, Series, SeriesFrameOptions};
+use crate::frames::{Frame, FrameMeta, Notice, NoticeSeverity};
+use crate::query::MetricsQuery;
+use crate::registry::{Backend, Cluster};
+
+/// Ask every target cluster; parse each body inside its own task.
+pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &MetricsQuery) -> Vec<ClusterOutcome<PromResponse>> {
+    fed.fan_out(targets, Backend::Prometheus, |cluster| {
+        let client = fed.prometheus(&cluster);
+        let q = q.clone();
+        async move {
+            let client = client?;
+            let body = if q.instant {
+                client.query(&q.expr, q.end_ms).await
+            } else {
+                client.query_range(&q.expr, q.start_ms, q.end_ms, q.step_ms).await
+            }
+            .map_err(named(&cluster, Backend::Prometheus))?;
+            conv::parse_query_response(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
+        }
+    })
+    .await
+}
+
+/// Run a metrics query and build its frames.
+pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &MetricsQuery) -> Result<Vec<Frame>, FleetError> {
+    let targets = fed.registry.targets(clusters)?;
+    let outcomes = fetch(fed, &targets, q).await;
+    to_frames(outcomes, ref_id, q)
+}
+
+/// Frames from per-cluster outcomes: fails only when every cluster failed.
+pub fn to_frames(outcomes: Vec<ClusterOutcome<PromResponse>>, ref_id: &str, q: &MetricsQuery) -> Result<Vec<Frame>, FleetError> {
+    if let Some(err) = status::all_failed(&outcomes) {
+        return Err(err);
+    }
+    let statuses: Vec<ClusterStatus> = status::statuses(&outcomes);
+    let mut notices = status::failure_notices(&statuses);
+    let mut per_cluster = Vec::with_capacity(outcomes.len());
+    for o in outcomes {
+        let Ok(resp) = o.result else { continue };
+        for w in &resp.warnings {
+            notices.push(Notice { severity: NoticeSeverity::Warning, text: format!("{}: {w}", o.cluster.name) });
+        }
+        for i in &resp.infos {
+            notices.push(Notice { severity: NoticeSeverity::Info, text: format!("{}: {i}", o.cluster.name) });
+        }
+        if resp.histogram_samples > 0 {
+            notices.push(Notice {
+                severity: NoticeSeverity::Warning,
+                text: format!(
+                    "{}: {} native-histogram samples were skipped (use histogram_quantile or a _bucket query)",
+                    o.cluster.name, resp.histogram_samples
+                ),
+            });
+        }
+        per_cluster.push((o.cluster, into_series(resp.data, &mut notices)));
+    }
+    let series = aggregate::combine(per_cluster, q.aggregate);
+    let opts = SeriesFrameOptions {
+        ref_id,
+        instant: q.instant,
+        legend_format: q.legend_format.as_deref(),
+        step_ms: q.step_ms,
+        executed_query: q.executed_query_string(),
+        links: Vec::new(),
+    };
+    let mut frames = conv::series_frames(series, &opts);
+    if let Some(first) = frames.first_mut() {
+        let meta = first.meta.get_or_insert_with(FrameMeta::default);
+        meta.notices = notices;
+        meta.custom = Some(serde_json::json!({ "aggregate": q.aggregate, "clusters": statuses }));
+    }
+    Ok(frames)
+}
+
+fn into_series(data: PromData, notices: &mut Vec<Notice>) -> Vec<Series> {
+    match data {
+        PromData::Series { series, .. } => series,
+        PromData::Scalar { time_ms, value } => vec![Series { labels: Default::default(), times_ms: vec![time_ms], values: vec![value] }],
+        PromData::String { value, .. } => {
+            notices.push(Notice { severity: NoticeSeverity::Info, text: format!("string result {value:?} has no numeric frame") });
+            Vec::new()
+        }
+    }
+}

@@ -1,0 +1,115 @@
+use super::*;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/prometheus/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn series_of(r: &PromResponse) -> &Vec<Series> {
+    match &r.data {
+        PromData::Series { series, .. } => series,
+        other => panic!("expected series, got {other:?}"),
+    }
+}
+
+#[test]
+fn matrix_with_fractional_timestamps_and_uneven_steps() {
+    let r = parse_query_response(&fixture("query_range_matrix_two_series.grafana-tsdb-prometheus.json")).unwrap();
+    let PromData::Series { result_type, series } = &r.data else { panic!() };
+    assert_eq!(*result_type, ResultType::Matrix);
+    assert_eq!(series.len(), 2);
+    assert_eq!(series[0].labels["code"], "200");
+    assert_eq!(series[0].times_ms, vec![1_641_889_530_123, 1_641_889_531_123, 1_641_889_532_123]);
+    assert_eq!(series[0].values, vec![21.0, 32.0, 43.0]);
+    assert_eq!(series[1].times_ms, vec![1_641_889_529_123, 1_641_889_532_123]);
+    assert_eq!(series[1].values, vec![54.0, 76.0]);
+}
+
+#[test]
+fn vector_with_inf_nan_and_warnings() {
+    let r = parse_query_response(&fixture("query_vector_warnings_inf_nan.grafana-converter.json")).unwrap();
+    let s = series_of(&r);
+    assert_eq!(s.len(), 5);
+    assert_eq!(s[0].times_ms, vec![1_435_781_451_781]);
+    assert_eq!(s[2].values[0], f64::INFINITY);
+    assert_eq!(s[3].values[0], f64::NEG_INFINITY);
+    assert!(s[4].values[0].is_nan());
+    assert_eq!(r.warnings, vec!["warning 1", "warning 2"]);
+}
+
+#[test]
+fn all_nan_matrix() {
+    let r = parse_query_response(&fixture("query_range_nan.grafana-tsdb-prometheus.json")).unwrap();
+    let s = series_of(&r);
+    assert!(!s.is_empty());
+    assert!(s.iter().all(|s| s.values.iter().all(|v| v.is_nan())));
+}
+
+#[test]
+fn scalar_result() {
+    let r = parse_query_response(&fixture("query_scalar.grafana-promlib.json")).unwrap();
+    assert_eq!(r.data, PromData::Scalar { time_ms: 1_651_680_139_104, value: 0.00002482 });
+}
+
+#[test]
+fn native_histograms_are_counted_not_converted() {
+    let r = parse_query_response(&fixture("query_range_native_histogram.prometheus-openapi-golden.json")).unwrap();
+    assert!(r.histogram_samples > 0);
+}
+
+#[test]
+fn docs_examples_parse() {
+    for f in ["query_range_matrix.prometheus-docs.json", "query_vector.prometheus-docs.json"] {
+        let r = parse_query_response(&fixture(f)).unwrap();
+        assert!(!series_of(&r).is_empty(), "{f}");
+    }
+    assert_eq!(parse_string_list(&fixture("labels.prometheus-docs.json")).unwrap()[0], "__name__");
+    assert!(!parse_series_list(&fixture("series.prometheus-docs.json")).unwrap().is_empty());
+}
+
+#[test]
+fn error_envelope_and_garbage_are_errors_not_panics() {
+    let e = parse_query_response(&fixture("error_bad_data.grafana-promlib.json")).unwrap_err();
+    assert!(e.contains("start"), "{e}");
+    for bad in [&b"<html>502</html>"[..], b"", b"{\"status\":\"success\"}", b"{\"data\":{\"result\":[{\"values\":[[1,\"x\"]]}]}}",
+        b"{\"data\":{\"result\":[{\"values\":[[1]]}]}}", b"{\"data\":{\"result\":[1,\"2\",3]}}", b"{\"data\":{\"result\":[{\"values\":[[1,\"2\"]]}]}} trailing",
+        b"{\"data\":{\"resultType\":\"cube\",\"result\":[]}}"] {
+        assert!(parse_query_response(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
+    }
+}
+
+#[test]
+fn legend_templates() {
+    let labels: Labels = [("job".to_string(), "api".to_string()), ("cluster".to_string(), "east".to_string())].into();
+    assert_eq!(legend("{{job}} @ {{ cluster }}", &labels), "api @ east");
+    assert_eq!(legend("{{missing}}-x", &labels), "-x");
+    assert_eq!(legend("open {{job", &labels), "open {{job");
+}
+
+#[test]
+fn frames_follow_the_dataplane_contract() {
+    let s = Series { labels: [("a".to_string(), "b".to_string())].into(), times_ms: vec![1000, 2000], values: vec![1.0, f64::NAN] };
+    let opts = SeriesFrameOptions { ref_id: "A", instant: false, legend_format: Some("{{a}}"), step_ms: 1000, executed_query: "Expr: x".into(), links: vec![] };
+    let frames = series_frames(vec![s.clone(), s], &opts);
+    assert_eq!(frames.len(), 2);
+    let f = &frames[0];
+    let meta = f.meta.as_ref().unwrap();
+    assert_eq!(meta.frame_type.as_deref(), Some("timeseries-multi"));
+    assert_eq!(meta.type_version, Some([0, 1]));
+    assert_eq!(meta.executed_query_string.as_deref(), Some("Expr: x"));
+    assert!(frames[1].meta.as_ref().unwrap().executed_query_string.is_none(), "shown once");
+    assert_eq!(f.fields[0].values, FieldValues::TimeNs(vec![1_000_000_000, 2_000_000_000]));
+    assert_eq!(f.fields[1].labels["a"], "b");
+    assert_eq!(f.fields[1].config.as_ref().unwrap().display_name_from_ds.as_deref(), Some("b"));
+    let empty = series_frames(vec![], &SeriesFrameOptions { instant: true, ..opts });
+    assert_eq!(empty.len(), 1);
+    assert!(empty[0].fields.is_empty());
+    assert_eq!(empty[0].meta.as_ref().unwrap().frame_type.as_deref(), Some("numeric-multi"));
+}
+
+#[test]
+fn values_format_like_prometheus() {
+    assert_eq!(format_value(f64::NAN), "NaN");
+    assert_eq!(format_value(f64::INFINITY), "+Inf");
+    assert_eq!(format_value(0.00002482), "0.00002482");
+    assert_eq!(format_value(21.0), "21");
+}

@@ -1,0 +1,48 @@
+//! `pluginv2.Diagnostics`: CheckHealth (Grafana's "Save & test") and CollectMetrics.
+//!
+//! A failed check is an ERROR `CheckHealthResponse` with a message naming the
+//! problem (a settings field, or each failing cluster), never a gRPC error.
+//! Per-cluster details go to `jsonDetails.clusters` for the config editor.
+
+use grafana_plugin_sdk::pluginv2::{
+    CheckHealthRequest, CheckHealthResponse, CollectMetricsRequest, CollectMetricsResponse, check_health_response,
+    collect_metrics_response, diagnostics_server::Diagnostics,
+};
+
+use super::PluginState;
+use crate::federation::health::{self, Overall};
+
+pub struct DiagnosticsService(pub PluginState);
+
+#[tonic::async_trait]
+impl Diagnostics for DiagnosticsService {
+    async fn check_health(&self, request: tonic::Request<CheckHealthRequest>) -> Result<tonic::Response<CheckHealthResponse>, tonic::Status> {
+        let req = request.into_inner();
+        let resp = match self.0.instances.get(req.plugin_context.as_ref()) {
+            Err(e) => CheckHealthResponse {
+                status: check_health_response::HealthStatus::Error as i32,
+                message: e.to_string(),
+                json_details: serde_json::to_vec(&serde_json::json!({ "error": e.to_json()["error"] })).unwrap_or_default(),
+            },
+            Ok(fed) => {
+                let report = health::check(&fed).await;
+                let status = match report.status {
+                    Overall::Ok | Overall::Partial => check_health_response::HealthStatus::Ok,
+                    Overall::Error => check_health_response::HealthStatus::Error,
+                };
+                CheckHealthResponse {
+                    status: status as i32,
+                    message: report.message.clone(),
+                    json_details: serde_json::to_vec(&report).unwrap_or_default(),
+                }
+            }
+        };
+        Ok(tonic::Response::new(resp))
+    }
+
+    async fn collect_metrics(&self, _request: tonic::Request<CollectMetricsRequest>) -> Result<tonic::Response<CollectMetricsResponse>, tonic::Status> {
+        Ok(tonic::Response::new(CollectMetricsResponse {
+            metrics: Some(collect_metrics_response::Payload { prometheus: crate::telemetry::render().into_bytes() }),
+        }))
+    }
+}

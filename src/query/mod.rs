@@ -1,0 +1,154 @@
+//! The query model: the JSON in `DataQuery.json`, parsed once into one enum.
+//!
+//! Every face (QueryData, the HTTP API, the CLI, alert rules) builds a
+//! [`QueryRequest`] from here; nothing downstream looks at raw query JSON.
+//! docs/query-model.md is the user-facing description of these structs.
+
+pub mod metrics;
+
+use serde::Deserialize;
+
+use crate::error::{ErrorCode, FleetError};
+pub use metrics::MetricsQuery;
+
+/// Why a query cannot run. Always names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryError {
+    #[error("malformed query JSON: {0}")]
+    Json(String),
+    #[error("unknown queryType {0:?} (expected one of metrics, logs, traces, alerts, gpu, cnf, macos)")]
+    UnknownKind(String),
+    #[error("queryType {0:?} is not supported by this version of the plugin")]
+    Unsupported(String),
+    #[error("field `{field}`: {message}")]
+    Field { field: &'static str, message: String },
+    #[error("invalid PromQL in `expr`: {0}")]
+    Promql(String),
+    #[error("invalid time range: {0}")]
+    TimeRange(String),
+}
+
+impl From<QueryError> for FleetError {
+    fn from(e: QueryError) -> Self {
+        let code = match e {
+            QueryError::Promql(_) => ErrorCode::InvalidPromql,
+            _ => ErrorCode::InvalidQuery,
+        };
+        FleetError::new(code, e.to_string())
+    }
+}
+
+/// Grafana's time range, epoch milliseconds, `from <= to`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeRange {
+    pub from_ms: i64,
+    pub to_ms: i64,
+}
+
+/// Latest time we accept (year 3000): beyond this, arithmetic on ns timestamps
+/// would overflow i64 and no upstream holds data anyway.
+const MAX_TIME_MS: i64 = 32_503_680_000_000;
+
+impl TimeRange {
+    pub fn new(from_ms: i64, to_ms: i64) -> Result<Self, QueryError> {
+        if from_ms > to_ms {
+            return Err(QueryError::TimeRange(format!("from ({from_ms}) is after to ({to_ms})")));
+        }
+        if from_ms < 0 || to_ms > MAX_TIME_MS {
+            return Err(QueryError::TimeRange(format!("[{from_ms}, {to_ms}] ms is outside 1970..3000")));
+        }
+        Ok(TimeRange { from_ms, to_ms })
+    }
+
+    pub fn duration_ms(&self) -> i64 {
+        self.to_ms - self.from_ms
+    }
+}
+
+/// What Grafana sends around the query JSON.
+#[derive(Debug, Clone)]
+pub struct QueryEnvelope {
+    pub ref_id: String,
+    pub time_range: TimeRange,
+    pub interval_ms: i64,
+    pub max_data_points: i64,
+}
+
+/// One parsed query, ready to execute.
+#[derive(Debug, Clone)]
+pub struct QueryRequest {
+    pub ref_id: String,
+    pub time_range: TimeRange,
+    pub interval_ms: i64,
+    pub max_data_points: i64,
+    /// Cluster ids (or names) to query; empty = all enabled clusters.
+    pub clusters: Vec<String>,
+    pub kind: QueryKind,
+}
+
+/// The query kinds (`queryType`).
+#[derive(Debug, Clone)]
+pub enum QueryKind {
+    Metrics(MetricsQuery),
+}
+
+/// The fields every kind shares; the rest of the object belongs to the kind.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Common {
+    #[serde(default)]
+    query_type: Option<String>,
+    #[serde(default)]
+    clusters: Option<ClusterList>,
+}
+
+/// `clusters` as a list, or as one string (a single-value template variable,
+/// `a,b`, or Grafana's `{a,b}` multi-value formatting).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum ClusterList {
+    List(Vec<String>),
+    One(String),
+}
+
+impl ClusterList {
+    fn into_ids(self) -> Vec<String> {
+        let raw = match self {
+            ClusterList::List(v) => v,
+            ClusterList::One(s) => vec![s],
+        };
+        raw.iter()
+            .flat_map(|s| s.trim().trim_start_matches('{').trim_end_matches('}').split(','))
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+}
+
+/// Parse one query. `proto_query_type` is `DataQuery.query_type` (set by some
+/// Grafana callers, e.g. alerting); the JSON's `queryType` wins when both exist.
+pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<QueryRequest, QueryError> {
+    let json = if json.iter().all(u8::is_ascii_whitespace) { &b"{}"[..] } else { json };
+    let common: Common = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
+    let kind_name = common
+        .query_type
+        .filter(|k| !k.is_empty())
+        .or_else(|| (!proto_query_type.is_empty()).then(|| proto_query_type.to_owned()))
+        .unwrap_or_else(|| "metrics".to_owned());
+    let kind = match kind_name.as_str() {
+        "metrics" => QueryKind::Metrics(MetricsQuery::parse(json, &env)?),
+        "logs" | "traces" | "alerts" | "gpu" | "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
+        _ => return Err(QueryError::UnknownKind(kind_name)),
+    };
+    Ok(QueryRequest {
+        ref_id: env.ref_id,
+        time_range: env.time_range,
+        interval_ms: env.interval_ms,
+        max_data_points: env.max_data_points,
+        clusters: common.clusters.map(ClusterList::into_ids).unwrap_or_default(),
+        kind,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,522 @@
+//! The cluster registry: which clusters exist, where their backends live and
+//! which credentials reach them.
+//!
+//! Sources, merged in this order: the datasource's `jsonData.clusters`, the CLI's
+//! YAML file (same shape), and (optionally) a registry file/URL named in
+//! `jsonData.registry`. Secrets come only from `secureJsonData`, keyed
+//! `<clusterId>.<secret>` (every backend) or `<clusterId>.<backend>.<secret>`
+//! (one backend); [`Secret`] never prints its value.
+
+pub mod settings;
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::error::{ErrorCode, FleetError};
+pub use settings::{ConfigFile, JsonData, PrometheusKind};
+use settings::{ClusterSettings, EndpointSettings, KubernetesSettings};
+
+/// Why settings could not be used. Always names the offending path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SettingsError {
+    #[error("invalid datasource settings at `{path}`: {message}")]
+    Invalid { path: String, message: String },
+}
+
+impl From<SettingsError> for FleetError {
+    fn from(e: SettingsError) -> Self {
+        FleetError::new(ErrorCode::InvalidSettings, e.to_string())
+    }
+}
+
+fn invalid(path: impl Into<String>, message: impl Into<String>) -> SettingsError {
+    SettingsError::Invalid { path: path.into(), message: message.into() }
+}
+
+/// A secret value from `secureJsonData`. Debug/Display never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// A cluster's id as used in queries, secret keys and the `cluster_id` label.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct ClusterId(String);
+
+impl ClusterId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ClusterId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The upstream kinds a cluster can have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Prometheus,
+    Loki,
+    Tempo,
+    Alertmanager,
+    Kubernetes,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Prometheus => "prometheus",
+            Backend::Loki => "loki",
+            Backend::Tempo => "tempo",
+            Backend::Alertmanager => "alertmanager",
+            Backend::Kubernetes => "kubernetes",
+        }
+    }
+
+    /// The error a query gets for a cluster that lacks this backend.
+    pub fn not_available_code(self) -> ErrorCode {
+        match self {
+            Backend::Prometheus => ErrorCode::PrometheusNotAvailable,
+            Backend::Loki => ErrorCode::LokiNotAvailable,
+            Backend::Tempo => ErrorCode::TempoNotAvailable,
+            Backend::Alertmanager => ErrorCode::AlertmanagerNotAvailable,
+            Backend::Kubernetes => ErrorCode::KubernetesNotAvailable,
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Credentials for one endpoint, resolved from `secureJsonData`.
+#[derive(Debug, Clone, Default)]
+pub struct Credentials {
+    pub bearer_token: Option<Secret>,
+    pub basic_auth: Option<(String, Secret)>,
+    pub ca_cert_pem: Option<Secret>,
+    pub client_cert_pem: Option<Secret>,
+    pub client_key_pem: Option<Secret>,
+}
+
+/// One resolved HTTP endpoint.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub backend: Backend,
+    pub url: url::Url,
+    pub prometheus_kind: PrometheusKind,
+    pub tenant: Option<String>,
+    pub tls_skip_verify: bool,
+    pub tls_server_name: Option<String>,
+    pub credentials: Credentials,
+}
+
+impl Endpoint {
+    /// The URL with any user-info removed: safe to show.
+    pub fn display_url(&self) -> String {
+        let mut u = self.url.clone();
+        let _ = u.set_username("");
+        let _ = u.set_password(None);
+        u.to_string().trim_end_matches('/').to_owned()
+    }
+}
+
+/// Kubernetes access of a cluster (GPU and CNF probes).
+#[derive(Debug, Clone)]
+pub struct KubernetesAccess {
+    pub server: Option<url::Url>,
+    pub gpu_namespace: String,
+    pub gpu_daemon_set: String,
+    pub gpu_container: Option<String>,
+    pub ptp_namespace: String,
+    pub sriov_namespace: String,
+    pub tls_skip_verify: bool,
+    pub credentials: Credentials,
+}
+
+/// One registered cluster.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    pub id: ClusterId,
+    pub name: String,
+    pub labels: BTreeMap<String, String>,
+    pub enabled: bool,
+    pub prometheus: Option<Endpoint>,
+    pub loki: Option<Endpoint>,
+    pub tempo: Option<Endpoint>,
+    pub alertmanager: Option<Endpoint>,
+    pub kubernetes: Option<KubernetesAccess>,
+}
+
+impl Cluster {
+    pub fn endpoint(&self, backend: Backend) -> Option<&Endpoint> {
+        match backend {
+            Backend::Prometheus => self.prometheus.as_ref(),
+            Backend::Loki => self.loki.as_ref(),
+            Backend::Tempo => self.tempo.as_ref(),
+            Backend::Alertmanager => self.alertmanager.as_ref(),
+            Backend::Kubernetes => None,
+        }
+    }
+
+    pub fn backends(&self) -> Vec<Backend> {
+        let mut out = Vec::new();
+        for b in [Backend::Prometheus, Backend::Loki, Backend::Tempo, Backend::Alertmanager] {
+            if self.endpoint(b).is_some() {
+                out.push(b);
+            }
+        }
+        if self.kubernetes.is_some() {
+            out.push(Backend::Kubernetes);
+        }
+        out
+    }
+
+    /// The public description of a cluster: no credentials, no URL user-info.
+    pub fn describe(&self) -> serde_json::Value {
+        let mut endpoints = serde_json::Map::new();
+        for b in [Backend::Prometheus, Backend::Loki, Backend::Tempo, Backend::Alertmanager] {
+            if let Some(ep) = self.endpoint(b) {
+                let mut o = serde_json::json!({ "url": ep.display_url() });
+                if b == Backend::Prometheus {
+                    o["kind"] = serde_json::json!(ep.prometheus_kind);
+                }
+                if let Some(t) = &ep.tenant {
+                    o["tenant"] = serde_json::json!(t);
+                }
+                endpoints.insert(b.as_str().to_owned(), o);
+            }
+        }
+        if let Some(k) = &self.kubernetes {
+            endpoints.insert(
+                "kubernetes".into(),
+                serde_json::json!({
+                    "server": k.server.as_ref().map(|u| u.to_string()),
+                    "gpuNamespace": k.gpu_namespace,
+                    "gpuDaemonSet": k.gpu_daemon_set,
+                    "ptpNamespace": k.ptp_namespace,
+                    "sriovNamespace": k.sriov_namespace,
+                }),
+            );
+        }
+        serde_json::json!({
+            "id": self.id,
+            "name": self.name,
+            "labels": self.labels,
+            "enabled": self.enabled,
+            "backends": self.backends(),
+            "endpoints": endpoints,
+        })
+    }
+}
+
+/// Fan-out limits derived from `jsonData.query`.
+#[derive(Debug, Clone)]
+pub struct QueryLimits {
+    pub timeout: Duration,
+    pub max_timeout: Duration,
+    pub max_parallel: usize,
+    pub retry_attempts: u32,
+    pub retry_delay: Duration,
+    pub max_response_bytes: usize,
+}
+
+/// The registry of one datasource instance.
+#[derive(Debug, Clone)]
+pub struct Registry {
+    clusters: Vec<Arc<Cluster>>,
+    pub limits: QueryLimits,
+    pub settings: JsonData,
+}
+
+impl Registry {
+    /// Parse Grafana's `jsonData` bytes (may be empty) and decrypted secrets.
+    pub fn from_grafana(json_data: &[u8], secure: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        let data: JsonData = if json_data.iter().all(u8::is_ascii_whitespace) {
+            JsonData::default()
+        } else {
+            let de = &mut serde_json::Deserializer::from_slice(json_data);
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let path = e.path().to_string();
+                invalid(if path == "." { "jsonData".into() } else { format!("jsonData.{path}") }, e.inner().to_string())
+            })?
+        };
+        Registry::build(data, secure)
+    }
+
+    /// Parse the CLI's YAML config file (`jsonData:` + `secureJsonData:`).
+    pub fn from_yaml(text: &str) -> Result<Self, SettingsError> {
+        let de = serde_yaml::Deserializer::from_str(text);
+        let file: ConfigFile = serde_path_to_error::deserialize(de)
+            .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
+        Registry::build(file.json_data, &file.secure_json_data)
+    }
+
+    /// Validate and resolve parsed settings.
+    pub fn build(data: JsonData, secure: &HashMap<String, String>) -> Result<Self, SettingsError> {
+        let q = &data.query;
+        let secs = |path: &str, v: f64| -> Result<Duration, SettingsError> {
+            if v.is_finite() && v >= 0.0 && v <= 86_400.0 {
+                Ok(Duration::from_secs_f64(v))
+            } else {
+                Err(invalid(format!("jsonData.query.{path}"), format!("must be between 0 and 86400 seconds, got {v}")))
+            }
+        };
+        let timeout = secs("timeoutSeconds", q.timeout_seconds)?;
+        let max_timeout = secs("maxTimeoutSeconds", q.max_timeout_seconds)?;
+        if timeout.is_zero() {
+            return Err(invalid("jsonData.query.timeoutSeconds", "must be greater than 0"));
+        }
+        if q.max_parallel == 0 {
+            return Err(invalid("jsonData.query.maxParallel", "must be at least 1"));
+        }
+        if q.retry_attempts == 0 || q.retry_attempts > 10 {
+            return Err(invalid("jsonData.query.retryAttempts", "must be between 1 and 10"));
+        }
+        if q.max_response_bytes < 1024 {
+            return Err(invalid("jsonData.query.maxResponseBytes", "must be at least 1024"));
+        }
+        let limits = QueryLimits {
+            timeout: timeout.min(max_timeout.max(timeout)),
+            max_timeout,
+            max_parallel: q.max_parallel,
+            retry_attempts: q.retry_attempts,
+            retry_delay: secs("retryDelaySeconds", q.retry_delay_seconds)?,
+            max_response_bytes: q.max_response_bytes,
+        };
+
+        let mut clusters: Vec<Arc<Cluster>> = Vec::with_capacity(data.clusters.len());
+        for (i, c) in data.clusters.iter().enumerate() {
+            let cluster = resolve_cluster(i, c, secure)?;
+            if clusters.iter().any(|o| o.id == cluster.id) {
+                return Err(invalid(format!("jsonData.clusters[{i}].id"), format!("duplicate cluster id {:?}", cluster.id.as_str())));
+            }
+            clusters.push(Arc::new(cluster));
+        }
+        check_secret_keys(&clusters, secure)?;
+        Ok(Registry { clusters, limits, settings: data })
+    }
+
+    pub fn clusters(&self) -> &[Arc<Cluster>] {
+        &self.clusters
+    }
+
+    pub fn get(&self, id: &str) -> Option<&Arc<Cluster>> {
+        self.clusters.iter().find(|c| c.id.as_str() == id)
+    }
+
+    /// The clusters a query targets: the named ones (unknown → CLUSTER_NOT_FOUND),
+    /// or every enabled cluster when none are named.
+    pub fn targets(&self, requested: &[String]) -> Result<Vec<Arc<Cluster>>, FleetError> {
+        let wants_all = requested.is_empty() || requested.iter().any(|r| r == "$__all" || r == "*" || r == "All");
+        if wants_all {
+            return Ok(self.clusters.iter().filter(|c| c.enabled).cloned().collect());
+        }
+        let mut out: Vec<Arc<Cluster>> = Vec::with_capacity(requested.len());
+        let mut missing = Vec::new();
+        for r in requested {
+            // Accept the display name too: dashboards built from the `cluster` label use it.
+            match self.get(r).or_else(|| self.clusters.iter().find(|c| &c.name == r)) {
+                Some(c) if !out.iter().any(|o| o.id == c.id) => out.push(c.clone()),
+                Some(_) => {}
+                None => missing.push(r.as_str()),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(FleetError::new(
+                ErrorCode::ClusterNotFound,
+                format!("cluster(s) not in the registry: {}", missing.join(", ")),
+            ));
+        }
+        Ok(out)
+    }
+}
+
+fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id.len() <= 63
+        && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))
+}
+
+fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, String>) -> Result<Cluster, SettingsError> {
+    let base = format!("jsonData.clusters[{i}]");
+    if !valid_id(&c.id) {
+        return Err(invalid(
+            format!("{base}.id"),
+            format!("{:?} is not a valid cluster id (lower-case letters, digits, '-' and '_', at most 63 characters)", c.id),
+        ));
+    }
+    let id = ClusterId(c.id.clone());
+    let endpoint = |backend: Backend, s: &Option<EndpointSettings>| -> Result<Option<Endpoint>, SettingsError> {
+        let Some(s) = s else { return Ok(None) };
+        let path = format!("{base}.{backend}");
+        if s.kind.is_some() && backend != Backend::Prometheus {
+            return Err(invalid(format!("{path}.kind"), "only the prometheus endpoint has a kind"));
+        }
+        let url = parse_http_url(&format!("{path}.url"), &s.url)?;
+        let credentials = credentials(&id, backend, s.basic_auth_user.as_deref(), secure, &path)?;
+        Ok(Some(Endpoint {
+            backend,
+            url,
+            prometheus_kind: s.kind.unwrap_or_default(),
+            tenant: s.tenant.clone().filter(|t| !t.is_empty()),
+            tls_skip_verify: s.tls_skip_verify,
+            tls_server_name: s.tls_server_name.clone().filter(|t| !t.is_empty()),
+            credentials,
+        }))
+    };
+    let kubernetes = match &c.kubernetes {
+        None => None,
+        Some(k) => Some(resolve_kubernetes(&base, &id, k, secure)?),
+    };
+    Ok(Cluster {
+        name: c.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| c.id.clone()),
+        labels: c.labels.clone(),
+        enabled: c.enabled,
+        prometheus: endpoint(Backend::Prometheus, &c.prometheus)?,
+        loki: endpoint(Backend::Loki, &c.loki)?,
+        tempo: endpoint(Backend::Tempo, &c.tempo)?,
+        alertmanager: endpoint(Backend::Alertmanager, &c.alertmanager)?,
+        kubernetes,
+        id,
+    })
+}
+
+fn resolve_kubernetes(
+    base: &str,
+    id: &ClusterId,
+    k: &KubernetesSettings,
+    secure: &HashMap<String, String>,
+) -> Result<KubernetesAccess, SettingsError> {
+    let path = format!("{base}.kubernetes");
+    let server = match k.server.as_deref().filter(|s| !s.is_empty()) {
+        Some(s) => Some(parse_http_url(&format!("{path}.server"), s)?),
+        None => None,
+    };
+    Ok(KubernetesAccess {
+        server,
+        gpu_namespace: k.gpu_namespace.clone(),
+        gpu_daemon_set: k.gpu_daemon_set.clone(),
+        gpu_container: k.gpu_container.clone(),
+        ptp_namespace: k.ptp_namespace.clone(),
+        sriov_namespace: k.sriov_namespace.clone(),
+        tls_skip_verify: k.tls_skip_verify,
+        credentials: credentials(id, Backend::Kubernetes, None, secure, &path)?,
+    })
+}
+
+fn parse_http_url(path: &str, raw: &str) -> Result<url::Url, SettingsError> {
+    let url = url::Url::parse(raw.trim()).map_err(|e| invalid(path, format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(path, format!("scheme must be http or https, got {:?}", url.scheme())));
+    }
+    if url.host_str().is_none() {
+        return Err(invalid(path, "URL has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid(path, "URL must not have a query string or fragment"));
+    }
+    Ok(url)
+}
+
+/// The secret names a cluster may carry in `secureJsonData`.
+const SECRET_NAMES: &[&str] =
+    &["bearerToken", "basicAuthPassword", "tlsCACert", "tlsClientCert", "tlsClientKey", "webhookSecret"];
+
+fn secret(secure: &HashMap<String, String>, id: &ClusterId, backend: Backend, name: &str) -> Option<Secret> {
+    secure
+        .get(&format!("{id}.{backend}.{name}"))
+        .or_else(|| secure.get(&format!("{id}.{name}")))
+        .filter(|v| !v.is_empty())
+        .map(|v| Secret(v.clone()))
+}
+
+fn credentials(
+    id: &ClusterId,
+    backend: Backend,
+    basic_user: Option<&str>,
+    secure: &HashMap<String, String>,
+    path: &str,
+) -> Result<Credentials, SettingsError> {
+    let password = secret(secure, id, backend, "basicAuthPassword");
+    let basic_auth = match (basic_user.filter(|u| !u.is_empty()), password) {
+        (Some(u), Some(p)) => Some((u.to_owned(), p)),
+        (Some(_), None) => {
+            return Err(invalid(
+                format!("{path}.basicAuthUser"),
+                format!("set, but secureJsonData has no {id}.{backend}.basicAuthPassword or {id}.basicAuthPassword"),
+            ));
+        }
+        (None, _) => None,
+    };
+    let creds = Credentials {
+        bearer_token: secret(secure, id, backend, "bearerToken"),
+        basic_auth,
+        ca_cert_pem: secret(secure, id, backend, "tlsCACert"),
+        client_cert_pem: secret(secure, id, backend, "tlsClientCert"),
+        client_key_pem: secret(secure, id, backend, "tlsClientKey"),
+    };
+    if creds.client_cert_pem.is_some() != creds.client_key_pem.is_some() {
+        return Err(invalid(path, "tlsClientCert and tlsClientKey must be set together in secureJsonData"));
+    }
+    Ok(creds)
+}
+
+/// Reject secret keys that match no cluster/backend/secret name: a typo there
+/// would otherwise silently send requests without credentials. Only the key is
+/// named in the error, never the value.
+fn check_secret_keys(clusters: &[Arc<Cluster>], secure: &HashMap<String, String>) -> Result<(), SettingsError> {
+    for key in secure.keys() {
+        let parts: Vec<&str> = key.split('.').collect();
+        let (cid, backend, name) = match parts.as_slice() {
+            [c, n] => (*c, None, *n),
+            [c, b, n] => (*c, Some(*b), *n),
+            _ => {
+                return Err(invalid(
+                    format!("secureJsonData.{key}"),
+                    "expected <clusterId>.<secret> or <clusterId>.<backend>.<secret>",
+                ));
+            }
+        };
+        if !clusters.iter().any(|c| c.id.as_str() == cid) {
+            return Err(invalid(format!("secureJsonData.{key}"), format!("no cluster with id {cid:?}")));
+        }
+        if let Some(b) = backend {
+            if !["prometheus", "loki", "tempo", "alertmanager", "kubernetes"].contains(&b) {
+                return Err(invalid(format!("secureJsonData.{key}"), format!("unknown backend {b:?}")));
+            }
+        }
+        if !SECRET_NAMES.contains(&name) {
+            return Err(invalid(
+                format!("secureJsonData.{key}"),
+                format!("unknown secret {name:?} (expected one of {})", SECRET_NAMES.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+//! The datasource settings as users write them (`jsonData` + `secureJsonData`).
+//!
+//! Every struct rejects unknown keys so a typo (`timeoutSecs`) is reported with
+//! its path (`query.timeoutSecs`) instead of being silently ignored. The doc
+//! comments here are the reference for docs/configuration.md.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Deserialize;
+
+/// `jsonData` of the datasource.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct JsonData {
+    /// The registered clusters.
+    #[serde(default)]
+    pub clusters: Vec<ClusterSettings>,
+    /// Fan-out limits, timeouts and retries.
+    #[serde(default)]
+    pub query: QuerySettings,
+    /// Cache settings (TTLs per query class; optional Redis).
+    #[serde(default)]
+    pub cache: CacheSettings,
+    /// Regexes that turn values in log lines into links (logs → traces).
+    #[serde(default)]
+    pub derived_fields: Vec<DerivedFieldSettings>,
+    /// Optional extra registry sources, merged after `clusters`.
+    #[serde(default)]
+    pub registry: RegistrySourceSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterSettings {
+    /// Stable id used in queries, secrets and labels (`cluster_id`).
+    pub id: String,
+    /// Display name (`cluster` label). Defaults to the id.
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub prometheus: Option<EndpointSettings>,
+    #[serde(default)]
+    pub loki: Option<EndpointSettings>,
+    #[serde(default)]
+    pub tempo: Option<EndpointSettings>,
+    #[serde(default)]
+    pub alertmanager: Option<EndpointSettings>,
+    #[serde(default)]
+    pub kubernetes: Option<KubernetesSettings>,
+}
+
+/// Which Prometheus-API implementation sits behind the URL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PrometheusKind {
+    #[default]
+    Prometheus,
+    /// Thanos Querier: queries get `dedup=true` so HA replicas collapse.
+    Thanos,
+    /// Grafana Mimir: the URL includes `/prometheus`; `tenant` becomes `X-Scope-OrgID`.
+    Mimir,
+}
+
+/// One HTTP endpoint of a cluster (Prometheus, Loki, Tempo or Alertmanager).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndpointSettings {
+    pub url: String,
+    /// Prometheus only: `prometheus` (default), `thanos` or `mimir`.
+    #[serde(default)]
+    pub kind: Option<PrometheusKind>,
+    /// Tenant (`X-Scope-OrgID`) for Mimir, Loki and Tempo multi-tenancy.
+    #[serde(default)]
+    pub tenant: Option<String>,
+    /// Basic-auth user; the password is the secret `<id>[.<backend>].basicAuthPassword`.
+    #[serde(default)]
+    pub basic_auth_user: Option<String>,
+    /// Skip TLS verification. Off by default; only for lab clusters.
+    #[serde(default)]
+    pub tls_skip_verify: bool,
+    /// TLS server name to verify instead of the URL's host.
+    #[serde(default)]
+    pub tls_server_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KubernetesSettings {
+    /// API server URL; empty = in-cluster config when Grafana runs in the cluster.
+    #[serde(default)]
+    pub server: Option<String>,
+    #[serde(default = "default_gpu_namespace")]
+    pub gpu_namespace: String,
+    #[serde(default = "default_gpu_daemonset")]
+    pub gpu_daemon_set: String,
+    #[serde(default)]
+    pub gpu_container: Option<String>,
+    #[serde(default = "default_ptp_namespace")]
+    pub ptp_namespace: String,
+    #[serde(default = "default_sriov_namespace")]
+    pub sriov_namespace: String,
+    #[serde(default)]
+    pub tls_skip_verify: bool,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct QuerySettings {
+    /// Per-cluster timeout for one request, retries included.
+    #[serde(default = "default_timeout")]
+    pub timeout_seconds: f64,
+    /// Upper bound for any timeout a query may ask for.
+    #[serde(default = "default_max_timeout")]
+    pub max_timeout_seconds: f64,
+    /// Clusters queried at once per datasource instance.
+    #[serde(default = "default_max_parallel")]
+    pub max_parallel: usize,
+    /// Attempts in total for idempotent reads (1 = no retry).
+    #[serde(default = "default_retry_attempts")]
+    pub retry_attempts: u32,
+    /// First retry delay; doubles per attempt, with full jitter.
+    #[serde(default = "default_retry_delay")]
+    pub retry_delay_seconds: f64,
+    /// Cap on one upstream response body.
+    #[serde(default = "default_max_response_bytes")]
+    pub max_response_bytes: usize,
+}
+
+impl Default for QuerySettings {
+    fn default() -> Self {
+        QuerySettings {
+            timeout_seconds: default_timeout(),
+            max_timeout_seconds: default_max_timeout(),
+            max_parallel: default_max_parallel(),
+            retry_attempts: default_retry_attempts(),
+            retry_delay_seconds: default_retry_delay(),
+            max_response_bytes: default_max_response_bytes(),
+        }
+    }
+}
+
+/// Cache TTLs per the seed's table (§7.3). Used by the cache layer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CacheSettings {
+    #[serde(default = "default_true")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub redis_url: Option<String>,
+    #[serde(default = "ttl_instant")]
+    pub instant_ttl_seconds: u64,
+    #[serde(default = "ttl_range")]
+    pub range_ttl_seconds: u64,
+    #[serde(default = "ttl_long_range")]
+    pub long_range_ttl_seconds: u64,
+    #[serde(default = "ttl_labels")]
+    pub labels_ttl_seconds: u64,
+    #[serde(default = "ttl_gpu")]
+    pub gpu_ttl_seconds: u64,
+    #[serde(default = "ttl_alerts")]
+    pub alerts_ttl_seconds: u64,
+    #[serde(default = "default_cache_bytes")]
+    pub max_bytes: u64,
+}
+
+impl Default for CacheSettings {
+    fn default() -> Self {
+        CacheSettings {
+            enabled: true,
+            redis_url: None,
+            instant_ttl_seconds: ttl_instant(),
+            range_ttl_seconds: ttl_range(),
+            long_range_ttl_seconds: ttl_long_range(),
+            labels_ttl_seconds: ttl_labels(),
+            gpu_ttl_seconds: ttl_gpu(),
+            alerts_ttl_seconds: ttl_alerts(),
+            max_bytes: default_cache_bytes(),
+        }
+    }
+}
+
+/// A Loki-style derived field: `matcherRegex`'s first capture group becomes a link.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct DerivedFieldSettings {
+    pub name: String,
+    pub matcher_regex: String,
+    /// External URL template (`${__value.raw}`); empty = internal link to this datasource.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Target datasource for an internal link; empty = this datasource.
+    #[serde(default)]
+    pub datasource_uid: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RegistrySourceSettings {
+    /// A YAML file with more clusters (same shape as `jsonData.clusters`).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// A cluster-registry URL answering the same JSON list.
+    #[serde(default)]
+    pub url: Option<String>,
+    #[serde(default = "default_refresh")]
+    pub refresh_seconds: u64,
+}
+
+/// The CLI's `--config` file: the same two maps Grafana provisioning uses.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigFile {
+    #[serde(default)]
+    pub json_data: JsonData,
+    #[serde(default)]
+    pub secure_json_data: HashMap<String, String>,
+}
+
+fn default_true() -> bool {
+    true
+}
+fn default_timeout() -> f64 {
+    30.0
+}
+fn default_max_timeout() -> f64 {
+    300.0
+}
+fn default_max_parallel() -> usize {
+    10
+}
+fn default_retry_attempts() -> u32 {
+    3
+}
+fn default_retry_delay() -> f64 {
+    1.0
+}
+fn default_max_response_bytes() -> usize {
+    64 * 1024 * 1024
+}
+fn default_gpu_namespace() -> String {
+    "nvidia-gpu-operator".into()
+}
+fn default_gpu_daemonset() -> String {
+    "nvidia-driver-daemonset".into()
+}
+fn default_ptp_namespace() -> String {
+    "openshift-ptp".into()
+}
+fn default_sriov_namespace() -> String {
+    "openshift-sriov-network-operator".into()
+}
+fn ttl_instant() -> u64 {
+    30
+}
+fn ttl_range() -> u64 {
+    60
+}
+fn ttl_long_range() -> u64 {
+    300
+}
+fn ttl_labels() -> u64 {
+    300
+}
+fn ttl_gpu() -> u64 {
+    5
+}
+fn ttl_alerts() -> u64 {
+    10
+}
+fn default_cache_bytes() -> u64 {
+    256 * 1024 * 1024
+}
+fn default_refresh() -> u64 {
+    60
+}

@@ -1,0 +1,340 @@
+//! The HTTP mechanics shared by every backend client.
+//!
+//! * One `reqwest::Client` (connection pool) per cluster endpoint, built once per
+//!   datasource instance; TLS verification on unless the endpoint opts out.
+//! * Bearer/basic auth and the tenant header (`X-Scope-OrgID`) on every request.
+//! * Bodies are read chunk by chunk and cut off at `maxResponseBytes` (checked
+//!   against `Content-Length` first), so a garbage or runaway upstream costs at
+//!   most the cap in memory.
+//! * Retries only for idempotent reads, only on connect errors, 5xx and 429, with
+//!   exponential backoff and full jitter; `Retry-After` on 429/503 is honoured up
+//!   to the backoff ceiling. The per-cluster timeout (applied by the federation
+//!   engine around the whole call) bounds the total.
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use rand::Rng;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+
+use super::UpstreamError;
+use crate::registry::{Endpoint, QueryLimits};
+
+/// A pooled client for one endpoint of one cluster.
+#[derive(Debug, Clone)]
+pub struct UpstreamClient {
+    client: reqwest::Client,
+    base: url::Url,
+    attempts: u32,
+    retry_delay: Duration,
+    max_body: usize,
+}
+
+/// Whether a request may be repeated safely.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Idempotency {
+    /// A read: retried on connect errors, 5xx and 429.
+    Read,
+    /// A write: never retried.
+    Write,
+}
+
+const USER_AGENT: &str = concat!("fleetscope/", env!("CARGO_PKG_VERSION"));
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+impl UpstreamClient {
+    pub fn new(endpoint: &Endpoint, limits: &QueryLimits) -> Result<Self, UpstreamError> {
+        let headers = default_headers(endpoint)?;
+        let creds = &endpoint.credentials;
+        let mut builder = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .default_headers(headers)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(90))
+            .connect_timeout(limits.timeout.min(Duration::from_secs(10)))
+            // Redirects could send credentials to a host nobody registered.
+            .redirect(reqwest::redirect::Policy::none())
+            .danger_accept_invalid_certs(endpoint.tls_skip_verify);
+        if let Some(ca) = &creds.ca_cert_pem {
+            let certs = reqwest::Certificate::from_pem_bundle(ca.expose().as_bytes())
+                .map_err(|e| UpstreamError::Request(format!("tlsCACert is not valid PEM: {e}")))?;
+            for c in certs {
+                builder = builder.add_root_certificate(c);
+            }
+        }
+        if let (Some(cert), Some(key)) = (&creds.client_cert_pem, &creds.client_key_pem) {
+            let pem = format!("{}\n{}", cert.expose(), key.expose());
+            let id = reqwest::Identity::from_pem(pem.as_bytes())
+                .map_err(|e| UpstreamError::Request(format!("tlsClientCert/tlsClientKey are not a valid PEM pair: {e}")))?;
+            builder = builder.identity(id);
+        }
+        if let Some(name) = &endpoint.tls_server_name {
+            // Resolve the configured name to the URL's address so certificate
+            // verification uses the name; requests still go to the URL's host.
+            if let (Some(host), Some(port)) = (endpoint.url.host_str(), endpoint.url.port_or_known_default()) {
+                if let Ok(ip) = host.parse::<std::net::IpAddr>() {
+                    builder = builder.resolve(name, std::net::SocketAddr::new(ip, port));
+                }
+            }
+        }
+        let client = builder.build().map_err(|e| UpstreamError::Request(format!("cannot build HTTP client: {e}")))?;
+        let mut base = endpoint.url.clone();
+        if !base.path().ends_with('/') {
+            let p = format!("{}/", base.path());
+            base.set_path(&p);
+        }
+        Ok(UpstreamClient {
+            client,
+            base,
+            attempts: limits.retry_attempts.max(1),
+            retry_delay: limits.retry_delay,
+            max_body: limits.max_response_bytes,
+        })
+    }
+
+    /// Resolve an API path (no leading slash) against the endpoint URL, which may
+    /// carry a prefix such as Mimir's `/prometheus`.
+    pub fn url(&self, path: &str) -> Result<url::Url, UpstreamError> {
+        self.base.join(path.trim_start_matches('/')).map_err(|e| UpstreamError::Request(format!("bad path {path:?}: {e}")))
+    }
+
+    /// GET with query parameters.
+    pub async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Bytes, UpstreamError> {
+        let url = self.url(path)?;
+        self.send(Idempotency::Read, || self.client.get(url.clone()).query(params)).await
+    }
+
+    /// POST a form (Prometheus accepts every query API this way; keeps long
+    /// expressions out of URLs). Still a read.
+    pub async fn post_form(&self, path: &str, params: &[(&str, String)]) -> Result<Bytes, UpstreamError> {
+        let url = self.url(path)?;
+        self.send(Idempotency::Read, || self.client.post(url.clone()).form(params)).await
+    }
+
+    /// Send with retries per `idempotency`; returns the 2xx body.
+    pub async fn send<F>(&self, idempotency: Idempotency, build: F) -> Result<Bytes, UpstreamError>
+    where
+        F: Fn() -> reqwest::RequestBuilder,
+    {
+        let attempts = if idempotency == Idempotency::Read { self.attempts } else { 1 };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (result, retry_after) = self.send_once(build()).await;
+            let retryable = match &result {
+                Ok(_) => false,
+                Err(UpstreamError::Connect(_)) => true,
+                Err(UpstreamError::Status { status, .. }) => *status >= 500 || *status == 429,
+                Err(_) => false,
+            };
+            if !retryable || attempt >= attempts {
+                return result;
+            }
+            let ceiling = self.retry_delay.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF);
+            let jittered = ceiling.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
+            let wait = retry_after.map(|r| r.min(MAX_BACKOFF)).unwrap_or(jittered);
+            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(), "retrying upstream read");
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    async fn send_once(&self, req: reqwest::RequestBuilder) -> (Result<Bytes, UpstreamError>, Option<Duration>) {
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return (Err(classify(&e)), None),
+        };
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        if status.is_redirection() {
+            let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?").to_owned();
+            return (
+                Err(UpstreamError::Status {
+                    status: status.as_u16(),
+                    message: format!("redirect to {} refused (only registered URLs are called)", redact_url(&to)),
+                }),
+                None,
+            );
+        }
+        let body = self.read_body(resp).await;
+        if status.is_success() {
+            return (body, None);
+        }
+        let message = match body {
+            Ok(b) => summarize_error_body(&b),
+            Err(e) => e.to_string(),
+        };
+        (Err(UpstreamError::Status { status: status.as_u16(), message }), retry_after)
+    }
+
+    async fn read_body(&self, resp: reqwest::Response) -> Result<Bytes, UpstreamError> {
+        if let Some(len) = resp.content_length() {
+            if len as usize > self.max_body {
+                return Err(UpstreamError::TooLarge { limit: self.max_body });
+            }
+        }
+        let mut buf = BytesMut::with_capacity(resp.content_length().map(|l| l as usize).unwrap_or(8 * 1024));
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| UpstreamError::Decode(format!("body read failed: {}", error_chain(&e))))?;
+            if buf.len() + chunk.len() > self.max_body {
+                return Err(UpstreamError::TooLarge { limit: self.max_body });
+            }
+            buf.extend_from_slice(&chunk);
+        }
+        Ok(buf.freeze())
+    }
+}
+
+/// Tenant and auth headers sent with every request; auth values are marked
+/// sensitive so they never appear in debug output.
+fn default_headers(endpoint: &Endpoint) -> Result<HeaderMap, UpstreamError> {
+    let mut headers = HeaderMap::new();
+    if let Some(tenant) = &endpoint.tenant {
+        let v = HeaderValue::from_str(tenant).map_err(|_| UpstreamError::Request("tenant is not a valid header value".into()))?;
+        headers.insert("X-Scope-OrgID", v);
+    }
+    let creds = &endpoint.credentials;
+    let auth = match (&creds.basic_auth, &creds.bearer_token) {
+        (Some((user, pass)), _) => Some(format!("Basic {}", base64_lite::encode(format!("{user}:{}", pass.expose()).as_bytes()))),
+        (None, Some(token)) => Some(format!("Bearer {}", token.expose())),
+        (None, None) => None,
+    };
+    if let Some(auth) = auth {
+        let mut v = HeaderValue::from_str(&auth).map_err(|_| UpstreamError::Request("credentials are not a valid header value".into()))?;
+        v.set_sensitive(true);
+        headers.insert(AUTHORIZATION, v);
+    }
+    Ok(headers)
+}
+
+/// Standard base64, enough for a Basic auth header.
+mod base64_lite {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    pub fn encode(input: &[u8]) -> String {
+        let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+        for chunk in input.chunks(3) {
+            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+            for i in 0..4 {
+                if i <= chunk.len() {
+                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+                } else {
+                    out.push('=');
+                }
+            }
+        }
+        out
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn rfc4648_vectors() {
+        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+            assert_eq!(encode(i.as_bytes()), o);
+        }
+    }
+}
+
+fn classify(e: &reqwest::Error) -> UpstreamError {
+    let chain = error_chain(e);
+    if e.is_timeout() {
+        UpstreamError::Connect(format!("connect timeout: {chain}"))
+    } else if e.is_connect() {
+        UpstreamError::Connect(chain)
+    } else if e.is_builder() {
+        UpstreamError::Request(chain)
+    } else {
+        // Connection reset mid-request, malformed HTTP, TLS alerts after connect…
+        UpstreamError::Connect(chain)
+    }
+}
+
+/// The error and its sources, with any URL user-info removed.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut src = e.source();
+    while let Some(s) = src {
+        let t = s.to_string();
+        if !parts.iter().any(|p| p.contains(&t)) {
+            parts.push(t);
+        }
+        src = s.source();
+    }
+    redact_url(&parts.join(": "))
+}
+
+/// Remove `user:pass@` from anything that looks like a URL.
+fn redact_url(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail.find(|c: char| c == '/' || c.is_whitespace() || c == ')' || c == '"').unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => out.push_str(&authority[at + 1..]),
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A short, printable description of an error body: the upstream's JSON `error`
+/// field when there is one, else the first 200 characters of text (HTML pages of
+/// proxies get their `<title>` only).
+pub fn summarize_error_body(body: &[u8]) -> String {
+    #[derive(serde::Deserialize)]
+    struct ErrBody<'a> {
+        #[serde(borrow, default)]
+        error: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default, rename = "errorType")]
+        error_type: Option<std::borrow::Cow<'a, str>>,
+        #[serde(borrow, default)]
+        message: Option<std::borrow::Cow<'a, str>>,
+    }
+    if let Ok(e) = serde_json::from_slice::<ErrBody>(body) {
+        if let Some(msg) = e.error.or(e.message) {
+            return match e.error_type {
+                Some(t) => format!("{t}: {msg}"),
+                None => msg.into_owned(),
+            };
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let lower = text.to_ascii_lowercase();
+    if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>")) {
+        if b > a {
+            return text[a + 7..b].trim().to_owned();
+        }
+    }
+    let t: String = text.trim().chars().filter(|c| !c.is_control()).take(200).collect();
+    if t.is_empty() { "empty body".into() } else { t }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_userinfo() {
+        assert_eq!(redact_url("error sending request for url (http://u:p@host:9/x)"), "error sending request for url (http://host:9/x)");
+        assert_eq!(redact_url("no url here"), "no url here");
+    }
+
+    #[test]
+    fn summarizes_bodies() {
+        assert_eq!(summarize_error_body(br#"{"status":"error","errorType":"bad_data","error":"parse error"}"#), "bad_data: parse error");
+        assert_eq!(summarize_error_body(b"<html><head><title>502 Bad Gateway</title></head></html>"), "502 Bad Gateway");
+        assert_eq!(summarize_error_body(b""), "empty body");
+    }
+}
