@@ -1,0 +1,61 @@
+# Fleetscope — build, test, demo. No Mage: plain make + the scripts in scripts/.
+#
+#   make demo   local Prometheus "clusters" with demo data + the API server, a federated query printed
+#   make test   Rust unit + integration (real Prometheus), Go conformance (Grafana's SDK), frontend
+#
+# Every target installs what it needs (apt packages, cargo fetch, go mod download, npm ci).
+
+SHELL        := /bin/bash
+CARGO        ?= cargo
+BIN          := target/release/gpx_fleetscope
+GOOS_ARCH    := $(shell go env GOOS 2>/dev/null || echo linux)_$(shell go env GOARCH 2>/dev/null || echo amd64)
+DIST         := dist
+VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+
+.PHONY: all deps rust-deps stack-deps go-deps frontend-deps build frontend-build test test-rust test-go test-frontend \
+        dist demo bench clean stack-up stack-down
+
+all: build
+
+deps: rust-deps stack-deps go-deps frontend-deps
+
+rust-deps:
+	$(CARGO) fetch --locked
+
+stack-deps:
+	tests/stack/install-deps.sh
+
+go-deps:
+	cd tests/conformance && go mod download
+
+frontend-deps:
+	cd frontend && npm ci --no-audit --no-fund --loglevel=error
+
+build: rust-deps
+	$(CARGO) build --release --locked
+
+frontend-build: frontend-deps
+	cd frontend && npm run build
+
+# The whole suite, against a freshly started real stack (stopped on exit).
+test: deps build
+	scripts/test-all.sh
+
+stack-up: stack-deps
+	tests/stack/stack.sh up
+
+stack-down:
+	tests/stack/stack.sh down
+
+dist: build frontend-build
+	scripts/dist.sh "$(VERSION)" "$(GOOS_ARCH)"
+
+demo: stack-deps build
+	scripts/demo.sh
+
+bench: build
+	$(CARGO) bench --locked
+
+clean:
+	-tests/stack/stack.sh down
+	rm -rf target $(DIST) .stack frontend/dist

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The full test suite, as `make test` runs it. Starts the real stack
+# (tests/stack), runs every suite against it, stops it on exit. Fails on the
+# first failing suite. Expects `make deps build` to have run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+tests/stack/stack.sh up
+trap 'tests/stack/stack.sh down' EXIT
+export FLEETSCOPE_STACK_ENV="$root/.stack/env"
+export FLEETSCOPE_BIN="$root/target/release/gpx_fleetscope"
+
+echo "==> Rust: unit + integration tests (release profile, shared with the binary)"
+cargo test --release --locked
+
+echo "==> Go: conformance harness (Grafana's plugin SDK and host)"
+(cd tests/conformance && go test -count=1 ./...)
+
+echo "==> Frontend: typecheck + unit/component tests"
+(cd frontend && npm run typecheck && npm test)
+
+if [ -x frontend/scripts/browser-test.sh ]; then
+  echo "==> Frontend: real browser test against gpx_fleetscope serve"
+  frontend/scripts/browser-test.sh
+fi
+echo "==> all suites passed"
