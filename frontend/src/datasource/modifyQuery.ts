@@ -41,7 +41,8 @@ export function addLabelMatcher(expr: string, key: string, op: '=' | '!=', value
   if (sawSelector) {
     return out;
   }
-  // PromQL with a bare metric name: `up` → `up{key="v"}`.
-  const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(.*)$/s.exec(expr.trim());
-  return m ? `${m[1]}{${matcher}}${m[2]}` : expr;
+  // A bare metric name (maybe with a range): `up` → `up{key="v"}`. Anything more
+  // complex without a selector is left alone rather than guessed at.
+  const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\[[^\]]*\])?$/.exec(expr.trim());
+  return m ? `${m[1]}{${matcher}}${m[2] ?? ''}` : expr;
 }

@@ -1,7 +1,7 @@
 import { css, cx } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { useStyles2 } from '@grafana/ui';
-import { KeyboardEvent, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { KeyboardEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 
 import { CompletionContext, completionContext, filterSuggestions } from './completion';
 import { CodeLanguage, TokenClass, tokenize } from './languages';
@@ -38,6 +38,8 @@ export function CodeField(props: CodeFieldProps) {
   const textarea = useRef<HTMLTextAreaElement>(null);
   const [popup, setPopup] = useState<Popup | null>(null);
   const request = useRef(0);
+  // Where the caret goes once an accepted suggestion has come back as the new value.
+  const pendingCaret = useRef<number | null>(null);
   const tokens = useMemo(() => tokenize(language, value), [language, value]);
   const hasError = tokens.some((t) => t.cls === 'error');
 
@@ -80,16 +82,20 @@ export function CodeField(props: CodeFieldProps) {
     }
     const next = value.slice(0, popup.ctx.from) + insert + value.slice(cursor);
     const caret = popup.ctx.from + insert.length;
+    pendingCaret.current = caret;
     onChange(next);
     setPopup(null);
     request.current++;
-    requestAnimationFrame(() => {
-      if (el) {
-        el.selectionStart = el.selectionEnd = caret;
-        el.focus();
-      }
-    });
   };
+
+  useLayoutEffect(() => {
+    const el = textarea.current;
+    if (el && pendingCaret.current !== null) {
+      el.selectionStart = el.selectionEnd = pendingCaret.current;
+      pendingCaret.current = null;
+      el.focus();
+    }
+  }, [value]);
 
   const onKeyDown = (e: KeyboardEvent<HTMLTextAreaElement>) => {
     if (popup) {

@@ -1,5 +1,7 @@
 import { InlineField, InlineFieldRow, InlineSwitch, Input, MultiCombobox, Stack } from '@grafana/ui';
 
+import { useId } from 'react';
+
 import { AlertState } from '../../types';
 import { KindEditorProps, LABEL_WIDTH } from './editorProps';
 
@@ -13,12 +15,14 @@ const STATES: Array<{ label: string; value: AlertState }> = [
 const SEVERITIES = ['CRITICAL', 'WARNING', 'INFO'].map((s) => ({ label: s.toLowerCase(), value: s }));
 
 export function AlertsEditor({ query, onChange, onChangeAndRun, onRunQuery }: KindEditorProps) {
+  const stateId = useId();
+  const severityId = useId();
   return (
     <Stack direction="column" gap={0.5}>
       <InlineFieldRow>
-        <InlineField label="State" labelWidth={LABEL_WIDTH} tooltip="None selected = every state.">
+        <InlineField label="State" htmlFor={stateId} labelWidth={LABEL_WIDTH} tooltip="None selected = every state.">
           <MultiCombobox<string>
-            aria-label="Alert state"
+            id={stateId}
             placeholder="Any state"
             options={STATES}
             value={query.state ?? []}
@@ -27,9 +31,9 @@ export function AlertsEditor({ query, onChange, onChangeAndRun, onRunQuery }: Ki
             onChange={(opts) => onChangeAndRun({ state: opts.map((o) => o.value as AlertState) })}
           />
         </InlineField>
-        <InlineField label="Severity" tooltip="None selected = every severity. Other values can be typed.">
+        <InlineField label="Severity" htmlFor={severityId} tooltip="None selected = every severity. Other values can be typed.">
           <MultiCombobox<string>
-            aria-label="Alert severity"
+            id={severityId}
             placeholder="Any severity"
             options={SEVERITIES}
             value={query.severity ?? []}

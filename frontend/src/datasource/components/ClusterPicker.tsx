@@ -1,5 +1,5 @@
 import { ComboboxOption, InlineField, MultiCombobox } from '@grafana/ui';
-import { useMemo } from 'react';
+import { useId, useMemo } from 'react';
 
 import type { FleetscopeDataSource } from '../datasource';
 import { useClusters, variableOptions } from './useClusters';
@@ -14,6 +14,7 @@ interface Props {
 /** Multi-select of registered clusters (from `GET api/v1/clusters`) and dashboard variables. Empty = all. */
 export function ClusterPicker({ datasource, value, onChange, labelWidth = 14 }: Props) {
   const { clusters, loading, error } = useClusters(datasource);
+  const id = useId();
   const options = useMemo<Array<ComboboxOption<string>>>(() => {
     const fromRegistry = clusters.map((c) => ({
       value: c.id,
@@ -38,13 +39,14 @@ export function ClusterPicker({ datasource, value, onChange, labelWidth = 14 }: 
   return (
     <InlineField
       label="Clusters"
+      htmlFor={id}
       labelWidth={labelWidth}
       tooltip="Clusters to query. None selected = every enabled cluster. Multi-value variables expand to a list."
       invalid={!!error}
       error={error ? `Could not load clusters: ${error}` : undefined}
     >
       <MultiCombobox<string>
-        aria-label="Clusters"
+        id={id}
         data-testid="fleetscope-cluster-picker"
         placeholder={loading ? 'Loading clusters…' : 'All enabled clusters'}
         loading={loading}

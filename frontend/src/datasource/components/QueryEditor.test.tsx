@@ -1,0 +1,187 @@
+import { LoadingState, PanelData, getDefaultTimeRange } from '@grafana/data';
+import { act, render, screen, waitFor } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { useState } from 'react';
+
+import { fakeDataSource, fakeTemplateSrv } from '../../test/fakes';
+import { FleetscopeQuery } from '../../types';
+import { QueryEditor } from './QueryEditor';
+
+function setup(initial: Partial<FleetscopeQuery> = {}, data?: PanelData, handler?: Parameters<typeof fakeDataSource>[0]) {
+  fakeTemplateSrv({ cluster: { value: ['east'], multi: true } });
+  const { ds, getResource } = fakeDataSource(handler);
+  const onChange = jest.fn();
+  const onRunQuery = jest.fn();
+  let latest: FleetscopeQuery = { refId: 'A', queryType: 'metrics', expr: '', aggregate: 'merge', ...initial };
+  function Host() {
+    const [query, setQuery] = useState(latest);
+    return (
+      <QueryEditor
+        datasource={ds}
+        query={query}
+        data={data}
+        onRunQuery={onRunQuery}
+        onChange={(q) => {
+          latest = q;
+          setQuery(q);
+          onChange(q);
+        }}
+      />
+    );
+  }
+  const user = userEvent.setup();
+  render(<Host />);
+  return { user, onChange, onRunQuery, getResource, current: () => latest };
+}
+
+describe('QueryEditor', () => {
+  it('fills the cluster picker from api/v1/clusters and runs the query when clusters are chosen', async () => {
+    const { user, onRunQuery, getResource, current } = setup({ expr: 'up' });
+    expect(getResource).toHaveBeenCalledWith('api/v1/clusters', undefined);
+    const picker = screen.getByRole('combobox', { name: 'Clusters' });
+    await user.click(picker);
+    const east = await screen.findByRole('option', { name: /prod-east-1 \(east\)/ });
+    expect(screen.getByRole('option', { name: /gpu-lab \(lab\)/ })).toHaveTextContent('disabled');
+    // Dashboard variables are offered too.
+    expect(screen.getByRole('option', { name: /\$cluster/ })).toBeInTheDocument();
+    await user.click(east);
+    await user.click(await screen.findByRole('option', { name: /prod-west-1 \(west\)/ }));
+    expect(current().clusters).toEqual(['east', 'west']);
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('types PromQL with highlighting and runs it with Shift+Enter', async () => {
+    const { user, onRunQuery, current } = setup();
+    const field = screen.getByRole('textbox', { name: 'PromQL query' });
+    await user.click(field);
+    await user.keyboard('sum(rate(gateway_requests_total[[5m]))');
+    expect(current().expr).toBe('sum(rate(gateway_requests_total[5m]))');
+    onRunQuery.mockClear();
+    await user.keyboard('{Shift>}{Enter}{/Shift}');
+    expect(onRunQuery).toHaveBeenCalledTimes(1);
+    expect(current().expr).toBe('sum(rate(gateway_requests_total[5m]))');
+    // The overlay renders the grammar's tokens.
+    expect(document.querySelector('pre')?.textContent).toContain('gateway_requests_total');
+    expect(document.querySelectorAll('pre span').length).toBeGreaterThan(3);
+  });
+
+  it('runs the query on blur', async () => {
+    const { user, onRunQuery } = setup({ expr: 'up' });
+    await user.click(screen.getByRole('textbox', { name: 'PromQL query' }));
+    onRunQuery.mockClear();
+    await user.tab();
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('completes label names and values from the federated label resources', async () => {
+    const { user, current, getResource } = setup({ clusters: ['$cluster'] });
+    const field = screen.getByRole('textbox', { name: 'PromQL query' });
+    await user.click(field);
+    await user.keyboard('up{{j');
+    const option = await screen.findByRole('option', { name: /^job/ });
+    expect(getResource).toHaveBeenCalledWith('api/v1/metrics/labels', { 'match[]': 'up', cluster_ids: 'east' });
+    await user.keyboard('{Enter}');
+    expect(current().expr).toBe('up{job');
+    expect(option).not.toBeInTheDocument();
+    await user.keyboard('="');
+    expect(current().expr).toBe('up{job="');
+    await screen.findByRole('option', { name: /^gateway/ });
+    expect(getResource).toHaveBeenCalledWith('api/v1/metrics/label/job/values', { 'match[]': 'up', cluster_ids: 'east' });
+    await user.keyboard('{ArrowDown}{Tab}');
+    expect(current().expr).toBe('up{job="quant-api');
+  });
+
+  it('sets aggregation, legend, instant and step', async () => {
+    const { user, current, onRunQuery } = setup({ expr: 'up' });
+    await user.click(screen.getByRole('radio', { name: 'Sum' }));
+    expect(current().aggregate).toBe('sum');
+    await user.click(screen.getByRole('radio', { name: 'Instant' }));
+    expect(current()).toMatchObject({ instant: true, range: false });
+    await user.type(screen.getByRole('textbox', { name: 'Legend format' }), '{{{{cluster}}');
+    await user.type(screen.getByRole('textbox', { name: 'Min step' }), '30s');
+    await user.tab();
+    expect(current()).toMatchObject({ legendFormat: '{{cluster}}', step: '30s' });
+    expect(onRunQuery).toHaveBeenCalled();
+  });
+
+  it('switches query type, keeping the clusters and starting the kind fresh', async () => {
+    const { user, current, onRunQuery } = setup({ expr: 'up', clusters: ['east'], aggregate: 'sum' });
+    await user.click(screen.getByRole('radio', { name: 'Logs' }));
+    expect(current()).toEqual({ refId: 'A', queryType: 'logs', clusters: ['east'], expr: '', direction: 'backward' });
+    expect(onRunQuery).toHaveBeenCalled();
+    const logql = screen.getByRole('textbox', { name: 'LogQL query' });
+    await user.click(logql);
+    await user.keyboard('{{app="gateway"} |= "error"');
+    await user.click(screen.getByRole('radio', { name: 'Oldest first' }));
+    await user.type(screen.getByRole('spinbutton', { name: 'Line limit' }), '500');
+    expect(current()).toMatchObject({ expr: '{app="gateway"} |= "error"', direction: 'forward', limit: 500 });
+  });
+
+  it('edits trace search criteria, trace id and TraceQL', async () => {
+    const { user, current } = setup({ queryType: 'traces', tracesView: 'search' });
+    await user.type(screen.getByRole('textbox', { name: 'Service' }), 'gateway');
+    await user.type(screen.getByRole('textbox', { name: 'Min duration' }), '2s');
+    await user.type(screen.getByRole('textbox', { name: 'Tags' }), 'team=quant');
+    expect(current()).toMatchObject({ service: 'gateway', minDuration: '2s', tags: 'team=quant' });
+    await user.click(screen.getByRole('textbox', { name: 'TraceQL query' }));
+    await user.keyboard('{{ status = error }');
+    expect(current().query).toBe('{ status = error }');
+    expect(screen.getByText('Search criteria (ignored: TraceQL is set)')).toBeInTheDocument();
+    await user.click(screen.getByRole('radio', { name: 'Trace ID' }));
+    await user.type(screen.getByRole('textbox', { name: 'Trace ID' }), 'abc123');
+    expect(current()).toMatchObject({ tracesView: 'trace', traceId: 'abc123' });
+  });
+
+  it('edits alert filters', async () => {
+    const { user, current } = setup({ queryType: 'alerts', state: ['FIRING'] });
+    await user.click(screen.getByRole('combobox', { name: 'Severity' }));
+    await user.click(await screen.findByRole('option', { name: 'critical' }));
+    expect(current().severity).toEqual(['CRITICAL']);
+    await user.type(screen.getByRole('textbox', { name: 'Alert matchers' }), 'team="quant"');
+    await user.click(screen.getByRole('switch', { name: 'Alert history' }));
+    expect(current()).toMatchObject({ matchers: 'team="quant"', history: true, state: ['FIRING'] });
+  });
+
+  it('picks GPU, CNF and macOS views', async () => {
+    const { user, current } = setup({ queryType: 'gpu', view: 'nodes', source: 'auto' });
+    await user.click(screen.getByRole('radio', { name: 'Processes' }));
+    await user.click(screen.getByRole('radio', { name: 'DCGM' }));
+    expect(current()).toMatchObject({ view: 'processes', source: 'dcgm' });
+    await user.click(screen.getByRole('radio', { name: 'CNF' }));
+    await user.click(screen.getByRole('radio', { name: 'DPDK' }));
+    await user.type(screen.getByRole('textbox', { name: 'DPDK pod' }), 'cnf/upf-0');
+    await user.type(screen.getByRole('spinbutton', { name: 'DPDK port' }), '1');
+    expect(current()).toMatchObject({ queryType: 'cnf', cnfView: 'dpdk', pod: 'cnf/upf-0', port: 1 });
+    await user.click(screen.getByRole('radio', { name: 'macOS' }));
+    expect(current()).toMatchObject({ queryType: 'macos', view: 'power' });
+  });
+
+  it('shows backend errors and per-cluster warnings inline', async () => {
+    const data: PanelData = {
+      state: LoadingState.Error,
+      timeRange: getDefaultTimeRange(),
+      series: [
+        {
+          refId: 'A',
+          length: 0,
+          fields: [],
+          meta: { notices: [{ severity: 'warning', text: 'prod-west-1: CLUSTER_UNREACHABLE: connection refused' }] },
+        },
+      ],
+      errors: [
+        { refId: 'A', message: 'INVALID_PROMQL: unexpected end of input' },
+        { refId: 'B', message: 'not mine' },
+      ],
+    };
+    setup({ expr: 'sum(' }, data);
+    expect(screen.getByTestId('fleetscope-query-error')).toHaveTextContent('INVALID_PROMQL: unexpected end of input');
+    expect(screen.queryByText('not mine')).not.toBeInTheDocument();
+    expect(screen.getByTestId('fleetscope-query-warning')).toHaveTextContent('prod-west-1: CLUSTER_UNREACHABLE');
+  });
+
+  it('says so when the cluster list cannot be loaded', async () => {
+    setup({}, undefined, (path) => (path === 'api/v1/clusters' ? Object.assign(new Error('x'), { data: { message: 'backend down' } }) : { data: [] }));
+    await waitFor(() => expect(screen.getByText('Could not load clusters: backend down')).toBeInTheDocument());
+    await act(async () => {});
+  });
+});
