@@ -1,0 +1,278 @@
+#!/usr/bin/env python3
+"""Small helpers for tests/stack/stack.sh (Python 3 stdlib only).
+
+    stack_helper.py ports N                 print N distinct free 127.0.0.1 TCP ports
+    stack_helper.py hung PORT               accept connections on PORT and never answer
+    stack_helper.py config STACK_DIR        write fleetscope.yaml, settings.json, fleetscope-demo.yaml
+    stack_helper.py selfcheck STACK_DIR     check every server answers with the documented probe values
+"""
+
+import collections
+import json
+import signal
+import socket
+import sys
+import urllib.error
+import urllib.parse
+import urllib.request
+
+# --------------------------------------------------------------------------
+# ports
+# --------------------------------------------------------------------------
+
+
+def cmd_ports(n):
+    """Bind n sockets at once (so the ports are distinct), print the ports, close them."""
+    socks = []
+    try:
+        for _ in range(n):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        print(" ".join(str(s.getsockname()[1]) for s in socks))
+    finally:
+        for s in socks:
+            s.close()
+    return 0
+
+
+# --------------------------------------------------------------------------
+# hung server: the `hung` cluster
+# --------------------------------------------------------------------------
+
+HELD_MAX = 512
+
+
+def cmd_hung(port):
+    """Accept TCP connections and hold them open without reading or answering.
+
+    A client connects at once, sends its request, and then waits for a
+    response that never comes: only its own timeout ends the call. The oldest
+    held connection is closed when more than HELD_MAX are open.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    srv.bind(("127.0.0.1", port))
+    srv.listen(256)
+    print("hung server: accepting on 127.0.0.1:%d and never answering" % port, flush=True)
+    held = collections.deque()
+    while True:
+        conn, _ = srv.accept()
+        held.append(conn)
+        if len(held) > HELD_MAX:
+            held.popleft().close()
+
+
+# --------------------------------------------------------------------------
+# env + datasource settings
+# --------------------------------------------------------------------------
+
+
+def read_env(stack_dir):
+    env = {}
+    with open(stack_dir + "/env", encoding="utf-8") as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            k, _, v = line.partition("=")
+            env[k] = v
+    return env
+
+
+def settings(env, demo):
+    def prom(url):
+        return {"url": url, "kind": "prometheus"}
+
+    clusters = [
+        {"id": "east", "name": "prod-east-1", "labels": {"region": "us-east-1", "env": "prod"},
+         "prometheus": prom(env["PROM_EAST_URL"]), "alertmanager": {"url": env["ALERTMANAGER_URL"]}},
+        {"id": "west", "name": "prod-west-1", "labels": {"region": "us-west-2", "env": "prod"},
+         "prometheus": prom(env["PROM_WEST_URL"])},
+        {"id": "edge", "name": "edge-lab-1", "labels": {"region": "eu-central-1", "env": "lab"},
+         "prometheus": prom(env["PROM_EDGE_URL"])},
+    ]
+    if not demo:
+        clusters += [
+            {"id": "dead", "name": "dead-cluster", "prometheus": prom(env["DEAD_URL"])},
+            {"id": "hung", "name": "hung-cluster", "prometheus": prom(env["HUNG_URL"])},
+        ]
+    return {
+        "jsonData": {
+            "clusters": clusters,
+            "query": {"timeoutSeconds": 3, "retryAttempts": 2, "retryDelaySeconds": 0.05},
+        },
+        "secureJsonData": {},
+    }
+
+
+def yaml_scalar(v):
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    # every string we write is plain (URLs, ids, names); quote to be safe anyway
+    return json.dumps(v)
+
+
+def to_yaml(obj, indent=0):
+    """Block-style YAML for dicts/lists of scalars (enough for the settings)."""
+    pad = "  " * indent
+    lines = []
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            if isinstance(v, (dict, list)) and v:
+                lines.append("%s%s:" % (pad, k))
+                lines.extend(to_yaml(v, indent + 1))
+            elif isinstance(v, dict):
+                lines.append("%s%s: {}" % (pad, k))
+            elif isinstance(v, list):
+                lines.append("%s%s: []" % (pad, k))
+            else:
+                lines.append("%s%s: %s" % (pad, k, yaml_scalar(v)))
+    elif isinstance(obj, list):
+        for item in obj:
+            if isinstance(item, dict) and item:
+                sub = to_yaml(item, indent + 1)
+                # "- " takes the place of the first line's indentation
+                sub[0] = pad + "- " + sub[0].lstrip()
+                lines.extend(sub)
+            else:
+                lines.append("%s- %s" % (pad, yaml_scalar(item)))
+    return lines
+
+
+def cmd_config(stack_dir):
+    env = read_env(stack_dir)
+    head = ("# Written by tests/stack/stack.sh up: Fleetscope datasource settings for the local test stack.\n"
+            "# Regenerated (new ports) on every `up`.\n")
+    full = settings(env, demo=False)
+    demo = settings(env, demo=True)
+    with open(stack_dir + "/fleetscope.yaml", "w", encoding="utf-8") as f:
+        f.write(head + "\n".join(to_yaml(full)) + "\n")
+    with open(stack_dir + "/fleetscope-demo.yaml", "w", encoding="utf-8") as f:
+        f.write(head + "# Demo: healthy clusters only (no dead/hung).\n" + "\n".join(to_yaml(demo)) + "\n")
+    with open(stack_dir + "/settings.json", "w", encoding="utf-8") as f:
+        json.dump(full, f, indent=2)
+        f.write("\n")
+    return 0
+
+
+# --------------------------------------------------------------------------
+# self-check
+# --------------------------------------------------------------------------
+
+EXPECT_PROBE = {
+    "east": {"probe-0": 1.0, "probe-1": 10.0},
+    "west": {"probe-0": 2.0, "probe-1": 20.0},
+    "edge": {"probe-0": 4.0},
+}
+EXPECT_RATE = {"east": 1.0, "west": 2.0, "edge": 3.0}
+
+
+# loopback only: never go through an http_proxy from the environment
+OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def get_json(url, params, timeout=10):
+    full = url + "?" + urllib.parse.urlencode(params)
+    with OPENER.open(full, timeout=timeout) as r:
+        body = json.load(r)
+    if body.get("status") != "success":
+        raise RuntimeError("%s: %s" % (full, body))
+    return body["data"]
+
+
+def cmd_selfcheck(stack_dir):
+    env = read_env(stack_dir)
+    end_s = int(env["STACK_DATA_END_MS"]) // 1000
+    start_s = int(env["STACK_DATA_START_MS"]) // 1000
+    step = int(env["STACK_STEP_SECONDS"])
+    want_points = (end_s - start_s) // step + 1
+    errors = []
+    for cluster in ("east", "west", "edge"):
+        base = env["PROM_%s_URL" % cluster.upper()]
+        try:
+            data = get_json(base + "/api/v1/query", {"query": "fleetscope_probe_value", "time": str(end_s)})
+            got = {r["metric"].get("instance"): float(r["value"][1]) for r in data["result"]}
+            if got != EXPECT_PROBE[cluster]:
+                errors.append("%s (%s): fleetscope_probe_value at %d = %s, expected %s"
+                              % (cluster, base, end_s, got, EXPECT_PROBE[cluster]))
+            data = get_json(base + "/api/v1/query",
+                            {"query": "rate(fleetscope_probe_counter_total[1m])", "time": str(end_s)})
+            rates = [float(r["value"][1]) for r in data["result"]]
+            if len(rates) != 1 or abs(rates[0] - EXPECT_RATE[cluster]) > 1e-9:
+                errors.append("%s (%s): rate(fleetscope_probe_counter_total[1m]) at %d = %s, expected [%s]"
+                              % (cluster, base, end_s, rates, EXPECT_RATE[cluster]))
+            data = get_json(base + "/api/v1/query_range",
+                            {"query": 'fleetscope_probe_value{instance="probe-0"}', "start": str(start_s),
+                             "end": str(end_s), "step": str(step)})
+            n = len(data["result"][0]["values"]) if data["result"] else 0
+            if n != want_points:
+                errors.append("%s (%s): range query over the data window returned %d points, expected %d"
+                              % (cluster, base, n, want_points))
+        except (OSError, urllib.error.URLError, RuntimeError, ValueError, KeyError) as e:
+            errors.append("%s (%s): query failed: %s" % (cluster, base, e))
+    try:
+        with OPENER.open(env["ALERTMANAGER_URL"] + "/api/v2/status", timeout=10) as r:
+            json.load(r)
+    except (OSError, urllib.error.URLError, ValueError) as e:
+        errors.append("alertmanager (%s): /api/v2/status failed: %s" % (env["ALERTMANAGER_URL"], e))
+    rport = int(env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+    try:
+        with socket.create_connection(("127.0.0.1", rport), timeout=5) as s:
+            s.sendall(b"PING\r\n")
+            reply = s.recv(64)
+        if not reply.startswith(b"+PONG"):
+            errors.append("redis (%s): PING answered %r" % (env["REDIS_URL"], reply))
+    except OSError as e:
+        errors.append("redis (%s): %s" % (env["REDIS_URL"], e))
+    dport = int(env["DEAD_URL"].rsplit(":", 1)[1])
+    try:
+        socket.create_connection(("127.0.0.1", dport), timeout=2).close()
+        errors.append("dead (%s): something accepts connections there" % env["DEAD_URL"])
+    except ConnectionRefusedError:
+        pass
+    except OSError as e:
+        errors.append("dead (%s): expected connection refused, got %s" % (env["DEAD_URL"], e))
+    hport = int(env["HUNG_URL"].rsplit(":", 1)[1])
+    try:
+        with socket.create_connection(("127.0.0.1", hport), timeout=2) as s:
+            s.sendall(b"GET /-/ready HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.settimeout(0.5)
+            try:
+                got = s.recv(16)
+                errors.append("hung (%s): answered %r" % (env["HUNG_URL"], got))
+            except socket.timeout:
+                pass
+    except OSError as e:
+        errors.append("hung (%s): expected an accepting, silent server: %s" % (env["HUNG_URL"], e))
+    if errors:
+        for e in errors:
+            print("selfcheck: FAIL " + e, file=sys.stderr)
+        return 1
+    print("selfcheck: ok (probe values, counter rates, %d-point ranges, alertmanager, redis, dead, hung)"
+          % want_points)
+    return 0
+
+
+def main(argv):
+    if len(argv) < 2:
+        print(__doc__, file=sys.stderr)
+        return 2
+    cmd, args = argv[1], argv[2:]
+    if cmd == "ports" and len(args) == 1:
+        return cmd_ports(int(args[0]))
+    if cmd == "hung" and len(args) == 1:
+        return cmd_hung(int(args[0]))
+    if cmd == "config" and len(args) == 1:
+        return cmd_config(args[0])
+    if cmd == "selfcheck" and len(args) == 1:
+        return cmd_selfcheck(args[0])
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
