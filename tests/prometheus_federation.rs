@@ -212,8 +212,10 @@ async fn resource_api_answers_in_the_seed_shapes() {
     let union: Vec<&str> = body["data"].as_array().unwrap().iter().filter_map(|v| v.as_str()).collect();
     assert!(union.contains(&"probe-0") && union.contains(&"probe-1"), "{union:?}");
 
-    let (status, _) = call(&s, "GET", "api/v1/metrics/label/..%2Fx/values", "", "").await;
-    assert_eq!(status, 404, "a hostile path matches no route");
+    let (status, body) = call(&s, "GET", "api/v1/metrics/label/..%2Fx/values", "", "").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("INVALID_QUERY")), "encoded traversal is not a label name");
+    let (status, _) = call(&s, "GET", "api/v1/metrics/label/../../clusters/values", "", "").await;
+    assert_eq!(status, 404, "a traversal path matches no route");
     let (status, body) = call(&s, "GET", "api/v1/metrics/label/a.b/values", "", "").await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = call(&s, "POST", "api/v1/metrics/query", "", "{not json").await;
