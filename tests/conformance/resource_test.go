@@ -136,6 +136,7 @@ type seedQueryResponse struct {
 		Data        json.RawMessage `json:"data"`
 		QueryTimeMS *float64        `json:"query_time_ms"`
 	} `json:"results"`
+	TotalQueryTimeMS  *float64          `json:"total_query_time_ms"`
 	ClustersQueried   *int              `json:"clusters_queried"`
 	ClustersSucceeded *int              `json:"clusters_succeeded"`
 	Frames            []json.RawMessage `json:"frames"`
@@ -189,12 +190,16 @@ func TestResourceMetricsQuery(t *testing.T) {
 	}
 	var resp seedQueryResponse
 	requireJSON(t, "POST api/v1/metrics/query", r, &resp)
+	t.Logf("response: %.600s", r.Body)
 
 	if resp.ClustersQueried == nil || *resp.ClustersQueried != 2 {
 		t.Errorf("clusters_queried = %v, want 2", resp.ClustersQueried)
 	}
 	if resp.ClustersSucceeded == nil || *resp.ClustersSucceeded != 2 {
 		t.Errorf("clusters_succeeded = %v, want 2", resp.ClustersSucceeded)
+	}
+	if resp.TotalQueryTimeMS == nil || *resp.TotalQueryTimeMS < 0 {
+		t.Errorf("total_query_time_ms = %v, want a duration", resp.TotalQueryTimeMS)
 	}
 	if len(resp.Results) != 2 {
 		t.Fatalf("%d results, want one per cluster (east, west): %s", len(resp.Results), r.Body)
