@@ -1,0 +1,175 @@
+import { render, screen } from '@testing-library/react';
+import userEvent from '@testing-library/user-event';
+import { useState } from 'react';
+
+import { Settings } from './config/secrets';
+import { ConfigEditor } from './ConfigEditor';
+
+const base: Settings = {
+  id: 1,
+  uid: 'fs',
+  orgId: 1,
+  name: 'Fleetscope',
+  type: 'fleetscope-federation-datasource',
+  typeName: 'Fleetscope',
+  typeLogoUrl: '',
+  access: 'proxy',
+  url: '',
+  user: '',
+  database: '',
+  basicAuth: false,
+  basicAuthUser: '',
+  isDefault: false,
+  withCredentials: false,
+  readOnly: false,
+  version: 1,
+  jsonData: {
+    clusters: [
+      {
+        id: 'east',
+        name: 'prod-east-1',
+        labels: { region: 'us-east-1' },
+        enabled: true,
+        prometheus: { url: 'http://prometheus.east:9090', kind: 'prometheus' },
+      },
+    ],
+  },
+  secureJsonFields: { 'east.bearerToken': true, 'east.tlsCACert': true },
+  secureJsonData: {},
+};
+
+// The whole editor re-renders per keystroke; paste long values in one change.
+jest.setTimeout(20000);
+
+async function fill(user: ReturnType<typeof userEvent.setup>, el: HTMLElement, text: string) {
+  await user.click(el);
+  await user.paste(text);
+}
+
+function setup(initial: Settings = base) {
+  let latest = initial;
+  const onOptionsChange = jest.fn();
+  function Host() {
+    const [options, setOptions] = useState(initial);
+    return (
+      <ConfigEditor
+        options={options}
+        onOptionsChange={(o) => {
+          latest = o as Settings;
+          setOptions(o as Settings);
+          onOptionsChange(o);
+        }}
+      />
+    );
+  }
+  render(<Host />);
+  return { user: userEvent.setup(), current: () => latest, onOptionsChange };
+}
+
+describe('ConfigEditor', () => {
+  it('edits a cluster and its endpoints', async () => {
+    const { user, current } = setup();
+    // A single cluster starts expanded.
+    await user.clear(screen.getByRole('textbox', { name: 'Cluster name' }));
+    await fill(user, screen.getByRole('textbox', { name: 'Cluster name' }), 'east-prod');
+    await user.click(screen.getByRole('radio', { name: 'Mimir' }));
+    await fill(user, screen.getByRole('textbox', { name: 'east prometheus tenant' }), 'team-a');
+    await fill(user, screen.getByRole('textbox', { name: 'east loki url' }), 'http://loki.east:3100');
+    await fill(user, screen.getByRole('textbox', { name: 'east tempo url' }), 'http://tempo.east:3200');
+    await fill(user, screen.getByRole('textbox', { name: 'east alertmanager url' }), 'http://am.east:9093');
+    await fill(user, screen.getByRole('textbox', { name: 'east kubernetes server' }), 'https://api.east:6443');
+    await fill(user, screen.getByRole('textbox', { name: 'GPU namespace' }), 'gpu-operator');
+    await user.click(screen.getByRole('switch', { name: 'Skip TLS verify' }));
+    const labels = screen.getByRole('textbox', { name: 'Cluster labels' });
+    await user.clear(labels);
+    await user.type(labels, 'region=us-east-1, tier=gpu');
+    await user.tab();
+    expect(current().jsonData.clusters![0]).toEqual({
+      id: 'east',
+      name: 'east-prod',
+      labels: { region: 'us-east-1', tier: 'gpu' },
+      enabled: true,
+      prometheus: { url: 'http://prometheus.east:9090', kind: 'mimir', tenant: 'team-a', tlsSkipVerify: true },
+      loki: { url: 'http://loki.east:3100' },
+      tempo: { url: 'http://tempo.east:3200' },
+      alertmanager: { url: 'http://am.east:9093' },
+      kubernetes: { server: 'https://api.east:6443', gpuNamespace: 'gpu-operator' },
+    });
+  });
+
+  it('shows configured secrets without their values, resets and sets them under <clusterId>.<key>', async () => {
+    const { user, current } = setup();
+    const token = screen.getByRole('textbox', { name: 'Bearer token' });
+    expect(token).toBeDisabled();
+    expect(token).toHaveValue('configured');
+    const resets = screen.getAllByRole('button', { name: 'Reset' });
+    expect(resets).toHaveLength(2);
+    await user.click(resets[0]);
+    expect(current().secureJsonFields['east.bearerToken']).toBe(false);
+    expect(current().secureJsonData!['east.bearerToken']).toBe('');
+    await fill(user, screen.getByLabelText('Bearer token'), 's3cret');
+    expect(current().secureJsonData!['east.bearerToken']).toBe('s3cret');
+    await user.type(screen.getByLabelText('Prometheus basic auth password'), 'pw');
+    expect(current().secureJsonData!['east.prometheus.basicAuthPassword']).toBe('pw');
+    await user.type(screen.getByLabelText('Client key'), 'KEY');
+    await fill(user, screen.getByLabelText('Webhook secret'), 'hook');
+    expect(current().secureJsonData).toMatchObject({ 'east.tlsClientKey': 'KEY', 'east.webhookSecret': 'hook' });
+    // Nothing secret ever lands in jsonData.
+    expect(JSON.stringify(current().jsonData)).not.toMatch(/s3cret|pw|KEY|hook/);
+  });
+
+  it('validates ids and URLs', async () => {
+    const { user, current } = setup();
+    const id = screen.getByRole('textbox', { name: 'Cluster id' });
+    await user.clear(id);
+    await user.type(id, 'East!');
+    await user.tab();
+    expect(screen.getByText(/Lower-case letters, digits/)).toBeInTheDocument();
+    expect(current().jsonData.clusters![0].id).toBe('east');
+    await fill(user, screen.getByRole('textbox', { name: 'east loki url' }), 'loki:3100');
+    expect(screen.getByText('Use an http:// or https:// URL')).toBeInTheDocument();
+  });
+
+  it('renaming a cluster deletes its stored secrets and warns first', async () => {
+    const { user, current } = setup();
+    const id = screen.getByRole('textbox', { name: 'Cluster id' });
+    await user.clear(id);
+    await user.type(id, 'us-east');
+    expect(screen.getByText("Changing the id deletes this cluster's saved secrets")).toBeInTheDocument();
+    await user.tab();
+    expect(current().jsonData.clusters![0].id).toBe('us-east');
+    expect(current().secureJsonFields).toMatchObject({ 'east.bearerToken': false, 'east.tlsCACert': false });
+  });
+
+  it('adds and removes clusters; removing deletes the cluster secrets', async () => {
+    const { user, current } = setup();
+    await user.click(screen.getByRole('button', { name: 'Add cluster' }));
+    expect(current().jsonData.clusters!.map((c) => c.id)).toEqual(['east', 'cluster-2']);
+    expect(screen.getByText('Clusters (2)')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Remove cluster east' }));
+    expect(current().jsonData.clusters!.map((c) => c.id)).toEqual(['cluster-2']);
+    expect(current().secureJsonFields['east.bearerToken']).toBe(false);
+  });
+
+  it('edits query limits, cache and derived fields', async () => {
+    const { user, current } = setup();
+    await user.type(screen.getByRole('spinbutton', { name: 'Timeout (s)' }), '45');
+    await user.type(screen.getByRole('spinbutton', { name: 'Max parallel clusters' }), '4');
+    await fill(user, screen.getByRole('spinbutton', { name: 'Max response bytes' }), '1048576');
+    await fill(user, screen.getByRole('textbox', { name: 'Redis URL' }), 'redis://127.0.0.1:6379/0');
+    await user.type(screen.getByRole('spinbutton', { name: 'Labels TTL (s)' }), '600');
+    expect(current().jsonData.query).toEqual({ timeoutSeconds: 45, maxParallel: 4, maxResponseBytes: 1048576 });
+    expect(current().jsonData.cache).toEqual({ redisUrl: 'redis://127.0.0.1:6379/0', labelsTtlSeconds: 600 });
+
+    await user.click(screen.getByRole('button', { name: 'Add derived field' }));
+    const regex = screen.getByRole('textbox', { name: 'Derived field regex' });
+    await user.clear(regex);
+    await user.type(regex, 'traceID=(\\w+');
+    expect(screen.getByText(/Unterminated group/)).toBeInTheDocument();
+    await user.type(regex, ')');
+    await fill(user, screen.getByRole('textbox', { name: 'Derived field datasource uid' }), 'tempo-uid');
+    expect(current().jsonData.derivedFields).toEqual([{ name: 'TraceID', matcherRegex: 'traceID=(\\w+)', datasourceUid: 'tempo-uid' }]);
+    await user.click(screen.getByRole('button', { name: 'Remove derived field 1' }));
+    expect(current().jsonData.derivedFields).toEqual([]);
+  });
+});
