@@ -2,7 +2,7 @@
 //!
 //! * `serve`  — the HTTP resource API on a socket (what CallResource answers in Grafana);
 //! * `query`  — run one PromQL query across clusters and print it;
-//! * `check`  — the health check; exit status 1 when no cluster is healthy.
+//! * `check`  — the health check; exit status 1 unless every cluster is healthy.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -209,5 +209,5 @@ async fn check(fed: &Federation) -> Result<i32, String> {
         );
     }
     println!("{}", report.message);
-    Ok(if report.status == Overall::Error { 1 } else { 0 })
+    Ok(if report.status == Overall::Ok { 0 } else { 1 })
 }

@@ -1,6 +1,6 @@
 //! `pluginv2.Diagnostics`: CheckHealth (Grafana's "Save & test") and CollectMetrics.
 //!
-//! A failed check is an ERROR `CheckHealthResponse` with a message naming the
+//! Any failing cluster makes the check ERROR (partial included). A failed check is an ERROR `CheckHealthResponse` with a message naming the
 //! problem (a settings field, or each failing cluster), never a gRPC error.
 //! Per-cluster details go to `jsonDetails.clusters` for the config editor.
 
@@ -26,9 +26,12 @@ impl Diagnostics for DiagnosticsService {
             },
             Ok(fed) => {
                 let report = health::check(&fed).await;
+                // "Save & test" validates configuration: one unreachable cluster is
+                // most likely a wrong URL or credential, so partial is shown red too;
+                // the message and details say which clusters work.
                 let status = match report.status {
-                    Overall::Ok | Overall::Partial => check_health_response::HealthStatus::Ok,
-                    Overall::Error => check_health_response::HealthStatus::Error,
+                    Overall::Ok => check_health_response::HealthStatus::Ok,
+                    Overall::Partial | Overall::Error => check_health_response::HealthStatus::Error,
                 };
                 CheckHealthResponse {
                     status: status as i32,
