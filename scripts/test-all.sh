@@ -6,9 +6,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
+# A stack of its own (FLEETSCOPE_STACK_DIR), so a developer's running stack is left alone.
+export FLEETSCOPE_STACK_DIR="${FLEETSCOPE_TEST_STACK_DIR:-$root/.stack-test}"
 tests/stack/stack.sh up
 trap 'tests/stack/stack.sh down' EXIT
-export FLEETSCOPE_STACK_ENV="$root/.stack/env"
+export FLEETSCOPE_STACK_ENV="$FLEETSCOPE_STACK_DIR/env"
 export FLEETSCOPE_BIN="$root/target/release/gpx_fleetscope"
 
 echo "==> Rust: unit + integration tests (release profile, shared with the binary)"

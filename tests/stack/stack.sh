@@ -12,7 +12,8 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-STACK_DIR="$ROOT/.stack"
+# FLEETSCOPE_STACK_DIR lets two stacks coexist (e.g. a full `make test` beside a developer's stack).
+STACK_DIR="${FLEETSCOPE_STACK_DIR:-$ROOT/.stack}"
 PIDS="$STACK_DIR/pids"
 LOGS="$STACK_DIR/logs"
 
