@@ -8,8 +8,8 @@ listen=${FLEETSCOPE_DEMO_LISTEN:-127.0.0.1:8080}
 
 tests/stack/stack.sh up
 trap 'kill "${server:-}" 2>/dev/null || true; tests/stack/stack.sh down' EXIT
-set -a; source .stack/env; set +a
-config=.stack/fleetscope-demo.yaml
+set -a; source "${FLEETSCOPE_STACK_DIR:-.stack}/env"; set +a
+config="$FLEETSCOPE_STACK_DIR/fleetscope-demo.yaml"
 
 echo
 echo "== Health of every cluster"

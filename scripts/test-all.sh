@@ -19,11 +19,17 @@ cargo test --release --locked
 echo "==> Go: conformance harness (Grafana's plugin SDK and host)"
 (cd tests/conformance && go test -count=1 ./...)
 
-echo "==> Frontend: typecheck + unit/component tests"
-(cd frontend && npm run typecheck && npm test)
+echo "==> Frontend: typecheck, unit/component tests, production build"
+(cd frontend && npm run typecheck && npm test && npm run build)
 
 if [ -x frontend/scripts/browser-test.sh ]; then
-  echo "==> Frontend: real browser test against gpx_fleetscope serve"
-  frontend/scripts/browser-test.sh
+  echo "==> Frontend: real browser test against gpx_fleetscope serve on the stack"
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  "$FLEETSCOPE_BIN" serve --config "$FLEETSCOPE_STACK_DIR/fleetscope-demo.yaml" --listen "127.0.0.1:$port" \
+    2>"$FLEETSCOPE_STACK_DIR/logs/serve.log" &
+  serve_pid=$!
+  trap 'kill $serve_pid 2>/dev/null || true; tests/stack/stack.sh down' EXIT
+  for _ in $(seq 100); do curl -fs "http://127.0.0.1:$port/api/v1/clusters" >/dev/null && break; sleep 0.1; done
+  FLEETSCOPE_API_URL="http://127.0.0.1:$port" frontend/scripts/browser-test.sh
 fi
 echo "==> all suites passed"
