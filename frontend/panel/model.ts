@@ -7,6 +7,8 @@ export interface Series {
   role: Role;
   labels: Record<string, string>;
   name: string;
+  /** Display name, refId and executed query: what units are guessed from. */
+  source: string;
   times: number[];
   values: number[];
   last?: number;
@@ -131,7 +133,9 @@ function toSeries(frame: DataFrame, role: Role): Series[] {
           break;
         }
       }
-      return { role, labels: { ...(f.labels ?? {}) }, name: getFieldDisplayName(f, frame), times, values, last };
+      const name = getFieldDisplayName(f, frame);
+      const source = [name, f.labels?.__name__, frame.refId, frame.meta?.executedQueryString].filter(Boolean).join(' ');
+      return { role, labels: { ...(f.labels ?? {}) }, name, source, times, values, last };
     });
 }
 
@@ -160,7 +164,7 @@ function latencyToMs(s: Series, unit: LLMOpsOptions['latencyUnit']): number | un
   if (s.last === undefined) {
     return undefined;
   }
-  const inMs = unit === 'ms' || (unit === 'auto' && /(_ms\b|_ms_|millis)/i.test(s.name));
+  const inMs = unit === 'ms' || (unit === 'auto' && /(_ms\b|_ms_|millis)/i.test(s.source));
   return inMs ? s.last : s.last * 1000;
 }
 
@@ -168,7 +172,7 @@ function memoryUnit(series: Series[], unit: LLMOpsOptions['gpuMemoryUnit']): str
   if (unit !== 'auto') {
     return unit;
   }
-  const name = series.map((s) => s.name).join(' ');
+  const name = series.map((s) => s.source).join(' ');
   if (/fb_used|_mib|_mb\b|mebibytes/i.test(name)) {
     return 'decmbytes';
   }
