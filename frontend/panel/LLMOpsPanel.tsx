@@ -19,7 +19,7 @@ function level(v: number | undefined, warn: number, crit: number): Level {
   return v >= crit ? 'crit' : v >= warn ? 'warn' : 'ok';
 }
 
-function Sparkline({ values, width = 90, height = 22 }: { values: number[]; width?: number; height?: number }) {
+function Sparkline({ values, width = 72, height = 20 }: { values: number[]; width?: number; height?: number }) {
   const theme = useTheme2();
   const pts = values.filter((v) => Number.isFinite(v));
   if (pts.length < 2) {
@@ -62,6 +62,8 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
   const model: LLMOpsModel = useMemo(() => buildModel(data.series, options), [data.series, options]);
   const dsUid = options.tracesDatasourceUid || fleetscopeUid(data.request);
   const narrow = width < 720;
+  // Below this width the GPU and alert lists go under the table instead of beside it.
+  const stacked = width < 1100;
   const { totals } = model;
   const errLevel = (v?: number) => level(v, options.errorWarn, options.errorCrit);
   const latLevel = (v?: number) => level(v, options.latencyWarnMs, options.latencyCritMs);
@@ -96,7 +98,7 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
         </div>
       )}
 
-      <div className={cx(styles.body, narrow && styles.bodyNarrow)}>
+      <div className={cx(styles.body, stacked && styles.bodyNarrow)}>
         {model.rows.length > 0 && (
           <div className={styles.tableWrap}>
             <table className={styles.table} aria-label="Services">
@@ -117,7 +119,11 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
                   <tr key={r.key} data-testid="llmops-row">
                     <td>{r.team ?? '—'}</td>
                     <td className={styles.strong}>{r.service ?? '—'}</td>
-                    {!narrow && <td className={styles.muted}>{r.clusters.join(', ') || '—'}</td>}
+                    {!narrow && (
+                      <td className={cx(styles.muted, styles.clusters)} title={r.clusters.join(', ')}>
+                        {r.clusters.join(', ') || '—'}
+                      </td>
+                    )}
                     <td className={styles.num}>
                       <span className={styles.sparkCell}>
                         {options.showSparklines && !narrow && <Sparkline values={r.requestsSpark} />}
@@ -163,7 +169,11 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
                       <Bar pct={g.util} lvl={level(g.util, options.gpuUtilWarn, 101)} label={`${g.node} GPU utilisation`} />
                       <span className={styles.num}>{fmt('percent', g.util, 0)}</span>
                       <span className={styles.muted}>mem</span>
-                      <Bar pct={memPct(g)} lvl="none" label={`${g.node} GPU memory`} />
+                      {memPct(g) !== undefined ? (
+                        <Bar pct={memPct(g)} lvl="none" label={`${g.node} GPU memory`} />
+                      ) : (
+                        <span />
+                      )}
                       <span className={styles.num}>{fmt(model.memoryUnit, g.memory, 1)}</span>
                     </div>
                   </div>
@@ -213,7 +223,7 @@ const getStyles = (theme: GrafanaTheme2) => {
     }),
     statLabel: css({ color: theme.colors.text.secondary, fontSize: theme.typography.bodySmall.fontSize }),
     statValue: css({ fontSize: theme.typography.h4.fontSize, fontWeight: theme.typography.fontWeightMedium }),
-    body: css({ display: 'grid', gridTemplateColumns: 'minmax(0, 2fr) minmax(220px, 1fr)', gap: theme.spacing(2), minHeight: 0 }),
+    body: css({ display: 'grid', gridTemplateColumns: 'minmax(0, 1fr) minmax(220px, 300px)', gap: theme.spacing(2), minHeight: 0 }),
     bodyNarrow: css({ gridTemplateColumns: '1fr' }),
     tableWrap: css({ overflowX: 'auto' }),
     table: css({
@@ -225,6 +235,7 @@ const getStyles = (theme: GrafanaTheme2) => {
     }),
     num: css({ textAlign: 'right', fontVariantNumeric: 'tabular-nums' }),
     sparkCell: css({ display: 'inline-flex', alignItems: 'center', gap: theme.spacing(1) }),
+    clusters: css({ maxWidth: 200, overflow: 'hidden', textOverflow: 'ellipsis' }),
     strong: css({ fontWeight: theme.typography.fontWeightMedium, color: theme.colors.text.primary }),
     muted: css({ color: theme.colors.text.secondary }),
     link: css({ color: theme.colors.text.link, whiteSpace: 'nowrap', '&:hover': { textDecoration: 'underline' } }),

@@ -1,7 +1,7 @@
 import { css, cx } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { useStyles2 } from '@grafana/ui';
-import { KeyboardEvent, useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { KeyboardEvent, useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useState } from 'react';
 
 import { CompletionContext, completionContext, filterSuggestions } from './completion';
 import { CodeLanguage, TokenClass, tokenize } from './languages';
@@ -40,8 +40,8 @@ export function CodeField(props: CodeFieldProps) {
   const request = useRef(0);
   // Where the caret goes once an accepted suggestion has come back as the new value.
   const pendingCaret = useRef<number | null>(null);
-  const tokens = useMemo(() => tokenize(language, value), [language, value]);
-  const hasError = tokens.some((t) => t.cls === 'error');
+  const { tokens, hasError: syntaxError } = useMemo(() => tokenize(language, value), [language, value]);
+  const hasError = syntaxError && value.trim() !== '';
 
   const suggest = useCallback(
     async (text: string, cursor: number) => {
@@ -126,7 +126,7 @@ export function CodeField(props: CodeFieldProps) {
   useEffect(() => () => void request.current++, []);
 
   const lines = Math.max(1, value.split('\n').length);
-  const listId = useMemo(() => `fs-code-suggest-${Math.random().toString(36).slice(2)}`, []);
+  const listId = `fs-code-suggest-${useId()}`;
 
   return (
     <div className={styles.wrapper}>

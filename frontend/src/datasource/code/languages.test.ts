@@ -2,7 +2,7 @@ import { isValid, tokenize } from './languages';
 
 const classesOf = (lang: Parameters<typeof tokenize>[0], text: string) =>
   tokenize(lang, text)
-    .filter((t) => t.cls)
+    .tokens.filter((t) => t.cls)
     .map((t) => [text.slice(t.from, t.to), t.cls]);
 
 describe('syntax highlighting from the lezer grammars', () => {
@@ -39,8 +39,11 @@ describe('syntax highlighting from the lezer grammars', () => {
 
   it('tokens cover the text exactly, and syntax errors are marked', () => {
     const text = 'up{job="a"';
-    const toks = tokenize('promql', text);
-    expect(toks.map((t) => text.slice(t.from, t.to)).join('')).toBe(text);
+    const { tokens, hasError } = tokenize('promql', text);
+    expect(tokens.map((t) => text.slice(t.from, t.to)).join('')).toBe(text);
+    expect(hasError).toBe(true);
+    expect(tokenize('promql', 'sum(rate(up[5m]').hasError).toBe(true);
+    expect(tokenize('promql', 'sum(rate(up[5m]))').hasError).toBe(false);
     expect(isValid('promql', text)).toBe(false);
     expect(isValid('promql', 'up{job="a"}')).toBe(true);
     expect(isValid('logql', '{app="x"} |= "y"')).toBe(true);

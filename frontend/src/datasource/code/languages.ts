@@ -83,12 +83,18 @@ export function parse(language: CodeLanguage, text: string): Tree {
   return PARSERS[language].parse(text);
 }
 
+export interface Highlighted {
+  tokens: Token[];
+  /** The grammar found a syntax error (possibly at the very end, where no token shows it). */
+  hasError: boolean;
+}
+
 /**
  * Split `text` into consecutive tokens covering it completely, each with the
  * class the grammar's highlight tags give it (or none). Syntax errors (the
  * parser's ⚠ nodes) are marked `error` so the editor can underline them.
  */
-export function tokenize(language: CodeLanguage, text: string): Token[] {
+export function tokenize(language: CodeLanguage, text: string): Highlighted {
   const tree = parse(language, text);
   const styled: Token[] = [];
   highlightTree(tree, highlighter, (from, to, classes) => {
@@ -116,7 +122,7 @@ export function tokenize(language: CodeLanguage, text: string): Token[] {
     out.push({ from: pos, to: text.length });
   }
   if (errors.length === 0) {
-    return out;
+    return { tokens: out, hasError: false };
   }
   // Re-cut tokens at error boundaries; characters inside an error range are `error`.
   const cuts = new Set<number>();
@@ -134,7 +140,7 @@ export function tokenize(language: CodeLanguage, text: string): Token[] {
       start = end;
     }
   }
-  return result;
+  return { tokens: result, hasError: true };
 }
 
 /** True when the grammar finds no syntax error in `text`. */

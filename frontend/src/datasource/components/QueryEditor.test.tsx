@@ -174,6 +174,8 @@ describe('QueryEditor', () => {
       ],
     };
     setup({ expr: 'sum(' }, data);
+    // The grammar flags the syntax error before the backend does.
+    expect(screen.getByRole('textbox', { name: 'PromQL query' })).toHaveAttribute('aria-invalid', 'true');
     expect(screen.getByTestId('fleetscope-query-error')).toHaveTextContent('INVALID_PROMQL: unexpected end of input');
     expect(screen.queryByText('not mine')).not.toBeInTheDocument();
     expect(screen.getByTestId('fleetscope-query-warning')).toHaveTextContent('prod-west-1: CLUSTER_UNREACHABLE');

@@ -39,7 +39,7 @@ export function queryProblems(data: PanelData | undefined, refId: string): { err
   if (!data) {
     return { errors: [], warnings: [] };
   }
-  const errs = data.errors ?? (data.error ? [data.error] : []);
+  const errs = data.errors ?? [];
   const errors = errs
     .filter((e) => !e.refId || e.refId === refId)
     .map((e) => e.message || e.data?.message || 'query failed');

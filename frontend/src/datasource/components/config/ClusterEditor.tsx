@@ -80,7 +80,7 @@ export function ClusterEditor({ options, onOptionsChange, cluster, index, all, o
   );
 
   return (
-    <Collapse label={header} isOpen={open} onToggle={() => setOpen(!open)} collapsible className={styles.card}>
+    <Collapse label={header} isOpen={open} onToggle={() => setOpen(!open)} className={styles.card}>
       <Stack direction="column" gap={0.5}>
         <InlineFieldRow>
           <InlineField
