@@ -1,6 +1,6 @@
 // Builds both plugins as AMD modules Grafana loads, with Grafana's shared
 // packages left external (same externals as @grafana/create-plugin's config):
-//   dist/datasource/  module.js + plugin.json (copied from the repository root) + img/
+//   dist/datasource/  module.js + plugin.json and img/ (copied from the repository root)
 //   dist/panel/       module.js + plugin.json (frontend/panel/plugin.json) + img/
 import CopyWebpackPlugin from 'copy-webpack-plugin';
 import fs from 'node:fs';
@@ -107,8 +107,7 @@ function pluginConfig(env, { name, id, entry, pluginJson, img }) {
       new CopyWebpackPlugin({
         patterns: [
           { from: pluginJson, to: 'plugin.json', transform: stamp },
-          { from: img, to: 'img' },
-          { from: path.join(here, 'README.md'), to: 'README.md' },
+          { from: img, to: 'img', noErrorOnMissing: true },
         ],
       }),
     ],
@@ -128,7 +127,8 @@ export default (env = {}) => {
       id: root.id,
       entry: './src/module.ts',
       pluginJson: datasourcePluginJson,
-      img: path.join(here, 'src', 'img'),
+      // The datasource's logo lives with its plugin.json at the repository root.
+      img: path.join(path.dirname(datasourcePluginJson), 'img'),
     }),
     pluginConfig(env, {
       name: 'panel',

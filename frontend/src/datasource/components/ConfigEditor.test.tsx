@@ -39,8 +39,6 @@ const base: Settings = {
 };
 
 // The whole editor re-renders per keystroke; paste long values in one change.
-jest.setTimeout(20000);
-
 async function fill(user: ReturnType<typeof userEvent.setup>, el: HTMLElement, text: string) {
   await user.click(el);
   await user.paste(text);
