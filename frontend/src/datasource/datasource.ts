@@ -1,14 +1,11 @@
 import {
   CoreApp,
-  DataQueryRequest,
-  DataQueryResponse,
   DataSourceInstanceSettings,
   QueryFixAction,
   ScopedVars,
   TestDataSourceResponse,
 } from '@grafana/data';
 import { DataSourceWithBackend, HealthCheckError, HealthStatus, getTemplateSrv } from '@grafana/runtime';
-import { Observable } from 'rxjs';
 
 import { DEFAULT_QUERY, FleetscopeOptions, FleetscopeQuery } from '../types';
 import { annotationSupport } from './annotations';
@@ -63,10 +60,6 @@ export class FleetscopeDataSource extends DataSourceWithBackend<FleetscopeQuery,
 
   applyTemplateVariables(query: FleetscopeQuery, scopedVars: ScopedVars): FleetscopeQuery {
     return interpolateQuery(query, getTemplateSrv(), scopedVars);
-  }
-
-  query(request: DataQueryRequest<FleetscopeQuery>): Observable<DataQueryResponse> {
-    return super.query(request);
   }
 
   getQueryDisplayText(query: FleetscopeQuery): string {
