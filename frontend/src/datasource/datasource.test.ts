@@ -151,10 +151,10 @@ describe('variable queries', () => {
     expect(splitArgs('a, {b="1,2"}, c')).toEqual(['a', '{b="1,2"}', 'c']);
   });
 
-  const run = async (query: string, clusters?: string[]) => {
+  const run = async (query: string, clusters?: string[], asString = false) => {
     fakeTemplateSrv({ cluster: { value: ['east'], multi: true } });
     const { ds, getResource } = fakeDataSource();
-    const request = { targets: [{ refId: 'V', query, clusters }], scopedVars: {} } as unknown as DataQueryRequest<FleetscopeVariableQuery>;
+    const request = { targets: [asString ? query : { refId: 'V', query, clusters }], scopedVars: {} } as unknown as DataQueryRequest<FleetscopeVariableQuery>;
     const res = await lastValueFrom((ds.variables as unknown as { query: (r: typeof request) => ReturnType<typeof lastValueFrom> }).query(request) as never);
     const frame = (res as { data: Array<{ fields: Array<{ values: string[] }> }> }).data[0];
     return { text: frame.fields[0].values, value: frame.fields[1].values, getResource };
@@ -164,6 +164,8 @@ describe('variable queries', () => {
     const r = await run('clusters()');
     expect(r.text).toEqual(['prod-east-1', 'prod-west-1']);
     expect(r.value).toEqual(['east', 'west']);
+    // A provisioned dashboard may store the query as a bare string.
+    expect((await run('clusters()', undefined, true)).value).toEqual(['east', 'west']);
   });
 
   it('label_values(metric, label) asks the federated label values resource with the clusters', async () => {

@@ -1,3 +1,5 @@
+import { FleetscopeVariableQuery } from '../types';
+
 /**
  * Variable queries are one function call, like Grafana's Prometheus datasource:
  *
@@ -95,4 +97,16 @@ export function parseVariableQuery(text: string): VariableFunction {
         `unknown variable function ${name}(); use one of ${VARIABLE_FUNCTION_EXAMPLES.join(', ')}`
       );
   }
+}
+
+/**
+ * Dashboards may store a variable's query as the object this editor writes
+ * (`{query: "clusters()", clusters: []}`) or, hand-written or provisioned, as the
+ * bare string `"clusters()"`.
+ */
+export function normaliseVariableQuery(q: FleetscopeVariableQuery | string | undefined): FleetscopeVariableQuery {
+  if (typeof q === 'string') {
+    return { refId: 'FleetscopeVariable', query: q };
+  }
+  return { ...q, refId: q?.refId || 'FleetscopeVariable', query: q?.query ?? '' };
 }

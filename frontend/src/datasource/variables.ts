@@ -5,7 +5,7 @@ import { Observable, from } from 'rxjs';
 import { FleetscopeVariableQuery } from '../types';
 import type { FleetscopeDataSource } from './datasource';
 import { interpolateClusters } from './interpolate';
-import { VariableFunction, parseVariableQuery } from './variableQuery';
+import { VariableFunction, normaliseVariableQuery, parseVariableQuery } from './variableQuery';
 import { VariableQueryEditor } from './components/VariableQueryEditor';
 
 export interface VariableValue {
@@ -51,13 +51,13 @@ export class FleetscopeVariableSupport extends CustomVariableSupport<FleetscopeD
 
   query(request: DataQueryRequest<FleetscopeVariableQuery>): Observable<DataQueryResponse> {
     const run = async (): Promise<DataQueryResponse> => {
-      const target = request.targets[0];
+      const target = normaliseVariableQuery(request.targets[0] as FleetscopeVariableQuery | string | undefined);
       const srv = this.templateSrv();
-      const fn = parseVariableQuery(target?.query ?? '');
-      const clusters = interpolateClusters(target?.clusters, srv, request.scopedVars);
+      const fn = parseVariableQuery(target.query);
+      const clusters = interpolateClusters(target.clusters, srv, request.scopedVars);
       const values = await runVariableFunction(this.ds, fn, clusters, srv, request);
       const frame = createDataFrame({
-        refId: target?.refId,
+        refId: target.refId,
         fields: [
           { name: 'text', type: FieldType.string, values: values.map((v) => v.text) },
           { name: 'value', type: FieldType.string, values: values.map((v) => v.value) },

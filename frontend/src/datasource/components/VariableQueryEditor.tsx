@@ -4,7 +4,7 @@ import { useState } from 'react';
 
 import { FleetscopeOptions, FleetscopeQuery, FleetscopeVariableQuery } from '../../types';
 import type { FleetscopeDataSource } from '../datasource';
-import { VARIABLE_FUNCTION_EXAMPLES, parseVariableQuery } from '../variableQuery';
+import { VARIABLE_FUNCTION_EXAMPLES, normaliseVariableQuery, parseVariableQuery } from '../variableQuery';
 import { ClusterPicker } from './ClusterPicker';
 
 type Props = QueryEditorProps<FleetscopeDataSource, FleetscopeQuery, FleetscopeOptions, FleetscopeVariableQuery>;
@@ -22,12 +22,13 @@ function problem(text: string): string | undefined {
 }
 
 /** Variable query: one function call, plus the clusters to ask. */
-export function VariableQueryEditor({ datasource, query, onChange }: Props) {
-  const [text, setText] = useState(query.query ?? '');
+export function VariableQueryEditor({ datasource, query: stored, onChange }: Props) {
+  const query = normaliseVariableQuery(stored as FleetscopeVariableQuery | string);
+  const [text, setText] = useState(query.query);
   const error = problem(text);
   const commit = (next: string) => {
     if (!problem(next)) {
-      onChange({ ...query, refId: query.refId || 'FleetscopeVariable', query: next });
+      onChange({ ...query, query: next });
     }
   };
   return (
@@ -48,7 +49,7 @@ export function VariableQueryEditor({ datasource, query, onChange }: Props) {
         <ClusterPicker
           datasource={datasource}
           value={query.clusters}
-          onChange={(clusters) => onChange({ ...query, refId: query.refId || 'FleetscopeVariable', query: text, clusters })}
+          onChange={(clusters) => onChange({ ...query, query: text, clusters })}
         />
       </InlineFieldRow>
       <Text color="secondary" variant="bodySmall">
