@@ -111,8 +111,8 @@ try {
     const qe = page.locator('#query-editor');
 
     await check('the LLM ops panel renders backend frames: service rows and GPU nodes', async () => {
-      const series = await page.evaluate(() => window.__harness.panelSeries);
-      assert(series > 0, `the panel queries returned ${series} series`);
+      const { panelSeries: series, panelProblems } = await page.evaluate(() => window.__harness);
+      assert(series > 0, `the panel queries returned ${series} series; ${[...new Set(panelProblems)].slice(0, 5).join('; ')}`);
       await page.locator('[data-testid=llmops-row]').first().waitFor({ timeout: 10_000 });
       const rows = await page.locator('[data-testid=llmops-row]').count();
       const gpus = await page.locator('[data-testid=llmops-gpu]').count();

@@ -50,6 +50,8 @@ interface HarnessState {
   lastQuery?: FleetscopeQuery;
   lastResult?: { series: number; clusters: Array<{ cluster_id: string; status: string }>; errors: string[] };
   panelSeries?: number;
+  /** Why panel queries came back empty: query errors and failed clusters. */
+  panelProblems?: string[];
 }
 const state: HarnessState = { ready: false, runs: 0 };
 Object.assign(window, { __harness: state });
@@ -304,6 +306,10 @@ async function main() {
     const results = await Promise.all(PANEL_QUERIES.map((q) => runMetrics({ ...q, end })));
     const series: DataFrame[] = results.flatMap((r) => r.frames);
     state.panelSeries = series.length;
+    state.panelProblems = results.flatMap((r) => [
+      ...r.errors.map((e) => e.message ?? 'query failed'),
+      ...r.clusters.filter((c) => c.status !== 'SUCCESS').map((c) => `${c.cluster_id}: ${c.error_code ?? ''} ${c.error ?? ''}`),
+    ]);
     const timeRange = { from: dateTime(end - 3_600_000), to: dateTime(end), raw: { from: 'now-1h', to: 'now' } };
     const panelData: PanelData = {
       state: LoadingState.Done,
