@@ -16,6 +16,7 @@ pub mod error;
 pub mod federation;
 pub mod frames;
 pub mod plugin;
+pub mod probes;
 pub mod query;
 pub mod registry;
 pub mod telemetry;
