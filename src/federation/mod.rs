@@ -13,6 +13,7 @@
 //! shown in `meta.custom`, notices and the HTTP API.
 
 pub mod aggregate;
+pub mod gpu;
 pub mod health;
 pub mod metrics;
 pub mod status;
@@ -153,5 +154,6 @@ pub fn decode_error(cluster: &Cluster, backend: Backend, message: impl std::fmt:
 pub async fn execute(fed: &Federation, req: &crate::query::QueryRequest) -> Result<Vec<crate::frames::Frame>, FleetError> {
     match &req.kind {
         crate::query::QueryKind::Metrics(q) => metrics::run(fed, &req.ref_id, &req.clusters, q).await,
+        crate::query::QueryKind::Gpu(q) => gpu::run(fed, &req.ref_id, &req.clusters, q).await,
     }
 }

@@ -4,6 +4,7 @@
 //! [`QueryRequest`] from here; nothing downstream looks at raw query JSON.
 //! docs/query-model.md is the user-facing description of these structs.
 
+pub mod gpu;
 pub mod metrics;
 
 use serde::Deserialize;
@@ -90,6 +91,7 @@ pub struct QueryRequest {
 #[derive(Debug, Clone)]
 pub enum QueryKind {
     Metrics(MetricsQuery),
+    Gpu(gpu::GpuQuery),
 }
 
 /// The fields every kind shares; the rest of the object belongs to the kind.
@@ -137,7 +139,8 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
         .unwrap_or_else(|| "metrics".to_owned());
     let kind = match kind_name.as_str() {
         "metrics" => QueryKind::Metrics(MetricsQuery::parse(json, &env)?),
-        "logs" | "traces" | "alerts" | "gpu" | "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
+        "gpu" => QueryKind::Gpu(gpu::GpuQuery::parse(json, &env)?),
+        "logs" | "traces" | "alerts" | "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
         _ => return Err(QueryError::UnknownKind(kind_name)),
     };
     Ok(QueryRequest {

@@ -7,6 +7,7 @@
 //! frames is `crate::frames`' job.
 
 pub mod http;
+pub mod kube;
 pub mod prometheus;
 
 use std::time::Duration;
