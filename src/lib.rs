@@ -11,6 +11,7 @@
 //! * [`api`] is the HTTP resource API shared by CallResource and `serve`.
 
 pub mod api;
+pub mod cache;
 pub mod cli;
 pub mod error;
 pub mod federation;
@@ -19,5 +20,6 @@ pub mod plugin;
 pub mod probes;
 pub mod query;
 pub mod registry;
+pub mod store;
 pub mod telemetry;
 pub mod upstream;

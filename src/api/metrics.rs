@@ -116,10 +116,10 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
     }
     let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to)?, interval_ms: 0, max_data_points: 0 };
     let parsed = query::parse("metrics", query_json.to_string().as_bytes(), env)?;
-    let QueryKind::Metrics(q) = &parsed.kind;
+    let QueryKind::Metrics(q) = &parsed.kind else { return Err(FleetError::internal("parsed a metrics query as another kind")) };
     let targets = fed.registry.targets(&body.cluster_ids)?;
     let started = Instant::now();
-    let outcomes = metrics::fetch(fed, &targets, q).await;
+    let outcomes = metrics::fetch(fed, &targets, q, metrics::CacheUse::Use).await;
     let total_ms = started.elapsed().as_millis() as u64;
     if body.format.as_deref() == Some("frames") {
         let statuses = status::statuses(&outcomes);

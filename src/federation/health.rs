@@ -63,7 +63,7 @@ pub async fn check(fed: &Federation) -> HealthReport {
         start_ms: now,
         end_ms: now,
     };
-    let (outcomes, versions) = tokio::join!(metrics::fetch(fed, &targets, &probe), versions(fed, &targets));
+    let (outcomes, versions) = tokio::join!(metrics::fetch(fed, &targets, &probe, metrics::CacheUse::Bypass), versions(fed, &targets));
     let clusters: Vec<ClusterHealth> = outcomes
         .iter()
         .zip(versions)

@@ -7,16 +7,27 @@ use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, aggregate, decode_error, named};
 use crate::error::FleetError;
 use crate::frames::prometheus::{self as conv, PromData, PromResponse, Series, SeriesFrameOptions};
+use crate::cache::{CacheClass, Weigh, key_hash};
 use crate::frames::{Frame, FrameMeta, Notice, NoticeSeverity};
 use crate::query::MetricsQuery;
 use crate::registry::{Backend, Cluster};
 
-/// Ask every target cluster; parse each body inside its own task.
-pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &MetricsQuery) -> Vec<ClusterOutcome<PromResponse>> {
+/// Whether a fetch may be answered from the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CacheUse {
+    Use,
+    /// Health checks must see the cluster as it is now.
+    Bypass,
+}
+
+/// Ask every target cluster; parse each body inside its own task. Answers are
+/// cached per cluster (and identical concurrent queries share one request).
+pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &MetricsQuery, cache: CacheUse) -> Vec<ClusterOutcome<Arc<PromResponse>>> {
     fed.fan_out(targets, Backend::Prometheus, |cluster| {
         let client = fed.prometheus(&cluster);
         let q = q.clone();
-        async move {
+        let (key, class) = cache_key(&cluster, &q);
+        let ask = async move {
             let client = client?;
             let body = if q.instant {
                 client.query(&q.expr, q.end_ms).await
@@ -25,20 +36,59 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &MetricsQuery)
             }
             .map_err(named(&cluster, Backend::Prometheus))?;
             conv::parse_query_response(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
+        };
+        let store = fed.cache.clone();
+        async move {
+            match cache {
+                CacheUse::Use => store.get_or_fetch(key, class, ask).await,
+                CacheUse::Bypass => ask.await.map(Arc::new),
+            }
         }
     })
     .await
 }
 
+/// The seed's keys: instant queries at (about) "now" share one entry per TTL;
+/// anything else is keyed by its exact, step-aligned window.
+fn cache_key(cluster: &Cluster, q: &MetricsQuery) -> (String, CacheClass) {
+    let hash = key_hash(&format!("{}|{:?}", q.expr, cluster.prometheus.as_ref().map(|p| p.prometheus_kind)));
+    if q.instant {
+        let now = chrono::Utc::now().timestamp_millis();
+        if (now - q.end_ms).abs() <= 30_000 {
+            (format!("metrics:instant:{hash}:{}", cluster.id), CacheClass::Instant)
+        } else {
+            (format!("metrics:instant:{hash}:{}:{}", cluster.id, q.end_ms), CacheClass::Instant)
+        }
+    } else {
+        (
+            format!("metrics:range:{hash}:{}:{}:{}:{}", cluster.id, q.start_ms, q.end_ms, q.step_ms),
+            CacheClass::Range { span_ms: q.end_ms - q.start_ms },
+        )
+    }
+}
+
+impl Weigh for PromResponse {
+    fn weigh(&self) -> usize {
+        match &self.data {
+            PromData::Series { series, .. } => series
+                .iter()
+                .map(|s| s.times_ms.len() * 16 + s.labels.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>() + 64)
+                .sum(),
+            PromData::Scalar { .. } => 16,
+            PromData::String { value, .. } => value.len() + 16,
+        }
+    }
+}
+
 /// Run a metrics query and build its frames.
 pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &MetricsQuery) -> Result<Vec<Frame>, FleetError> {
     let targets = fed.registry.targets(clusters)?;
-    let outcomes = fetch(fed, &targets, q).await;
+    let outcomes = fetch(fed, &targets, q, CacheUse::Use).await;
     to_frames(outcomes, ref_id, q)
 }
 
 /// Frames from per-cluster outcomes: fails only when every cluster failed.
-pub fn to_frames(outcomes: Vec<ClusterOutcome<PromResponse>>, ref_id: &str, q: &MetricsQuery) -> Result<Vec<Frame>, FleetError> {
+pub fn to_frames(outcomes: Vec<ClusterOutcome<Arc<PromResponse>>>, ref_id: &str, q: &MetricsQuery) -> Result<Vec<Frame>, FleetError> {
     if let Some(err) = status::all_failed(&outcomes) {
         return Err(err);
     }
@@ -62,7 +112,9 @@ pub fn to_frames(outcomes: Vec<ClusterOutcome<PromResponse>>, ref_id: &str, q: &
                 ),
             });
         }
-        per_cluster.push((o.cluster, into_series(resp.data, &mut notices)));
+        // Cached answers are shared: the frames get their own copy of the columns.
+        let data = Arc::try_unwrap(resp).map(|r| r.data).unwrap_or_else(|shared| shared.data.clone());
+        per_cluster.push((o.cluster, into_series(data, &mut notices)));
     }
     let series = aggregate::combine(per_cluster, q.aggregate);
     let opts = SeriesFrameOptions {

@@ -13,10 +13,15 @@
 //! shown in `meta.custom`, notices and the HTTP API.
 
 pub mod aggregate;
+pub mod alerts;
+pub mod breaker;
 pub mod gpu;
 pub mod health;
+pub mod logs;
 pub mod metrics;
 pub mod status;
+pub mod trace_links;
+pub mod traces;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -36,6 +41,12 @@ pub struct Federation {
     pub registry: Arc<Registry>,
     clients: HashMap<(ClusterId, Backend), Result<UpstreamClient, UpstreamError>>,
     limiter: Arc<Semaphore>,
+    /// Alertmanager HA replicas beyond the first URL (`alertmanager.replicas`).
+    am_replicas: HashMap<ClusterId, Vec<Result<UpstreamClient, UpstreamError>>>,
+    /// Per-cluster query results with single-flight (see `crate::cache`).
+    pub cache: Arc<crate::cache::QueryCache>,
+    /// Circuit breakers per cluster + backend.
+    pub breakers: Arc<breaker::Breakers>,
 }
 
 impl std::fmt::Debug for Federation {
@@ -65,7 +76,14 @@ impl Federation {
             }
         }
         let limiter = Arc::new(Semaphore::new(registry.limits.max_parallel));
-        Federation { registry: Arc::new(registry), clients, limiter }
+        let am_replicas = registry
+            .clusters()
+            .iter()
+            .filter_map(|c| c.alertmanager.as_ref().map(|ep| (c.id.clone(), ep)))
+            .map(|(id, ep)| (id, ep.replicas.iter().map(|r| UpstreamClient::new(r, &registry.limits)).collect()))
+            .collect();
+        let cache = Arc::new(crate::cache::QueryCache::new(&registry.settings.cache));
+        Federation { registry: Arc::new(registry), clients, limiter, am_replicas, cache, breakers: Arc::default() }
     }
 
     /// The HTTP client of a cluster's backend, or why there is none.
@@ -78,6 +96,15 @@ impl Federation {
                 format!("{}: no {backend} endpoint is configured for this cluster", cluster.name),
             )),
         }
+    }
+
+    /// Clients of every Alertmanager replica of a cluster (the `url` first).
+    pub fn alertmanager_clients(&self, cluster: &Cluster) -> Vec<Result<UpstreamClient, FleetError>> {
+        let mut out = vec![self.client(cluster, Backend::Alertmanager)];
+        for r in self.am_replicas.get(&cluster.id).into_iter().flatten() {
+            out.push(r.clone().map_err(|e| e.into_fleet(&cluster.name, Backend::Alertmanager)));
+        }
+        out
     }
 
     /// The Prometheus-API client of a cluster.
@@ -105,7 +132,19 @@ impl Federation {
                 let fut = call(cluster.clone());
                 let name = cluster.name.clone();
                 let cluster = cluster.clone();
+                let breakers = self.breakers.clone();
                 tokio::spawn(async move {
+                    let breaker_key = format!("{}/{backend}", cluster.id);
+                    if !breakers.admit(&breaker_key) {
+                        let err = FleetError::new(
+                            ErrorCode::CircuitOpen,
+                            format!(
+                                "{name} ({backend}): circuit open after repeated failures; skipped for up to {}s, then probed",
+                                breaker::COOL_DOWN.as_secs()
+                            ),
+                        );
+                        return Ok::<_, FleetError>((Err(err), Duration::ZERO));
+                    }
                     // The semaphore is never closed; a failed acquire means shutdown.
                     let _permit = limiter.acquire_owned().await.map_err(|_| FleetError::internal("shutting down"))?;
                     let started = Instant::now();
@@ -114,11 +153,13 @@ impl Federation {
                         Err(_) => Err(UpstreamError::Timeout(timeout).into_fleet(&name, backend)),
                     };
                     let elapsed = started.elapsed();
+                    let error_code = result.as_ref().err().map(|e| e.code);
+                    breakers.record(&breaker_key, error_code.is_some_and(breaker::counts_as_failure));
                     crate::telemetry::record_cluster_call(
                         cluster.id.as_str(),
                         backend.as_str(),
                         elapsed.as_secs_f64(),
-                        result.as_ref().err().map(|e| e.code.as_str()),
+                        error_code.map(ErrorCode::as_str),
                     );
                     Ok::<_, FleetError>((result, elapsed))
                 })
@@ -154,6 +195,9 @@ pub fn decode_error(cluster: &Cluster, backend: Backend, message: impl std::fmt:
 pub async fn execute(fed: &Federation, req: &crate::query::QueryRequest) -> Result<Vec<crate::frames::Frame>, FleetError> {
     match &req.kind {
         crate::query::QueryKind::Metrics(q) => metrics::run(fed, &req.ref_id, &req.clusters, q).await,
+        crate::query::QueryKind::Logs(q) => logs::run(fed, &req.ref_id, &req.clusters, q).await,
+        crate::query::QueryKind::Traces(q) => traces::run(fed, &req.ref_id, &req.clusters, q).await,
+        crate::query::QueryKind::Alerts(q) => alerts::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Gpu(q) => gpu::run(fed, &req.ref_id, &req.clusters, q).await,
     }
 }
