@@ -16,6 +16,7 @@
 
 pub mod arrow;
 pub mod json;
+pub mod loki;
 pub mod prometheus;
 
 use std::collections::BTreeMap;

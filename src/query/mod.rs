@@ -5,11 +5,14 @@
 //! docs/query-model.md is the user-facing description of these structs.
 
 pub mod gpu;
+pub mod logql;
+pub mod logs;
 pub mod metrics;
 
 use serde::Deserialize;
 
 use crate::error::{ErrorCode, FleetError};
+pub use logs::LogsQuery;
 pub use metrics::MetricsQuery;
 
 /// Why a query cannot run. Always names the field.
@@ -25,6 +28,8 @@ pub enum QueryError {
     Field { field: &'static str, message: String },
     #[error("invalid PromQL in `expr`: {0}")]
     Promql(String),
+    #[error("invalid LogQL in `expr`: {0}")]
+    Logql(String),
     #[error("invalid time range: {0}")]
     TimeRange(String),
 }
@@ -33,6 +38,7 @@ impl From<QueryError> for FleetError {
     fn from(e: QueryError) -> Self {
         let code = match e {
             QueryError::Promql(_) => ErrorCode::InvalidPromql,
+            QueryError::Logql(_) => ErrorCode::InvalidLogql,
             _ => ErrorCode::InvalidQuery,
         };
         FleetError::new(code, e.to_string())
@@ -92,6 +98,7 @@ pub struct QueryRequest {
 pub enum QueryKind {
     Metrics(MetricsQuery),
     Gpu(gpu::GpuQuery),
+    Logs(LogsQuery),
 }
 
 /// The fields every kind shares; the rest of the object belongs to the kind.
@@ -140,7 +147,8 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
     let kind = match kind_name.as_str() {
         "metrics" => QueryKind::Metrics(MetricsQuery::parse(json, &env)?),
         "gpu" => QueryKind::Gpu(gpu::GpuQuery::parse(json, &env)?),
-        "logs" | "traces" | "alerts" | "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
+        "logs" => QueryKind::Logs(LogsQuery::parse(json, &env)?),
+        "traces" | "alerts" | "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
         _ => return Err(QueryError::UnknownKind(kind_name)),
     };
     Ok(QueryRequest {

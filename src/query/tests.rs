@@ -7,7 +7,7 @@ fn env(from: i64, to: i64) -> QueryEnvelope {
 
 fn metrics(json: &str) -> Result<(QueryRequest, MetricsQuery), QueryError> {
     let q = parse("", json.as_bytes(), env(3_600_000, 7_200_000))?;
-    let QueryKind::Metrics(m) = q.kind.clone();
+    let QueryKind::Metrics(m) = q.kind.clone() else { panic!("not a metrics query") };
     Ok((q, m))
 }
 

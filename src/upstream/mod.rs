@@ -8,6 +8,7 @@
 
 pub mod http;
 pub mod kube;
+pub mod loki;
 pub mod prometheus;
 
 use std::time::Duration;
