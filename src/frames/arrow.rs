@@ -383,6 +383,7 @@ pub(crate) mod tests {
                     interval: Some(15000.0),
                     links: vec![link],
                     custom: None,
+                    color: None,
                 }),
                 Field::new(
                     "maybe",

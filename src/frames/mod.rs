@@ -18,6 +18,8 @@ pub mod arrow;
 pub mod json;
 pub mod loki;
 pub mod prometheus;
+pub mod tempo;
+pub mod trace_analysis;
 
 use std::collections::BTreeMap;
 
@@ -187,6 +189,9 @@ pub struct FieldConfig {
     pub links: Vec<DataLink>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub custom: Option<JsonValue>,
+    /// Colour scheme (`{"mode":"fixed","fixedColor":"red"}`), e.g. node-graph arcs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub color: Option<JsonValue>,
 }
 
 /// A data link on a field. With `internal` set, Grafana runs `internal.query`

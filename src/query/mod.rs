@@ -8,12 +8,15 @@ pub mod gpu;
 pub mod logql;
 pub mod logs;
 pub mod metrics;
+pub mod traceql;
+pub mod traces;
 
 use serde::Deserialize;
 
 use crate::error::{ErrorCode, FleetError};
 pub use logs::LogsQuery;
 pub use metrics::MetricsQuery;
+pub use traces::TracesQuery;
 
 /// Why a query cannot run. Always names the field.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -30,6 +33,8 @@ pub enum QueryError {
     Promql(String),
     #[error("invalid LogQL in `expr`: {0}")]
     Logql(String),
+    #[error("invalid TraceQL in `query`: {0}")]
+    Traceql(String),
     #[error("invalid time range: {0}")]
     TimeRange(String),
 }
@@ -39,6 +44,7 @@ impl From<QueryError> for FleetError {
         let code = match e {
             QueryError::Promql(_) => ErrorCode::InvalidPromql,
             QueryError::Logql(_) => ErrorCode::InvalidLogql,
+            QueryError::Traceql(_) => ErrorCode::InvalidTraceql,
             _ => ErrorCode::InvalidQuery,
         };
         FleetError::new(code, e.to_string())
@@ -97,6 +103,7 @@ pub struct QueryRequest {
 #[derive(Debug, Clone)]
 pub enum QueryKind {
     Metrics(MetricsQuery),
+    Traces(TracesQuery),
     Gpu(gpu::GpuQuery),
     Logs(LogsQuery),
 }
@@ -148,7 +155,8 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
         "metrics" => QueryKind::Metrics(MetricsQuery::parse(json, &env)?),
         "gpu" => QueryKind::Gpu(gpu::GpuQuery::parse(json, &env)?),
         "logs" => QueryKind::Logs(LogsQuery::parse(json, &env)?),
-        "traces" | "alerts" | "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
+        "traces" => QueryKind::Traces(TracesQuery::parse(json, &env)?),
+        "alerts" | "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
         _ => return Err(QueryError::UnknownKind(kind_name)),
     };
     Ok(QueryRequest {

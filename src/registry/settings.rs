@@ -27,6 +27,12 @@ pub struct JsonData {
     /// Optional extra registry sources, merged after `clusters`.
     #[serde(default)]
     pub registry: RegistrySourceSettings,
+    /// Span → logs links in the trace view (like Tempo's `tracesToLogsV2`).
+    #[serde(default)]
+    pub traces_to_logs: Option<TracesToLogsSettings>,
+    /// Span → metrics links in the trace view (like Tempo's `tracesToMetrics`).
+    #[serde(default)]
+    pub traces_to_metrics: Option<TracesToMetricsSettings>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -276,4 +282,69 @@ fn default_cache_bytes() -> u64 {
 }
 fn default_refresh() -> u64 {
     60
+}
+
+/// An attribute of a span (or its resource) used as a label; `value` renames it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TagMapping {
+    pub key: String,
+    #[serde(default)]
+    pub value: Option<String>,
+}
+
+/// `jsonData.tracesToLogs`: which `logs` query a span links to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TracesToLogsSettings {
+    /// Target datasource; empty = this datasource.
+    #[serde(default)]
+    pub datasource_uid: Option<String>,
+    /// Stream selector labels from span/resource attributes (default:
+    /// `k8s.namespace.name` → `namespace`).
+    #[serde(default)]
+    pub tags: Vec<TagMapping>,
+    /// Add a `|= "<trace id>"` line filter (default on).
+    #[serde(default = "default_true")]
+    pub filter_by_trace_id: bool,
+    /// Add a `|= "<span id>"` line filter.
+    #[serde(default)]
+    pub filter_by_span_id: bool,
+    /// Window around the span, e.g. `-1m` and `1m` (default none).
+    #[serde(default)]
+    pub span_start_time_shift: Option<String>,
+    #[serde(default)]
+    pub span_end_time_shift: Option<String>,
+    /// A whole LogQL template instead (`${__span.traceId}`, `${__span.spanId}`,
+    /// `${__span.tags["k8s.pod.name"]}`).
+    #[serde(default)]
+    pub custom_query: Option<String>,
+}
+
+/// `jsonData.tracesToMetrics`: PromQL queries a span links to.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TracesToMetricsSettings {
+    #[serde(default)]
+    pub datasource_uid: Option<String>,
+    /// Labels for `$__tags` in the queries.
+    #[serde(default)]
+    pub tags: Vec<TagMapping>,
+    #[serde(default)]
+    pub queries: Vec<TraceMetricQuery>,
+    #[serde(default)]
+    pub span_start_time_shift: Option<String>,
+    #[serde(default)]
+    pub span_end_time_shift: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TraceMetricQuery {
+    pub name: String,
+    /// PromQL; `$__tags` becomes the tag matchers.
+    pub query: String,
+    /// Only for spans of this service (empty = every span).
+    #[serde(default)]
+    pub service: Option<String>,
 }

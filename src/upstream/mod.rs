@@ -10,6 +10,7 @@ pub mod http;
 pub mod kube;
 pub mod loki;
 pub mod prometheus;
+pub mod tempo;
 
 use std::time::Duration;
 
