@@ -4,6 +4,7 @@
 //! paths relative). Errors are `{"error":{"code","message"}}` with the code's
 //! HTTP status; partial results are 206 (PARTIAL_RESULTS).
 
+mod alerts;
 mod metrics;
 mod params;
 
@@ -28,6 +29,8 @@ pub struct ApiRequest {
     pub path: String,
     pub params: Params,
     pub body: Bytes,
+    /// Request headers (lower-cased names); only the webhook receiver reads them.
+    pub headers: Vec<(String, String)>,
 }
 
 impl ApiRequest {
@@ -37,7 +40,18 @@ impl ApiRequest {
             path: path.trim_matches('/').to_owned(),
             params: Params::parse(query),
             body,
+            headers: Vec::new(),
         }
+    }
+
+    /// Attach request headers (names are matched case-insensitively).
+    pub fn with_headers<K: AsRef<str>, V: AsRef<str>>(mut self, headers: impl IntoIterator<Item = (K, V)>) -> Self {
+        self.headers = headers.into_iter().map(|(k, v)| (k.as_ref().to_ascii_lowercase(), v.as_ref().to_owned())).collect();
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 }
 
@@ -87,7 +101,8 @@ async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
         ("GET", ["clusters"]) => Ok(clusters(fed)),
         (_, ["clusters"]) => Err(method_not_allowed(method, &req.path)),
         (_, ["metrics", ..]) => metrics::route(fed, req, &segments[1..]).await,
-        (_, [kind @ ("logs" | "traces" | "alerts" | "gpu" | "cnf"), ..]) => Err(FleetError::new(
+        (_, ["alerts", ..]) => alerts::route(fed, req, &segments[1..]).await,
+        (_, [kind @ ("logs" | "traces" | "gpu" | "cnf"), ..]) => Err(FleetError::new(
             ErrorCode::NotFound,
             format!("the /api/v1/{kind} endpoints are not available in this version of the plugin"),
         )),

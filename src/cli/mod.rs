@@ -106,10 +106,11 @@ pub async fn run(cli: Cli) -> i32 {
 }
 
 async fn serve(fed: Arc<Federation>, listen: SocketAddr) -> Result<i32, String> {
-    let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, body: axum::body::Bytes| {
+    let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
         let fed = fed.clone();
         async move {
-            let req = ApiRequest::new(method.as_str(), uri.path(), uri.query().unwrap_or(""), body);
+            let headers = headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)));
+            let req = ApiRequest::new(method.as_str(), uri.path(), uri.query().unwrap_or(""), body).with_headers(headers);
             let resp = api::handle(&fed, req).await;
             (
                 axum::http::StatusCode::from_u16(resp.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
@@ -118,7 +119,8 @@ async fn serve(fed: Arc<Federation>, listen: SocketAddr) -> Result<i32, String> 
             )
         }
     });
-    let app = app.layer(axum::extract::DefaultBodyLimit::max(api::MAX_BODY_BYTES));
+    // Twice the API limit: bodies just over it reach `api::handle`, which names the limit.
+    let app = app.layer(axum::extract::DefaultBodyLimit::max(2 * api::MAX_BODY_BYTES));
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     eprintln!("fleetscope API listening on http://{addr}/api/v1/clusters");

@@ -14,6 +14,7 @@
 //! Upstream-specific converters (bytes → frames) live beside them, one file per
 //! upstream (`prometheus.rs`, …).
 
+pub mod alertmanager;
 pub mod arrow;
 pub mod json;
 pub mod loki;

@@ -21,7 +21,10 @@ impl Resource for ResourceService {
             Ok(fed) => {
                 let query = req.url.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
                 let path = if req.path.is_empty() { req.url.split('?').next().unwrap_or("").to_owned() } else { req.path.clone() };
-                api::handle(&fed, ApiRequest::new(&req.method, &path, &query, req.body.clone())).await
+                {
+                    let headers = req.headers.iter().flat_map(|(k, v)| v.values.iter().map(move |x| (k.as_str(), x.as_str())));
+                    api::handle(&fed, ApiRequest::new(&req.method, &path, &query, req.body.clone()).with_headers(headers)).await
+                }
             }
         };
         let mut headers = std::collections::HashMap::new();

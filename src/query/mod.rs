@@ -4,6 +4,7 @@
 //! [`QueryRequest`] from here; nothing downstream looks at raw query JSON.
 //! docs/query-model.md is the user-facing description of these structs.
 
+pub mod alerts;
 pub mod gpu;
 pub mod logql;
 pub mod logs;
@@ -103,9 +104,10 @@ pub struct QueryRequest {
 #[derive(Debug, Clone)]
 pub enum QueryKind {
     Metrics(MetricsQuery),
-    Traces(TracesQuery),
-    Gpu(gpu::GpuQuery),
     Logs(LogsQuery),
+    Traces(TracesQuery),
+    Alerts(alerts::AlertsQuery),
+    Gpu(gpu::GpuQuery),
 }
 
 /// The fields every kind shares; the rest of the object belongs to the kind.
@@ -122,13 +124,13 @@ struct Common {
 /// `a,b`, or Grafana's `{a,b}` multi-value formatting).
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum ClusterList {
+pub(crate) enum ClusterList {
     List(Vec<String>),
     One(String),
 }
 
 impl ClusterList {
-    fn into_ids(self) -> Vec<String> {
+    pub(crate) fn into_ids(self) -> Vec<String> {
         let raw = match self {
             ClusterList::List(v) => v,
             ClusterList::One(s) => vec![s],
@@ -153,10 +155,11 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
         .unwrap_or_else(|| "metrics".to_owned());
     let kind = match kind_name.as_str() {
         "metrics" => QueryKind::Metrics(MetricsQuery::parse(json, &env)?),
-        "gpu" => QueryKind::Gpu(gpu::GpuQuery::parse(json, &env)?),
         "logs" => QueryKind::Logs(LogsQuery::parse(json, &env)?),
+        "alerts" => QueryKind::Alerts(alerts::AlertsQuery::parse(json, &env)?),
         "traces" => QueryKind::Traces(TracesQuery::parse(json, &env)?),
-        "alerts" | "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
+        "gpu" => QueryKind::Gpu(gpu::GpuQuery::parse(json, &env)?),
+        "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
         _ => return Err(QueryError::UnknownKind(kind_name)),
     };
     Ok(QueryRequest {

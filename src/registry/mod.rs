@@ -130,6 +130,8 @@ pub struct Endpoint {
     pub tls_skip_verify: bool,
     pub tls_server_name: Option<String>,
     pub credentials: Credentials,
+    /// Alertmanager HA replicas (same settings, other URLs).
+    pub replicas: Vec<Endpoint>,
 }
 
 impl Endpoint {
@@ -167,6 +169,8 @@ pub struct Cluster {
     pub tempo: Option<Endpoint>,
     pub alertmanager: Option<Endpoint>,
     pub kubernetes: Option<KubernetesAccess>,
+    /// `secureJsonData.<id>.webhookSecret`: required on alert webhook deliveries.
+    pub webhook_secret: Option<Secret>,
 }
 
 impl Cluster {
@@ -375,9 +379,12 @@ fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, Strin
         if s.kind.is_some() && backend != Backend::Prometheus {
             return Err(invalid(format!("{path}.kind"), "only the prometheus endpoint has a kind"));
         }
+        if !s.replicas.is_empty() && backend != Backend::Alertmanager {
+            return Err(invalid(format!("{path}.replicas"), "only the alertmanager endpoint has replicas"));
+        }
         let url = parse_http_url(&format!("{path}.url"), &s.url)?;
         let credentials = credentials(&id, backend, s.basic_auth_user.as_deref(), secure, &path)?;
-        Ok(Some(Endpoint {
+        let primary = Endpoint {
             backend,
             url,
             prometheus_kind: s.kind.unwrap_or_default(),
@@ -385,7 +392,13 @@ fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, Strin
             tls_skip_verify: s.tls_skip_verify,
             tls_server_name: s.tls_server_name.clone().filter(|t| !t.is_empty()),
             credentials,
-        }))
+            replicas: Vec::new(),
+        };
+        let mut replicas = Vec::with_capacity(s.replicas.len());
+        for (j, r) in s.replicas.iter().enumerate() {
+            replicas.push(Endpoint { url: parse_http_url(&format!("{path}.replicas[{j}]"), r)?, ..primary.clone() });
+        }
+        Ok(Some(Endpoint { replicas, ..primary }))
     };
     let kubernetes = match &c.kubernetes {
         None => None,
@@ -400,6 +413,7 @@ fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, Strin
         tempo: endpoint(Backend::Tempo, &c.tempo)?,
         alertmanager: endpoint(Backend::Alertmanager, &c.alertmanager)?,
         kubernetes,
+        webhook_secret: secret(secure, &id, Backend::Alertmanager, "webhookSecret"),
         id,
     })
 }

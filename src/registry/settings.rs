@@ -33,6 +33,30 @@ pub struct JsonData {
     /// Span → metrics links in the trace view (like Tempo's `tracesToMetrics`).
     #[serde(default)]
     pub traces_to_metrics: Option<TracesToMetricsSettings>,
+    /// Alert history store (webhook receiver, `history: true`).
+    #[serde(default)]
+    pub alerts: AlertsSettings,
+}
+
+/// `jsonData.alerts`: where alert history lives and for how long.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlertsSettings {
+    /// SQLite file; empty = `<data dir>/fleetscope/alerts-history.sqlite`.
+    #[serde(default)]
+    pub history_path: Option<String>,
+    /// Days of fired/resolved transitions kept (default 30).
+    #[serde(default)]
+    pub retention_days: Option<u32>,
+    /// Redis key prefix when `cache.redisUrl` is set (default `fleetscope:alerts`).
+    #[serde(default)]
+    pub redis_prefix: Option<String>,
+}
+
+impl AlertsSettings {
+    pub fn redis_prefix(&self) -> &str {
+        self.redis_prefix.as_deref().filter(|p| !p.is_empty()).unwrap_or("fleetscope:alerts")
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -91,6 +115,10 @@ pub struct EndpointSettings {
     /// TLS server name to verify instead of the URL's host.
     #[serde(default)]
     pub tls_server_name: Option<String>,
+    /// Alertmanager only: more URLs of the same HA Alertmanager cluster; all are
+    /// polled and alerts deduplicated by fingerprint. Same auth as `url`.
+    #[serde(default)]
+    pub replicas: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

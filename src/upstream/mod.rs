@@ -6,6 +6,7 @@
 //! its API's paths and parameters and hands back raw bytes; converting bytes to
 //! frames is `crate::frames`' job.
 
+pub mod alertmanager;
 pub mod http;
 pub mod kube;
 pub mod loki;
