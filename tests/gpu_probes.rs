@@ -1,0 +1,357 @@
+//! GPU probes end to end: a Kubernetes-API test server (node and pod lists, the
+//! real exec websocket subprotocol `v4.channel.k8s.io`) replays the real
+//! nvidia-smi captures in tests/fixtures/nvidia-smi; DCGM comes from the real
+//! Prometheus test stack (FLEETSCOPE_STACK_ENV, started by `make test`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use axum::Router;
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, RawQuery, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use fleetscope::error::{ErrorCode, FleetError};
+use fleetscope::federation::{self, Federation};
+use fleetscope::frames::{FieldValues, Frame, NoticeSeverity};
+use fleetscope::probes::gpu::nvidia_smi::{QUERY_APPS_COMMAND, QUERY_GPU_COMMAND};
+use fleetscope::query::{self, QueryEnvelope, TimeRange};
+use fleetscope::registry::Registry;
+use serde_json::{Value, json};
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{}/tests/fixtures/nvidia-smi/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+const H100: &str = "query_gpu_all_fields.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
+const RTX: &str = "query_gpu_all_fields.rtx-4080-super.drv595.load.nvidia_gpu_exporter.csv";
+const MIG: &str = "query_gpu_all_fields_mig.h100-mig.drv590.load.nvidia_gpu_exporter.csv";
+const H100_APPS: &str = "query_compute_apps.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
+const RTX_APPS: &str = "query_compute_apps.rtx-4080-super.drv595.load.nvidia_gpu_exporter.csv";
+
+/// What one node's driver pod answers.
+#[derive(Clone)]
+struct NodeScript {
+    node: &'static str,
+    gpus: u32,
+    gpu_out: String,
+    apps_out: String,
+    /// Non-zero: the GPU command fails with this exit code and stderr.
+    exit: i32,
+}
+
+#[derive(Default)]
+struct K8sState {
+    nodes: Vec<NodeScript>,
+    /// Raw query strings of every exec request received.
+    execs: Mutex<Vec<String>>,
+    /// Sec-WebSocket-Protocol the client offered.
+    protocols: Mutex<Vec<String>>,
+}
+
+fn pod_name(node: &str) -> String {
+    format!("nvidia-driver-daemonset-{node}")
+}
+
+async fn list_nodes(State(s): State<Arc<K8sState>>) -> impl IntoResponse {
+    let mut items: Vec<Value> = s
+        .nodes
+        .iter()
+        .map(|n| {
+            json!({"metadata": {"name": n.node, "labels": {"kubernetes.io/hostname": n.node}},
+                   "status": {"capacity": {"cpu": "64", "nvidia.com/gpu": n.gpus.to_string()},
+                              "conditions": [{"type": "Ready", "status": "True"}]}})
+        })
+        .collect();
+    // A CPU-only node: never probed.
+    items.push(json!({"metadata": {"name": "cpu-node-1"}, "status": {"capacity": {"cpu": "8"}}}));
+    axum::Json(json!({"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}))
+}
+
+async fn list_pods(State(s): State<Arc<K8sState>>, Path(ns): Path<String>) -> impl IntoResponse {
+    let mut items: Vec<Value> = s
+        .nodes
+        .iter()
+        .map(|n| {
+            json!({"metadata": {"name": pod_name(n.node), "namespace": ns,
+                                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "nvidia-driver-daemonset", "uid": "u1", "controller": true}]},
+                   "spec": {"nodeName": n.node, "containers": [{"name": "nvidia-driver-ctr"}]},
+                   "status": {"phase": "Running"}})
+        })
+        .collect();
+    // Another DaemonSet's pod on the first node: never chosen.
+    if let Some(n) = s.nodes.first() {
+        items.push(json!({"metadata": {"name": "dcgm-exporter-x", "namespace": ns,
+                                       "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "dcgm-exporter", "uid": "u2"}]},
+                          "spec": {"nodeName": n.node, "containers": [{"name": "exporter"}]}, "status": {"phase": "Running"}}));
+    }
+    axum::Json(json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}))
+}
+
+async fn exec(
+    State(s): State<Arc<K8sState>>,
+    Path((_ns, pod)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> impl IntoResponse {
+    let q = q.unwrap_or_default();
+    s.execs.lock().unwrap().push(q.clone());
+    if let Some(p) = headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()) {
+        s.protocols.lock().unwrap().push(p.to_owned());
+    }
+    let script = s.nodes.iter().find(|n| pod_name(n.node) == pod).cloned();
+    ws.protocols(["v4.channel.k8s.io"]).on_upgrade(move |socket| answer(socket, script, q))
+}
+
+/// Speak the v4 channel protocol: 1 stdout, 2 stderr, 3 status JSON.
+async fn answer(mut socket: WebSocket, script: Option<NodeScript>, query: String) {
+    let is_apps = query.contains("query-compute-apps");
+    let (stdout, stderr, status) = match script {
+        None => (String::new(), "pod not found".to_owned(), failure(1)),
+        Some(s) if s.exit != 0 && !is_apps => (String::new(), "Failed to initialize NVML: Driver/library version mismatch\n".to_owned(), failure(s.exit)),
+        Some(s) => (if is_apps { s.apps_out } else { s.gpu_out }, String::new(), json!({"metadata": {}, "status": "Success"})),
+    };
+    for (ch, data) in [(1u8, stdout.into_bytes()), (2u8, stderr.into_bytes())] {
+        // Split stdout into two frames: the client must concatenate.
+        let mid = data.len() / 2;
+        for part in [&data[..mid], &data[mid..]] {
+            if !part.is_empty() {
+                let mut msg = vec![ch];
+                msg.extend_from_slice(part);
+                let _ = socket.send(Message::Binary(msg)).await;
+            }
+        }
+    }
+    let mut msg = vec![3u8];
+    msg.extend_from_slice(status.to_string().as_bytes());
+    let _ = socket.send(Message::Binary(msg)).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+fn failure(code: i32) -> Value {
+    json!({"metadata": {}, "status": "Failure", "message": format!("command terminated with non-zero exit code: error executing command [nvidia-smi], exit code {code}"),
+           "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
+}
+
+/// Start a Kubernetes-API test server; returns its URL and state.
+async fn k8s(nodes: Vec<NodeScript>) -> (String, Arc<K8sState>) {
+    let state = Arc::new(K8sState { nodes, ..K8sState::default() });
+    let app = Router::new()
+        .route("/api/v1/nodes", get(list_nodes))
+        .route("/api/v1/namespaces/:ns/pods", get(list_pods))
+        .route("/api/v1/namespaces/:ns/pods/:pod/exec", get(exec))
+        .with_state(state.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (format!("http://{addr}"), state)
+}
+
+fn node(name: &'static str, gpus: u32, gpu: &str, apps: &str) -> NodeScript {
+    NodeScript { node: name, gpus, gpu_out: fixture(gpu), apps_out: apps.to_owned(), exit: 0 }
+}
+
+fn fed(clusters: Value) -> Federation {
+    let settings = json!({"clusters": clusters, "query": {"timeoutSeconds": 5, "retryAttempts": 1}});
+    let mut secure = HashMap::new();
+    for c in clusters.as_array().unwrap() {
+        if c.get("kubernetes").is_some() {
+            secure.insert(format!("{}.kubernetes.bearerToken", c["id"].as_str().unwrap()), "test-token".to_owned());
+        }
+    }
+    Federation::new(Registry::from_grafana(settings.to_string().as_bytes(), &secure).unwrap())
+}
+
+async fn run(fed: &Federation, q: Value, to_ms: i64) -> Result<Vec<Frame>, FleetError> {
+    let env = QueryEnvelope { ref_id: "G".into(), time_range: TimeRange::new(to_ms - 60_000, to_ms).unwrap(), interval_ms: 0, max_data_points: 0 };
+    let req = query::parse("", q.to_string().as_bytes(), env)?;
+    federation::execute(fed, &req).await
+}
+
+fn strs(f: &Frame, name: &str) -> Vec<String> {
+    match &f.fields.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("no field {name}")).values {
+        FieldValues::Str(v) => v.clone(),
+        FieldValues::NullableStr(v) => v.iter().map(|x| x.clone().unwrap_or_default()).collect(),
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+fn nums(f: &Frame, name: &str) -> Vec<Option<f64>> {
+    match &f.fields.iter().find(|x| x.name == name).unwrap_or_else(|| panic!("no field {name}")).values {
+        FieldValues::NullableF64(v) => v.clone(),
+        other => panic!("{name}: {other:?}"),
+    }
+}
+
+fn notices(f: &Frame) -> Vec<String> {
+    f.meta.as_ref().unwrap().notices.iter().map(|n| format!("{:?}: {}", n.severity, n.text)).collect()
+}
+
+fn custom(f: &Frame) -> Value {
+    f.meta.as_ref().unwrap().custom.clone().unwrap()
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+/// Two clusters over exec: one healthy (H100 + RTX), one with a MIG node, a node
+/// whose nvidia-smi exits 9, and a node printing malformed CSV.
+#[tokio::test]
+async fn multi_cluster_exec_with_failing_and_malformed_nodes() {
+    let (a_url, a) = k8s(vec![node("a-h100", 1, H100, &fixture(H100_APPS)), node("a-rtx", 1, RTX, &fixture(RTX_APPS))]).await;
+    let mut failing = node("b-broken", 1, H100, "");
+    failing.exit = 9;
+    let mut malformed = node("b-garbled", 1, H100, "");
+    malformed.gpu_out = "0, GPU-x, NVIDIA H100, 590.48.01, 81559, 12\n".into();
+    let (b_url, _b) = k8s(vec![node("b-mig", 1, MIG, ""), failing, malformed]).await;
+    let fed = fed(json!([
+        {"id": "a", "name": "cluster-a", "kubernetes": {"server": a_url}},
+        {"id": "b", "name": "cluster-b", "kubernetes": {"server": b_url}},
+    ]));
+
+    let frames = run(&fed, json!({"queryType": "gpu", "view": "gpus", "source": "nvidia-smi"}), now_ms()).await.unwrap();
+    let f = &frames[0];
+    assert_eq!(f.meta.as_ref().unwrap().frame_type.as_deref(), Some("numeric-long"));
+    assert_eq!(strs(f, "cluster"), vec!["cluster-a", "cluster-a", "cluster-b"]);
+    assert_eq!(strs(f, "node"), vec!["a-h100", "a-rtx", "b-mig"]);
+    assert_eq!(strs(f, "model"), vec!["NVIDIA H100 80GB HBM3", "NVIDIA GeForce RTX 4080 SUPER", "NVIDIA H100 80GB HBM3"]);
+    assert_eq!(nums(f, "power_draw_w"), vec![Some(631.95), Some(84.24), Some(433.78)]);
+    // [N/A]: fan on H100, utilisation under MIG.
+    assert_eq!(nums(f, "fan_speed_pct"), vec![None, Some(0.0), None]);
+    assert_eq!(nums(f, "utilization_gpu_pct"), vec![Some(100.0), Some(7.0), None]);
+    assert_eq!(custom(f)["sources"], json!({"a": "nvidia-smi", "b": "nvidia-smi"}));
+    let n = notices(f);
+    assert!(n.iter().any(|t| t.starts_with("Warning: cluster-b/b-broken:") && t.contains("exited with code 9") && t.contains("NVML")), "{n:?}");
+    assert!(n.iter().any(|t| t.starts_with("Warning: cluster-b/b-garbled:") && t.contains("6 columns, expected 13")), "{n:?}");
+    assert_eq!(a.protocols.lock().unwrap()[0], "v5.channel.k8s.io, v4.channel.k8s.io");
+
+    // The nodes view shows the failing nodes as rows with their errors.
+    let frames = run(&fed, json!({"queryType": "gpu", "view": "nodes", "source": "nvidia-smi", "clusters": ["b"]}), now_ms()).await.unwrap();
+    let f = &frames[0];
+    assert_eq!(strs(f, "node"), vec!["b-broken", "b-garbled", "b-mig"]);
+    assert_eq!(strs(f, "status"), vec!["error", "error", "ok"]);
+    assert_eq!(nums(f, "gpus"), vec![Some(0.0), Some(0.0), Some(1.0)]);
+    assert!(strs(f, "error")[0].contains("exited with code 9"));
+
+    // Processes from --query-compute-apps (header-ful captures replayed verbatim).
+    let frames = run(&fed, json!({"queryType": "gpu", "view": "processes", "source": "nvidia-smi", "clusters": ["a"]}), now_ms()).await.unwrap();
+    let f = &frames[0];
+    assert_eq!(strs(f, "process_name"), vec!["/root/tools/memhog", "/root/tools/memhog", "./gpu_burn", "/usr/bin/kwin_wayland", "ffmpeg", "ffmpeg"]);
+    assert_eq!(nums(f, "used_memory_mib")[2], Some(15690.0));
+
+    // Summary: per cluster and fleet totals over the healthy nodes.
+    let frames = run(&fed, json!({"queryType": "gpu", "view": "summary", "source": "nvidia-smi"}), now_ms()).await.unwrap();
+    let s = &frames[0];
+    assert_eq!(strs(s, "cluster"), vec!["cluster-a", "cluster-b", "fleet"]);
+    assert_eq!(nums(s, "gpus"), vec![Some(2.0), Some(1.0), Some(3.0)]);
+    assert_eq!(nums(s, "memory_used_mib"), vec![Some(19818.0 + 1474.0), Some(11125.0), Some(19818.0 + 1474.0 + 11125.0)]);
+    assert_eq!(nums(s, "utilization_gpu_max_pct"), vec![Some(100.0), None, Some(100.0)]);
+    assert_eq!(nums(s, "temperature_max_c"), vec![Some(59.0), Some(53.0), Some(59.0)]);
+    assert_eq!(strs(s, "hottest_gpu"), vec!["cluster-a/a-h100/gpu0", "cluster-b/b-mig/gpu0", "cluster-a/a-h100/gpu0"]);
+    assert_eq!(nums(s, "power_limit_w"), vec![Some(1020.0), Some(700.0), Some(1720.0)]);
+    let m = &frames[1];
+    assert_eq!(strs(m, "model"), vec!["NVIDIA GeForce RTX 4080 SUPER", "NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3", "NVIDIA GeForce RTX 4080 SUPER", "NVIDIA H100 80GB HBM3"]);
+    assert_eq!(nums(m, "gpus"), vec![Some(1.0), Some(1.0), Some(1.0), Some(1.0), Some(2.0)]);
+}
+
+/// Only the two seed commands ever reach the exec endpoint, whatever the query says.
+#[tokio::test]
+async fn exec_is_an_allowlist() {
+    let (url, state) = k8s(vec![node("n1", 1, H100, "")]).await;
+    let fed = fed(json!([{"id": "k", "kubernetes": {"server": url, "gpuContainer": "nvidia-driver-ctr"}}]));
+    let hostile = json!({"queryType": "gpu", "view": "gpus", "source": "nvidia-smi", "node": "n1; rm -rf /",
+                         "command": ["sh", "-c", "id"], "expr": "$(id)"});
+    let err = run(&fed, hostile, now_ms()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NoGpuNodes, "{err}");
+    assert!(state.execs.lock().unwrap().is_empty());
+
+    run(&fed, json!({"queryType": "gpu", "source": "nvidia-smi", "node": "n1", "command": "id"}), now_ms()).await.unwrap();
+    let execs = state.execs.lock().unwrap().clone();
+    let expected = |cmd: &[&str]| {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for c in cmd {
+            q.append_pair("command", c);
+        }
+        q.finish()
+    };
+    assert_eq!(execs.len(), 2, "{execs:?}");
+    for (got, cmd) in execs.iter().zip([&QUERY_GPU_COMMAND[..], &QUERY_APPS_COMMAND[..]]) {
+        let commands: Vec<String> = url::form_urlencoded::parse(got.as_bytes()).filter(|(k, _)| k == "command").map(|(_, v)| v.into_owned()).collect();
+        assert_eq!(commands, cmd.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{got} vs {}", expected(cmd));
+        assert!(got.contains("container=nvidia-driver-ctr"), "{got}");
+        assert!(got.contains("stdout=true") && got.contains("stderr=true") && !got.contains("stdin=true") && !got.contains("tty=true"), "{got}");
+    }
+}
+
+/// A cluster without GPU nodes is that cluster's NO_GPU_NODES; the others answer.
+#[tokio::test]
+async fn no_gpu_nodes_is_per_cluster() {
+    let (url, _) = k8s(vec![node("n1", 1, RTX, "")]).await;
+    let (empty, _) = k8s(vec![]).await;
+    let fed = fed(json!([
+        {"id": "gpu", "kubernetes": {"server": url}},
+        {"id": "cpu", "name": "cpu-only", "kubernetes": {"server": empty}},
+    ]));
+    let frames = run(&fed, json!({"queryType": "gpu", "source": "nvidia-smi"}), now_ms()).await.unwrap();
+    let c = custom(&frames[0]);
+    assert_eq!(c["clusters"][1]["error_code"], "NO_GPU_NODES");
+    assert_eq!(c["clusters"][0]["status"], "SUCCESS");
+    assert!(notices(&frames[0]).iter().any(|n| n.contains("NO_GPU_NODES: cpu-only: no GPU nodes")));
+    let err = run(&fed, json!({"queryType": "gpu", "source": "nvidia-smi", "clusters": ["cpu"]}), now_ms()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::NoGpuNodes);
+    // No Kubernetes access at all.
+    let fed2 = self::fed(json!([{"id": "p", "prometheus": {"url": "http://127.0.0.1:9"}}]));
+    let err = run(&fed2, json!({"queryType": "gpu", "source": "nvidia-smi"}), now_ms()).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::KubernetesNotAvailable, "{err}");
+}
+
+fn stack_env() -> HashMap<String, String> {
+    let path = std::env::var("FLEETSCOPE_STACK_ENV")
+        .unwrap_or_else(|_| panic!("FLEETSCOPE_STACK_ENV is not set: run these tests via `make test`, which starts tests/stack"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect()
+}
+
+/// `source: auto` against the real stack: DCGM where Prometheus has it, exec otherwise.
+#[tokio::test]
+async fn auto_source_uses_dcgm_where_prometheus_has_it() {
+    let env = stack_env();
+    let end: i64 = env["STACK_DATA_END_MS"].parse().unwrap();
+    let (url, state) = k8s(vec![node("k-h100", 1, H100, "")]).await;
+    let fed = fed(json!([
+        {"id": "east", "name": "prod-east-1", "prometheus": {"url": env["PROM_EAST_URL"]}, "kubernetes": {"server": url}},
+        {"id": "west", "name": "prod-west-1", "prometheus": {"url": env["PROM_WEST_URL"]}},
+        {"id": "kube", "name": "kube-only", "kubernetes": {"server": url}},
+        {"id": "deadprom", "name": "dead-prom", "prometheus": {"url": env["DEAD_URL"]}, "kubernetes": {"server": url}},
+    ]));
+    let frames = run(&fed, json!({"queryType": "gpu", "view": "nodes"}), end).await.unwrap();
+    let f = &frames[0];
+    assert_eq!(custom(f)["sources"], json!({"east": "dcgm", "west": "dcgm", "kube": "nvidia-smi", "deadprom": "nvidia-smi"}));
+    assert_eq!(strs(f, "node"), vec!["gpu-node-a3", "gpu-node-b1", "gpu-node-b2", "k-h100", "k-h100"]);
+    assert_eq!(nums(f, "gpus"), vec![Some(8.0), Some(4.0), Some(4.0), Some(1.0), Some(1.0)]);
+    let n = notices(f);
+    assert!(n.iter().any(|t| t.contains("prod-east-1: source dcgm (auto: DCGM metrics found")), "{n:?}");
+    assert!(n.iter().any(|t| t.contains("dead-prom: source nvidia-smi (auto: DCGM lookup failed")), "{n:?}");
+    // East's DCGM exists, so exec ran only for kube and deadprom (2 nodes × 2 commands).
+    assert_eq!(state.execs.lock().unwrap().len(), 2 * 2);
+
+    let frames = run(&fed, json!({"queryType": "gpu", "view": "gpus", "source": "dcgm", "clusters": ["east"]}), end).await.unwrap();
+    let f = &frames[0];
+    assert_eq!(strs(f, "gpu"), (0..8).map(|i| i.to_string()).collect::<Vec<_>>());
+    assert!(strs(f, "model").iter().all(|m| m == "NVIDIA H100 80GB HBM3"));
+    for (u, (t, fr)) in nums(f, "memory_used_mib").iter().zip(nums(f, "memory_total_mib").iter().zip(nums(f, "memory_free_mib"))) {
+        assert_eq!(u.unwrap() + fr.unwrap(), t.unwrap());
+    }
+    assert!(nums(f, "temperature_c").iter().all(|t| t.is_some()));
+    // DCGM processes are the pods the exporter labels GPUs with.
+    let frames = run(&fed, json!({"queryType": "gpu", "view": "processes", "source": "dcgm", "clusters": ["east"]}), end).await.unwrap();
+    let pods = strs(&frames[0], "pod");
+    assert_eq!(pods.len(), 6, "{pods:?}");
+    assert!(pods.contains(&"vllm-llama70b-0".to_owned()), "{pods:?}");
+    // dcgm where no Prometheus is configured.
+    let err = run(&fed, json!({"queryType": "gpu", "source": "dcgm", "clusters": ["kube"]}), end).await.unwrap_err();
+    assert_eq!(err.code, ErrorCode::PrometheusNotAvailable);
+    assert!(frames[0].meta.as_ref().unwrap().notices.iter().all(|n| n.severity != NoticeSeverity::Error));
+}
