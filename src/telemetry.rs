@@ -45,11 +45,24 @@ pub fn gauge_add(name: &'static str, help: &'static str, labels: &[(&str, &str)]
     update(name, help, "gauge", labels, |v| *v += by);
 }
 
-/// Record one upstream call of a cluster: count, errors by code, latency sum.
+/// Upper bounds (seconds) of the upstream latency histogram buckets.
+const LATENCY_BUCKETS: [f64; 11] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0];
+
+/// Record one upstream call of a cluster: latency histogram, errors by code.
 pub fn record_cluster_call(cluster: &str, backend: &str, seconds: f64, error_code: Option<&str>) {
+    const NAME: &str = "fleetscope_upstream_request_duration_seconds";
+    const HELP: &str = "Latency of upstream calls per cluster and backend (retries included).";
     let labels = [("cluster_id", cluster), ("backend", backend)];
-    count("fleetscope_upstream_requests_total", "Upstream calls per cluster and backend.", &labels, 1.0);
-    count("fleetscope_upstream_request_seconds_sum", "Total seconds spent in upstream calls.", &labels, seconds);
+    let mut m = METRICS.lock().unwrap_or_else(|p| p.into_inner());
+    let metric = m.entry(NAME).or_insert_with(|| Metric { help: HELP, kind: "histogram", values: BTreeMap::new() });
+    for le in LATENCY_BUCKETS.iter().map(|b| b.to_string()).chain(std::iter::once("+Inf".to_string())) {
+        let within = le == "+Inf" || seconds <= le.parse::<f64>().unwrap_or(f64::INFINITY);
+        let key = format!("_bucket{}", label_string(&[labels[0], labels[1], ("le", le.as_str())]));
+        *metric.values.entry(key).or_insert(0.0) += if within { 1.0 } else { 0.0 };
+    }
+    *metric.values.entry(format!("_sum{}", label_string(&labels))).or_insert(0.0) += seconds;
+    *metric.values.entry(format!("_count{}", label_string(&labels))).or_insert(0.0) += 1.0;
+    drop(m);
     if let Some(code) = error_code {
         count(
             "fleetscope_upstream_errors_total",
@@ -67,6 +80,7 @@ pub fn render() -> String {
     for (name, metric) in m.iter() {
         let _ = writeln!(out, "# HELP {name} {}", metric.help);
         let _ = writeln!(out, "# TYPE {name} {}", metric.kind);
+        // Histogram series are stored as `_bucket{…}`, `_sum{…}`, `_count{…}` suffixes.
         for (labels, v) in &metric.values {
             let _ = writeln!(out, "{name}{labels} {v}");
         }
@@ -76,6 +90,22 @@ pub fn render() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn latency_histogram_is_cumulative() {
+        super::record_cluster_call("histo-test", "prometheus", 0.3, None);
+        super::record_cluster_call("histo-test", "prometheus", 7.0, Some("QUERY_TIMEOUT"));
+        let text = super::render();
+        let line = |le: &str| {
+            let key = format!("fleetscope_upstream_request_duration_seconds_bucket{{backend=\"prometheus\",cluster_id=\"histo-test\",le=\"{le}\"}}");
+            text.lines().find(|l| l.starts_with(&key)).map(|l| l.rsplit(' ').next().unwrap().to_string())
+        };
+        assert_eq!(line("0.25").as_deref(), Some("0"));
+        assert_eq!(line("0.5").as_deref(), Some("1"));
+        assert_eq!(line("10").as_deref(), Some("2"));
+        assert_eq!(line("+Inf").as_deref(), Some("2"));
+        assert!(text.contains("fleetscope_upstream_errors_total{backend=\"prometheus\",cluster_id=\"histo-test\",code=\"QUERY_TIMEOUT\"} 1"), "{text}");
+    }
+
     #[test]
     fn renders_exposition_format() {
         super::count("fleetscope_test_total", "Test counter.", &[("b", "2"), ("a", "q\"")], 2.0);

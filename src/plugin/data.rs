@@ -22,6 +22,8 @@ impl Data for DataService {
     async fn query_data(&self, request: tonic::Request<QueryDataRequest>) -> Result<tonic::Response<QueryDataResponse>, tonic::Status> {
         let req = request.into_inner();
         let fed = self.0.instances.get(req.plugin_context.as_ref());
+        let in_flight = req.queries.len() as f64;
+        crate::telemetry::gauge_add("fleetscope_queries_in_flight", "QueryData queries being answered.", &[], in_flight);
         let answers = futures::future::join_all(req.queries.iter().map(|q| {
             let fed = fed.clone();
             async move {
@@ -35,6 +37,7 @@ impl Data for DataService {
             }
         }))
         .await;
+        crate::telemetry::gauge_add("fleetscope_queries_in_flight", "QueryData queries being answered.", &[], -in_flight);
         let responses: HashMap<String, DataResponse> = answers.into_iter().collect();
         Ok(tonic::Response::new(QueryDataResponse { responses }))
     }
@@ -62,6 +65,7 @@ fn to_data_response(result: Result<Vec<Vec<u8>>, FleetError>) -> DataResponse {
         Ok(frames) => DataResponse { frames, error: String::new(), json_meta: Vec::new(), status: 200 },
         Err(e) => {
             tracing::info!(code = %e.code, error = %e.message, "query failed");
+            crate::telemetry::count("fleetscope_query_errors_total", "Failed queries by error code.", &[("code", e.code.as_str())], 1.0);
             DataResponse { frames: Vec::new(), error: e.to_string(), json_meta: Vec::new(), status: i32::from(e.code.http_status()) }
         }
     }

@@ -17,6 +17,12 @@ pub struct Instances {
 }
 
 impl Instances {
+    /// Every live instance (for CollectMetrics).
+    pub fn all(&self) -> Vec<(String, Arc<Federation>)> {
+        let map = self.by_datasource.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter().map(|(k, (_, f))| (k.clone(), f.clone())).collect()
+    }
+
     /// The instance for the datasource in `ctx`.
     pub fn get(&self, ctx: Option<&PluginContext>) -> Result<Arc<Federation>, FleetError> {
         let settings = ctx.and_then(|c| c.data_source_instance_settings.as_ref()).ok_or_else(|| {
