@@ -181,7 +181,8 @@ async fn alerts_from_real_alertmanagers_with_ha_dedup_filters_and_counts() {
         "    - {{id: east, name: prod-east-1, alertmanager: {{url: \"{}\"}}}}\n    - {{id: ha, name: ha-cluster, alertmanager: {{url: \"{am1_url}\", replicas: [\"{am2_url}\"]}}}}\n    - {{id: gone, name: gone-cluster, alertmanager: {{url: \"{dead}\"}}}}\n    - {{id: nometrics, name: prom-only, prometheus: {{url: \"{dead}\"}}}}\n",
         env["ALERTMANAGER_URL"]
     );
-    let extra = format!("  alerts: {{historyPath: \"{}\"}}\n", dir.join("history.sqlite").display());
+    // Cache off: this test watches replicas go away between identical queries.
+    let extra = format!("  cache: {{enabled: false}}\n  alerts: {{historyPath: \"{}\"}}\n", dir.join("history.sqlite").display());
     let f = fed(&settings_yaml(&clusters, &extra, "  {}\n"));
 
     // The same alert (same labels → same fingerprint) on both HA replicas and in east;

@@ -13,6 +13,7 @@ use futures::future::join_all;
 
 use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, decode_error, named};
+use crate::cache::{CacheClass, Weigh, key_hash};
 use crate::error::{ErrorCode, FleetError};
 use crate::frames::alertmanager::{self as conv, Alert, Origin, RESOLVED, Transition};
 use crate::frames::{Frame, FrameMeta, Notice, NoticeSeverity};
@@ -51,15 +52,30 @@ fn selection(states: &[AlertState]) -> StateSelection {
     }
 }
 
+impl Weigh for ClusterAlerts {
+    fn weigh(&self) -> usize {
+        self.alerts
+            .iter()
+            .map(|a| 256 + a.labels.iter().chain(&a.annotations).map(|(k, v)| k.len() + v.len() + 48).sum::<usize>())
+            .sum::<usize>()
+            + self.replica_errors.iter().map(|e| e.message.len() + 64).sum::<usize>()
+    }
+}
+
 /// Ask every replica of every target cluster; parse inside the cluster's task.
-pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &AlertsQuery) -> Vec<ClusterOutcome<ClusterAlerts>> {
+/// Per-cluster answers are cached for `cache.alertsTtlSeconds` (seed key
+/// `alerts:active:<cluster>`, plus a hash of the upstream filters).
+pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &AlertsQuery) -> Vec<ClusterOutcome<Arc<ClusterAlerts>>> {
     let sel = selection(&q.states);
     let filters: Vec<String> = q.matchers.iter().map(|m| m.to_filter()).collect();
     let poll = sel.active || sel.suppressed || sel.unprocessed;
+    let hash = key_hash(&format!("{sel:?}|{}", filters.join("\u{1f}")));
     fed.fan_out(targets, Backend::Alertmanager, |cluster| {
         let clients = fed.alertmanager_clients(&cluster);
         let filters = filters.clone();
-        async move {
+        let cache = fed.cache.clone();
+        let key = format!("alerts:active:{}:{hash}", cluster.id);
+        let ask = async move {
             if !poll {
                 return Ok(ClusterAlerts { alerts: Vec::new(), replica_errors: Vec::new() });
             }
@@ -86,7 +102,8 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &AlertsQuery) 
                 return Err(replica_errors.into_iter().next().unwrap_or_else(|| FleetError::internal("no alertmanager replica")));
             }
             Ok(ClusterAlerts { alerts: conv::dedup_replicas(lists), replica_errors })
-        }
+        };
+        async move { cache.get_or_fetch(key, CacheClass::Alerts, ask).await }
     })
     .await
 }
@@ -114,7 +131,7 @@ pub async fn list(fed: &Federation, clusters: &[String], q: &AlertsQuery) -> Res
         for e in &ca.replica_errors {
             notices.push(Notice { severity: NoticeSeverity::Warning, text: format!("{}: alertmanager replica failed (others answered): {}", e.code, e.message) });
         }
-        alerts.extend(ca.alerts.into_iter().filter(|a| q.keeps(a.state, &a.severity, &a.labels)));
+        alerts.extend(ca.alerts.iter().filter(|a| q.keeps(a.state, &a.severity, &a.labels)).cloned());
     }
     if q.states.contains(&AlertState::Resolved) {
         match stored_resolved(fed, &targets, q).await {
