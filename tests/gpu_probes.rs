@@ -355,3 +355,53 @@ async fn auto_source_uses_dcgm_where_prometheus_has_it() {
     assert_eq!(err.code, ErrorCode::PrometheusNotAvailable);
     assert!(frames[0].meta.as_ref().unwrap().notices.iter().all(|n| n.severity != NoticeSeverity::Error));
 }
+
+async fn api(fed: &Federation, path: &str, query: &str) -> (u16, Value) {
+    let resp = fleetscope::api::handle(fed, fleetscope::api::ApiRequest::new("GET", path, query, bytes::Bytes::new())).await;
+    (resp.status, serde_json::from_slice(&resp.body).unwrap())
+}
+
+/// The seed's `/api/v1/gpu/*` resources in the seed's shapes; one failing cluster is a 206.
+#[tokio::test]
+async fn gpu_resource_api() {
+    let (url, _) = k8s(vec![node("n-h100", 1, H100, &fixture(H100_APPS)), node("n-mig", 1, MIG, "")]).await;
+    let fed = fed(json!([
+        {"id": "k", "name": "kube-a", "kubernetes": {"server": url}},
+        {"id": "dead", "name": "dead", "kubernetes": {"server": "http://127.0.0.1:9"}},
+    ]));
+    let (code, v) = api(&fed, "api/v1/gpu/nodes", "cluster_ids=k&source=nvidia-smi").await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["total"], 2);
+    let n = &v["nodes"][0];
+    assert_eq!((n["cluster_id"].as_str(), n["cluster_name"].as_str(), n["node_name"].as_str()), (Some("k"), Some("kube-a"), Some("n-h100")));
+    assert_eq!(n["gpus"][0]["memory_total_mb"], 81559.0);
+    assert_eq!(n["gpus"][0]["power_draw_watts"], 631.95);
+    assert_eq!(n["gpus"][0]["fan_speed_percent"], Value::Null);
+    assert_eq!(n["processes"].as_array().unwrap().len(), 3);
+    assert_eq!(n["source"], "nvidia-smi");
+
+    let (code, v) = api(&fed, "api/v1/gpu/nodes/k/n-mig", "source=nvidia-smi").await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["node_name"], "n-mig");
+    assert_eq!(v["gpus"][0]["utilization_gpu_percent"], Value::Null);
+
+    let (code, v) = api(&fed, "api/v1/gpu/summary", "source=nvidia-smi").await;
+    assert_eq!(code, 206, "{v}");
+    assert_eq!(v["status"], "PARTIAL_RESULTS");
+    assert_eq!((v["clusters_queried"].as_u64(), v["clusters_succeeded"].as_u64()), (Some(2), Some(1)));
+    assert_eq!(v["summary"]["total_gpus"], 2);
+    assert_eq!(v["summary"]["gpus_by_model"]["NVIDIA H100 80GB HBM3"], 2);
+    assert_eq!(v["summary"]["memory_used_mb"], 19818.0 + 11125.0);
+    assert_eq!(v["summary"]["hottest_gpu"]["node_name"], "n-h100");
+    assert_eq!(v["summary"]["utilization_gpu_max_percent"], 100.0);
+
+    let (code, v) = api(&fed, "api/v1/gpu/processes", "cluster_id=k&source=nvidia-smi").await;
+    assert_eq!(code, 200, "{v}");
+    let pids: Vec<u64> = v["processes"].as_array().unwrap().iter().map(|p| p["pid"].as_u64().unwrap()).collect();
+    assert_eq!(pids, vec![11327, 11328, 11345]);
+
+    let (code, v) = api(&fed, "api/v1/gpu/nodes", "source=ssh").await;
+    assert_eq!((code, v["error"]["code"].as_str()), (400, Some("INVALID_QUERY")));
+    let (code, _) = api(&fed, "api/v1/gpu/nodes/k/absent", "source=nvidia-smi").await;
+    assert_eq!(code, 404);
+}

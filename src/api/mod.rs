@@ -5,6 +5,7 @@
 //! HTTP status; partial results are 206 (PARTIAL_RESULTS).
 
 mod alerts;
+mod gpu;
 mod metrics;
 mod params;
 
@@ -102,7 +103,8 @@ async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
         (_, ["clusters"]) => Err(method_not_allowed(method, &req.path)),
         (_, ["metrics", ..]) => metrics::route(fed, req, &segments[1..]).await,
         (_, ["alerts", ..]) => alerts::route(fed, req, &segments[1..]).await,
-        (_, [kind @ ("logs" | "traces" | "gpu" | "cnf"), ..]) => Err(FleetError::new(
+        (_, ["gpu", ..]) => gpu::route(fed, req, &segments[1..]).await,
+        (_, [kind @ ("logs" | "traces" | "cnf"), ..]) => Err(FleetError::new(
             ErrorCode::NotFound,
             format!("the /api/v1/{kind} endpoints are not available in this version of the plugin"),
         )),
