@@ -8,6 +8,7 @@ mod alerts;
 mod gpu;
 mod metrics;
 mod params;
+mod traces;
 
 use bytes::Bytes;
 use serde::Serialize;
@@ -104,7 +105,8 @@ async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
         (_, ["metrics", ..]) => metrics::route(fed, req, &segments[1..]).await,
         (_, ["alerts", ..]) => alerts::route(fed, req, &segments[1..]).await,
         (_, ["gpu", ..]) => gpu::route(fed, req, &segments[1..]).await,
-        (_, [kind @ ("logs" | "traces" | "cnf"), ..]) => Err(FleetError::new(
+        (_, ["traces", ..]) => traces::route(fed, req, &segments[1..]).await,
+        (_, [kind @ ("logs" | "cnf"), ..]) => Err(FleetError::new(
             ErrorCode::NotFound,
             format!("the /api/v1/{kind} endpoints are not available in this version of the plugin"),
         )),

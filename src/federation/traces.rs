@@ -119,6 +119,11 @@ pub fn merge_trace(outcomes: Vec<ClusterOutcome<Vec<Span>>>, trace_id: &str) -> 
     Ok(MergedTrace { spans: conv::merge_spans(per_cluster), statuses, notices, found_in })
 }
 
+/// (cluster id, cluster name, hits) of the clusters that answered.
+pub fn successes(outcomes: Vec<ClusterOutcome<Vec<SearchHit>>>) -> Vec<(String, String, Vec<SearchHit>)> {
+    outcomes.into_iter().filter_map(|o| o.result.ok().map(|h| (o.cluster.id.to_string(), o.cluster.name.clone(), h))).collect()
+}
+
 /// The internal link from a search row to the trace view.
 pub fn trace_link(datasource_uid: Option<&str>) -> Option<DataLink> {
     datasource_uid.map(|uid| DataLink {
@@ -170,7 +175,7 @@ pub fn search_frames(outcomes: Vec<ClusterOutcome<Vec<SearchHit>>>, ref_id: &str
     }
     let statuses = status::statuses(&outcomes);
     let notices = status::failure_notices(&statuses);
-    let per_cluster: Vec<(String, Vec<SearchHit>)> = outcomes.into_iter().filter_map(|o| o.result.ok().map(|h| (o.cluster.name.clone(), h))).collect();
+    let per_cluster = successes(outcomes);
     let hits = conv::merge_search(per_cluster, q.limit as usize);
     let meta = FrameMeta { preferred_visualisation_type: Some("table".into()), ..FrameMeta::default() };
     let mut frames = vec![conv::search_frame(&hits, ref_id, trace_link(q.datasource_uid.as_deref()), meta)];
@@ -201,7 +206,7 @@ pub async fn service_graph(fed: &Federation, targets: &[Arc<Cluster>], ref_id: &
     let statuses = status::statuses(&outcomes);
     let mut notices = status::failure_notices(&statuses);
     let with_tempo: Vec<Arc<Cluster>> = outcomes.iter().filter(|o| o.result.is_ok()).map(|o| o.cluster.clone()).collect();
-    let per_cluster: Vec<(String, Vec<SearchHit>)> = outcomes.into_iter().filter_map(|o| o.result.ok().map(|h| (o.cluster.name.clone(), h))).collect();
+    let per_cluster = successes(outcomes);
     let hits = conv::merge_search(per_cluster, q.limit as usize);
     let traces = join_all(hits.iter().map(|h| fetch_trace(fed, &with_tempo, &h.trace_id))).await;
     let mut calls = Vec::new();

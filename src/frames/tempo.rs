@@ -117,11 +117,15 @@ pub struct SearchHit {
     /// From `serviceStats` (Tempo ≥ 2.6); `None` when not reported.
     pub span_count: Option<i64>,
     pub error_count: Option<i64>,
+    /// Services in `serviceStats`.
+    pub service_count: Option<i64>,
     /// Spans matched over all spansets.
     pub matched: i64,
     pub span_sets: i64,
     /// Names of the clusters holding the trace, in federation order.
     pub clusters: Vec<String>,
+    /// Their ids, same order.
+    pub cluster_ids: Vec<String>,
 }
 
 /// Decode an `/api/search` body.
@@ -152,9 +156,11 @@ pub fn parse_search(body: &[u8]) -> Result<Vec<SearchHit>, String> {
                 duration_ms: t.duration_ms.as_ref().and_then(Num::as_f64).unwrap_or(0.0),
                 span_count,
                 error_count,
+                service_count: t.service_stats.as_ref().map(|s| s.len() as i64),
                 matched: sets.iter().filter_map(|s| s.matched.as_ref().and_then(Num::as_i64)).sum(),
                 span_sets: sets.len() as i64,
                 clusters: Vec::new(),
+                cluster_ids: Vec::new(),
             })
         })
         .collect()
@@ -174,13 +180,15 @@ fn is_placeholder(root: &str) -> bool {
 
 /// Merge per-cluster hits (a trace split over clusters appears once), newest
 /// first, at most `limit`.
-pub fn merge_search(per_cluster: Vec<(String, Vec<SearchHit>)>, limit: usize) -> Vec<SearchHit> {
+/// `per_cluster`: (cluster id, cluster name, hits).
+pub fn merge_search(per_cluster: Vec<(String, String, Vec<SearchHit>)>, limit: usize) -> Vec<SearchHit> {
     let mut by_id: HashMap<String, SearchHit> = HashMap::new();
-    for (cluster, hits) in per_cluster {
+    for (cluster_id, cluster, hits) in per_cluster {
         for mut h in hits {
             match by_id.get_mut(&h.trace_id) {
                 None => {
                     h.clusters = vec![cluster.clone()];
+                    h.cluster_ids = vec![cluster_id.clone()];
                     by_id.insert(h.trace_id.clone(), h);
                 }
                 Some(m) => {
@@ -193,10 +201,12 @@ pub fn merge_search(per_cluster: Vec<(String, Vec<SearchHit>)>, limit: usize) ->
                     m.duration_ms = ((end - m.start_ns as f64) / 1e6).round();
                     m.span_count = add_opt(m.span_count, h.span_count);
                     m.error_count = add_opt(m.error_count, h.error_count);
+                    m.service_count = m.service_count.max(h.service_count);
                     m.matched += h.matched;
                     m.span_sets += h.span_sets;
-                    if !m.clusters.contains(&cluster) {
+                    if !m.cluster_ids.contains(&cluster_id) {
                         m.clusters.push(cluster.clone());
+                        m.cluster_ids.push(cluster_id.clone());
                     }
                 }
             }

@@ -88,21 +88,24 @@ fn merge_search_dedupes_sorts_and_limits() {
         duration_ms: dur,
         span_count: Some(2),
         error_count: None,
+        service_count: Some(1),
         matched: 1,
         span_sets: 1,
         clusters: vec![],
+        cluster_ids: vec![],
     };
     let merged = merge_search(
         vec![
-            ("east".into(), vec![hit("a", 1_000_000_000, 100.0, "gw"), hit("b", 3_000_000_000, 5.0, "gw")]),
-            ("west".into(), vec![hit("a", 1_050_000_000, 200.0, "<root span not yet received>"), hit("c", 2_000_000_000, 1.0, "x")]),
+            ("e".into(), "east".into(), vec![hit("a", 1_000_000_000, 100.0, "gw"), hit("b", 3_000_000_000, 5.0, "gw")]),
+            ("w".into(), "west".into(), vec![hit("a", 1_050_000_000, 200.0, "<root span not yet received>"), hit("c", 2_000_000_000, 1.0, "x")]),
         ],
         2,
     );
     assert_eq!(merged.iter().map(|h| h.trace_id.as_str()).collect::<Vec<_>>(), vec!["b", "c"]);
-    let all = merge_search(vec![("east".into(), vec![hit("a", 1_000_000_000, 100.0, "gw")]), ("west".into(), vec![hit("a", 1_050_000_000, 200.0, "<root span not yet received>")])], 10);
+    let all = merge_search(vec![("e".into(), "east".into(), vec![hit("a", 1_000_000_000, 100.0, "gw")]), ("w".into(), "west".into(), vec![hit("a", 1_050_000_000, 200.0, "<root span not yet received>")])], 10);
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].clusters, vec!["east", "west"]);
+    assert_eq!(all[0].cluster_ids, vec!["e", "w"]);
     assert_eq!(all[0].root_service, "gw");
     assert_eq!(all[0].duration_ms, 250.0);
     assert_eq!(all[0].span_count, Some(4));
