@@ -36,7 +36,7 @@ struct NodeScript {
     gpus: u32,
     gpu_out: String,
     apps_out: String,
-    /// Non-zero: the GPU command fails with this exit code and stderr.
+    /// Non-zero: the GPU command fails with this exit code and stderr; -1: the exec never answers.
     exit: i32,
 }
 
@@ -107,6 +107,10 @@ async fn exec(
 /// Speak the v4 channel protocol: 1 stdout, 2 stderr, 3 status JSON.
 async fn answer(mut socket: WebSocket, script: Option<NodeScript>, query: String) {
     let is_apps = query.contains("query-compute-apps");
+    if script.as_ref().is_some_and(|s| s.exit == -1) {
+        // Hold the connection open without a byte: the client's exec timeout must fire.
+        std::future::pending::<()>().await;
+    }
     let (stdout, stderr, status) = match script {
         None => (String::new(), "pod not found".to_owned(), failure(1)),
         Some(s) if s.exit != 0 && !is_apps => (String::new(), "Failed to initialize NVML: Driver/library version mismatch\n".to_owned(), failure(s.exit)),
@@ -404,4 +408,19 @@ async fn gpu_resource_api() {
     assert_eq!((code, v["error"]["code"].as_str()), (400, Some("INVALID_QUERY")));
     let (code, _) = api(&fed, "api/v1/gpu/nodes/k/absent", "source=nvidia-smi").await;
     assert_eq!(code, 404);
+}
+
+/// A node whose exec never answers costs its own exec timeout and is that node's error.
+#[tokio::test]
+async fn hung_exec_is_a_node_error() {
+    let mut hung = node("n-hung", 1, H100, "");
+    hung.exit = -1;
+    let (url, _) = k8s(vec![node("n-ok", 1, RTX, ""), hung]).await;
+    let fed = fed(json!([{"id": "k", "name": "kube-a", "kubernetes": {"server": url}}]));
+    let frames = run(&fed, json!({"queryType": "gpu", "view": "nodes", "source": "nvidia-smi"}), now_ms()).await.unwrap();
+    let f = &frames[0];
+    assert_eq!(strs(f, "node"), vec!["n-hung", "n-ok"]);
+    assert_eq!(strs(f, "status"), vec!["error", "ok"]);
+    assert!(strs(f, "error")[0].contains("exec did not finish within 2.5s"), "{:?}", strs(f, "error"));
+    assert_eq!(custom(f)["clusters"][0]["status"], "SUCCESS");
 }
