@@ -40,6 +40,14 @@ impl AllowedCommand {
     /// nvidia-smi compute processes (`probes::gpu::nvidia_smi::QUERY_APPS_COMMAND`).
     pub const NVIDIA_SMI_APPS: AllowedCommand = AllowedCommand(&crate::probes::gpu::nvidia_smi::QUERY_APPS_COMMAND);
 
+    /// For other probes' fixed commands (CNF: the DPDK telemetry reader), declared
+    /// as `const`s beside their parsers. Only `'static` literals fit; a command that
+    /// needs a value (a DPDK port id) should get a variant here that carries it typed
+    /// (`u16`), never a string from a query.
+    pub(crate) const fn new(argv: &'static [&'static str]) -> Self {
+        AllowedCommand(argv)
+    }
+
     pub fn argv(&self) -> &'static [&'static str] {
         self.0
     }
@@ -308,5 +316,29 @@ mod tests {
     fn allowlist_is_the_seed_commands() {
         assert_eq!(super::AllowedCommand::NVIDIA_SMI_GPUS.argv()[0], "nvidia-smi");
         assert_eq!(super::AllowedCommand::NVIDIA_SMI_APPS.argv()[1], "--query-compute-apps=pid,process_name,used_memory");
+    }
+}
+
+/// CNF probes (issue 7): the DPDK telemetry commands and full pod objects.
+impl AllowedCommand {
+    /// DPDK telemetry `/ethdev/list` (`probes::cnf::dpdk::ETHDEV_LIST_COMMAND`).
+    pub const DPDK_ETHDEV_LIST: AllowedCommand = AllowedCommand(&crate::probes::cnf::dpdk::ETHDEV_LIST_COMMAND);
+
+    /// DPDK telemetry `/ethdev/stats,<port>`: an entry of the fixed table
+    /// `probes::cnf::dpdk::ETHDEV_STATS_COMMANDS`; `None` beyond it.
+    pub fn dpdk_ethdev_stats(port: u32) -> Option<AllowedCommand> {
+        crate::probes::cnf::dpdk::ETHDEV_STATS_COMMANDS.get(port as usize).map(|argv| AllowedCommand(argv))
+    }
+}
+
+impl KubeClient {
+    /// Full pod objects of a namespace, or of every namespace when `None`
+    /// (CNF workloads read annotations and resource requests).
+    pub async fn pod_objects(&self, namespace: Option<&str>) -> Result<Vec<Pod>, UpstreamError> {
+        let api: Api<Pod> = match namespace {
+            Some(ns) => Api::namespaced(self.client.clone(), ns),
+            None => Api::all(self.client.clone()),
+        };
+        Ok(api.list(&ListParams::default()).await.map_err(kube_error)?.items)
     }
 }
