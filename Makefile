@@ -53,8 +53,10 @@ dist: build frontend-build
 demo: stack-deps build
 	scripts/demo.sh
 
-bench: build
-	$(CARGO) bench --locked
+# Peer (vs Grafana's Go converter), fan-out, cache, RSS, criterion; summary table at the end.
+# BENCH_RUNS=N (default 3) repeats; see docs/performance.md.
+bench: rust-deps go-deps
+	CARGO="$(CARGO)" benches/run.sh
 
 clean:
 	-tests/stack/stack.sh down

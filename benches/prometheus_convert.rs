@@ -3,7 +3,10 @@
 //! (1k series × 720 points, 5 % NaN), so throughput is reported per input byte.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fleetscope::frames::{arrow, prometheus};
+use fleetscope::frames::prometheus;
+
+#[path = "common/convert.rs"]
+mod common;
 
 fn matrix_body(series: usize, points: usize) -> Vec<u8> {
     let mut s = String::from(r#"{"status":"success","data":{"resultType":"matrix","result":["#);
@@ -38,19 +41,7 @@ fn bench(c: &mut Criterion) {
             b.iter(|| prometheus::parse_query_response(body).unwrap())
         });
         group.bench_with_input(BenchmarkId::new("parse+frames+arrow", format!("{series}x{points}")), &body, |b, body| {
-            b.iter(|| {
-                let resp = prometheus::parse_query_response(body).unwrap();
-                let prometheus::PromData::Series { series, .. } = resp.data else { unreachable!() };
-                let opts = prometheus::SeriesFrameOptions {
-                    ref_id: "A",
-                    instant: false,
-                    legend_format: None,
-                    step_ms: 15_000,
-                    executed_query: String::new(),
-                    links: Vec::new(),
-                };
-                prometheus::series_frames(series, &opts).iter().map(|f| arrow::encode(f).unwrap().len()).sum::<usize>()
-            })
+            b.iter(|| common::to_arrow(body).iter().map(Vec::len).sum::<usize>())
         });
     }
     group.finish();

@@ -1,0 +1,24 @@
+//! The metrics hot path shared by the benches and `examples/peer_convert.rs`:
+//! a Prometheus `query_range` body in, one Arrow IPC buffer per frame out —
+//! exactly what QueryData does after the HTTP fetch.
+
+use fleetscope::frames::{arrow, prometheus};
+
+pub fn frame_options() -> prometheus::SeriesFrameOptions<'static> {
+    prometheus::SeriesFrameOptions {
+        ref_id: "A",
+        instant: false,
+        legend_format: None,
+        step_ms: 15_000,
+        executed_query: String::new(),
+        links: Vec::new(),
+    }
+}
+
+/// Parse, frame and encode; the encoded frames are held together, like
+/// QueryData's `Vec<Vec<u8>>` response.
+pub fn to_arrow(body: &[u8]) -> Vec<Vec<u8>> {
+    let resp = prometheus::parse_query_response(body).expect("parse");
+    let prometheus::PromData::Series { series, .. } = resp.data else { panic!("not a matrix") };
+    prometheus::series_frames(series, &frame_options()).iter().map(|f| arrow::encode(f).expect("encode")).collect()
+}

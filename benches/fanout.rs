@@ -1,0 +1,315 @@
+//! Fan-out, cache and memory benchmarks (`make bench`; `cargo bench --bench fanout`).
+//!
+//! Upstreams are tiny Prometheus-API servers (axum, loopback only) that answer
+//! every request with a fixed matrix body after a fixed delay; they run on their
+//! own runtime thread, so the measured side is only what a plugin would do.
+//! Each measurement is "QueryData in-process": `query::parse` → `federation::execute`
+//! → Arrow IPC for every frame, as `plugin::data` answers one query.
+//!
+//! * scaling: 1, 8, 32, 64 clusters (maxParallel 64, cache off) — latency over
+//!   the single-cluster latency;
+//! * hung cluster: 32 healthy + 1 that never answers in time — the query answers
+//!   at the timeout with a partial result, then the breaker opens;
+//! * cache: a hit (median / p99), and 100 concurrent identical queries → upstream
+//!   requests per cluster;
+//! * RSS: a child process (this binary again) that is nothing but a Federation
+//!   answers the 10k-series body (`target/bench-bodies/10k.json`, written by
+//!   `peer_convert gen`): idle RSS, peak RSS (VmHWM), peak − idle vs body size.
+//!
+//! Output: a human line per measurement, plus `RESULT {json}` lines that
+//! `benches/run.sh` turns into the summary table.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use bytes::Bytes;
+use fleetscope::federation::{self, Federation};
+use fleetscope::frames::{Frame, arrow};
+use fleetscope::query::{self, QueryEnvelope, TimeRange};
+use fleetscope::registry::Registry;
+
+const DELAY: Duration = Duration::from_millis(50);
+const END_MS: i64 = 1_700_000_000_000;
+const CHILD_ENV: &str = "FLEETSCOPE_BENCH_RSS_CHILD";
+
+/// A fixed small matrix: 4 series × 60 points, like a typical panel per cluster.
+fn small_body() -> Bytes {
+    let series: Vec<String> = (0..4)
+        .map(|i| {
+            let values: Vec<String> = (0..60).map(|p| format!("[{},\"{}\"]", END_MS / 1000 - 3600 + p * 60, (i * 60 + p) % 97)).collect();
+            format!(r#"{{"metric":{{"__name__":"up","job":"node","instance":"node-{i}:9100"}},"values":[{}]}}"#, values.join(","))
+        })
+        .collect();
+    Bytes::from(format!(r#"{{"status":"success","data":{{"resultType":"matrix","result":[{}]}}}}"#, series.join(",")))
+}
+
+/// One upstream: answers anything with `body` after `delay`, counting requests.
+struct Upstream {
+    port: u16,
+    hits: Arc<AtomicUsize>,
+}
+
+async fn upstream(body: Bytes, delay: Duration) -> Upstream {
+    let hits = Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = Router::new().fallback(move || {
+        let (body, counter) = (body.clone(), counter.clone());
+        async move {
+            counter.fetch_add(1, Ordering::Relaxed);
+            tokio::time::sleep(delay).await;
+            ([(http::header::CONTENT_TYPE, "application/json")], body)
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await.ok() });
+    Upstream { port, hits }
+}
+
+fn federation(ports: &[u16], timeout_s: f64, cache: bool) -> Federation {
+    let clusters: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("    - {{id: c{i}, name: c{i}, prometheus: {{url: \"http://127.0.0.1:{p}\"}}}}\n"))
+        .collect();
+    let yaml = format!(
+        "jsonData:\n  clusters:\n{clusters}  query: {{timeoutSeconds: {timeout_s}, maxParallel: 64, retryAttempts: 1, maxResponseBytes: 536870912}}\n  cache: {{enabled: {cache}, maxBytes: 1073741824}}\n"
+    );
+    Federation::new(Registry::from_yaml(&yaml).expect("bench registry"))
+}
+
+fn request(expr: &str, clusters: usize) -> query::QueryRequest {
+    let ids: Vec<String> = (0..clusters).map(|i| format!("\"c{i}\"")).collect();
+    let json = format!(r#"{{"expr":"{expr}","clusters":[{}]}}"#, ids.join(","));
+    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(END_MS - 3_600_000, END_MS).unwrap(), interval_ms: 60_000, max_data_points: 1000 };
+    query::parse("", json.as_bytes(), env).expect("bench query")
+}
+
+/// QueryData for one query, in-process: parse, execute, encode every frame.
+async fn query_data(fed: &Federation, expr: &str, clusters: usize) -> (Vec<Frame>, usize) {
+    let req = request(expr, clusters);
+    let frames = federation::execute(fed, &req).await.expect("execute");
+    let bytes = frames.iter().map(|f| arrow::encode(f).expect("encode").len()).sum();
+    (frames, bytes)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn pct(mut v: Vec<f64>, p: f64) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[((v.len() - 1) as f64 * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn notices(frames: &[Frame]) -> Vec<String> {
+    frames.iter().filter_map(|f| f.meta.as_ref()).flat_map(|m| m.notices.iter().map(|n| n.text.clone())).collect()
+}
+
+async fn scaling(servers: &tokio::runtime::Handle, iters: usize) {
+    let body = small_body();
+    let mut all = Vec::new();
+    for _ in 0..64 {
+        all.push(servers.spawn(upstream(body.clone(), DELAY)).await.unwrap());
+    }
+    let mut base = None;
+    for n in [1usize, 8, 32, 64] {
+        let ports: Vec<u16> = all[..n].iter().map(|u| u.port).collect();
+        let fed = federation(&ports, 30.0, false);
+        for w in 0..3 {
+            query_data(&fed, &format!("up + {w}"), n).await; // connections up, pools warm
+        }
+        let mut lat = Vec::new();
+        for i in 0..iters {
+            let t = Instant::now();
+            let (frames, _) = query_data(&fed, &format!("up * {i}"), n).await;
+            lat.push(ms(t.elapsed()));
+            assert_eq!(frames.len(), 4 * n, "every cluster answered");
+        }
+        let med = median(lat.clone());
+        let base_ms = *base.get_or_insert(med);
+        println!(
+            "fan-out {n:>2} clusters: median {med:7.2} ms  p90 {:7.2} ms  ratio to 1 cluster {:.3}  (upstream delay {} ms)",
+            pct(lat.clone(), 0.9),
+            med / base_ms,
+            DELAY.as_millis()
+        );
+        println!(r#"RESULT {{"bench":"fanout","clusters":{n},"median_ms":{med:.3},"p90_ms":{:.3},"ratio":{:.4}}}"#, pct(lat, 0.9), med / base_ms);
+    }
+}
+
+async fn hung(servers: &tokio::runtime::Handle) {
+    let body = small_body();
+    let timeout_s = 1.0;
+    let mut ports = Vec::new();
+    for _ in 0..32 {
+        ports.push(servers.spawn(upstream(body.clone(), DELAY)).await.unwrap().port);
+    }
+    // Answers long after the per-cluster timeout: a hung cluster.
+    ports.push(servers.spawn(upstream(body.clone(), Duration::from_secs(30))).await.unwrap().port);
+    let fed = federation(&ports, timeout_s, false);
+    let n = ports.len();
+    let mut lat = Vec::new();
+    let mut first_notices = Vec::new();
+    for i in 0..8 {
+        let t = Instant::now();
+        let (frames, _) = query_data(&fed, &format!("up - {i}"), n).await;
+        lat.push(ms(t.elapsed()));
+        let data_frames = frames.iter().filter(|f| !f.fields.is_empty()).count();
+        assert_eq!(data_frames, 4 * 32, "the healthy clusters' data is intact");
+        if i == 0 {
+            first_notices = notices(&frames);
+        }
+        let last = notices(&frames).into_iter().find(|t| t.contains("c32")).unwrap_or_default();
+        println!("hung cluster, query {}: {:8.2} ms, 32/33 clusters answered; c32: {}", i + 1, lat[i], last.chars().take(90).collect::<String>());
+    }
+    let opened: Vec<f64> = lat[fleetscope::federation::breaker::FAILURE_THRESHOLD as usize..].to_vec();
+    println!(
+        r#"RESULT {{"bench":"hung","clusters":33,"timeout_ms":{},"first_ms":{:.3},"breaker_open_median_ms":{:.3},"partial":true,"notice":{:?}}}"#,
+        timeout_s * 1e3,
+        lat[0],
+        median(opened),
+        first_notices.iter().find(|t| t.contains("c32")).cloned().unwrap_or_default()
+    );
+}
+
+async fn cache(servers: &tokio::runtime::Handle) {
+    let body = small_body();
+    let up = servers.spawn(upstream(body.clone(), DELAY)).await.unwrap();
+    let fed = federation(&[up.port], 30.0, true);
+    let t = Instant::now();
+    query_data(&fed, "rate(x[5m])", 1).await;
+    let miss = ms(t.elapsed());
+    let mut lat = Vec::new();
+    for _ in 0..2000 {
+        let t = Instant::now();
+        query_data(&fed, "rate(x[5m])", 1).await;
+        lat.push(ms(t.elapsed()));
+    }
+    let (med, p99) = (median(lat.clone()), pct(lat, 0.99));
+    assert_eq!(up.hits.load(Ordering::Relaxed), 1, "every hit answered from the cache");
+    println!("cache: miss {miss:.2} ms, hit median {:.1} µs, p99 {:.1} µs (parse + execute + Arrow, 4 series × 60 points)", med * 1e3, p99 * 1e3);
+    println!(r#"RESULT {{"bench":"cache_hit","miss_ms":{miss:.3},"median_us":{:.2},"p99_us":{:.2}}}"#, med * 1e3, p99 * 1e3);
+
+    // Single-flight: 100 concurrent identical queries over 8 fresh clusters.
+    let mut ups = Vec::new();
+    for _ in 0..8 {
+        ups.push(servers.spawn(upstream(body.clone(), DELAY)).await.unwrap());
+    }
+    let fed = Arc::new(federation(&ups.iter().map(|u| u.port).collect::<Vec<_>>(), 30.0, true));
+    let t = Instant::now();
+    let tasks: Vec<_> = (0..100)
+        .map(|_| {
+            let fed = fed.clone();
+            tokio::spawn(async move { query_data(&fed, "sum(rate(y[5m]))", 8).await.0.len() })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap(), 32);
+    }
+    let took = ms(t.elapsed());
+    let per: Vec<usize> = ups.iter().map(|u| u.hits.load(Ordering::Relaxed)).collect();
+    println!("single-flight: 100 concurrent identical queries × 8 clusters in {took:.1} ms → upstream requests per cluster {per:?}");
+    println!(r#"RESULT {{"bench":"single_flight","queries":100,"clusters":8,"max_requests_per_cluster":{},"total_ms":{took:.3}}}"#, per.iter().max().unwrap());
+}
+
+fn status_kib(key: &str) -> u64 {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .find(|l| l.starts_with(key))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Child process: a Federation and nothing else answers the 10k-series query.
+fn rss_child(port: u16, cache: bool) {
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let fed = federation(&[port], 120.0, cache);
+        let idle = status_kib("VmRSS:");
+        let (frames, arrow_bytes) = query_data(&fed, "DCGM_FI_DEV_GPU_UTIL", 1).await;
+        let peak = status_kib("VmHWM:");
+        println!(r#"{{"idle_kib":{idle},"peak_kib":{peak},"frames":{},"arrow_bytes":{arrow_bytes}}}"#, frames.len());
+    });
+}
+
+async fn rss(servers: &tokio::runtime::Handle) {
+    let dir = std::env::var("FLEETSCOPE_BENCH_BODIES").unwrap_or_else(|_| "target/bench-bodies".into());
+    let path = format!("{dir}/10k.json");
+    let Ok(body) = std::fs::read(&path) else {
+        println!("rss: {path} missing — `make bench` writes it (cargo run --release --example peer_convert gen {dir}); skipped");
+        return;
+    };
+    let body_len = body.len();
+    let up = servers.spawn(upstream(Bytes::from(body), Duration::ZERO)).await.unwrap();
+    for cache in [true, false] {
+        let out = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .env(CHILD_ENV, format!("{}:{cache}", up.port))
+            .output()
+            .await
+            .expect("run RSS child");
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let num = |k: &str| -> f64 {
+            line.split(&format!("\"{k}\":")).nth(1).and_then(|r| r.split([',', '}']).next()).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)
+        };
+        let (idle, peak) = (num("idle_kib") * 1024.0, num("peak_kib") * 1024.0);
+        let mib = |b: f64| b / (1024.0 * 1024.0);
+        println!(
+            "rss 10k series (cache {}): idle {:.1} MiB, peak {:.1} MiB, peak − idle {:.1} MiB = {:.2}× the {:.1} MiB body",
+            if cache { "on" } else { "off" },
+            mib(idle),
+            mib(peak),
+            mib(peak - idle),
+            (peak - idle) / body_len as f64,
+            mib(body_len as f64)
+        );
+        println!(
+            r#"RESULT {{"bench":"rss10k","cache":{cache},"body_bytes":{body_len},"idle_kib":{},"peak_kib":{},"peak_over_body":{:.3},"peak_minus_idle_over_body":{:.3}}}"#,
+            idle / 1024.0,
+            peak / 1024.0,
+            peak / body_len as f64,
+            (peak - idle) / body_len as f64
+        );
+        if !out.status.success() {
+            eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+}
+
+fn main() {
+    if let Ok(spec) = std::env::var(CHILD_ENV) {
+        let (port, cache) = spec.split_once(':').expect("port:cache");
+        return rss_child(port.parse().unwrap(), cache == "true");
+    }
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let want = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    let iters: usize = std::env::var("FLEETSCOPE_BENCH_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+
+    // Upstreams on their own thread and runtime; the measured side on another.
+    let servers = tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name("upstreams").enable_all().build().unwrap();
+    let client = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let handle = servers.handle().clone();
+    client.block_on(async {
+        if want("scaling") {
+            scaling(&handle, iters).await;
+        }
+        if want("hung") {
+            hung(&handle).await;
+        }
+        if want("cache") {
+            cache(&handle).await;
+        }
+        if want("rss") {
+            rss(&handle).await;
+        }
+    });
+    drop(servers);
+}
