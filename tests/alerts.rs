@@ -348,7 +348,17 @@ async fn webhook_history_in_sqlite() {
     let _ = stack_env();
     let dir = temp_dir("sqlite");
     let f = history_cluster(&format!("  alerts: {{historyPath: \"{}\", retentionDays: 36500}}\n", dir.join("h.sqlite").display()));
+    // Live events (the `alerts` channel): subscribed before the deliveries.
+    let events = fleetscope::store::events::subscribe(&f.registry.settings, None);
     webhook_flow(&f).await;
+    use futures::StreamExt;
+    let got = tokio::time::timeout(Duration::from_secs(10), events.take(3).collect::<Vec<_>>()).await.expect("3 live events");
+    let got: Vec<(String, String)> = got.iter().map(|t| (t.cluster_id.clone(), t.event.clone())).collect();
+    assert_eq!(
+        got,
+        [("east".into(), "ALERT_FIRED".into()), ("east".into(), "ALERT_RESOLVED".into()), ("open".into(), "ALERT_FIRED".into())],
+        "fresh transitions only, in order; the re-delivery published nothing"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
 

@@ -185,6 +185,7 @@ async fn webhook(fed: &Federation, req: &ApiRequest, cluster_id: &str) -> Result
         .map_err(|e| FleetError::invalid_query(format!("webhook payload: {e}")))?;
     let store = store::for_settings(&fed.registry.settings).await?;
     let outcome = store.record(&delivery.alerts, chrono::Utc::now().timestamp_millis()).await?;
+    store::events::publish(&fed.registry.settings, &outcome.fresh);
     tracing::info!(cluster = %cluster.id, receiver = %delivery.receiver, alerts = delivery.alerts.len(), stored = outcome.stored, duplicates = outcome.duplicates, "alert webhook stored");
     Ok(ApiResponse::json(
         200,

@@ -19,6 +19,7 @@
 //! Stores are opened once per process per location and shared by every
 //! datasource instance that names the same location.
 
+pub mod events;
 pub mod redis;
 pub mod sqlite;
 
@@ -31,12 +32,26 @@ use crate::frames::alertmanager::{Alert, RESOLVED, Transition};
 use crate::registry::JsonData;
 
 /// What one `record` call did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct RecordOutcome {
     /// Transitions stored for the first time.
     pub stored: usize,
     /// Transitions already stored (re-delivery).
     pub duplicates: usize,
+    /// The transitions stored for the first time (what live subscribers get).
+    #[serde(skip)]
+    pub fresh: Vec<Transition>,
+}
+
+impl RecordOutcome {
+    fn add(&mut self, t: &Transition, stored: bool) {
+        if stored {
+            self.stored += 1;
+            self.fresh.push(t.clone());
+        } else {
+            self.duplicates += 1;
+        }
+    }
 }
 
 /// Which transitions to read back.
@@ -153,11 +168,8 @@ fn stores() -> &'static Mutex<HashMap<String, Arc<AlertStore>>> {
 /// The store these settings name, opened on first use and shared afterwards.
 pub async fn for_settings(settings: &JsonData) -> Result<Arc<AlertStore>, FleetError> {
     let retention = retention_ms(settings);
-    let redis_url = settings.cache.redis_url.as_deref().map(str::trim).filter(|u| !u.is_empty());
-    let key = match redis_url {
-        Some(url) => format!("redis {url} {} {retention}", settings.alerts.redis_prefix()),
-        None => format!("sqlite {} {retention}", history_path(settings).display()),
-    };
+    let redis_url = redis_url(settings);
+    let key = store_key(settings);
     if let Some(s) = stores().lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
         return Ok(s.clone());
     }
@@ -170,6 +182,19 @@ pub async fn for_settings(settings: &JsonData) -> Result<Arc<AlertStore>, FleetE
     };
     let mut map = stores().lock().unwrap_or_else(|p| p.into_inner());
     Ok(map.entry(key).or_insert_with(|| Arc::new(store)).clone())
+}
+
+fn redis_url(settings: &JsonData) -> Option<&str> {
+    settings.cache.redis_url.as_deref().map(str::trim).filter(|u| !u.is_empty())
+}
+
+/// Identifies one store location (and so one live-event hub) in this process.
+pub(crate) fn store_key(settings: &JsonData) -> String {
+    let retention = retention_ms(settings);
+    match redis_url(settings) {
+        Some(url) => format!("redis {url} {} {retention}", settings.alerts.redis_prefix()),
+        None => format!("sqlite {} {retention}", history_path(settings).display()),
+    }
 }
 
 pub fn history_path(settings: &JsonData) -> PathBuf {

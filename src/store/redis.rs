@@ -91,11 +91,7 @@ impl RedisStore {
                     .query_async(&mut conn),
             )
             .await?;
-            if stored == 1 {
-                out.stored += 1;
-            } else {
-                out.duplicates += 1;
-            }
+            out.add(t, stored == 1);
         }
         // Retention: drop transitions older than the cutoff.
         let cutoff = now_ms - self.retention_ms;

@@ -91,11 +91,7 @@ impl SqliteStore {
                 let n = insert
                     .execute(params![t.key(), t.cluster_id, t.fingerprint, t.event, t.at_ms, t.received_at_ms, body])
                     .map_err(|e| self.err(e))?;
-                if n == 1 {
-                    out.stored += 1;
-                } else {
-                    out.duplicates += 1;
-                }
+                out.add(t, n == 1);
                 upsert
                     .execute(params![t.cluster_id, t.fingerprint, rank(t), i64::from(t.event == RESOLVED), t.at_ms, body])
                     .map_err(|e| self.err(e))?;
