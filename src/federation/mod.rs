@@ -15,6 +15,7 @@
 pub mod aggregate;
 pub mod alerts;
 pub mod breaker;
+pub mod cnf;
 pub mod gpu;
 pub mod health;
 pub mod logs;
@@ -199,5 +200,6 @@ pub async fn execute(fed: &Federation, req: &crate::query::QueryRequest) -> Resu
         crate::query::QueryKind::Traces(q) => traces::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Alerts(q) => alerts::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Gpu(q) => gpu::run(fed, &req.ref_id, &req.clusters, q).await,
+        crate::query::QueryKind::Cnf(q) => cnf::run(fed, &req.ref_id, &req.clusters, q).await,
     }
 }

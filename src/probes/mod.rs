@@ -3,4 +3,5 @@
 //! Parsers here are pure (text in, rows out); talking to clusters is
 //! `crate::upstream`'s job, fanning out is `crate::federation`'s.
 
+pub mod cnf;
 pub mod gpu;

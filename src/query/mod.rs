@@ -5,6 +5,7 @@
 //! docs/query-model.md is the user-facing description of these structs.
 
 pub mod alerts;
+pub mod cnf;
 pub mod gpu;
 pub mod logql;
 pub mod logs;
@@ -108,6 +109,7 @@ pub enum QueryKind {
     Traces(TracesQuery),
     Alerts(alerts::AlertsQuery),
     Gpu(gpu::GpuQuery),
+    Cnf(cnf::CnfQuery),
 }
 
 /// The fields every kind shares; the rest of the object belongs to the kind.
@@ -159,7 +161,8 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
         "alerts" => QueryKind::Alerts(alerts::AlertsQuery::parse(json, &env)?),
         "traces" => QueryKind::Traces(TracesQuery::parse(json, &env)?),
         "gpu" => QueryKind::Gpu(gpu::GpuQuery::parse(json, &env)?),
-        "cnf" | "macos" => return Err(QueryError::Unsupported(kind_name)),
+        "cnf" => QueryKind::Cnf(cnf::CnfQuery::parse(json, &env)?),
+        "macos" => return Err(QueryError::Unsupported(kind_name)),
         _ => return Err(QueryError::UnknownKind(kind_name)),
     };
     Ok(QueryRequest {

@@ -1,0 +1,186 @@
+//! `queryType: cnf` — telco CNF views.
+//!
+//! ```json
+//! {"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-0", "port": 0, "clusters": ["east"]}
+//! ```
+//! `cnfView`: `workloads` (default) | `ptp` | `sriov` | `dpdk`. `pod`
+//! (`namespace/name` or `name`): required for `dpdk`, a filter for
+//! `workloads`; it only selects a pod from the cluster's own pod list. `port`:
+//! a DPDK ethdev port id, an integer `0..32` (a JSON number or a string
+//! holding one, for template variables); absent = every port `/ethdev/list`
+//! names. `node`: optional node filter (ptp, sriov, workloads). Nothing here
+//! reaches a command line: the DPDK commands are a fixed table in code.
+
+use serde::Deserialize;
+
+use super::{QueryEnvelope, QueryError};
+use crate::probes::cnf::dpdk::MAX_PORTS;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CnfView {
+    Workloads,
+    Ptp,
+    Sriov,
+    Dpdk,
+}
+
+impl CnfView {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CnfView::Workloads => "workloads",
+            CnfView::Ptp => "ptp",
+            CnfView::Sriov => "sriov",
+            CnfView::Dpdk => "dpdk",
+        }
+    }
+}
+
+/// A pod named by a query: `namespace/name` or `name` (any namespace).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodSelector {
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl PodSelector {
+    pub fn parse(s: &str) -> Result<Option<Self>, QueryError> {
+        let s = s.trim();
+        if s.is_empty() || s == "$__all" || s == "All" {
+            return Ok(None);
+        }
+        let (ns, name) = match s.split_once('/') {
+            Some((ns, name)) => (Some(ns.to_owned()), name.to_owned()),
+            None => (None, s.to_owned()),
+        };
+        // DNS-1123 names: what Kubernetes accepts for namespaces and pods.
+        let ok = |x: &str| !x.is_empty() && x.len() <= 253 && x.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        if !ok(&name) || ns.as_deref().is_some_and(|n| !ok(n)) {
+            return Err(QueryError::Field { field: "pod", message: format!("{s:?} is not `namespace/name` or `name` of a Kubernetes pod") });
+        }
+        Ok(Some(PodSelector { namespace: ns, name }))
+    }
+
+    pub fn matches(&self, namespace: &str, name: &str) -> bool {
+        self.name == name && self.namespace.as_deref().is_none_or(|n| n == namespace)
+    }
+}
+
+impl std::fmt::Display for PodSelector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{ns}/{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CnfQuery {
+    pub view: CnfView,
+    pub pod: Option<PodSelector>,
+    pub port: Option<u32>,
+    pub node: Option<String>,
+    /// Evaluation time of the PTP metrics (the end of the panel's range), epoch ms.
+    pub time_ms: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Raw {
+    #[serde(default)]
+    cnf_view: Option<String>,
+    #[serde(default)]
+    pod: Option<String>,
+    #[serde(default)]
+    port: Option<serde_json::Value>,
+    #[serde(default)]
+    node: Option<String>,
+}
+
+/// A port id: a JSON integer, or a string holding only digits.
+pub fn parse_port(v: &serde_json::Value) -> Result<Option<u32>, QueryError> {
+    let bad = |what: String| QueryError::Field { field: "port", message: format!("{what} is not a DPDK port id (an integer 0..{})", MAX_PORTS - 1) };
+    let n = match v {
+        serde_json::Value::Null => return Ok(None),
+        serde_json::Value::Number(n) => n.as_u64().ok_or_else(|| bad(n.to_string()))?,
+        serde_json::Value::String(s) => {
+            let t = s.trim();
+            if t.is_empty() || t == "$__all" {
+                return Ok(None);
+            }
+            if !t.bytes().all(|b| b.is_ascii_digit()) || t.len() > 10 {
+                return Err(bad(format!("{s:?}")));
+            }
+            t.parse::<u64>().map_err(|_| bad(format!("{s:?}")))?
+        }
+        other => return Err(bad(other.to_string())),
+    };
+    if n >= u64::from(MAX_PORTS) {
+        return Err(bad(n.to_string()));
+    }
+    Ok(Some(n as u32))
+}
+
+impl CnfQuery {
+    pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
+        let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
+        let view = match raw.cnf_view.as_deref().map(str::trim).unwrap_or("") {
+            "" | "workloads" => CnfView::Workloads,
+            "ptp" => CnfView::Ptp,
+            "sriov" => CnfView::Sriov,
+            "dpdk" => CnfView::Dpdk,
+            other => {
+                return Err(QueryError::Field { field: "cnfView", message: format!("{other:?} is not one of workloads, ptp, sriov, dpdk") });
+            }
+        };
+        let pod = PodSelector::parse(raw.pod.as_deref().unwrap_or(""))?;
+        let port = parse_port(raw.port.as_ref().unwrap_or(&serde_json::Value::Null))?;
+        if view == CnfView::Dpdk && pod.is_none() {
+            return Err(QueryError::Field { field: "pod", message: "cnfView dpdk needs the CNF pod (`namespace/name`) whose telemetry to read".into() });
+        }
+        let node = raw.node.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && n != "$__all" && n != "All");
+        Ok(CnfQuery { view, pod, port, node, time_ms: env.time_range.to_ms })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::TimeRange;
+
+    fn env() -> QueryEnvelope {
+        QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(0, 9_000).unwrap(), interval_ms: 0, max_data_points: 0 }
+    }
+
+    fn parse(s: &str) -> Result<CnfQuery, QueryError> {
+        CnfQuery::parse(s.as_bytes(), &env())
+    }
+
+    #[test]
+    fn views_and_defaults() {
+        let q = parse(r#"{"queryType":"cnf"}"#).unwrap();
+        assert_eq!((q.view, q.pod, q.port, q.time_ms), (CnfView::Workloads, None, None, 9_000));
+        let q = parse(r#"{"cnfView":"dpdk","pod":"ran/du-0","port":3}"#).unwrap();
+        assert_eq!((q.view, q.pod.unwrap().to_string(), q.port), (CnfView::Dpdk, "ran/du-0".to_owned(), Some(3)));
+        assert_eq!(parse(r#"{"cnfView":"dpdk","pod":"du-0","port":"31"}"#).unwrap().port, Some(31));
+        assert_eq!(parse(r#"{"cnfView":"ptp","node":" w1 "}"#).unwrap().node.as_deref(), Some("w1"));
+    }
+
+    #[test]
+    fn port_must_be_an_integer_id() {
+        for bad in [r#""0; reboot""#, r#""1,2""#, "1.5", "-1", "32", r#""0x1""#, "true", r#""/ethdev/stats,0""#] {
+            let e = parse(&format!(r#"{{"cnfView":"dpdk","pod":"ran/du-0","port":{bad}}}"#)).unwrap_err();
+            assert!(e.to_string().starts_with("field `port`:"), "{bad}: {e}");
+            assert_eq!(crate::error::FleetError::from(e).code, crate::error::ErrorCode::InvalidQuery);
+        }
+    }
+
+    #[test]
+    fn bad_fields_are_named() {
+        assert!(parse(r#"{"cnfView":"bash"}"#).unwrap_err().to_string().contains("`cnfView`"));
+        assert!(parse(r#"{"cnfView":"dpdk"}"#).unwrap_err().to_string().contains("`pod`"));
+        assert!(parse(r#"{"cnfView":"dpdk","pod":"ran/du-0 -- sh"}"#).unwrap_err().to_string().contains("`pod`"));
+        assert!(parse(r#"{"cnfView":"dpdk","pod":"a/b/c"}"#).unwrap_err().to_string().contains("`pod`"));
+    }
+}
