@@ -36,9 +36,9 @@ pub struct AllowedCommand(&'static [&'static str]);
 
 impl AllowedCommand {
     /// nvidia-smi GPU telemetry (`probes::gpu::nvidia_smi::QUERY_GPU_COMMAND`).
-    pub const NVIDIA_SMI_GPUS: AllowedCommand = AllowedCommand(&crate::probes::gpu::nvidia_smi::QUERY_GPU_COMMAND);
+    pub const NVIDIA_SMI_GPUS: AllowedCommand = AllowedCommand::new(&crate::probes::gpu::nvidia_smi::QUERY_GPU_COMMAND);
     /// nvidia-smi compute processes (`probes::gpu::nvidia_smi::QUERY_APPS_COMMAND`).
-    pub const NVIDIA_SMI_APPS: AllowedCommand = AllowedCommand(&crate::probes::gpu::nvidia_smi::QUERY_APPS_COMMAND);
+    pub const NVIDIA_SMI_APPS: AllowedCommand = AllowedCommand::new(&crate::probes::gpu::nvidia_smi::QUERY_APPS_COMMAND);
 
     /// For other probes' fixed commands (CNF: the DPDK telemetry reader), declared
     /// as `const`s beside their parsers. Only `'static` literals fit; a command that
