@@ -487,3 +487,36 @@ async fn acknowledged_deliveries_survive_kill_9_of_serve() {
     assert_eq!(status, 413, "{r}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn live_events_from_polling_a_real_alertmanager() {
+    let _ = stack_env();
+    let run = run_id();
+    let dir = temp_dir("live");
+    let (_am, am_url) = start_alertmanager(&dir.join("am")).await;
+    let clusters = format!("    - {{id: live, name: live-cluster, alertmanager: {{url: \"{am_url}\"}}}}\n");
+    let extra = format!("  cache: {{alertsTtlSeconds: 1}}\n  alerts: {{historyPath: \"{}\"}}\n", dir.join("h.sqlite").display());
+    let f = fed(&settings_yaml(&clusters, &extra, "  {}\n"));
+    // Already firing before subscribing: part of the baseline, no event.
+    let old = am_alert(&run, "AlreadyFiring", Some("info"), &[]);
+    post_alerts(&am_url, json!([old])).await;
+    let q = json!({ "queryType": "alerts", "clusters": ["live"], "state": "FIRING" });
+    poll_query(&f, &q, |fr| strings(&fr[0], "alertname") == ["AlreadyFiring"]).await;
+    let mut events = Box::pin(fleetscope::federation::alerts::live_events(f.clone(), None).await);
+    post_alerts(&am_url, json!([am_alert(&run, "NewOne", Some("critical"), &[])])).await;
+    let t = next_event(&mut events).await;
+    assert_eq!((t.alertname.as_str(), t.event.as_str(), t.cluster_id.as_str(), t.severity.as_str()), ("NewOne", "ALERT_FIRED", "live", "CRITICAL"));
+    // Ending the old alert upstream (endsAt now) → ALERT_RESOLVED with an end time.
+    let mut ended = old.clone();
+    ended["endsAt"] = json!(chrono::Utc::now().to_rfc3339());
+    post_alerts(&am_url, json!([ended])).await;
+    let t = next_event(&mut events).await;
+    assert_eq!((t.alertname.as_str(), t.event.as_str()), ("AlreadyFiring", "ALERT_RESOLVED"));
+    assert!(t.ends_at_ms.is_some());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn next_event<S: futures::Stream + Unpin>(s: &mut S) -> S::Item {
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(30), s.next()).await.expect("a live event within 30 s").expect("stream ended")
+}

@@ -226,3 +226,89 @@ pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &Alerts
         }
     }
 }
+
+/// Live events from polling: every `every`, list the active alerts of the
+/// target clusters and emit ALERT_FIRED for alerts not seen in the previous
+/// poll and ALERT_RESOLVED (ended "now") for alerts gone since. The baseline
+/// poll runs before this returns (no events for what is already active); a
+/// cluster whose poll failed keeps its previous alerts (an outage is not a resolve).
+pub async fn poll_diff(fed: Arc<Federation>, clusters: Vec<String>, every: std::time::Duration) -> impl futures::Stream<Item = Transition> + Send + 'static {
+    type Seen = BTreeMap<(String, String), Alert>;
+    let q = AlertsQuery {
+        states: vec![AlertState::Firing, AlertState::Pending, AlertState::Suppressed],
+        severities: Vec::new(),
+        matchers: Vec::new(),
+        history: false,
+        format: AlertsFormat::Table,
+        limit: usize::MAX,
+        start_ms: 0,
+        end_ms: 0,
+    };
+    let baseline: Seen = match list(&fed, &clusters, &q).await {
+        Ok(l) => l.alerts.into_iter().map(|a| ((a.cluster_id.clone(), a.fingerprint.clone()), a)).collect(),
+        Err(_) => Seen::new(),
+    };
+    let state: (Option<Seen>, std::collections::VecDeque<Transition>) = (Some(baseline), Default::default());
+    futures::stream::unfold(state, move |(mut prev, mut pending)| {
+        let fed = fed.clone();
+        let clusters = clusters.clone();
+        let q = q.clone();
+        async move {
+            loop {
+                if let Some(t) = pending.pop_front() {
+                    return Some((t, (prev, pending)));
+                }
+                if prev.is_some() {
+                    tokio::time::sleep(every).await;
+                }
+                let Ok(l) = list(&fed, &clusters, &q).await else {
+                    if prev.is_none() {
+                        prev = Some(Seen::new());
+                    }
+                    continue;
+                };
+                let failed: Vec<&str> = l.statuses.iter().filter(|s| s.error.is_some()).map(|s| s.cluster_id.as_str()).collect();
+                let mut now: Seen = l.alerts.into_iter().map(|a| ((a.cluster_id.clone(), a.fingerprint.clone()), a)).collect();
+                let now_ms = chrono::Utc::now().timestamp_millis();
+                if let Some(before) = &prev {
+                    for (key, a) in &now {
+                        if !before.contains_key(key) {
+                            pending.push_back(Transition::from_alert(a, now_ms));
+                        }
+                    }
+                    for (key, a) in before {
+                        if failed.contains(&key.0.as_str()) {
+                            now.insert(key.clone(), a.clone());
+                        } else if !now.contains_key(key) {
+                            let ended = Alert { state: AlertState::Resolved, ends_at_ms: Some(now_ms), ..a.clone() };
+                            pending.push_back(Transition::from_alert(&ended, now_ms));
+                        }
+                    }
+                }
+                prev = Some(now);
+            }
+        }
+    })
+}
+
+/// What the `alerts` live channel sends: freshly stored webhook transitions
+/// merged with the poll diff (every `cache.alertsTtlSeconds`, at least 1 s),
+/// each transition once (the same fire seen by webhook and poll is one event).
+pub async fn live_events(fed: Arc<Federation>, cluster: Option<String>) -> impl futures::Stream<Item = Transition> + Send + 'static {
+    use futures::StreamExt;
+    let every = std::time::Duration::from_secs(fed.registry.settings.cache.alerts_ttl_seconds.max(1));
+    let pushed = store::events::subscribe(&fed.registry.settings, cluster.clone());
+    let polled = poll_diff(fed, cluster.into_iter().collect(), every).await;
+    let mut seen: std::collections::VecDeque<String> = std::collections::VecDeque::new();
+    futures::stream::select(pushed, polled).filter(move |t| {
+        let key = t.key();
+        let fresh = !seen.contains(&key);
+        if fresh {
+            seen.push_back(key);
+            if seen.len() > 4096 {
+                seen.pop_front();
+            }
+        }
+        futures::future::ready(fresh)
+    })
+}

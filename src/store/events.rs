@@ -48,7 +48,7 @@ pub fn channel_filter(path: &str) -> Option<Option<String>> {
 }
 
 /// Events from now on, optionally for one cluster.
-pub fn subscribe(settings: &JsonData, cluster: Option<String>) -> impl Stream<Item = Transition> + Send + 'static {
+pub fn subscribe(settings: &JsonData, cluster: Option<String>) -> impl Stream<Item = Transition> + Send + use<> {
     let rx = hub(settings).subscribe();
     futures::stream::unfold((rx, cluster), |(mut rx, cluster)| async move {
         loop {
