@@ -3,67 +3,19 @@
 //! clusters, one answering 500, one that never answers, one answering garbage
 //! JSON, and one cluster with no Loki at all.
 
-use std::sync::Arc;
+#[path = "support/loki.rs"]
+mod support;
 
-use axum::extract::Query;
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use fleetscope::api::{self, ApiRequest};
 use fleetscope::error::ErrorCode;
 use fleetscope::federation::{self, Federation};
 use fleetscope::frames::{FieldValues, Frame};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
-use fleetscope::registry::Registry;
+use serde_json::Value;
+use support::fixture;
 
-fn fixture(name: &str) -> String {
-    std::fs::read_to_string(format!("{}/tests/fixtures/loki/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-}
-
-async fn query_range(headers: HeaderMap, Query(p): Query<std::collections::HashMap<String, String>>) -> Response {
-    let tenant = headers.get("X-Scope-OrgID").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
-    let metric = p.get("query").is_some_and(|q| q.starts_with("sum"));
-    let file = match (tenant.as_str(), metric) {
-        ("prod-east-1", false) => "query_range_streams_backward_limit.json",
-        ("prod-west-1", false) => "query_range_streams_forward.json",
-        ("edge-1", false) => "query_range_streams_gpu_agent_errors_edge.json",
-        ("prod-east-1" | "prod-west-1" | "edge-1", true) => "query_range_matrix_rate_sum_by_app.json",
-        ("broken", _) => return (StatusCode::INTERNAL_SERVER_ERROR, "internal error: too many outstanding requests").into_response(),
-        ("garbage", _) => return (StatusCode::OK, r#"{"status":"success","data":{"resultType":"streams","result":[{"stream":"#).into_response(),
-        ("hung", _) => std::future::pending().await,
-        _ => return (StatusCode::UNAUTHORIZED, "no org id").into_response(),
-    };
-    (StatusCode::OK, [("content-type", "application/json")], fixture(file)).into_response()
-}
-
-async fn replay() -> String {
-    let app = axum::Router::new().route("/loki/api/v1/query_range", axum::routing::get(query_range));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
-}
-
-async fn fed() -> Arc<Federation> {
-    let url = replay().await;
-    let loki = |tenant: &str| format!(r#"{{"url":"{url}","tenant":"{tenant}"}}"#);
-    let json = format!(
-        r#"{{"query":{{"timeoutSeconds":1,"retryAttempts":1}},
-        "derivedFields":[{{"name":"traceID","matcherRegex":"trace_id[\"=:]+\"?([0-9a-f]{{32}})"}}],
-        "clusters":[
-        {{"id":"east","name":"prod-east-1","loki":{e}}},
-        {{"id":"west","name":"prod-west-1","loki":{w}}},
-        {{"id":"edge","name":"edge-1","loki":{g}}},
-        {{"id":"broken","name":"broken-1","loki":{b}}},
-        {{"id":"hung","name":"hung-1","loki":{h}}},
-        {{"id":"garbage","name":"garbage-1","loki":{x}}},
-        {{"id":"nolog","name":"metrics-only","prometheus":{{"url":"{url}"}}}}]}}"#,
-        e = loki("prod-east-1"),
-        w = loki("prod-west-1"),
-        g = loki("edge-1"),
-        b = loki("broken"),
-        h = loki("hung"),
-        x = loki("garbage"),
-    );
-    Arc::new(Federation::new(Registry::from_grafana(json.as_bytes(), &Default::default()).unwrap()))
+async fn fed() -> std::sync::Arc<Federation> {
+    support::fed().await.0
 }
 
 async fn run(fed: &Federation, json: &str) -> Result<Vec<Frame>, fleetscope::error::FleetError> {
@@ -187,4 +139,109 @@ async fn errors_before_and_after_fan_out() {
     assert_eq!(e.code, ErrorCode::LokiNotAvailable);
     let e = run(&fed, r#"{"queryType":"logs","expr":"{app=\"x\"}","clusters":["broken","garbage"]}"#).await.unwrap_err();
     assert!(e.message.contains("broken-1") && e.message.contains("garbage-1"), "{e}");
+}
+
+// ---- /api/v1/logs/* (the seed's shapes) ----
+
+async fn call(fed: &Federation, method: &str, path: &str, query: &str, body: &str) -> (u16, Value) {
+    let resp = api::handle(fed, ApiRequest::new(method, path, query, body.to_owned().into())).await;
+    let v: Value = serde_json::from_slice(&resp.body).unwrap_or_else(|e| panic!("{path}: {e}: {}", String::from_utf8_lossy(&resp.body)));
+    (resp.status, v)
+}
+
+fn result<'a>(v: &'a Value, cluster_id: &str) -> &'a Value {
+    v["results"].as_array().unwrap().iter().find(|r| r["cluster_id"] == cluster_id).unwrap_or_else(|| panic!("no result for {cluster_id}: {v}"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_query_range_has_seed_envelope_and_merged_entries() {
+    let fed = fed().await;
+    let body = r#"{"query":"{app=~\".+\"}","start_time":"1795256017.796","end_time":"1795259617.796","limit":15}"#;
+    let (status, v) = call(&fed, "POST", "api/v1/logs/query_range", "", body).await;
+    assert_eq!(status, 206, "{v}");
+    assert_eq!(v["status"], "PARTIAL_RESULTS");
+    assert_eq!(v["clusters_queried"], 6, "the cluster without Loki is not queried");
+    assert_eq!(v["clusters_succeeded"], 3);
+    assert!(v["total_query_time_ms"].is_u64());
+    let east = result(&v, "east");
+    assert_eq!((east["status"].as_str(), east["result_type"].as_str()), (Some("SUCCESS"), Some("STREAMS")));
+    assert!(east["query_time_ms"].is_u64());
+    // Per-cluster data is Loki's own shape, entry for entry.
+    let recorded: Value = serde_json::from_str(&fixture("query_range_streams_backward_limit.json")).unwrap();
+    assert_eq!(east["data"], recorded["data"]["result"]);
+    assert_eq!(result(&v, "broken")["error_code"], "UPSTREAM_ERROR");
+    assert_eq!(result(&v, "hung")["error_code"], "QUERY_TIMEOUT");
+    // `entries`: the newest 15 of all clusters together, newest first, labelled with the cluster.
+    let mut want = all_fixture_times();
+    want.sort_unstable_by(|a, b| b.cmp(a));
+    want.truncate(15);
+    let entries = v["entries"].as_array().unwrap();
+    let got: Vec<i64> = entries.iter().map(|e| e["timestamp"].as_str().unwrap().parse().unwrap()).collect();
+    assert_eq!(got, want);
+    for e in entries {
+        assert!(e["labels"]["cluster"].is_string() && e["line"].is_string() && e["id"].is_string(), "{e}");
+    }
+    let warnings: Vec<&str> = v["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(warnings.iter().any(|w| w.contains("LOKI_NOT_AVAILABLE") && w.contains("metrics-only")), "{warnings:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_instant_metric_query_and_errors() {
+    let fed = fed().await;
+    let (status, v) = call(&fed, "GET", "api/v1/logs/query", "query=sum+by+(app)+(count_over_time({cluster%3D\"prod-east-1\"}[10m]))&cluster_ids=east,west&time=1795259617.796", "").await;
+    assert_eq!(status, 200, "{v}");
+    assert_eq!(v["clusters_queried"], 2);
+    let east = result(&v, "east");
+    assert_eq!(east["result_type"], "VECTOR");
+    assert_eq!(east["data"][1]["metric"]["app"], "llm-gateway");
+    assert_eq!(east["data"][1]["value"][1], "53");
+    assert!(v.get("entries").is_none(), "no log lines, no entries");
+
+    let (status, v) = call(&fed, "POST", "api/v1/logs/query_range", "", r#"{"query":"{app=\"x\"} | json | status >="}"#).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("INVALID_LOGQL")), "{v}");
+    let (status, v) = call(&fed, "POST", "api/v1/logs/query", "", r#"{"query":"{app=\"x\"}","cluster_ids":["nolog"]}"#).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (503, Some("LOKI_NOT_AVAILABLE")), "{v}");
+    let (status, v) = call(&fed, "POST", "api/v1/logs/query", "", r#"{"query":"{app=\"x\"}","limit":"lots"}"#).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("INVALID_QUERY")), "{v}");
+    let (status, _) = call(&fed, "DELETE", "api/v1/logs/labels", "", "").await;
+    assert_eq!(status, 405);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn api_labels_are_the_union_with_per_cluster_status() {
+    let (fed, replay) = support::fed().await;
+    let (status, v) = call(&fed, "GET", "api/v1/logs/labels", "query=%7Bapp%3D%22model-server%22%7D&cluster_ids=east,west,edge&start=1795256017&end=1795259617", "").await;
+    assert_eq!(status, 200, "{v}");
+    let mut want: Vec<String> = Vec::new();
+    for f in ["labels.json", "labels.loki-docs.json"] {
+        let l: Value = serde_json::from_str(&fixture(f)).unwrap();
+        want.extend(l["data"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()));
+    }
+    want.sort();
+    want.dedup();
+    let union: Vec<String> = v["data"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_owned()).collect();
+    assert_eq!(union, want);
+    assert_eq!(result(&v, "edge")["data"], serde_json::json!([]), "no `data` from Loki = no labels");
+    assert_eq!(result(&v, "west")["data"], serde_json::json!(["foo", "bar", "baz"]));
+    // The editor's stream selector and window reach every Loki.
+    let seen = replay.seen.label_params.lock().unwrap().clone();
+    assert_eq!(seen.len(), 3);
+    for (_, p) in &seen {
+        assert_eq!(p.get("query").map(String::as_str), Some(r#"{app="model-server"}"#));
+        assert_eq!(p.get("start").map(String::as_str), Some("1795256017000000000"));
+    }
+
+    let (status, v) = call(&fed, "GET", "api/v1/logs/label/model/values", "query=%7Bnamespace%3D%22inference%22%7D&cluster_ids=east,west,broken", "").await;
+    assert_eq!(status, 206, "{v}");
+    assert_eq!(v["data"], serde_json::json!(["llama-3.1-70b-instruct", "mixtral-8x7b-instruct"]));
+    assert_eq!(result(&v, "broken")["status"], "ERROR");
+    assert_eq!(v["clusters_succeeded"], 2);
+
+    let (status, v) = call(&fed, "GET", "api/v1/logs/labels", "query=%7Bapp%3D", "").await;
+    assert_eq!((status, v["error"]["code"].as_str()), (400, Some("INVALID_LOGQL")), "{v}");
+    let (status, _) = call(&fed, "GET", "api/v1/logs/label/a-b/values", "", "").await;
+    assert_eq!(status, 400);
+    let (status, v) = call(&fed, "GET", "api/v1/logs/labels", "", "").await;
+    assert_eq!(status, 206, "all clusters with Loki are asked; three fail");
+    assert!(v["warnings"][0].as_str().unwrap().contains("metrics-only"), "{v}");
 }

@@ -4,20 +4,20 @@
 //! endpoints also answer Grafana data-frame JSON with `"format": "frames"`.
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::params::{parse_step_ms, parse_time_ms};
+use super::envelope::{self, add_union, seed_response};
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::status::{self, Status};
-use crate::federation::{ClusterOutcome, Federation, decode_error, metrics, named};
+use crate::federation::{Federation, decode_error, metrics, named};
 use crate::frames::prometheus::{self as conv, PromData, PromResponse, ResultType};
 use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
-use crate::registry::{Backend, Cluster};
+use crate::registry::Backend;
 
 pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
     let m = req.method.as_str();
@@ -33,32 +33,33 @@ pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<
     }
 }
 
-/// The seed's query request body (`POST /api/v1/metrics/query[_range]`).
+/// The seed's query request body (`POST /api/v1/metrics/query[_range]`; the
+/// logs endpoints take it plus `limit` and `direction`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct QueryBody {
+pub(super) struct QueryBody {
     #[serde(default)]
-    query: Option<String>,
+    pub(super) query: Option<String>,
     #[serde(default)]
-    cluster_ids: Vec<String>,
+    pub(super) cluster_ids: Vec<String>,
     #[serde(default)]
-    time: Option<Value>,
+    pub(super) time: Option<Value>,
     #[serde(default)]
-    start_time: Option<Value>,
+    pub(super) start_time: Option<Value>,
     #[serde(default)]
-    end_time: Option<Value>,
+    pub(super) end_time: Option<Value>,
     #[serde(default)]
-    step: Option<Value>,
+    pub(super) step: Option<Value>,
     #[serde(default)]
-    aggregate: Option<String>,
+    pub(super) aggregate: Option<String>,
     #[serde(default)]
-    legend_format: Option<String>,
+    pub(super) legend_format: Option<String>,
     /// `seed` (default) or `frames`.
     #[serde(default)]
-    format: Option<String>,
+    pub(super) format: Option<String>,
 }
 
-fn value_str(v: &Value) -> String {
+pub(super) fn value_str(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -66,7 +67,7 @@ fn value_str(v: &Value) -> String {
 }
 
 impl QueryBody {
-    fn from_request(req: &ApiRequest) -> Result<Self, FleetError> {
+    pub(super) fn from_request(req: &ApiRequest) -> Result<Self, FleetError> {
         if req.method == "POST" && !req.body.is_empty() {
             return serde_json::from_slice(&req.body).map_err(|e| FleetError::invalid_query(format!("request body: {e}")));
         }
@@ -86,21 +87,32 @@ impl QueryBody {
     }
 }
 
-async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<ApiResponse, FleetError> {
-    let body = QueryBody::from_request(req)?;
+/// `(from, to, step)` in ms of a seed query body: `time` (instant, default
+/// now) or `start_time`/`end_time` (default the last hour) and `step` (default 1m).
+pub(super) fn query_window(
+    instant: bool,
+    time: &Option<Value>,
+    start_time: &Option<Value>,
+    end_time: &Option<Value>,
+    step: &Option<Value>,
+) -> Result<(i64, i64, i64), FleetError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let time = |field: &str, v: &Option<Value>, default: i64| -> Result<i64, FleetError> {
+    let at = |field: &str, v: &Option<Value>, default: i64| -> Result<i64, FleetError> {
         v.as_ref().map(|v| parse_time_ms(field, &value_str(v))).transpose().map(|t| t.unwrap_or(default))
     };
-    let (from, to, step_ms) = if instant {
-        let t = time("time", &body.time, now)?;
-        (t, t, 0)
-    } else {
-        let end = time("end_time", &body.end_time, now)?;
-        let start = time("start_time", &body.start_time, end - 3_600_000)?;
-        let step = body.step.as_ref().map(|s| parse_step_ms("step", &value_str(s))).transpose()?.unwrap_or(60_000);
-        (start, end, step)
-    };
+    if instant {
+        let t = at("time", time, now)?;
+        return Ok((t, t, 0));
+    }
+    let end = at("end_time", end_time, now)?;
+    let start = at("start_time", start_time, end - 3_600_000)?;
+    let step = step.as_ref().map(|s| parse_step_ms("step", &value_str(s))).transpose()?.unwrap_or(60_000);
+    Ok((start, end, step))
+}
+
+async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<ApiResponse, FleetError> {
+    let body = QueryBody::from_request(req)?;
+    let (from, to, step_ms) = query_window(instant, &body.time, &body.start_time, &body.end_time, &body.step)?;
     let query_json = json!({
         "expr": body.query.unwrap_or_default(),
         "instant": instant,
@@ -160,7 +172,7 @@ fn result_type(d: &PromData) -> ResultType {
 }
 
 /// Per-cluster `data` as Prometheus writes it.
-fn prom_data_json(d: &PromData) -> Value {
+pub(super) fn prom_data_json(d: &PromData) -> Value {
     let point = |t: i64, v: String| json!([t as f64 / 1000.0, v]);
     match d {
         PromData::Series { result_type: ResultType::Matrix, series } => Value::Array(
@@ -187,47 +199,8 @@ fn prom_data_json(d: &PromData) -> Value {
     }
 }
 
-/// The seed's envelope around per-cluster results; 206 when some failed, the
-/// common error when all failed.
-fn seed_response<T>(
-    outcomes: Vec<ClusterOutcome<T>>,
-    total_ms: u64,
-    data: impl Fn(&T) -> Value,
-    result_type: impl Fn(&T) -> ResultType,
-) -> ApiResponse {
-    if let Some(err) = status::all_failed(&outcomes) {
-        let mut body = err.to_json();
-        body["results"] = json!(status::statuses(&outcomes));
-        return ApiResponse::json(err.code.http_status(), &body);
-    }
-    let mut succeeded = 0;
-    let results: Vec<Value> = outcomes
-        .iter()
-        .map(|o| {
-            let mut r = serde_json::to_value(o.status()).unwrap_or_default();
-            if let Ok(v) = &o.result {
-                succeeded += 1;
-                r["result_type"] = json!(result_type(v));
-                r["data"] = data(v);
-            }
-            r
-        })
-        .collect();
-    let queried = results.len();
-    let mut body = json!({
-        "results": results,
-        "total_query_time_ms": total_ms,
-        "clusters_queried": queried,
-        "clusters_succeeded": succeeded,
-    });
-    if succeeded < queried {
-        body["status"] = json!(ErrorCode::PartialResults);
-    }
-    ApiResponse::json(if succeeded < queried { 206 } else { 200 }, &body)
-}
-
 /// Label names must be plain identifiers: they become part of an upstream path.
-fn check_label_name(name: &str) -> Result<(), FleetError> {
+pub(super) fn check_label_name(name: &str) -> Result<(), FleetError> {
     let mut chars = name.chars();
     let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
@@ -246,23 +219,6 @@ fn window(req: &ApiRequest) -> Result<(Vec<String>, Option<i64>, Option<i64>), F
     Ok((matches, start, end))
 }
 
-/// Fan a Prometheus metadata call out and decode each answer with `decode`.
-async fn federated<T, C, Fut>(fed: &Federation, req: &ApiRequest, call: C) -> Result<Vec<ClusterOutcome<T>>, FleetError>
-where
-    T: Send + 'static,
-    C: Fn(crate::upstream::prometheus::PrometheusClient, Arc<Cluster>) -> Fut,
-    Fut: std::future::Future<Output = Result<T, FleetError>> + Send + 'static,
-{
-    let targets = fed.registry.targets(&req.params.cluster_ids())?;
-    Ok(fed
-        .fan_out(&targets, Backend::Prometheus, |cluster| {
-            let client = fed.prometheus(&cluster);
-            let fut = client.map(|c| call(c, cluster.clone()));
-            async move { fut?.await }
-        })
-        .await)
-}
-
 async fn labels(fed: &Federation, req: &ApiRequest, name: Option<&str>) -> Result<ApiResponse, FleetError> {
     if let Some(n) = name {
         check_label_name(n)?;
@@ -270,7 +226,7 @@ async fn labels(fed: &Federation, req: &ApiRequest, name: Option<&str>) -> Resul
     let (matches, start, end) = window(req)?;
     let name = name.map(str::to_owned);
     let started = Instant::now();
-    let outcomes = federated(fed, req, |client, cluster| {
+    let outcomes = envelope::federated(fed, &fed.registry.targets(&req.params.cluster_ids())?, Backend::Prometheus, Federation::prometheus, |client, cluster| {
         let (matches, name) = (matches.clone(), name.clone());
         async move {
             let body = match &name {
@@ -281,7 +237,7 @@ async fn labels(fed: &Federation, req: &ApiRequest, name: Option<&str>) -> Resul
             conv::parse_string_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
         }
     })
-    .await?;
+    .await;
     let union: BTreeSet<String> = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).flatten().cloned().collect();
     let mut resp = seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::String);
     add_union(&mut resp, union.into_iter().collect());
@@ -294,14 +250,14 @@ async fn series(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
         return Err(FleetError::invalid_query("`match[]`: at least one series selector is required"));
     }
     let started = Instant::now();
-    let outcomes = federated(fed, req, |client, cluster| {
+    let outcomes = envelope::federated(fed, &fed.registry.targets(&req.params.cluster_ids())?, Backend::Prometheus, Federation::prometheus, |client, cluster| {
         let matches = matches.clone();
         async move {
             let body = client.series(&matches, start, end).await.map_err(named(&cluster, Backend::Prometheus))?;
             conv::parse_series_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
         }
     })
-    .await?;
+    .await;
     Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
 }
 
@@ -309,7 +265,7 @@ async fn metadata(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fle
     let metric = req.params.get("metric").map(str::to_owned);
     let limit = req.params.get("limit").map(|l| l.parse::<u32>().map_err(|_| FleetError::invalid_query("`limit` must be a non-negative integer"))).transpose()?;
     let started = Instant::now();
-    let outcomes = federated(fed, req, |client, cluster| {
+    let outcomes = envelope::federated(fed, &fed.registry.targets(&req.params.cluster_ids())?, Backend::Prometheus, Federation::prometheus, |client, cluster| {
         let metric = metric.clone();
         async move {
             let body = client.metadata(metric.as_deref(), limit).await.map_err(named(&cluster, Backend::Prometheus))?;
@@ -320,18 +276,8 @@ async fn metadata(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fle
             serde_json::from_slice::<Answer>(&body).map(|a| a.data).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
         }
     })
-    .await?;
+    .await;
     Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
-}
-
-/// Add the federated union as top-level `data` (what editors autocomplete from).
-fn add_union(resp: &mut ApiResponse, union: Vec<String>) {
-    if let Ok(mut v) = serde_json::from_slice::<Value>(&resp.body) {
-        v["data"] = json!(union);
-        if let Ok(body) = serde_json::to_vec(&v) {
-            resp.body = body;
-        }
-    }
 }
 
 #[allow(dead_code)]

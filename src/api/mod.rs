@@ -5,7 +5,9 @@
 //! HTTP status; partial results are 206 (PARTIAL_RESULTS).
 
 mod alerts;
+mod envelope;
 mod gpu;
+mod logs;
 mod metrics;
 mod params;
 mod traces;
@@ -104,9 +106,10 @@ async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
         (_, ["clusters"]) => Err(method_not_allowed(method, &req.path)),
         (_, ["metrics", ..]) => metrics::route(fed, req, &segments[1..]).await,
         (_, ["alerts", ..]) => alerts::route(fed, req, &segments[1..]).await,
-        (_, ["gpu", ..]) => gpu::route(fed, req, &segments[1..]).await,
         (_, ["traces", ..]) => traces::route(fed, req, &segments[1..]).await,
-        (_, [kind @ ("logs" | "cnf"), ..]) => Err(FleetError::new(
+        (_, ["logs", ..]) => logs::route(fed, req, &segments[1..]).await,
+        (_, ["gpu", ..]) => gpu::route(fed, req, &segments[1..]).await,
+        (_, [kind @ "cnf", ..]) => Err(FleetError::new(
             ErrorCode::NotFound,
             format!("the /api/v1/{kind} endpoints are not available in this version of the plugin"),
         )),
