@@ -35,7 +35,13 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &MetricsQuery,
                 client.query_range(&q.expr, q.start_ms, q.end_ms, q.step_ms).await
             }
             .map_err(named(&cluster, Backend::Prometheus))?;
-            conv::parse_query_response(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
+            let parsed = if q.instant {
+                conv::parse_query_response(&body)
+            } else {
+                let points = ((q.end_ms - q.start_ms) / q.step_ms.max(1) + 1) as usize;
+                conv::parse_query_response_with_points(&body, points)
+            };
+            parsed.map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
         };
         let store = fed.cache.clone();
         async move {

@@ -58,6 +58,23 @@ pub struct PromResponse {
     pub histogram_samples: usize,
 }
 
+thread_local! {
+    /// Expected points per series of the body being parsed on this thread
+    /// (serde_json gives no length hint for arrays, and growing each column by
+    /// doubling would cost up to 2× the column memory).
+    static POINTS_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Parse a range answer whose series are expected to hold `points` points
+/// each (`(end − start) / step + 1`): columns are allocated once, exactly.
+pub fn parse_query_response_with_points(body: &[u8], points: usize) -> Result<PromResponse, String> {
+    // Cap the hint: it is a capacity, and a hostile step must not reserve gigabytes.
+    POINTS_HINT.with(|h| h.set(points.min(11_001)));
+    let result = parse_query_response(body);
+    POINTS_HINT.with(|h| h.set(0));
+    result
+}
+
 /// Parse a `/api/v1/query` or `/api/v1/query_range` body.
 pub fn parse_query_response(body: &[u8]) -> Result<PromResponse, String> {
     let mut de = serde_json::Deserializer::from_slice(body);
@@ -259,13 +276,18 @@ impl<'de> Visitor<'de> for PointsSeed<'_> {
         f.write_str("an array of [time, \"value\"] points")
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        if let Some(n) = seq.size_hint() {
-            self.series.times_ms.reserve(n);
-            self.series.values.reserve(n);
-        }
+        let n = seq.size_hint().unwrap_or_else(|| POINTS_HINT.with(|h| h.get()));
+        self.series.times_ms.reserve_exact(n);
+        self.series.values.reserve_exact(n);
         while let Some((t, v)) = seq.next_element_seed(PointSeed)? {
             self.series.times_ms.push(t);
             self.series.values.push(v);
+        }
+        // A sparse series must not keep the full hinted capacity (10k series
+        // of one point each would otherwise hold gigabytes).
+        if self.series.times_ms.capacity() > 2 * self.series.times_ms.len() {
+            self.series.times_ms.shrink_to_fit();
+            self.series.values.shrink_to_fit();
         }
         Ok(())
     }
@@ -287,11 +309,32 @@ impl<'de> Visitor<'de> for PointSeed {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(i64, f64), A::Error> {
         let t: f64 = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
-        let v: std::borrow::Cow<'de, str> = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+        let v: f64 = seq.next_element_seed(SampleValue)?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
         if seq.next_element::<IgnoredAny>()?.is_some() {
             return Err(de::Error::invalid_length(3, &self));
         }
-        Ok((secs_to_ms(t), parse_value(&v).map_err(de::Error::custom)?))
+        Ok((secs_to_ms(t), v))
+    }
+}
+
+/// A sample value string parsed in place: serde's `Cow<str>` would allocate a
+/// `String` for every point (it never borrows), ~14 % of the parse time.
+struct SampleValue;
+
+impl<'de> DeserializeSeed<'de> for SampleValue {
+    type Value = f64;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<f64, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for SampleValue {
+    type Value = f64;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a sample value string")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<f64, E> {
+        parse_value(v).map_err(E::custom)
     }
 }
 

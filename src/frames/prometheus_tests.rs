@@ -107,6 +107,17 @@ fn frames_follow_the_dataplane_contract() {
 }
 
 #[test]
+fn points_hint_is_exact_for_dense_and_released_for_sparse_series() {
+    let body = fixture("query_range_matrix_two_series.grafana-tsdb-prometheus.json");
+    let r = parse_query_response_with_points(&body, 3).unwrap();
+    let s = series_of(&r);
+    assert_eq!(s[0].times_ms.capacity(), 3, "dense: allocated once, exactly");
+    let r = parse_query_response_with_points(&body, 11_000).unwrap();
+    assert!(series_of(&r)[1].times_ms.capacity() < 100, "sparse: hinted capacity released");
+    assert_eq!(parse_query_response(&body).unwrap(), parse_query_response_with_points(&body, 3).unwrap());
+}
+
+#[test]
 fn values_format_like_prometheus() {
     assert_eq!(format_value(f64::NAN), "NaN");
     assert_eq!(format_value(f64::INFINITY), "+Inf");
