@@ -23,6 +23,8 @@ use crate::query::logs::Direction;
 use crate::registry::{Backend, Cluster};
 use crate::upstream::loki::LokiClient;
 
+pub mod tail;
+
 impl Federation {
     /// The Loki client of a cluster.
     pub fn loki(&self, cluster: &Cluster) -> Result<LokiClient, FleetError> {
@@ -73,13 +75,13 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &LogsQuery) ->
 pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &LogsQuery) -> Result<Vec<Frame>, FleetError> {
     let (targets, notices) = loki_targets(fed, clusters)?;
     let outcomes = fetch(fed, &targets, q).await;
-    let derived = derived_fields(fed, q)?;
+    let derived = derived_fields(fed, q.datasource_uid.as_deref())?;
     to_frames(outcomes, notices, ref_id, q, &derived)
 }
 
 /// Compile `jsonData.derivedFields` into links to a `traces` query of this
-/// datasource (or of `datasourceUid`, or to an external `url`).
-pub fn derived_fields(fed: &Federation, q: &LogsQuery) -> Result<Vec<DerivedField>, FleetError> {
+/// datasource (`datasource_uid`; or of `datasourceUid`, or to an external `url`).
+pub fn derived_fields(fed: &Federation, datasource_uid: Option<&str>) -> Result<Vec<DerivedField>, FleetError> {
     fed.registry
         .settings
         .derived_fields
@@ -89,7 +91,7 @@ pub fn derived_fields(fed: &Federation, q: &LogsQuery) -> Result<Vec<DerivedFiel
             let regex = regex::Regex::new(&d.matcher_regex).map_err(|e| {
                 FleetError::new(ErrorCode::InvalidSettings, format!("jsonData.derivedFields[{i}].matcherRegex: {e}"))
             })?;
-            let uid = d.datasource_uid.clone().filter(|u| !u.is_empty()).or_else(|| q.datasource_uid.clone());
+            let uid = d.datasource_uid.clone().filter(|u| !u.is_empty()).or_else(|| datasource_uid.map(str::to_owned));
             let link = match (d.url.as_deref().filter(|u| !u.is_empty()), uid) {
                 (Some(url), None) => Some(DataLink { title: d.name.clone(), url: url.to_owned(), internal: None }),
                 (_, Some(uid)) => Some(DataLink {

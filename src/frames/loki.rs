@@ -87,6 +87,78 @@ pub fn parse_query_response(body: &[u8]) -> Result<LokiResponse, String> {
     Ok(LokiResponse { data, stats: stats.map(|f| f.0).unwrap_or_default(), warnings: top.warnings })
 }
 
+/// An entry Loki dropped from a tail because the client fell behind.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DroppedEntry {
+    pub timestamp_ns: i64,
+    /// The stream's labels, written as a selector (`{app="foo"}`).
+    pub labels: String,
+}
+
+/// One `/loki/api/v1/tail` websocket message.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TailMessage {
+    pub streams: Vec<LokiStream>,
+    pub dropped: Vec<DroppedEntry>,
+}
+
+impl TailMessage {
+    /// The newest entry timestamp (where a reconnect resumes), if any.
+    pub fn newest_ns(&self) -> Option<i64> {
+        self.streams.iter().flat_map(|s| s.times_ns.iter().copied()).max()
+    }
+}
+
+/// Parse a tail message: `{"streams":[…],"dropped_entries":[{"timestamp":"<ns>","labels":…}]}`.
+/// `labels` of a dropped entry is an object in current Loki and a selector
+/// string in old ones; both are accepted.
+pub fn parse_tail_message(body: &[u8]) -> Result<TailMessage, String> {
+    #[derive(Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        streams: Option<Results>,
+        #[serde(default)]
+        dropped_entries: Option<Vec<RawDropped>>,
+    }
+    #[derive(Deserialize)]
+    struct RawDropped {
+        timestamp: String,
+        #[serde(default)]
+        labels: Option<RawLabels>,
+    }
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum RawLabels {
+        Map(Labels),
+        Text(String),
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let raw = Raw::deserialize(&mut de).map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())?;
+    let Results { streams, series } = raw.streams.unwrap_or_default();
+    if !series.is_empty() {
+        return Err("a tail message with samples instead of log lines".into());
+    }
+    let dropped = raw
+        .dropped_entries
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| {
+            let timestamp_ns = d.timestamp.parse::<i64>().map_err(|_| format!("dropped entry timestamp {:?} is not integer nanoseconds", d.timestamp))?;
+            let labels = match d.labels {
+                Some(RawLabels::Text(t)) => t,
+                Some(RawLabels::Map(m)) => {
+                    let pairs: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+                    format!("{{{}}}", pairs.join(", "))
+                }
+                None => "{}".into(),
+            };
+            Ok(DroppedEntry { timestamp_ns, labels })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(TailMessage { streams, dropped })
+}
+
 #[derive(Deserialize)]
 struct TopLevel {
     #[serde(default)]

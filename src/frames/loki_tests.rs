@@ -137,3 +137,25 @@ fn log_frame_is_dataplane_log_lines_with_derived_field() {
     assert_eq!(f.fields[5].config.as_ref().unwrap().links.len(), 1);
     crate::frames::arrow::encode(&f).expect("encodes as Arrow");
 }
+
+#[test]
+fn tail_messages_real_session_and_dropped_entries() {
+    let session = fixture("tail_session_model_server.jsonl");
+    let msgs: Vec<TailMessage> = session.split(|b| *b == b'\n').filter(|l| !l.is_empty()).map(|l| parse_tail_message(l).unwrap()).collect();
+    assert_eq!(msgs.len(), 3);
+    assert_eq!(msgs[0].streams.len(), 2);
+    assert_eq!(msgs[0].streams[0].labels["pod"], "vllm-llama70b-0");
+    assert_eq!(msgs[0].newest_ns(), Some(1_795_259_659_033_618_473));
+    assert!(msgs[2].streams[0].lines[0].ends_with("trace_id=c25d762810e99b71c6308e365d1d9851"));
+    assert!(msgs.iter().all(|m| m.dropped.is_empty()));
+
+    let m = parse_tail_message(&fixture("tail_message_dropped_entries.loki-marshal-test.json")).unwrap();
+    assert_eq!((m.streams[0].times_ns.as_slice(), m.streams[0].lines.as_slice()), (&[1][..], &["foobar".to_owned()][..]));
+    assert_eq!(m.dropped, vec![DroppedEntry { timestamp_ns: 2, labels: r#"{app="dropped"}"#.into() }]);
+
+    let old = parse_tail_message(br#"{"streams":[],"dropped_entries":[{"timestamp":"5","labels":"{job=\"x\"}"}]}"#).unwrap();
+    assert_eq!(old.dropped[0].labels, r#"{job="x"}"#);
+    for bad in [&br#"{"streams":[{"stream":{}"#[..], br#"{"dropped_entries":[{"timestamp":"soon"}]}"#, br#"{"streams":[{"metric":{},"values":[[1,"2"]]}]}"#] {
+        assert!(parse_tail_message(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+    }
+}

@@ -30,6 +30,8 @@ use tokio::sync::watch;
 use tracing_subscriber::prelude::*;
 
 pub use instances::Instances;
+/// For driving Grafana Live channels in tests without a gRPC server.
+pub use stream::StreamService;
 
 /// The state shared by every service.
 #[derive(Clone, Default)]

@@ -21,6 +21,9 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
 use super::UpstreamError;
 use crate::registry::{Endpoint, QueryLimits};
 
+/// A client websocket opened by [`UpstreamClient::websocket`].
+pub type WebSocket = tokio_tungstenite::WebSocketStream<reqwest::Upgraded>;
+
 /// A pooled client for one endpoint of one cluster.
 #[derive(Debug, Clone)]
 pub struct UpstreamClient {
@@ -137,6 +140,42 @@ impl UpstreamClient {
             tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(), "retrying upstream read");
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Open a websocket on `path` (HTTP/1.1 upgrade through this endpoint's
+    /// client, so tenant, auth and TLS settings are the same as for reads).
+    /// Not retried: the caller reconnects with its own backoff.
+    pub async fn websocket(&self, path: &str, params: &[(&str, String)]) -> Result<WebSocket, UpstreamError> {
+        use tokio_tungstenite::tungstenite::handshake::client::generate_key;
+        use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+        let url = self.url(path)?;
+        let key = generate_key();
+        let resp = self
+            .client
+            .get(url)
+            .query(params)
+            .version(reqwest::Version::HTTP_11)
+            .header(reqwest::header::CONNECTION, "Upgrade")
+            .header(reqwest::header::UPGRADE, "websocket")
+            .header(reqwest::header::SEC_WEBSOCKET_VERSION, "13")
+            .header(reqwest::header::SEC_WEBSOCKET_KEY, &key)
+            .send()
+            .await
+            .map_err(|e| classify(&e))?;
+        let status = resp.status();
+        if status != reqwest::StatusCode::SWITCHING_PROTOCOLS {
+            let message = match self.read_body(resp).await {
+                Ok(b) => summarize_error_body(&b),
+                Err(e) => e.to_string(),
+            };
+            return Err(UpstreamError::Status { status: status.as_u16(), message: format!("websocket upgrade refused: {message}") });
+        }
+        let accept = resp.headers().get(reqwest::header::SEC_WEBSOCKET_ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        if accept != derive_accept_key(key.as_bytes()) {
+            return Err(UpstreamError::Decode("websocket handshake: wrong Sec-WebSocket-Accept".into()));
+        }
+        let io = resp.upgrade().await.map_err(|e| UpstreamError::Connect(format!("websocket upgrade: {}", error_chain(&e))))?;
+        Ok(tokio_tungstenite::WebSocketStream::from_raw_socket(io, tokio_tungstenite::tungstenite::protocol::Role::Client, None).await)
     }
 
     async fn send_once(&self, req: reqwest::RequestBuilder) -> (Result<Bytes, UpstreamError>, Option<Duration>) {

@@ -14,7 +14,7 @@
 use bytes::Bytes;
 
 use super::UpstreamError;
-use super::http::UpstreamClient;
+use super::http::{UpstreamClient, WebSocket};
 use crate::query::logs::Direction;
 
 /// A Loki-API client for one cluster.
@@ -92,6 +92,14 @@ impl LokiClient {
     /// `/loki/api/v1/label/<name>/values`; `name` must already be a validated label name.
     pub async fn label_values(&self, name: &str, query: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
         self.http.get(&format!("loki/api/v1/label/{name}/values"), &Self::window(query, start_ms, end_ms)).await
+    }
+
+    /// `/loki/api/v1/tail` websocket: entries from `start_ns` on, `limit` at
+    /// most for the backfill before live lines. Each text message is one
+    /// `{"streams":[…],"dropped_entries":[…]}` (see `frames::loki::parse_tail_message`).
+    pub async fn tail(&self, expr: &str, limit: u32, start_ns: i64) -> Result<WebSocket, UpstreamError> {
+        let p = [("query", expr.to_owned()), ("limit", limit.to_string()), ("start", start_ns.to_string())];
+        self.http.websocket("loki/api/v1/tail", &p).await
     }
 }
 
