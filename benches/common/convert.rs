@@ -15,10 +15,14 @@ pub fn frame_options() -> prometheus::SeriesFrameOptions<'static> {
     }
 }
 
+/// Points per series in the generated bodies; QueryData knows this from the
+/// query's window and step and passes it to the parser the same way.
+pub const POINTS_PER_SERIES: usize = 720;
+
 /// Parse, frame and encode; the encoded frames are held together, like
 /// QueryData's `Vec<Vec<u8>>` response.
 pub fn to_arrow(body: &[u8]) -> Vec<Vec<u8>> {
-    let resp = prometheus::parse_query_response(body).expect("parse");
+    let resp = prometheus::parse_query_response_with_points(body, POINTS_PER_SERIES).expect("parse");
     let prometheus::PromData::Series { series, .. } = resp.data else { panic!("not a matrix") };
     prometheus::series_frames(series, &frame_options()).iter().map(|f| arrow::encode(f).expect("encode")).collect()
 }

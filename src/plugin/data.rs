@@ -54,9 +54,11 @@ async fn answer(fed: &Federation, q: &DataQuery) -> Result<Vec<Vec<u8>>, FleetEr
     };
     let parsed = query::parse(&q.query_type, &q.json, env)?;
     let frames = federation::execute(fed, &parsed).await?;
+    // Consume the frames while encoding: each frame's columns are freed as soon
+    // as its Arrow bytes exist, so columns and IPC bytes never coexist in full.
     frames
-        .iter()
-        .map(|f| frames::arrow::encode(f).map_err(|e| FleetError::new(ErrorCode::Internal, e.to_string())))
+        .into_iter()
+        .map(|f| frames::arrow::encode(&f).map_err(|e| FleetError::new(ErrorCode::Internal, e.to_string())))
         .collect()
 }
 
