@@ -472,7 +472,13 @@ struct Parser {
     toks: Vec<Token>,
     pos: usize,
     info: TraceqlInfo,
+    /// Current nesting of parentheses and prefix operators.
+    depth: usize,
 }
+
+/// Deeper nesting is rejected (no real query comes close; it keeps the
+/// recursive descent far from the stack limit of a 2 MiB worker thread).
+const MAX_NESTING: usize = 256;
 
 type PResult<T> = Result<T, TraceqlError>;
 
@@ -491,6 +497,15 @@ impl Parser {
             self.pos += 1;
         }
         t
+    }
+
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_NESTING {
+            let t = self.cur();
+            return Err(err(t.line, t.col, format!("nesting deeper than {MAX_NESTING} levels")));
+        }
+        Ok(())
     }
 
     fn unexpected(&self, expected: &str) -> TraceqlError {
@@ -544,8 +559,10 @@ impl Parser {
         match self.tok() {
             Tok::LBrace => self.spanset_filter(),
             Tok::LParen => {
+                self.enter()?;
                 self.advance();
                 self.pipeline()?;
+                self.depth -= 1;
                 self.expect(Tok::RParen, "`)`")
             }
             _ => Err(self.unexpected("`{` to start a spanset filter")),
@@ -633,13 +650,18 @@ impl Parser {
     fn unary(&mut self) -> PResult<Kind> {
         match self.tok() {
             Tok::Not => {
+                self.enter()?;
                 self.advance();
                 self.unary()?;
+                self.depth -= 1;
                 Ok(Kind::Bool)
             }
             Tok::Minus => {
+                self.enter()?;
                 self.advance();
-                self.unary()
+                let k = self.unary()?;
+                self.depth -= 1;
+                Ok(k)
             }
             _ => self.primary(),
         }
@@ -649,8 +671,10 @@ impl Parser {
         let t = self.cur().clone();
         match &t.tok {
             Tok::LParen => {
+                self.enter()?;
                 self.advance();
                 let k = self.field_expr()?;
+                self.depth -= 1;
                 self.expect(Tok::RParen, "`)`")?;
                 Ok(k)
             }
@@ -809,7 +833,7 @@ pub fn validate(q: &str) -> Result<TraceqlInfo, TraceqlError> {
     if toks.len() == 1 {
         return Err(err(1, 1, "empty query"));
     }
-    let mut p = Parser { toks, pos: 0, info: TraceqlInfo::default() };
+    let mut p = Parser { toks, pos: 0, info: TraceqlInfo::default(), depth: 0 };
     p.query()?;
     Ok(p.info)
 }
@@ -981,6 +1005,21 @@ mod tests {
             assert_eq!((e.line, e.col), (line, col), "{q:?}: {e}");
             assert!(e.to_string().contains(needle), "{q:?}: {e}");
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_not_overflowing() {
+        let q = format!("{}{{ status = error }}{}", "(".repeat(30_000), ")".repeat(30_000));
+        assert!(bad(&q).message.contains("nesting deeper than"));
+        let q = format!("{{ {}.a }}", "!".repeat(30_000));
+        assert!(bad(&q).message.contains("nesting deeper than"));
+        let q = format!("{}{{ status = error }}{}", "(".repeat(100), ")".repeat(100));
+        ok(&q);
+        // Through the query model too, as a Grafana query would arrive.
+        let json = serde_json::json!({"queryType": "traces", "query": format!("{}{{ status = error }}{}", "(".repeat(30_000), ")".repeat(30_000))}).to_string();
+        let env = crate::query::QueryEnvelope { ref_id: "A".into(), time_range: crate::query::TimeRange::new(0, 1).unwrap(), interval_ms: 0, max_data_points: 0 };
+        let e = crate::query::parse("", json.as_bytes(), env).unwrap_err();
+        assert_eq!(crate::error::FleetError::from(e).code, crate::error::ErrorCode::InvalidTraceql);
     }
 
     #[test]
