@@ -4,6 +4,8 @@
 //! * `query`  — run one PromQL query across clusters and print it;
 //! * `check`  — the health check; exit status 1 unless every cluster is healthy.
 
+mod macos_exporter;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -63,6 +65,19 @@ enum Command {
         /// PromQL expression, or a full query JSON object (`{"queryType":…}`).
         expr: String,
     },
+    /// On an Apple-Silicon Mac: serve powermetrics power/thermal on /metrics (docs/metrics.md).
+    MacosExporter {
+        #[arg(long, default_value = "0.0.0.0:9101")]
+        listen: SocketAddr,
+        /// powermetrics sample interval in milliseconds.
+        #[arg(long, default_value_t = 5000)]
+        interval_ms: u64,
+        /// `node` label (default: the host name).
+        #[arg(long)]
+        node: Option<String>,
+        #[arg(long, default_value = "/usr/bin/powermetrics")]
+        powermetrics: PathBuf,
+    },
     /// Check every cluster's health.
     Check {
         #[arg(long, env = "FLEETSCOPE_CONFIG")]
@@ -91,6 +106,7 @@ pub async fn run(cli: Cli) -> i32 {
             Ok(fed) => run_query(&fed, &clusters, &from, &to, instant, &aggregate, step.as_deref(), &output, &expr).await,
             Err(e) => Err(e),
         },
+        Command::MacosExporter { listen, interval_ms, node, powermetrics } => macos_exporter::run(listen, interval_ms, node, powermetrics).await,
         Command::Check { config } => match load(&config) {
             Ok(fed) => check(&fed).await,
             Err(e) => Err(e),

@@ -5,3 +5,4 @@
 
 pub mod cnf;
 pub mod gpu;
+pub mod macos;

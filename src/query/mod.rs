@@ -9,6 +9,7 @@ pub mod cnf;
 pub mod gpu;
 pub mod logql;
 pub mod logs;
+pub mod macos;
 pub mod metrics;
 pub mod traceql;
 pub mod traces;
@@ -162,7 +163,7 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
         "traces" => QueryKind::Traces(TracesQuery::parse(json, &env)?),
         "gpu" => QueryKind::Gpu(gpu::GpuQuery::parse(json, &env)?),
         "cnf" => QueryKind::Cnf(cnf::CnfQuery::parse(json, &env)?),
-        "macos" => return Err(QueryError::Unsupported(kind_name)),
+        "macos" => QueryKind::Metrics(macos::parse(json, &env)?),
         _ => return Err(QueryError::UnknownKind(kind_name)),
     };
     Ok(QueryRequest {

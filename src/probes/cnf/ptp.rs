@@ -103,7 +103,9 @@ pub fn rows_from_series(series: &[Series]) -> Vec<PtpRow> {
                 roles.push((node.clone(), process, iface, v));
                 continue;
             }
-            _ => {}
+            "offset_ns" | "max_offset_ns" | "frequency_adjustment_ns" | "clock_state" => {}
+            // Other linuxptp series (delay, process status, thresholds) make no rows.
+            _ => continue,
         }
         let row = rows.entry((node.clone(), process.clone(), iface.clone())).or_insert_with(|| PtpRow {
             node: node.clone(),
