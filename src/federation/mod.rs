@@ -17,6 +17,7 @@ pub mod alerts;
 pub mod breaker;
 pub mod cnf;
 pub mod gpu;
+pub mod gpu_stream;
 pub mod health;
 pub mod logs;
 pub mod metrics;

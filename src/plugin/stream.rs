@@ -4,8 +4,9 @@
 //! NOT_FOUND with the channel named, so a dashboard asking for a stream this
 //! version does not have fails visibly instead of hanging. `logs/tail/<id>`:
 //! live tail of the logs query in the subscription's `data` (one Loki tail
-//! websocket per cluster, merged; see `federation::logs::tail`). GPU telemetry
-//! (`gpu/<cluster>`) plugs in here as its issue lands.
+//! websocket per cluster, merged; see `federation::logs::tail`). `gpu/<cluster>`:
+//! the cluster's `gpus` view every 5 s while someone watches (see
+//! `federation::gpu_stream`).
 
 use grafana_plugin_sdk::pluginv2::{
     PluginContext, PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamPacket, SubscribeStreamRequest,
@@ -19,7 +20,7 @@ use futures::StreamExt;
 
 use super::PluginState;
 use crate::error::FleetError;
-use crate::federation::Federation;
+use crate::federation::{Federation, gpu_stream};
 use crate::federation::logs::{self, tail::{self, TailQuery}};
 use crate::frames::{alertmanager, json};
 use crate::store::events;
@@ -34,6 +35,9 @@ impl Stream for StreamService {
         let req = request.into_inner();
         if tail_channel(&req.path).is_some() {
             return subscribe_tail(&self.0, &req).map(tonic::Response::new);
+        }
+        if let Some(cluster) = gpu_stream::channel_cluster(&req.path) {
+            return subscribe_gpu(&self.0, &req, cluster).map(tonic::Response::new);
         }
         if events::channel_filter(&req.path).is_some() {
             let status = match self.0.instances.get(req.plugin_context.as_ref()) {
@@ -57,6 +61,9 @@ impl Stream for StreamService {
         let req = request.get_ref();
         if tail_channel(&req.path).is_some() {
             return run_tail(&self.0, req).map(tonic::Response::new);
+        }
+        if let Some(cluster) = gpu_stream::channel_cluster(&req.path) {
+            return run_gpu(&self.0, req, cluster).map(tonic::Response::new);
         }
         if let Some(cluster) = events::channel_filter(&req.path) {
             let fed = self.0.instances.get(req.plugin_context.as_ref()).map_err(|e| tonic::Status::failed_precondition(e.to_string()))?;
@@ -121,5 +128,30 @@ fn run_tail(state: &PluginState, req: &RunStreamRequest) -> Result<<StreamServic
     let (fed, q) = tail_query(state, req.plugin_context.as_ref(), &req.data)?;
     let frames = tail::open(&fed, &q).map_err(|e| tail_status(&e))?;
     tracing::info!(channel = %req.path, expr = %q.expr, "live tail started");
+    Ok(Box::pin(frames.map(|f| Ok(StreamPacket { data: json::to_json_bytes(&f) }))))
+}
+
+// ---- gpu/<cluster>: live GPU telemetry (see federation::gpu_stream) ----
+
+/// Unknown cluster → NOT_FOUND; a cluster with no GPU telemetry source → an error saying so.
+fn subscribe_gpu(state: &PluginState, req: &SubscribeStreamRequest, cluster: &str) -> Result<SubscribeStreamResponse, tonic::Status> {
+    let fed = state.instances.get(req.plugin_context.as_ref()).map_err(|e| tail_status(&e))?;
+    let status = match gpu_stream::resolve(&fed, cluster) {
+        Ok(_) => subscribe_stream_response::Status::Ok,
+        Err(e) if e.code == crate::error::ErrorCode::ClusterNotFound => {
+            tracing::info!(channel = %req.path, error = %e, "gpu live subscription refused");
+            subscribe_stream_response::Status::NotFound
+        }
+        Err(e) => return Err(tail_status(&e)),
+    };
+    Ok(SubscribeStreamResponse { status: status as i32, data: Vec::new() })
+}
+
+/// The cluster's `gpus` frames every 5 s; dropping the returned stream ends the task.
+fn run_gpu(state: &PluginState, req: &RunStreamRequest, cluster: &str) -> Result<<StreamService as Stream>::RunStreamStream, tonic::Status> {
+    let fed = state.instances.get(req.plugin_context.as_ref()).map_err(|e| tail_status(&e))?;
+    let cluster = gpu_stream::resolve(&fed, cluster).map_err(|e| tail_status(&e))?;
+    tracing::info!(channel = %req.path, "gpu live stream started");
+    let frames = tokio_stream::wrappers::ReceiverStream::new(gpu_stream::start(fed, cluster));
     Ok(Box::pin(frames.map(|f| Ok(StreamPacket { data: json::to_json_bytes(&f) }))))
 }
