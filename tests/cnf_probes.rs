@@ -351,3 +351,38 @@ async fn dpdk_port_that_is_not_an_integer_is_rejected_before_any_request() {
     assert!(k.seen_paths.lock().unwrap().is_empty());
     assert!(k.seen_execs.lock().unwrap().is_empty());
 }
+
+/// The seed's `/api/v1/cnf/*` resources answer through the same probes and
+/// validation as `queryType: cnf`.
+#[tokio::test]
+async fn cnf_resources_in_the_seed_envelope() {
+    let (a_url, a) = kube_api::start().await;
+    sriov_cluster(&a);
+    let fed = fed(json!([
+        {"id": "a", "name": "ran-a", "kubernetes": {"server": a_url}},
+        {"id": "c", "name": "no-kube", "prometheus": {"url": "http://127.0.0.1:9"}},
+    ]));
+    let call = |path: &'static str, query: &'static str| {
+        let fed = &fed;
+        async move {
+            let resp = fleetscope::api::handle(fed, fleetscope::api::ApiRequest::new("GET", path, query, bytes::Bytes::new())).await;
+            (resp.status, serde_json::from_slice::<Value>(&resp.body).unwrap())
+        }
+    };
+    let (status, body) = call("api/v1/cnf/sriov/status", "").await;
+    assert_eq!(status, 206, "{body}");
+    assert_eq!(body["status"], "PARTIAL_RESULTS");
+    assert_eq!(body["clusters_queried"], 2);
+    assert_eq!(body["results"][0]["cluster_name"], "ran-a");
+    assert_eq!(body["results"][0]["result_type"], "SRIOV");
+    assert_eq!(body["results"][0]["data"].as_array().unwrap().len(), 2, "two node states");
+    assert_eq!(body["results"][1]["error_code"], "KUBERNETES_NOT_AVAILABLE");
+
+    let (status, body) = call("api/v1/cnf/sriov/status", "cluster_ids=a").await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = call("api/v1/cnf/dpdk/stats", "cluster_ids=a&pod=ran/du-0&port=0;reboot").await;
+    assert_eq!((status, body["error"]["code"].as_str()), (400, Some("INVALID_QUERY")), "{body}");
+    assert!(a.seen_execs.lock().unwrap().is_empty(), "a rejected port never reaches an exec");
+    let (status, _) = call("api/v1/cnf/nope", "").await;
+    assert_eq!(status, 404);
+}

@@ -6,6 +6,7 @@
 
 mod alerts;
 mod envelope;
+mod cnf;
 mod gpu;
 mod logs;
 mod metrics;
@@ -109,10 +110,7 @@ async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
         (_, ["traces", ..]) => traces::route(fed, req, &segments[1..]).await,
         (_, ["logs", ..]) => logs::route(fed, req, &segments[1..]).await,
         (_, ["gpu", ..]) => gpu::route(fed, req, &segments[1..]).await,
-        (_, [kind @ "cnf", ..]) => Err(FleetError::new(
-            ErrorCode::NotFound,
-            format!("the /api/v1/{kind} endpoints are not available in this version of the plugin"),
-        )),
+        (_, ["cnf", ..]) => cnf::route(fed, req, &segments[1..]).await,
         _ => Err(FleetError::new(ErrorCode::NotFound, format!("no resource at {:?}", req.path))),
     }
 }
