@@ -33,7 +33,7 @@ use tokio::net::{TcpListener, TcpStream};
 /// Attempts per read (`query.retryAttempts`) used by every case.
 const ATTEMPTS: usize = 3;
 /// `query.maxResponseBytes` used by every case.
-const CAP: usize = 16 * 1024;
+const CAP: usize = 256 * 1024;
 
 /// Held by each case for its whole life, runtime included: a tokio runtime
 /// owns fds (epoll, eventfd, a socket pair), so cases must not overlap.
@@ -373,10 +373,19 @@ async fn healthy(kind: Kind, env: &HashMap<String, String>) -> Healthy {
                 query: r#"{"queryType":"logs","expr":"{app=\"llm-gateway\"}","clusters":["ok","faulty"]}"#.into(),
                 time_range: TimeRange::new(1_795_256_017_796, 1_795_259_617_796).unwrap(),
                 check: Box::new(|frames| {
-                    let rows: usize = frames.iter().filter(|f| f.fields.iter().any(|fl| fl.name == "Line" || fl.name == "line")).map(|f| f.fields[0].len()).sum();
-                    assert!(rows > 0, "the healthy cluster's log lines are there: {frames:?}");
-                    let ids: Vec<String> = frames.iter().flat_map(|f| strings(f, "cluster_id")).collect();
-                    assert!(ids.iter().all(|i| i == "ok"), "only the healthy cluster contributes rows: {ids:?}");
+                    let rows: usize = frames.iter().flat_map(|f| f.fields.iter()).filter(|fl| fl.name == "body").map(|fl| fl.len()).sum();
+                    assert!(rows > 0, "the healthy cluster's log lines are there");
+                    let ids: Vec<String> = frames
+                        .iter()
+                        .flat_map(|f| f.fields.iter())
+                        .filter(|fl| fl.name == "labels")
+                        .flat_map(|fl| match &fl.values {
+                            FieldValues::Json(v) => v.iter().map(|l| l["cluster_id"].as_str().unwrap_or("").to_owned()).collect(),
+                            _ => Vec::new(),
+                        })
+                        .collect();
+                    assert_eq!(ids.len(), rows, "every line carries its labels");
+                    assert!(ids.iter().all(|i| i == "ok"), "only the healthy cluster contributes lines: {ids:?}");
                 }),
                 _keep: Some(h),
             }
@@ -611,3 +620,6 @@ macro_rules! faults {
 }
 
 faults!(Prometheus, prometheus);
+faults!(Loki, loki);
+faults!(Tempo, tempo);
+faults!(Alertmanager, alertmanager);
