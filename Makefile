@@ -13,7 +13,7 @@ DIST         := dist
 VERSION      := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 
 .PHONY: all deps rust-deps stack-deps go-deps frontend-deps build frontend-build test test-rust test-go test-frontend \
-        dist demo bench clean stack-up stack-down
+        dist demo bench clean stack-up stack-down soak
 
 all: build
 
@@ -57,6 +57,15 @@ demo: stack-deps build
 # BENCH_RUNS=N (default 3) repeats; see docs/performance.md.
 bench: rust-deps go-deps
 	CARGO="$(CARGO)" benches/run.sh
+
+# Soak (not in CI): concurrent QueryData through the Go harness against a fresh
+# stack of its own for SOAK_SECONDS (default 600) while one cluster flaps; prints
+# RSS start/end, error rate and p50/p99 (tests/conformance/soak, docs/operations.md).
+SOAK_STACK_DIR ?= /tmp/fleetscope-soak-stack
+soak: stack-deps go-deps build
+	FLEETSCOPE_STACK_DIR=$(SOAK_STACK_DIR) tests/stack/stack.sh up
+	cd tests/conformance && FLEETSCOPE_STACK_ENV=$(SOAK_STACK_DIR)/env FLEETSCOPE_PLUGIN_BIN=$(CURDIR)/$(BIN) \
+	  go run ./soak; rc=$$?; cd $(CURDIR) && FLEETSCOPE_STACK_DIR=$(SOAK_STACK_DIR) tests/stack/stack.sh down; exit $$rc
 
 clean:
 	-tests/stack/stack.sh down
