@@ -11,6 +11,10 @@ use fleetscope::federation::{self, Federation};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 
+/// The tests here count requests on the shared real Prometheus servers: they
+/// must not run at the same time (cargo runs a binary's tests in parallel).
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn stack() -> (HashMap<String, String>, String) {
     let path = std::env::var("FLEETSCOPE_STACK_ENV")
         .unwrap_or_else(|_| panic!("FLEETSCOPE_STACK_ENV is not set: run these tests via `make test`, which starts tests/stack"));
@@ -37,6 +41,7 @@ fn request(json: &str, end_ms: i64) -> query::QueryRequest {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn identical_concurrent_queries_reach_each_cluster_once_then_hit_the_cache() {
+    let _serial = SERIAL.lock().await;
     let (env, yaml) = stack();
     let end: i64 = env["STACK_DATA_END_MS"].parse().unwrap();
     let fed = Arc::new(Federation::new(Registry::from_yaml(&yaml).unwrap()));
@@ -72,6 +77,7 @@ async fn futures_join(env: &HashMap<String, String>) -> Vec<f64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_dead_cluster_opens_its_breaker_and_is_skipped() {
+    let _serial = SERIAL.lock().await;
     let (env, yaml) = stack();
     let end: i64 = env["STACK_DATA_END_MS"].parse().unwrap();
     let fed = Federation::new(Registry::from_yaml(&yaml).unwrap());
@@ -92,4 +98,45 @@ async fn a_dead_cluster_opens_its_breaker_and_is_skipped() {
     assert_eq!(frames.iter().filter(|f| !f.fields.is_empty()).count(), 2, "east's data intact");
     assert_eq!(fed.breakers.state("dead/prometheus"), fleetscope::federation::breaker::State::Open);
     assert_eq!(fed.breakers.state("east/prometheus"), fleetscope::federation::breaker::State::Closed);
+}
+
+fn registry_with_redis(yaml: &str, redis_url: &str) -> Registry {
+    let mut doc: serde_yaml::Value = serde_yaml::from_str(yaml).unwrap();
+    doc["jsonData"]["cache"] = serde_yaml::from_str(&format!("redisUrl: \"{redis_url}\"")).unwrap();
+    Registry::from_yaml(&serde_yaml::to_string(&doc).unwrap()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn grafana_replicas_share_answers_through_redis_and_survive_its_absence() {
+    let _serial = SERIAL.lock().await;
+    let (env, yaml) = stack();
+    let end: i64 = env["STACK_DATA_END_MS"].parse().unwrap();
+    // Unique per run: Redis outlives a test binary within one stack.
+    let salt = std::process::id();
+    let req = request(&format!(r#"{{"expr":"fleetscope_probe_value * {salt}","instant":true,"clusters":["east","west","edge"]}}"#), end);
+    let replica_a = Federation::new(registry_with_redis(&yaml, &env["REDIS_URL"]));
+    let replica_b = Federation::new(registry_with_redis(&yaml, &env["REDIS_URL"]));
+
+    let before = futures_join(&env).await;
+    let a = federation::execute(&replica_a, &req).await.unwrap();
+    let after_a = futures_join(&env).await;
+    assert_eq!(after_a.iter().zip(&before).map(|(x, y)| x - y).collect::<Vec<_>>(), vec![1.0, 1.0, 1.0]);
+    let shared_hits = || {
+        fleetscope::telemetry::render()
+            .lines()
+            .find(|l| l.starts_with("fleetscope_shared_cache_hits_total "))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    let hits_before = shared_hits();
+    let b = federation::execute(&replica_b, &req).await.unwrap();
+    assert_eq!(shared_hits() - hits_before, 3.0, "replica B answered every cluster from Redis");
+    let fields = |f: &[fleetscope::frames::Frame]| f.iter().map(|f| f.fields.clone()).collect::<Vec<_>>();
+    assert_eq!(fields(&a), fields(&b), "the shared answer is the same data (only query_time_ms differs)");
+
+    // Redis down (a port that refuses): the query still answers, from the clusters.
+    let down = Federation::new(registry_with_redis(&yaml, &format!("redis://{}/0", env["DEAD_URL"].trim_start_matches("http://"))));
+    let frames = federation::execute(&down, &req).await.unwrap();
+    assert_eq!(frames.len(), 5);
+    assert!(frames[0].meta.as_ref().unwrap().notices.is_empty(), "Redis trouble is not the user's problem");
 }

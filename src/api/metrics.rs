@@ -171,32 +171,9 @@ fn result_type(d: &PromData) -> ResultType {
     }
 }
 
-/// Per-cluster `data` as Prometheus writes it.
+/// Per-cluster `data` as Prometheus writes it (one encoder, shared with the cache).
 pub(super) fn prom_data_json(d: &PromData) -> Value {
-    let point = |t: i64, v: String| json!([t as f64 / 1000.0, v]);
-    match d {
-        PromData::Series { result_type: ResultType::Matrix, series } => Value::Array(
-            series
-                .iter()
-                .map(|s| {
-                    let values: Vec<Value> =
-                        s.times_ms.iter().zip(&s.values).map(|(t, v)| point(*t, conv::format_value(*v))).collect();
-                    json!({ "metric": s.labels, "values": values })
-                })
-                .collect(),
-        ),
-        PromData::Series { series, .. } => Value::Array(
-            series
-                .iter()
-                .map(|s| {
-                    let value = s.times_ms.first().zip(s.values.first()).map(|(t, v)| point(*t, conv::format_value(*v)));
-                    json!({ "metric": s.labels, "value": value })
-                })
-                .collect(),
-        ),
-        PromData::Scalar { time_ms, value } => point(*time_ms, conv::format_value(*value)),
-        PromData::String { time_ms, value } => point(*time_ms, value.clone()),
-    }
+    conv::data_json(d)
 }
 
 /// Label names must be plain identifiers: they become part of an upstream path.

@@ -13,6 +13,8 @@
 //!   (moka's `try_get_with` runs one initialiser per key; the others await it).
 //!   Only successes are cached; an error reaches every waiter and is not stored.
 
+pub mod shared;
+
 use std::any::Any;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
@@ -54,8 +56,15 @@ pub enum CacheClass {
     Alerts,
 }
 
+/// Values that can live in the shared (Redis) level: bytes out, bytes in.
+pub trait SharedCodec: Sized {
+    fn encode(&self) -> Vec<u8>;
+    fn decode(bytes: &[u8]) -> Option<Self>;
+}
+
 pub struct QueryCache {
     inner: Option<moka::future::Cache<String, Entry>>,
+    shared: Option<shared::SharedLayer>,
     settings: CacheSettings,
 }
 
@@ -74,7 +83,11 @@ impl QueryCache {
                 .expire_after(PerEntryTtl)
                 .build()
         });
-        QueryCache { inner, settings: settings.clone() }
+        let shared = settings
+            .enabled
+            .then(|| settings.redis_url.as_deref().filter(|u| !u.trim().is_empty()).and_then(shared::SharedLayer::new))
+            .flatten();
+        QueryCache { inner, shared, settings: settings.clone() }
     }
 
     pub fn ttl(&self, class: CacheClass) -> Duration {
@@ -119,6 +132,34 @@ impl QueryCache {
             Ok(entry) => entry.value.downcast::<T>().map_err(|_| FleetError::internal("cache entry has an unexpected type")),
             Err(e) => Err((*e).clone()),
         }
+    }
+}
+
+impl QueryCache {
+    /// Like [`QueryCache::get_or_fetch`], with the shared (Redis) level between
+    /// the embedded cache and the upstream: an embedded miss asks Redis, a
+    /// Redis miss fetches and stores the answer in both. Redis trouble only
+    /// means the upstream is asked.
+    pub async fn get_or_fetch_shared<T, F>(&self, key: String, class: CacheClass, fetch: F) -> Result<Arc<T>, FleetError>
+    where
+        T: Weigh + SharedCodec + Send + Sync + 'static,
+        F: Future<Output = Result<T, FleetError>>,
+    {
+        let Some(shared) = self.shared.as_ref().filter(|_| !self.ttl(class).is_zero()) else {
+            return self.get_or_fetch(key, class, fetch).await;
+        };
+        let ttl = self.ttl(class);
+        let shared_key = key.clone();
+        let through_shared = async move {
+            if let Some(v) = shared.get(&shared_key).await.and_then(|b| T::decode(&b)) {
+                crate::telemetry::count("fleetscope_shared_cache_hits_total", "Answers served from the Redis cache.", &[], 1.0);
+                return Ok(v);
+            }
+            let v = fetch.await?;
+            shared.set(&shared_key, &v.encode(), ttl).await;
+            Ok(v)
+        };
+        self.get_or_fetch(key, class, through_shared).await
     }
 }
 

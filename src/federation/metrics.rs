@@ -46,7 +46,7 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &MetricsQuery,
         let store = fed.cache.clone();
         async move {
             match cache {
-                CacheUse::Use => store.get_or_fetch(key, class, ask).await,
+                CacheUse::Use => store.get_or_fetch_shared(key, class, ask).await,
                 CacheUse::Bypass => ask.await.map(Arc::new),
             }
         }
@@ -70,6 +70,16 @@ fn cache_key(cluster: &Cluster, q: &MetricsQuery) -> (String, CacheClass) {
             format!("metrics:range:{hash}:{}:{}:{}:{}", cluster.id, q.start_ms, q.end_ms, q.step_ms),
             CacheClass::Range { span_ms: q.end_ms - q.start_ms },
         )
+    }
+}
+
+impl crate::cache::SharedCodec for PromResponse {
+    fn encode(&self) -> Vec<u8> {
+        conv::encode_query_response(self)
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        conv::parse_query_response(bytes).ok()
     }
 }
 

@@ -359,6 +359,51 @@ pub fn format_value(v: f64) -> String {
     }
 }
 
+/// `data.result` as Prometheus writes it (the inverse of the parser).
+pub fn data_json(d: &PromData) -> serde_json::Value {
+    use serde_json::{Value, json};
+    let point = |t: i64, v: String| json!([t as f64 / 1000.0, v]);
+    match d {
+        PromData::Series { result_type: ResultType::Matrix, series } => Value::Array(
+            series
+                .iter()
+                .map(|s| {
+                    let values: Vec<Value> = s.times_ms.iter().zip(&s.values).map(|(t, v)| point(*t, format_value(*v))).collect();
+                    json!({ "metric": s.labels, "values": values })
+                })
+                .collect(),
+        ),
+        PromData::Series { series, .. } => Value::Array(
+            series
+                .iter()
+                .map(|s| {
+                    let value = s.times_ms.first().zip(s.values.first()).map(|(t, v)| point(*t, format_value(*v)));
+                    json!({ "metric": s.labels, "value": value })
+                })
+                .collect(),
+        ),
+        PromData::Scalar { time_ms, value } => point(*time_ms, format_value(*value)),
+        PromData::String { time_ms, value } => point(*time_ms, value.clone()),
+    }
+}
+
+/// A whole answer in Prometheus' own format: what the shared (Redis) cache
+/// stores, read back with [`parse_query_response`].
+pub fn encode_query_response(r: &PromResponse) -> Vec<u8> {
+    let result_type = match &r.data {
+        PromData::Series { result_type, .. } => *result_type,
+        PromData::Scalar { .. } => ResultType::Scalar,
+        PromData::String { .. } => ResultType::String,
+    };
+    let body = serde_json::json!({
+        "status": "success",
+        "data": { "resultType": format!("{result_type:?}").to_ascii_lowercase(), "result": data_json(&r.data) },
+        "warnings": r.warnings,
+        "infos": r.infos,
+    });
+    serde_json::to_vec(&body).unwrap_or_default()
+}
+
 /// Parse a `{"status":"success","data":[…strings…]}` answer (labels, label values).
 pub fn parse_string_list(body: &[u8]) -> Result<Vec<String>, String> {
     #[derive(serde::Deserialize)]
