@@ -31,8 +31,10 @@ go-deps:
 frontend-deps:
 	cd frontend && npm ci --no-audit --no-fund --loglevel=error
 
+# The plugin binary and the stack's replayed Loki/Tempo/Kubernetes (tests/stack/replay_upstreams.rs),
+# in one invocation so both share the features `cargo test --release` builds with.
 build: rust-deps
-	$(CARGO) build --release --locked
+	$(CARGO) build --release --locked --bins --example replay_upstreams
 
 frontend-build: frontend-deps
 	cd frontend && npm run build
@@ -41,7 +43,7 @@ frontend-build: frontend-deps
 test: deps build
 	scripts/test-all.sh
 
-stack-up: stack-deps
+stack-up: stack-deps build
 	tests/stack/stack.sh up
 
 stack-down:

@@ -3,17 +3,20 @@
 //! Structural checks of every file in `dashboards/` and `provisioning/` run anywhere.
 //! The live checks run every dashboard target and every alert rule query through the
 //! same query parser and federation engine the plugin uses, against the real test
-//! stack's demo clusters (`tests/stack`, `.stack/fleetscope-demo.yaml`): each must
-//! parse, fail on no cluster and return at least one non-empty frame. Alert rules are
-//! then evaluated the way Grafana's expression chain would (reduce → threshold) on the
-//! returned data-plane frames. Demo values are not asserted (tests/stack/README.md).
+//! stack's demo clusters (`tests/stack`, `.stack/fleetscope-demo.yaml`: real
+//! Prometheus and Alertmanagers, replayed Loki/Tempo/Kubernetes): each must parse,
+//! fail on no cluster, raise no warning and return at least one non-empty frame.
+//! Alert rules are then evaluated the way Grafana's expression chain would (reduce →
+//! threshold) on the returned data-plane frames. Demo values are not asserted
+//! (tests/stack/README.md). The Go harness runs the same targets through the plugin
+//! binary as Grafana sends them (tests/conformance/dashboards_test.go).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use fleetscope::federation::{self, Federation};
-use fleetscope::frames::{FieldValues, Frame};
+use fleetscope::frames::{FieldValues, Frame, NoticeSeverity};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 use serde_json::{Value, json};
@@ -21,6 +24,54 @@ use serde_json::{Value, json};
 const PLUGIN_ID: &str = "fleetscope-federation-datasource";
 const DS_VAR: &str = "${datasource}";
 const DASHBOARDS: [&str; 5] = ["gpu-fleet.json", "macos-power.json", "llm-platform.json", "cluster-overview.json", "cnf-telco.json"];
+
+/// The field each query kind cannot do without (the editor writes it).
+fn required_field(kind: &str) -> Option<&'static str> {
+    match kind {
+        "metrics" | "logs" => Some("expr"),
+        "traces" => Some("query"),
+        "gpu" => Some("view"),
+        "cnf" => Some("cnfView"),
+        "alerts" => None,
+        other => panic!("queryType {other:?} is not a Fleetscope query kind"),
+    }
+}
+
+/// Every string in a target (expressions, pods, matchers), for variable checks.
+fn strings_of(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::String(s) => out.push(s.clone()),
+        Value::Array(a) => a.iter().for_each(|x| strings_of(x, out)),
+        Value::Object(m) => m.values().for_each(|x| strings_of(x, out)),
+        _ => {}
+    }
+}
+
+/// A target with every dashboard variable but `$cluster` replaced: query
+/// variables by their `allValue`, textboxes by their default.
+fn interpolate_target(t: &Value, vars: &[Value]) -> Value {
+    let mut text = t.to_string();
+    for v in vars
+        .iter()
+        .filter(|v| v["name"] != "cluster" && v["name"] != "datasource")
+    {
+        let value = match v["type"].as_str() {
+            Some("query") => v["allValue"].as_str(),
+            Some("textbox") => v["query"].as_str(),
+            _ => None,
+        };
+        if let Some(value) = value {
+            // The value goes into a JSON string: escape it as one.
+            let escaped = serde_json::to_string(value).unwrap();
+            text = interpolate(
+                &text,
+                v["name"].as_str().unwrap(),
+                &escaped[1..escaped.len() - 1],
+            );
+        }
+    }
+    serde_json::from_str(&text).unwrap()
+}
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -198,11 +249,22 @@ fn dashboards_are_well_formed() {
                 assert!(refs.insert(r.to_owned()), "{ctx}: duplicate refId {r}");
                 let tctx = format!("{ctx} target {r}");
                 assert_eq!(t["datasource"]["uid"], DS_VAR, "{tctx}: datasource");
-                assert_eq!(t["queryType"], "metrics", "{tctx}: only metrics queries exist yet");
-                assert_eq!(t["clusters"], json!(["$cluster"]), "{tctx}: clusters must be [\"$cluster\"]");
-                let expr = str_of(t, "expr", &tctx);
-                for v in referenced_vars(expr) {
-                    assert!(v.starts_with("__") || defined.contains(&v), "{tctx}: ${v} is not a dashboard variable");
+                let kind = str_of(t, "queryType", &tctx);
+                if let Some(field) = required_field(kind) {
+                    str_of(t, field, &tctx);
+                }
+                assert_eq!(
+                    t["clusters"],
+                    json!(["$cluster"]),
+                    "{tctx}: clusters must be [\"$cluster\"]"
+                );
+                let mut texts = Vec::new();
+                strings_of(t, &mut texts);
+                for v in texts.iter().flat_map(|s| referenced_vars(s)) {
+                    assert!(
+                        v.starts_with("__") || defined.contains(&v),
+                        "{tctx}: ${v} is not a dashboard variable"
+                    );
                 }
             }
         }
@@ -376,24 +438,81 @@ async fn run_checked(s: &Stack, ctx: &str, query: &Value, from_ms: i64, to_ms: i
         max_data_points: 1_000,
     };
     let bytes = serde_json::to_vec(query).unwrap();
-    let req = query::parse("", &bytes, env).unwrap_or_else(|e| panic!("{ctx}: does not parse: {e}\n{query}"));
-    let frames = federation::execute(&s.fed, &req).await.unwrap_or_else(|e| panic!("{ctx}: query failed: {e}\n{query}"));
-    let instant = query["instant"] == true;
-    let want_type = if instant { "numeric-multi" } else { "timeseries-multi" };
-    for f in &frames {
-        let meta = f.meta.as_ref().unwrap_or_else(|| panic!("{ctx}: frame without meta"));
-        assert_eq!(meta.frame_type.as_deref(), Some(want_type), "{ctx}: data-plane type");
-        assert!(meta.type_version.is_some_and(|v| v != [0, 0]), "{ctx}: typeVersion");
-    }
-    let meta = frames.first().and_then(|f| f.meta.as_ref()).unwrap_or_else(|| panic!("{ctx}: no frame at all"));
-    assert!(meta.notices.is_empty(), "{ctx}: notices {:?}", meta.notices.iter().map(|n| &n.text).collect::<Vec<_>>());
-    if let Some(status) = meta.custom.as_ref().and_then(|c| c["clusters"].as_array()) {
-        for c in status {
-            assert_eq!(c["status"], "SUCCESS", "{ctx}: cluster {} failed: {}", c["cluster_id"], c["error"]);
+    let req = query::parse("", &bytes, env)
+        .unwrap_or_else(|e| panic!("{ctx}: does not parse: {e}\n{query}"));
+    let frames = federation::execute(&s.fed, &req)
+        .await
+        .unwrap_or_else(|e| panic!("{ctx}: query failed: {e}\n{query}"));
+    let kind = query["queryType"].as_str().unwrap_or("metrics");
+    if kind == "metrics"
+        || (kind == "logs"
+            && !query["expr"]
+                .as_str()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('{'))
+    {
+        // Metric queries (PromQL, LogQL metric queries) answer data-plane frames.
+        let want_type = if query["instant"] == true {
+            "numeric-multi"
+        } else {
+            "timeseries-multi"
+        };
+        for f in &frames {
+            let meta = f
+                .meta
+                .as_ref()
+                .unwrap_or_else(|| panic!("{ctx}: frame without meta"));
+            assert_eq!(
+                meta.frame_type.as_deref(),
+                Some(want_type),
+                "{ctx}: data-plane type"
+            );
+            assert!(
+                meta.type_version.is_some_and(|v| v != [0, 0]),
+                "{ctx}: typeVersion"
+            );
         }
     }
-    let non_empty = frames.iter().any(|f| f.fields.iter().any(|fl| fl.name == "Value" && fl.values.len() > 0));
-    assert!(non_empty, "{ctx}: no data on the demo clusters (every frame empty)\n{}", query["expr"]);
+    assert!(!frames.is_empty(), "{ctx}: no frame at all");
+    for f in &frames {
+        let Some(meta) = f.meta.as_ref() else {
+            continue;
+        };
+        // Informational notices (e.g. which GPU source answered) are fine; a
+        // warning means a cluster or a part of the answer is missing.
+        let bad: Vec<_> = meta
+            .notices
+            .iter()
+            .filter(|n| n.severity != NoticeSeverity::Info)
+            .map(|n| &n.text)
+            .collect();
+        assert!(bad.is_empty(), "{ctx}: notices {bad:?}");
+        if let Some(status) = meta.custom.as_ref().and_then(|c| c["clusters"].as_array()) {
+            for c in status {
+                assert_eq!(
+                    c["status"], "SUCCESS",
+                    "{ctx}: cluster {} failed: {}",
+                    c["cluster_id"], c["error"]
+                );
+            }
+        }
+    }
+    let non_empty = if kind == "metrics" {
+        frames.iter().any(|f| {
+            f.fields
+                .iter()
+                .any(|fl| fl.name == "Value" && fl.values.len() > 0)
+        })
+    } else {
+        frames
+            .iter()
+            .any(|f| f.fields.first().is_some_and(|fl| fl.values.len() > 0))
+    };
+    assert!(
+        non_empty,
+        "{ctx}: no data on the demo clusters (every frame empty)\n{query}"
+    );
     frames
 }
 
@@ -402,6 +521,7 @@ async fn every_dashboard_target_returns_data() {
     let s = stack();
     let (from, to) = (s.end_ms - 3_600_000, s.end_ms);
     let mut checked = 0;
+    let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
     for (file, d) in dashboards() {
         let vars = d["templating"]["list"].as_array().unwrap().clone();
         for p in all_panels(&d) {
@@ -410,22 +530,36 @@ async fn every_dashboard_target_returns_data() {
                 let ctx = format!("{file}: panel {:?} target {}", p["title"].as_str().unwrap_or(""), t["refId"]);
                 // As Grafana sends it: the multi-select with All → every cluster id;
                 // other query variables → their allValue; `$__…` is the parser's job.
-                let mut q = t.clone();
+                let mut q = interpolate_target(t, &vars);
                 q["clusters"] = json!(s.cluster_ids);
-                let mut expr = q["expr"].as_str().unwrap().to_owned();
-                for v in vars.iter().filter(|v| v["type"] == "query" && v["name"] != "cluster") {
-                    expr = interpolate(&expr, v["name"].as_str().unwrap(), v["allValue"].as_str().unwrap());
-                }
-                assert!(referenced_vars(&expr).iter().all(|v| v.starts_with("__")), "{ctx}: uninterpolated variable in {expr}");
-                q["expr"] = json!(expr);
                 q.as_object_mut().unwrap().remove("datasource");
+                let mut texts = Vec::new();
+                strings_of(&q, &mut texts);
+                let left: BTreeSet<String> = texts
+                    .iter()
+                    .flat_map(|t| referenced_vars(t))
+                    .filter(|v| !v.starts_with("__"))
+                    .collect();
+                assert!(
+                    left.is_empty(),
+                    "{ctx}: uninterpolated variables {left:?} in {q}"
+                );
                 run_checked(&s, &ctx, &q, from, to).await;
+                *kinds
+                    .entry(q["queryType"].as_str().unwrap_or("metrics").to_owned())
+                    .or_insert(0) += 1;
                 checked += 1;
             }
         }
     }
-    eprintln!("dashboards: {checked} targets returned data");
-    assert!(checked >= 80, "only {checked} targets found");
+    eprintln!("dashboards: {checked} targets returned data ({kinds:?})");
+    assert!(checked >= 90, "only {checked} targets found");
+    for kind in ["metrics", "logs", "traces", "alerts", "gpu", "cnf"] {
+        assert!(
+            kinds.contains_key(kind),
+            "no dashboard panel uses queryType {kind}"
+        );
+    }
 }
 
 /// Grafana's reduce (`last`, NaN dropped) then threshold, per series.

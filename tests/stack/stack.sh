@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fleetscope's real test stack: three Prometheus "clusters" with generated,
-# backfilled data, a dead and a hung cluster, Alertmanager and Redis, all on
-# 127.0.0.1 with free ports. See tests/stack/README.md for the contract.
+# backfilled data, a dead and a hung cluster, three Alertmanagers (with demo
+# alerts) and Redis, plus replayed Loki/Tempo/Kubernetes APIs
+# (replay_upstreams.rs), all on 127.0.0.1 with free ports. See
+# tests/stack/README.md for the contract.
 #
 #   tests/stack/stack.sh up       start everything fresh (kills a previous run first)
 #   tests/stack/stack.sh down     stop everything (safe to run twice)
@@ -21,6 +23,8 @@ STEP=15
 HOURS=6
 READY_TIMEOUT=${STACK_READY_TIMEOUT:-60}
 CLUSTERS=(east west edge)
+# The replayed Loki/Tempo/Kubernetes APIs: a cargo example sharing the release build.
+REPLAY_BIN=${FLEETSCOPE_REPLAY_BIN:-$ROOT/target/release/examples/replay_upstreams}
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 
@@ -151,6 +155,8 @@ need_tools() {
   if [ ${#missing[@]} -gt 0 ]; then
     die "missing on PATH: ${missing[*]} — run tests/stack/install-deps.sh (make stack-deps) first"
   fi
+  [ -x "$REPLAY_BIN" ] ||
+    die "$REPLAY_BIN is missing — build it with: cargo build --release --locked --example replay_upstreams (make build)"
 }
 
 on_up_exit() {
@@ -176,12 +182,13 @@ cmd_up() {
   end=$(((now - 60) / STEP * STEP))
   start=$((end - HOURS * 3600))
 
-  # ports: 3 Prometheus, dead, hung, Alertmanager, Redis
+  # ports: 3 Prometheus, dead, hung, Alertmanager (east, the tests'), Redis, Alertmanager west/edge
   local ports
-  read -r -a ports <<<"$(python3 "$HERE/stack_helper.py" ports 7)"
-  [ ${#ports[@]} -eq 7 ] || die "could not reserve 7 free ports"
+  read -r -a ports <<<"$(python3 "$HERE/stack_helper.py" ports 9)"
+  [ ${#ports[@]} -eq 9 ] || die "could not reserve 9 free ports"
   local p_east=${ports[0]} p_west=${ports[1]} p_edge=${ports[2]}
   local p_dead=${ports[3]} p_hung=${ports[4]} p_am=${ports[5]} p_redis=${ports[6]}
+  local p_am_west=${ports[7]} p_am_edge=${ports[8]}
 
   # 1. generate OpenMetrics per cluster (in parallel)
   log "generating ${HOURS}h of ${STEP}s data ending $(date -u -d "@$end" +%FT%TZ) for ${CLUSTERS[*]}"
@@ -235,8 +242,8 @@ EOF
       --log.level=warn
   done
 
-  # 4. Alertmanager: explicit ports, gossip off, null receiver
-  mkdir -p "$STACK_DIR/alertmanager/data"
+  # 4. Alertmanager per cluster: explicit ports, gossip off, null receiver
+  mkdir -p "$STACK_DIR/alertmanager"
   cat >"$STACK_DIR/alertmanager/alertmanager.yml" <<'EOF'
 # Fleetscope test stack: alerts are accepted and go nowhere.
 route:
@@ -248,12 +255,18 @@ route:
 receivers:
   - name: "null"
 EOF
-  start_bg alertmanager prometheus-alertmanager \
-    --config.file="$STACK_DIR/alertmanager/alertmanager.yml" \
-    --storage.path="$STACK_DIR/alertmanager/data" \
-    --web.listen-address="127.0.0.1:$p_am" \
-    --cluster.listen-address= \
-    --log.level=warn
+  local am_name am_port
+  for c in "${CLUSTERS[@]}"; do
+    case $c in east) am_name=alertmanager am_port=$p_am ;; west) am_name=alertmanager-west am_port=$p_am_west ;;
+      edge) am_name=alertmanager-edge am_port=$p_am_edge ;; esac
+    mkdir -p "$STACK_DIR/alertmanager/data-$c"
+    start_bg "$am_name" prometheus-alertmanager \
+      --config.file="$STACK_DIR/alertmanager/alertmanager.yml" \
+      --storage.path="$STACK_DIR/alertmanager/data-$c" \
+      --web.listen-address="127.0.0.1:$am_port" \
+      --cluster.listen-address= \
+      --log.level=warn
+  done
 
   # 5. Redis: no persistence, loopback only
   mkdir -p "$STACK_DIR/redis"
@@ -263,17 +276,28 @@ EOF
   # 6. hung cluster: accepts, never answers; dead cluster: the reserved port stays closed
   start_bg hung python3 "$HERE/stack_helper.py" hung "$p_hung"
 
+  # 7. replayed Loki, Tempo and Kubernetes APIs (writes its URLs once listening)
+  start_bg replay "$REPLAY_BIN" "$ROOT/tests/fixtures" "$STACK_DIR/replay.env"
+
   # readiness (deadline per server, log tail on failure)
   for c in "${CLUSTERS[@]}"; do
     case $c in east) port=$p_east ;; west) port=$p_west ;; edge) port=$p_edge ;; esac
     wait_http "prometheus-$c" "http://127.0.0.1:$port/-/ready"
   done
   wait_http alertmanager "http://127.0.0.1:$p_am/-/ready"
+  wait_http alertmanager-west "http://127.0.0.1:$p_am_west/-/ready"
+  wait_http alertmanager-edge "http://127.0.0.1:$p_am_edge/-/ready"
   wait_redis "$p_redis"
   local deadline=$((SECONDS + READY_TIMEOUT))
   until tcp_open "$p_hung"; do
     pidfile_alive "$PIDS/hung.pid" >/dev/null || die_log "hung server exited while starting" "$LOGS/hung.log"
     [ $SECONDS -lt $deadline ] || die_log "hung server not accepting on $p_hung" "$LOGS/hung.log"
+    sleep 0.1
+  done
+  deadline=$((SECONDS + READY_TIMEOUT))
+  until [ -s "$STACK_DIR/replay.env" ]; do
+    pidfile_alive "$PIDS/replay.pid" >/dev/null || die_log "replay_upstreams exited while starting" "$LOGS/replay.log"
+    [ $SECONDS -lt $deadline ] || die_log "replay_upstreams wrote no URLs within ${READY_TIMEOUT}s" "$LOGS/replay.log"
     sleep 0.1
   done
   if tcp_open "$p_dead"; then
@@ -289,12 +313,16 @@ PROM_EDGE_URL=http://127.0.0.1:$p_edge
 DEAD_URL=http://127.0.0.1:$p_dead
 HUNG_URL=http://127.0.0.1:$p_hung
 ALERTMANAGER_URL=http://127.0.0.1:$p_am
+ALERTMANAGER_WEST_URL=http://127.0.0.1:$p_am_west
+ALERTMANAGER_EDGE_URL=http://127.0.0.1:$p_am_edge
 REDIS_URL=redis://127.0.0.1:$p_redis/0
 STACK_DATA_START_MS=$((start * 1000))
 STACK_DATA_END_MS=$((end * 1000))
 STACK_STEP_SECONDS=$STEP
 EOF
+  cat "$STACK_DIR/replay.env" >>"$STACK_DIR/env"
   python3 "$HERE/stack_helper.py" config "$STACK_DIR"
+  python3 "$HERE/stack_helper.py" demo-alerts "$STACK_DIR" || die "could not post the demo alerts"
 
   # self-check: documented probe values at STACK_DATA_END_MS, counter rates, all servers
   python3 "$HERE/stack_helper.py" selfcheck "$STACK_DIR" ||
@@ -320,7 +348,7 @@ cmd_status() {
     return 3
   fi
   local name f pid running=0 stopped=0
-  for name in prometheus-east prometheus-west prometheus-edge alertmanager redis hung; do
+  for name in prometheus-east prometheus-west prometheus-edge alertmanager alertmanager-west alertmanager-edge redis hung replay; do
     f="$PIDS/$name.pid"
     if pid=$(pidfile_alive "$f"); then
       printf '%-18s running  pid %s\n' "$name" "$pid"

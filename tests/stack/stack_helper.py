@@ -3,8 +3,9 @@
 
     stack_helper.py ports N                 print N distinct free 127.0.0.1 TCP ports
     stack_helper.py hung PORT               accept connections on PORT and never answer
-    stack_helper.py config STACK_DIR        write fleetscope.yaml, settings.json, fleetscope-demo.yaml
+    stack_helper.py config STACK_DIR        write fleetscope.yaml, settings.json, fleetscope-demo.yaml, settings-demo.json
     stack_helper.py selfcheck STACK_DIR     check every server answers with the documented probe values
+    stack_helper.py demo-alerts STACK_DIR   post each cluster's demo alerts to its Alertmanager
 """
 
 import collections
@@ -93,18 +94,28 @@ def settings(env, demo):
         {"id": "edge", "name": "edge-lab-1", "labels": {"region": "eu-central-1", "env": "lab"},
          "prometheus": prom(env["PROM_EDGE_URL"])},
     ]
-    if not demo:
+    if demo:
+        # Every backend on every demo cluster: Alertmanagers are real, Loki/Tempo/Kubernetes replayed.
+        for c in clusters:
+            up = c["id"].upper()
+            if c["id"] != "east":
+                c["alertmanager"] = {"url": env["ALERTMANAGER_%s_URL" % up]}
+            c["loki"] = {"url": env["LOKI_%s_URL" % up]}
+            c["tempo"] = {"url": env["TEMPO_%s_URL" % up]}
+            c["kubernetes"] = {"server": env["K8S_%s_URL" % up]}
+    else:
         clusters += [
             {"id": "dead", "name": "dead-cluster", "prometheus": prom(env["DEAD_URL"])},
             {"id": "hung", "name": "hung-cluster", "prometheus": prom(env["HUNG_URL"])},
         ]
-    return {
-        "jsonData": {
-            "clusters": clusters,
-            "query": {"timeoutSeconds": 3, "retryAttempts": 2, "retryDelaySeconds": 0.05},
-        },
-        "secureJsonData": {},
+    json_data = {
+        "clusters": clusters,
+        "query": {"timeoutSeconds": 3, "retryAttempts": 2, "retryDelaySeconds": 0.05},
     }
+    if demo:
+        # Logs → traces: the gateway's JSON lines and the model servers' logfmt carry trace_id.
+        json_data["derivedFields"] = [{"name": "traceID", "matcherRegex": 'trace_id["=:]+"?([0-9a-f]{32})'}]
+    return {"jsonData": json_data, "secureJsonData": {}}
 
 
 def yaml_scalar(v):
@@ -153,9 +164,10 @@ def cmd_config(stack_dir):
         f.write(head + "\n".join(to_yaml(full)) + "\n")
     with open(stack_dir + "/fleetscope-demo.yaml", "w", encoding="utf-8") as f:
         f.write(head + "# Demo: healthy clusters only (no dead/hung).\n" + "\n".join(to_yaml(demo)) + "\n")
-    with open(stack_dir + "/settings.json", "w", encoding="utf-8") as f:
-        json.dump(full, f, indent=2)
-        f.write("\n")
+    for name, doc in (("settings.json", full), ("settings-demo.json", demo)):
+        with open(stack_dir + "/" + name, "w", encoding="utf-8") as f:
+            json.dump(doc, f, indent=2)
+            f.write("\n")
     return 0
 
 
@@ -257,6 +269,55 @@ def cmd_selfcheck(stack_dir):
     return 0
 
 
+# --------------------------------------------------------------------------
+# demo alerts: what each cluster's Alertmanager holds in the demo (the
+# provisioned rules' names and labels), ending in 7 days so `make demo` keeps them
+# --------------------------------------------------------------------------
+
+DEMO_ALERTS = {
+    "east": [
+        ({"alertname": "HighGPUTemperature", "severity": "critical", "Hostname": "gpu-node-a3", "gpu": "3"},
+         "GPU 3 on gpu-node-a3 is at 87 °C", "Above 85 °C for 5 minutes; clocks are thermally throttled."),
+        ({"alertname": "HighErrorRate", "severity": "warning", "team": "code-review"},
+         "code-review error rate is 1.8 %", "5xx responses above 1 % of gateway requests for 5 minutes."),
+    ],
+    "west": [
+        ({"alertname": "BudgetExceeded", "severity": "critical", "team": "support-copilot"},
+         "support-copilot spent 107 % of its budget", "Spend is above the monthly limit."),
+        ({"alertname": "HighDriftScore", "severity": "warning", "model_name": "mixtral-8x7b-instruct"},
+         "mixtral-8x7b-instruct drift score 0.19", "Drift above 0.15 for 30 minutes."),
+        ({"alertname": "HighGPUMemory", "severity": "warning", "Hostname": "gpu-node-b1", "gpu": "0"},
+         "GPU 0 on gpu-node-b1 uses 93 % of its memory", "Framebuffer above 90 % for 10 minutes."),
+    ],
+    "edge": [
+        ({"alertname": "PTPOffsetHigh", "severity": "warning", "node": "edge-gpu-1", "iface": "enox"},
+         "PTP offset on edge-gpu-1 is 1.2 µs", "ptp4l offset from master above 100 ns; the clock is in HOLDOVER."),
+        ({"alertname": "ServiceDown", "severity": "critical", "job": "llm-apps/support-bot"},
+         "llm-apps/support-bot is down", "The scrape target has been down for 2 minutes."),
+    ],
+}
+
+
+def cmd_demo_alerts(stack_dir):
+    import datetime
+    env = read_env(stack_dir)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    fmt = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    for cluster, alerts in DEMO_ALERTS.items():
+        url = env["ALERTMANAGER_URL" if cluster == "east" else "ALERTMANAGER_%s_URL" % cluster.upper()]
+        body = [{"labels": dict(labels, demo="fleetscope"), "annotations": {"summary": summary, "description": desc},
+                 "startsAt": fmt(now - datetime.timedelta(minutes=20)), "endsAt": fmt(now + datetime.timedelta(days=7)),
+                 "generatorURL": "http://grafana.local/alerting/list"}
+                for labels, summary, desc in alerts]
+        req = urllib.request.Request(url + "/api/v2/alerts", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with OPENER.open(req, timeout=10) as r:
+            if r.status != 200:
+                print("demo-alerts: %s answered %d" % (url, r.status), file=sys.stderr)
+                return 1
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -270,6 +331,8 @@ def main(argv):
         return cmd_config(args[0])
     if cmd == "selfcheck" and len(args) == 1:
         return cmd_selfcheck(args[0])
+    if cmd == "demo-alerts" and len(args) == 1:
+        return cmd_demo_alerts(args[0])
     print(__doc__, file=sys.stderr)
     return 2
 
