@@ -45,12 +45,13 @@ pub fn query_model(data: &[u8]) {
     }
 }
 
-/// The three query-language validators on raw text.
+/// The three query-language validators on raw text, as the plugin calls them
+/// (PromQL through `validate_promql`, which guards promql-parser).
 pub fn promql_logql_traceql(data: &[u8]) {
     let Ok(text) = std::str::from_utf8(data) else { return };
     let _ = query::logql::validate(text);
     let _ = query::traceql::validate(text);
-    let _ = promql_parser::parser::parse(text);
+    let _ = query::metrics::validate_promql(text);
 }
 
 /// Prometheus `/api/v1/query(_range)` bodies → series frames → Arrow/JSON.

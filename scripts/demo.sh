@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `make demo`: three local Prometheus "clusters" with demo data, the plugin's
-# API server on them, one federated query printed, then serve until Ctrl-C.
+# `make demo`: three local "clusters" with demo data (real Prometheus and
+# Alertmanagers, replayed Loki/Tempo/Kubernetes), the plugin's API server on
+# them, federated queries printed, then serve until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=target/release/gpx_fleetscope
@@ -31,6 +32,9 @@ echo "== The API is up. Try:"
 echo "   curl -s http://$listen/api/v1/clusters"
 echo "   curl -s -XPOST http://$listen/api/v1/metrics/query -d '{\"query\":\"sum by (cluster) (vllm:num_requests_running)\",\"time\":$end}'"
 echo "   curl -s 'http://$listen/api/v1/metrics/label/modelName/values'"
+echo "   curl -s 'http://$listen/api/v1/alerts'                      # every cluster's Alertmanager"
+echo "   curl -s -XPOST http://$listen/api/v1/logs/query_range -d '{\"query\":\"{app=~\\\".+\\\"} |= \\\"error\\\"\"}'"
+echo "   $bin query --config $config --output json '{\"queryType\":\"gpu\",\"view\":\"processes\",\"source\":\"nvidia-smi\"}'"
 echo "(data ends at $(date -d @"$end" -u +%FT%TZ); Ctrl-C stops the demo and the stack)"
 if [ "${CI:-}" = "true" ] || [ -n "${FLEETSCOPE_DEMO_ONESHOT:-}" ]; then
   curl -fsS -XPOST "http://$listen/api/v1/metrics/query" -d "{\"query\":\"count by (cluster) (DCGM_FI_DEV_GPU_UTIL)\",\"time\":$end}"

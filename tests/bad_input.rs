@@ -108,7 +108,7 @@ fn in_child(test: &str) {
 // thread, the size of a tokio worker's stack).
 
 #[test]
-#[ignore = "run by deep_nesting_does_not_overflow_the_stack in a child process"]
+#[ignore = "run by deep_promql_does_not_overflow_the_stack in a child process"]
 fn child_deep_promql() {
     let deep = format!(r#"{{"expr":"{}up{}"}}"#, "(".repeat(30_000), ")".repeat(30_000));
     if let Err(e) = query::parse("", deep.as_bytes(), envelope()) {
@@ -117,7 +117,7 @@ fn child_deep_promql() {
 }
 
 #[test]
-#[ignore = "run by deep_nesting_does_not_overflow_the_stack in a child process"]
+#[ignore = "run by deep_traceql_does_not_overflow_the_stack in a child process"]
 fn child_deep_traceql() {
     let deep = format!(r#"{{"queryType":"traces","query":"{}{{ status = error }}{}"}}"#, "(".repeat(30_000), ")".repeat(30_000));
     if let Err(e) = query::parse("", deep.as_bytes(), envelope()) {
@@ -126,11 +126,24 @@ fn child_deep_traceql() {
 }
 
 #[test]
-#[ignore = "run by deep_nesting_does_not_overflow_the_stack in a child process"]
+#[ignore = "run by deep_logql_does_not_overflow_the_stack in a child process"]
 fn child_deep_logql() {
-    let deep = format!(r#"{{"queryType":"logs","expr":"{}count_over_time({{a=\"b\"}}[5m]){}"}}"#, "sum(".repeat(depth()), ")".repeat(depth()));
-    if let Err(e) = query::parse("", deep.as_bytes(), envelope()) {
-        assert_eq!(FleetError::from(e).code, ErrorCode::InvalidLogql);
+    let deep = format!(
+        r#"{{"queryType":"logs","expr":"{}count_over_time({{a=\"b\"}}[5m]){}"}}"#,
+        "sum(".repeat(depth()),
+        ")".repeat(depth())
+    );
+    match query::parse("", deep.as_bytes(), envelope()) {
+        Err(e) => {
+            let e = FleetError::from(e);
+            assert_eq!(e.code, ErrorCode::InvalidLogql, "{e}");
+            assert!(e.message.contains("nesting limit"), "{e}");
+        }
+        Ok(_) => assert!(
+            depth() < query::logql::MAX_NESTING,
+            "{} levels accepted",
+            depth()
+        ),
     }
 }
 
@@ -144,13 +157,13 @@ fn deep_traceql_does_not_overflow_the_stack() {
     in_child("child_deep_traceql");
 }
 
-/// Regression test for a crash found here (reported, not fixed by this
-/// commit): the LogQL validator recurses once per nested aggregation, so
-/// `sum(` × 12000 around `count_over_time({a="b"}[5m])` (48 KB, under the 64 KiB
-/// expression limit) overflows a 2 MiB stack and aborts the whole plugin
-/// process (release build: ≥ 8000 levels; 5000 pass). `BAD_INPUT_DEPTH` sets the depth.
+/// Regression test for a crash found here (fixed): the LogQL validator
+/// recursed once per nested aggregation, so `sum(` × 12000 around
+/// `count_over_time({a="b"}[5m])` (48 KB, under the 64 KiB expression limit)
+/// overflowed a 2 MiB stack and aborted the whole plugin process (release
+/// build: ≥ 8000 levels). Now nesting past `logql::MAX_NESTING` is one
+/// INVALID_LOGQL naming the limit. `BAD_INPUT_DEPTH` sets the depth.
 #[test]
-#[ignore = "known bug: deep LogQL nesting overflows the stack (reported to the lead)"]
 fn deep_logql_does_not_overflow_the_stack() {
     in_child("child_deep_logql");
 }
@@ -165,7 +178,44 @@ fn invalid_promql_logql_traceql() {
         let json = serde_json::json!({ "queryType": "logs", "expr": expr }).to_string();
         rejects(&json, ErrorCode::InvalidLogql, &["invalid logql"]);
     }
-    for q in ["{ status = }", "{ .a = \"b\" ", "{ duration > 5zz }", "{ resource.service.name = \"a\" } | count() >", "{ span.x =~ \"(\" }"] {
+    // Regexes are compiled before fan-out (PromQL by promql-parser, LogQL by the validator).
+    for expr in [r#"up{job=~"("}"#, r#"rate(x{a!~"[z-a]"}[5m])"#] {
+        let json = serde_json::json!({ "expr": expr }).to_string();
+        rejects(
+            &json,
+            ErrorCode::InvalidPromql,
+            &["invalid promql", "regex"],
+        );
+    }
+    // Durations written as huge numbers: promql-parser used to panic on them.
+    for expr in ["-2[2e222]2", "up offset 1e30", "up[5m:inf]"] {
+        let json = serde_json::json!({ "expr": expr }).to_string();
+        rejects(
+            &json,
+            ErrorCode::InvalidPromql,
+            &["invalid promql", "out of range"],
+        );
+    }
+    for expr in [
+        r#"{app=~"("}"#,
+        r#"{app="x"} |~ "a[" "#,
+        r#"sum(count_over_time({a="b"} != "x" !~ "*" [5m]))"#,
+        r#"{app="x"} | json | code=~"5(""#,
+    ] {
+        let json = serde_json::json!({ "queryType": "logs", "expr": expr }).to_string();
+        rejects(
+            &json,
+            ErrorCode::InvalidLogql,
+            &["invalid logql", "invalid regular expression", "col"],
+        );
+    }
+    for q in [
+        "{ status = }",
+        "{ .a = \"b\" ",
+        "{ duration > 5zz }",
+        "{ resource.service.name = \"a\" } | count() >",
+        "{ span.x =~ \"(\" }",
+    ] {
         let json = serde_json::json!({ "queryType": "traces", "query": q }).to_string();
         rejects(&json, ErrorCode::InvalidTraceql, &["invalid traceql"]);
     }

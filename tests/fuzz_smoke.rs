@@ -201,3 +201,53 @@ fn fuzz_smoke_every_target() {
     eprintln!("fuzz smoke: {total} inputs over {} targets (seed {seed:#x})", targets::TARGETS.len());
     assert!(crashes.is_empty(), "{} panicking inputs:\n{}", crashes.len(), crashes.join("\n"));
 }
+
+/// Inputs that once crashed a target (tests/fixtures/fuzz-regressions/<target>/,
+/// copied from fuzz/artifacts/) must not panic.
+#[test]
+fn fuzz_regressions_do_not_panic() {
+    let root = PathBuf::from(format!(
+        "{}/tests/fixtures/fuzz-regressions",
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let mut replayed = 0;
+    for (name, target) in targets::TARGETS {
+        let Ok(dir) = std::fs::read_dir(root.join(name)) else {
+            continue;
+        };
+        for file in dir.filter_map(|e| e.ok()).map(|e| e.path()) {
+            let input = std::fs::read(&file).unwrap();
+            assert!(
+                catch_unwind(AssertUnwindSafe(|| target(&input))).is_ok(),
+                "{name}: {} ({}) panics",
+                file.display(),
+                preview(&input)
+            );
+            replayed += 1;
+        }
+    }
+    assert!(
+        replayed >= 1,
+        "no regression inputs under {}",
+        root.display()
+    );
+}
+
+/// crash-22db22f4…: `-2[2e222]2` panicked inside promql-parser; now one INVALID_PROMQL naming the duration.
+#[test]
+fn promql_number_duration_crash_is_a_clear_error() {
+    let input = std::fs::read_to_string(format!(
+        "{}/tests/fixtures/fuzz-regressions/promql_logql_traceql/crash-22db22f49b6f9c6cbbb13a0c0feaf15ad1738ce6",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    assert_eq!(input, "-2[2e222]2");
+    let e = fleetscope::error::FleetError::from(
+        fleetscope::query::metrics::validate_promql(&input).unwrap_err(),
+    );
+    assert_eq!(e.code, fleetscope::error::ErrorCode::InvalidPromql);
+    assert!(
+        e.message.contains("duration \"2e222\" is out of range"),
+        "{e}"
+    );
+}

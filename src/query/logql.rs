@@ -10,6 +10,13 @@
 //!
 //! It errs on the side of accepting: a construct it does not know inside a
 //! pipeline stage is left to Loki, whose error then comes back per cluster.
+//!
+//! Regular expressions (`=~`/`!~` label matchers and label filters, `|~`/`!~`
+//! line filters, the `regexp` stage) are compiled with the `regex` crate, whose
+//! syntax is RE2's (Loki's) for everything a query uses; label matchers are
+//! anchored the way Loki anchors them. Nesting (aggregations, parentheses) is
+//! limited to [`MAX_NESTING`] levels so the recursive descent cannot overflow
+//! the stack.
 
 use super::metrics::parse_duration_ms;
 
@@ -33,10 +40,18 @@ const VECTOR_AGGS: &[&str] = &["sum", "avg", "min", "max", "count", "stddev", "s
 const PARAM_AGGS: &[&str] = &["topk", "bottomk", "approx_topk"];
 const BINARY_WORDS: &[&str] = &["and", "or", "unless"];
 
+/// Deeper nesting of aggregations, parentheses and label-filter groups is
+/// rejected: no real query comes close, and it keeps the recursive descent far
+/// from the end of a 2 MiB worker-thread stack (the 64 KiB expression limit
+/// alone allows ~12 000 levels of `sum(`).
+pub const MAX_NESTING: usize = 256;
+
 #[derive(Debug, Clone, PartialEq)]
 enum Tok {
     Ident(String),
-    Str,
+    /// A quoted string, unquoted; `None` when it holds an escape this checker
+    /// does not decode (Loki then judges it).
+    Str(Option<String>),
     /// A number, duration (`5m`, `1h30m`) or byte size (`10KB`).
     Num(String),
     Punct(&'static str),
@@ -57,7 +72,12 @@ const PUNCT: &[&str] = &[
 /// Validate `expr`; the error names the position (`line L, col C`).
 pub fn validate(expr: &str) -> Result<LogqlKind, String> {
     let toks = tokenize(expr).map_err(|(pos, m)| at(expr, pos, &m))?;
-    let mut p = Parser { toks, i: 0, len: expr.len() };
+    let mut p = Parser {
+        toks,
+        i: 0,
+        len: expr.len(),
+        depth: 0,
+    };
     let kind = p.top().map_err(|(pos, m)| at(expr, pos, &m))?;
     Ok(kind)
 }
@@ -108,8 +128,18 @@ fn tokenize(s: &str) -> Result<Vec<Token>, (usize, String)> {
                 }
             }
             i += 1;
-            out.push(Token { tok: Tok::Str, pos: start });
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
+            let body = &s[start + 1..i - 1];
+            let text = if c == b'`' {
+                Some(body.to_owned())
+            } else {
+                unquote(body)
+            };
+            out.push(Token {
+                tok: Tok::Str(text),
+                pos: start,
+            });
+        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+        {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
                 i += 1;
@@ -133,6 +163,84 @@ fn tokenize(s: &str) -> Result<Vec<Token>, (usize, String)> {
     }
     check_brackets(&out)?;
     Ok(out)
+}
+
+/// The body of a `"…"` string as Go's `strconv.Unquote` reads it, for the
+/// escapes queries use; `None` for anything else.
+fn unquote(body: &str) -> Option<String> {
+    if !body.contains('\\') {
+        return Some(body.to_owned());
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '\\' => '\\',
+            '"' => '"',
+            '\'' => '\'',
+            'n' => '\n',
+            't' => '\t',
+            'r' => '\r',
+            'a' => '\x07',
+            'b' => '\x08',
+            'f' => '\x0c',
+            'v' => '\x0b',
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+/// Where a regular expression appears: label matchers are anchored by Loki.
+#[derive(Clone, Copy)]
+enum RegexUse {
+    LabelMatcher,
+    LineFilter,
+    Stage,
+}
+
+/// Compile a regular expression the way Loki will use it; the error is the
+/// regex crate's own (its last line names the problem).
+fn check_regex(re: &str, usage: RegexUse) -> Result<(), String> {
+    if re.contains("\\Q") {
+        // RE2's \Q…\E literal quoting has no counterpart in the regex crate: left to Loki.
+        return Ok(());
+    }
+    let pattern = match usage {
+        RegexUse::LabelMatcher => format!("^(?:{re})$"),
+        RegexUse::LineFilter | RegexUse::Stage => re.to_owned(),
+    };
+    let compiled = regex::Regex::new(&pattern).map_err(|e| {
+        let why = e.to_string();
+        let why = why
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("")
+            .trim()
+            .trim_start_matches("error: ")
+            .to_owned();
+        format!("invalid regular expression {}: {why}", shown(re))
+    })?;
+    if matches!(usage, RegexUse::Stage) && compiled.capture_names().flatten().next().is_none() {
+        return Err(format!(
+            "the regexp stage needs at least one named capture group such as (?P<name>…) in {}",
+            shown(re)
+        ));
+    }
+    Ok(())
+}
+
+/// A regex for an error message: quoted, cut short when long.
+fn shown(re: &str) -> String {
+    match re.char_indices().nth(64) {
+        Some((i, _)) => format!("{:?}…", &re[..i]),
+        None => format!("{re:?}"),
+    }
 }
 
 /// Balanced `{}`, `()`, `[]`: reported at the unmatched bracket.
@@ -170,6 +278,8 @@ struct Parser {
     toks: Vec<Token>,
     i: usize,
     len: usize,
+    /// Current nesting of aggregations, parentheses and label-filter groups.
+    depth: usize,
 }
 
 impl Parser {
@@ -189,7 +299,7 @@ impl Parser {
         match self.peek() {
             None => "end of query".into(),
             Some(Tok::Ident(s)) | Some(Tok::Num(s)) => format!("{s:?}"),
-            Some(Tok::Str) => "a string".into(),
+            Some(Tok::Str(_)) => "a string".into(),
             Some(Tok::Punct(p)) => format!("{p:?}"),
         }
     }
@@ -231,12 +341,36 @@ impl Parser {
 
     fn string(&mut self) -> PResult<()> {
         match self.peek() {
-            Some(Tok::Str) => {
+            Some(Tok::Str(_)) => {
                 self.i += 1;
                 Ok(())
             }
             _ => self.err("a quoted string"),
         }
+    }
+
+    /// A quoted string that is a regular expression when `regex` is set.
+    fn pattern(&mut self, regex: Option<RegexUse>) -> PResult<()> {
+        if let (Some(usage), Some(Tok::Str(Some(re)))) = (regex, self.peek()) {
+            check_regex(re, usage).map_err(|m| (self.pos(), m))?;
+        }
+        self.string()
+    }
+
+    /// Run `f` one nesting level deeper; past [`MAX_NESTING`] the query is rejected.
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> PResult<T>) -> PResult<T> {
+        if self.depth >= MAX_NESTING {
+            return Err((
+                self.pos(),
+                format!(
+                    "nesting deeper than {MAX_NESTING} levels (aggregations, parentheses); the nesting limit is {MAX_NESTING}"
+                ),
+            ));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
     }
 
     fn top(&mut self) -> PResult<LogqlKind> {
@@ -270,11 +404,13 @@ impl Parser {
         }
         loop {
             self.ident()?;
-            match self.peek() {
-                Some(Tok::Punct("=" | "!=" | "=~" | "!~")) => self.i += 1,
+            let regex = match self.peek() {
+                Some(Tok::Punct("=" | "!=")) => None,
+                Some(Tok::Punct("=~" | "!~")) => Some(RegexUse::LabelMatcher),
                 _ => return self.err("a label matcher operator (=, !=, =~, !~)"),
-            }
-            self.string()?;
+            };
+            self.i += 1;
+            self.pattern(regex)?;
             if self.eat_punct(",") {
                 continue;
             }
@@ -290,16 +426,20 @@ impl Parser {
         while self.at_stage_start() {
             let Some(Tok::Punct(op)) = self.peek().cloned() else { unreachable!() };
             self.i += 1;
-            if op == "|" { self.pipe_stage()? } else { self.line_filter()? }
+            match op {
+                "|" => self.pipe_stage()?,
+                "|~" | "!~" => self.line_filter(Some(RegexUse::LineFilter))?,
+                _ => self.line_filter(None)?,
+            }
         }
         Ok(())
     }
 
     /// `|= "x"`, `!~ "re"`, `|= ip("10.0.0.0/8")`, `|= "a" or "b"`.
-    fn line_filter(&mut self) -> PResult<()> {
+    fn line_filter(&mut self, regex: Option<RegexUse>) -> PResult<()> {
         loop {
             match self.peek() {
-                Some(Tok::Str) => self.i += 1,
+                Some(Tok::Str(_)) => self.pattern(regex)?,
                 Some(Tok::Ident(f)) if f == "ip" => {
                     self.i += 1;
                     self.expect_punct("(")?;
@@ -337,7 +477,11 @@ impl Parser {
                 }
                 Ok(())
             }
-            "regexp" | "pattern" | "line_format" if !followed_by_op => {
+            "regexp" if !followed_by_op => {
+                self.i += 1;
+                self.pattern(Some(RegexUse::Stage))
+            }
+            "pattern" | "line_format" if !followed_by_op => {
                 self.i += 1;
                 self.string()
             }
@@ -347,7 +491,7 @@ impl Parser {
                     self.ident()?;
                     self.expect_punct("=")?;
                     match self.peek() {
-                        Some(Tok::Str) | Some(Tok::Ident(_)) => self.i += 1,
+                        Some(Tok::Str(_)) | Some(Tok::Ident(_)) => self.i += 1,
                         _ => return self.err("a template string or label name"),
                     }
                     if !self.eat_punct(",") {
@@ -386,8 +530,10 @@ impl Parser {
         loop {
             self.ident()?;
             if allow_values && matches!(self.peek(), Some(Tok::Punct("=" | "!=" | "=~" | "!~"))) {
+                let regex = matches!(self.peek(), Some(Tok::Punct("=~" | "!~")))
+                    .then_some(RegexUse::LabelMatcher);
                 self.i += 1;
-                self.string()?;
+                self.pattern(regex)?;
             }
             if !self.eat_punct(",") {
                 return Ok(());
@@ -399,7 +545,7 @@ impl Parser {
     fn label_filter(&mut self) -> PResult<()> {
         loop {
             if self.eat_punct("(") {
-                self.label_filter()?;
+                self.nested(Self::label_filter)?;
                 self.expect_punct(")")?;
             } else {
                 self.ident()?;
@@ -409,8 +555,13 @@ impl Parser {
                 };
                 self.i += 1;
                 match self.peek() {
-                    Some(Tok::Str) | Some(Tok::Num(_)) => self.i += 1,
-                    Some(Tok::Punct("-")) if matches!(self.peek_at(1), Some(Tok::Num(_))) => self.i += 2,
+                    Some(Tok::Str(_)) if matches!(op, "=~" | "!~") => {
+                        self.pattern(Some(RegexUse::LabelMatcher))?
+                    }
+                    Some(Tok::Str(_)) | Some(Tok::Num(_)) => self.i += 1,
+                    Some(Tok::Punct("-")) if matches!(self.peek_at(1), Some(Tok::Num(_))) => {
+                        self.i += 2
+                    }
                     Some(Tok::Ident(f)) if f == "ip" => {
                         self.i += 1;
                         self.expect_punct("(")?;
@@ -455,10 +606,14 @@ impl Parser {
         }
     }
 
+    /// One operand; every recursion of the metric grammar passes through here,
+    /// so this is where nesting is counted.
     fn metric_unary(&mut self) -> PResult<()> {
-        if self.eat_punct("-") || self.eat_punct("+") {
-            return self.metric_unary();
-        }
+        while self.eat_punct("-") || self.eat_punct("+") {}
+        self.nested(Self::metric_operand)
+    }
+
+    fn metric_operand(&mut self) -> PResult<()> {
         match self.peek().cloned() {
             Some(Tok::Num(n)) => {
                 if n.parse::<f64>().is_err() {
@@ -525,7 +680,7 @@ impl Parser {
     /// `{…} pipeline [dur] [offset dur]` (the range may also precede the pipeline), possibly parenthesised.
     fn log_range(&mut self) -> PResult<()> {
         if self.eat_punct("(") {
-            self.log_range()?;
+            self.nested(Self::log_range)?;
             return self.expect_punct(")");
         }
         if !self.is_punct("{") {
@@ -604,21 +759,75 @@ mod tests {
     fn accepts_real_queries() {
         for (q, kind) in [
             (r#"{app="llm-gateway"}"#, LogqlKind::Log),
-            (r#"{cluster="prod-east-1", app="llm-gateway"}"#, LogqlKind::Log),
-            (r#"{app="model-server"} | logfmt | level="warn""#, LogqlKind::Log),
-            (r#"{namespace="gpu-operator"} |~ "level=(warn|error)""#, LogqlKind::Log),
-            (r#"{app="llm-gateway"} | json | status >= 500"#, LogqlKind::Log),
-            (r#"{app=~"llm-.*", env!="dev"} |= "error" != "timeout" | json | line_format "{{.msg}}""#, LogqlKind::Log),
-            (r#"{app="a"} | json team="labels.team", model | keep team, model | drop __error__"#, LogqlKind::Log),
-            (r#"{app="a"} | logfmt --strict | duration > 1.5s and (level="error" or status=~"5..")"#, LogqlKind::Log),
-            (r#"{app="a"} | label_format lvl=level, msg="{{.msg}}" | regexp `(?P<ip>\S+)` | decolorize"#, LogqlKind::Log),
-            (r#"sum by (app) (rate({cluster="prod-east-1"}[5m]))"#, LogqlKind::Metric),
-            (r#"sum by (detected_level) (count_over_time({app="llm-gateway"}[5m]))"#, LogqlKind::Metric),
-            (r#"quantile_over_time(0.95, {app="llm-gateway"} | json | status = 200 | unwrap latency_ms [10m]) by (model)"#, LogqlKind::Metric),
-            (r#"sum by(model)(rate({app="model-server"}|logfmt|level="error"[5m]))"#, LogqlKind::Metric),
-            (r#"topk(5, sum by (app) (bytes_rate({env="prod"}[1m] offset 1h))) / 2"#, LogqlKind::Metric),
-            (r#"sum(rate({a="b"}[5m])) / on (app) group_left sum(rate({a="c"}[5m])) > bool 0.5"#, LogqlKind::Metric),
-            (r#"avg_over_time({a="b"} | unwrap duration(latency) [1m])"#, LogqlKind::Metric),
+            (
+                r#"{cluster="prod-east-1", app="llm-gateway"}"#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"{app="model-server"} | logfmt | level="warn""#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"{namespace="gpu-operator"} |~ "level=(warn|error)""#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"{app="llm-gateway"} | json | status >= 500"#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"{app=~"llm-.*", env!="dev"} |= "error" != "timeout" | json | line_format "{{.msg}}""#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"{app="a"} | json team="labels.team", model | keep team, model | drop __error__"#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"{app="a"} | logfmt --strict | duration > 1.5s and (level="error" or status=~"5..")"#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"{app="a"} | label_format lvl=level, msg="{{.msg}}" | regexp `(?P<ip>\S+)` | decolorize"#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"sum by (app) (rate({cluster="prod-east-1"}[5m]))"#,
+                LogqlKind::Metric,
+            ),
+            (
+                r#"sum by (detected_level) (count_over_time({app="llm-gateway"}[5m]))"#,
+                LogqlKind::Metric,
+            ),
+            (
+                r#"quantile_over_time(0.95, {app="llm-gateway"} | json | status = 200 | unwrap latency_ms [10m]) by (model)"#,
+                LogqlKind::Metric,
+            ),
+            (
+                r#"sum by(model)(rate({app="model-server"}|logfmt|level="error"[5m]))"#,
+                LogqlKind::Metric,
+            ),
+            (
+                r#"topk(5, sum by (app) (bytes_rate({env="prod"}[1m] offset 1h))) / 2"#,
+                LogqlKind::Metric,
+            ),
+            (
+                r#"sum(rate({a="b"}[5m])) / on (app) group_left sum(rate({a="c"}[5m])) > bool 0.5"#,
+                LogqlKind::Metric,
+            ),
+            (
+                r#"avg_over_time({a="b"} | unwrap duration(latency) [1m])"#,
+                LogqlKind::Metric,
+            ),
+            (
+                r#"{app=~"llm-(gateway|router)", pod!~"canary-.*"} |~ `\d{3} (GET|POST)` !~ "(?i)health""#,
+                LogqlKind::Log,
+            ),
+            (
+                r#"{app="a"} | regexp "(?P<method>\\w+) (?P<path>\\S+)" | status=~"5.." | drop level=~"debug|trace""#,
+                LogqlKind::Log,
+            ),
+            (r#"{app=~"a\\.b\\/c"} |~ "\\Q(literal\\E""#, LogqlKind::Log),
         ] {
             assert_eq!(validate(q), Ok(kind), "{q}");
         }
@@ -647,8 +856,55 @@ mod tests {
             (r#"frobnicate({app="x"}[5m])"#, "col 1: unknown function or keyword \"frobnicate\""),
             (r#"sum({app="x"})"#, "col 5: a log query cannot be used as a number"),
             (r#"{app="$svc"}"#, ""),
-            ("{app=\"x\"}\n| json | a =", "line 2, col 13: expected a value after \"=\""),
-            (r#"{app="x"} | json | $x"#, "col 20: unexpanded template variable"),
+            (
+                "{app=\"x\"}\n| json | a =",
+                "line 2, col 13: expected a value after \"=\"",
+            ),
+            (
+                r#"{app="x"} | json | $x"#,
+                "col 20: unexpanded template variable",
+            ),
+            (
+                r#"{app=~"("}"#,
+                "col 7: invalid regular expression \"(\": unclosed group",
+            ),
+            (
+                r#"{app="x", env!~"a[b"}"#,
+                "col 16: invalid regular expression \"a[b\": unclosed character class",
+            ),
+            (
+                r#"{app="x"} |~ "a(?P<x" "#,
+                "col 14: invalid regular expression",
+            ),
+            (
+                r#"{app="x"} != "ok" !~ "x{2,1}" "#,
+                "col 22: invalid regular expression",
+            ),
+            (
+                r#"{app="x"} |~ "ok" or "(" "#,
+                "col 22: invalid regular expression",
+            ),
+            (
+                r#"{app="x"} | json | status=~"5(" "#,
+                "col 28: invalid regular expression",
+            ),
+            (
+                r#"{app="x"} | logfmt | drop level=~"*" "#,
+                "col 34: invalid regular expression",
+            ),
+            (
+                r#"{app="x"} | regexp "(?P<ip" "#,
+                "col 20: invalid regular expression",
+            ),
+            (r#"{app="x"} | regexp "(\\S+)" "#, "named capture group"),
+            (
+                r#"sum(count_over_time({app=~"(?=x)"}[5m]))"#,
+                "col 27: invalid regular expression",
+            ),
+            (
+                format!(r#"{{app=~"{}"}}"#, "(".repeat(100)).as_str(),
+                "…: unclosed group",
+            ),
         ] {
             match validate(q) {
                 Err(e) => assert!(e.contains(want), "{q:?}: {e}"),
@@ -656,5 +912,50 @@ mod tests {
                 Ok(k) => panic!("{q:?} accepted as {k:?}"),
             }
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_rejected_not_overflowing() {
+        let too_deep = |open: &str, inner: &str, close: &str| {
+            format!("{}{inner}{}", open.repeat(12_000), close.repeat(12_000))
+        };
+        for q in [
+            too_deep("sum(", r#"count_over_time({a="b"}[5m])"#, ")"),
+            too_deep("(", r#"count_over_time({a="b"}[5m])"#, ")"),
+            too_deep("vector(", "1", ")"),
+            too_deep(
+                "label_replace(",
+                r#"rate({a="b"}[1m])"#,
+                r#","a","b","c","d")"#,
+            ),
+            format!(
+                "rate({}{{a=\"b\"}}[5m]{})",
+                "(".repeat(12_000),
+                ")".repeat(12_000)
+            ),
+            format!(
+                "{{a=\"b\"}} | {}x=\"y\"{}",
+                "(".repeat(12_000),
+                ")".repeat(12_000)
+            ),
+        ] {
+            let e = validate(&q).unwrap_err();
+            assert!(
+                e.contains(&format!("nesting limit is {MAX_NESTING}")),
+                "{}…: {e}",
+                &q[..40]
+            );
+        }
+        // Signs do not nest; 100 levels of aggregation are fine.
+        assert_eq!(
+            validate(&format!("{}1", "-".repeat(30_000))),
+            Ok(LogqlKind::Metric)
+        );
+        let q = format!(
+            "{}count_over_time({{a=\"b\"}}[5m]){}",
+            "sum(".repeat(100),
+            ")".repeat(100)
+        );
+        assert_eq!(validate(&q), Ok(LogqlKind::Metric));
     }
 }

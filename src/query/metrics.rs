@@ -161,7 +161,105 @@ impl MetricsQuery {
 
 /// Reject PromQL the way Prometheus would, before any cluster sees it.
 pub fn validate_promql(expr: &str) -> Result<(), QueryError> {
-    promql_parser::parser::parse(expr).map(|_| ()).map_err(|e| QueryError::Promql(e.to_string()))
+    check_number_durations(expr).map_err(QueryError::Promql)?;
+    // promql-parser is third-party code run on untrusted text: a panic left in
+    // it must become an error, not a dead worker (release builds unwind).
+    match std::panic::catch_unwind(|| promql_parser::parser::parse(expr)) {
+        Ok(parsed) => parsed
+            .map(|_| ())
+            .map_err(|e| QueryError::Promql(e.to_string())),
+        Err(_) => Err(QueryError::Promql(
+            "the PromQL parser failed on this expression".into(),
+        )),
+    }
+}
+
+/// Longest duration Prometheus represents (Go's `time.Duration`, int64
+/// nanoseconds: about 292 years), in seconds.
+const MAX_DURATION_SECS: f64 = i64::MAX as f64 / 1e9;
+
+/// promql-parser 0.11 turns a duration written as a plain number (`x[2e222]`,
+/// `x[5m:1e30]`, `x offset Inf`) into a `Duration` with
+/// `Duration::from_secs_f64`, which panics when the number is too large,
+/// infinite or NaN (fuzz artifact crash-22db22f4…: `-2[2e222]2`). Such numbers
+/// are found here first, with a lexer that knows just enough PromQL: strings,
+/// comments, brackets, `:` in a subquery and the `offset` keyword.
+fn check_number_durations(expr: &str) -> Result<(), String> {
+    let b = expr.as_bytes();
+    let (mut i, mut in_brackets) = (0, false);
+    // Whether the next word is a duration: after `[`, a subquery's `:`, or `offset [+-]`.
+    let mut duration_next = false;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'"' | b'\'' | b'`' => {
+                i += 1;
+                while i < b.len() && b[i] != c {
+                    i += if b[i] == b'\\' && c != b'`' { 2 } else { 1 };
+                }
+                i += 1;
+                duration_next = false;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'[' | b']' | b':' => {
+                in_brackets = c == b'[' || (c == b':' && in_brackets);
+                duration_next = in_brackets;
+                i += 1;
+            }
+            b'+' | b'-' if duration_next => i += 1,
+            c if c.is_ascii_whitespace() => i += 1,
+            c if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' => {
+                let start = i;
+                while i < b.len()
+                    && (b[i].is_ascii_alphanumeric()
+                        || matches!(b[i], b'_' | b'.')
+                        || (b[i] == b':' && !in_brackets))
+                {
+                    // An exponent's sign belongs to the number: `1e+30`.
+                    let exponent = matches!(b[i], b'e' | b'E')
+                        && (b[start].is_ascii_digit() || b[start] == b'.');
+                    i += 1;
+                    if exponent && i < b.len() && matches!(b[i], b'+' | b'-') {
+                        i += 1;
+                    }
+                }
+                let word = &expr[start..i];
+                if duration_next && let Some(secs) = number_value(word) {
+                    if !(secs.is_finite() && secs <= MAX_DURATION_SECS) {
+                        let line = expr[..start].matches('\n').count() + 1;
+                        let col = expr[..start]
+                            .rsplit('\n')
+                            .next()
+                            .map_or(0, |l| l.chars().count())
+                            + 1;
+                        return Err(format!(
+                            "parse error at line {line}, col {col}: duration {word:?} is out of range (at most {} seconds, about 292 years)",
+                            MAX_DURATION_SECS as i64
+                        ));
+                    }
+                }
+                duration_next = word.eq_ignore_ascii_case("offset");
+            }
+            _ => {
+                duration_next = false;
+                i += expr[i..].chars().next().map_or(1, char::len_utf8);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A PromQL number literal's value (`1e30`, `.5`, `0x1f`, `Inf`, `NaN`); `None`
+/// for anything else (a duration with units such as `5m`, a name).
+fn number_value(word: &str) -> Option<f64> {
+    if let Some(hex) = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X")) {
+        return u64::from_str_radix(hex, 16).ok().map(|n| n as f64);
+    }
+    word.parse::<f64>().ok()
 }
 
 fn parse_step(s: &StepValue) -> Result<i64, QueryError> {

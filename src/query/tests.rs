@@ -105,3 +105,50 @@ fn durations() {
     assert_eq!(parse_duration_ms("1x"), None);
     assert_eq!(parse_duration_ms("m"), None);
 }
+
+/// Regression: promql-parser panics (`Duration::from_secs_f64`) on a duration
+/// written as a huge, infinite or NaN number (fuzz artifact crash-22db22f4…).
+#[test]
+fn number_durations_out_of_range_are_errors_not_panics() {
+    use super::metrics::validate_promql;
+    for expr in [
+        "-2[2e222]2",
+        "up[2e222]",
+        "rate(up[1e30])",
+        "up[5m:2e222]",
+        "max_over_time(up[5m:1E+30])",
+        "up offset 2e222",
+        "up offset -1e30",
+        "up offset inf",
+        "up offset -Inf",
+        "up offset NaN",
+        "sum(up) OFFSET +18446744073709551616",
+        "up[5m:] offset 1e30",
+        "up{a=\"[\"}[1e30]",
+    ] {
+        match validate_promql(expr) {
+            Err(QueryError::Promql(m)) => assert!(m.contains("out of range"), "{expr}: {m}"),
+            other => panic!("{expr}: {other:?}"),
+        }
+    }
+    // Numbers that are not durations, and durations in range, are untouched.
+    for expr in [
+        "up[300]",
+        "up offset 1e9",
+        "rate(up[5m:30])",
+        "up{a=\"offset 1e30\"}",
+        "job:up:rate5m[1h]",
+        "up * 1e300",
+        "up offset 5m",
+        "x # [1e30]\n",
+    ] {
+        assert_eq!(validate_promql(expr), Ok(()), "{expr}");
+    }
+    let e = validate_promql("up\n  offset 2e222")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("line 2, col 10: duration \"2e222\" is out of range"),
+        "{e}"
+    );
+}
