@@ -102,9 +102,31 @@ impl UpstreamClient {
         self.base.join(path.trim_start_matches('/')).map_err(|e| UpstreamError::Request(format!("bad path {path:?}: {e}")))
     }
 
+    /// Resolve an API path given segment by segment, for paths that carry a
+    /// value (a label or tag name, a trace ID). Each segment stays exactly one
+    /// segment under the endpoint URL: it is percent-encoded (`/`, `\`, `%`,
+    /// `?`, `#`, spaces), and `.`, `..`, empty segments and control characters
+    /// are refused (the URL parser drops tabs and newlines, so `.\n.` would
+    /// become `..`), so no value can add, drop or climb path segments.
+    pub fn url_segments(&self, segments: &[&str]) -> Result<url::Url, UpstreamError> {
+        let refused = |s: &&&str| s.is_empty() || **s == "." || **s == ".." || s.chars().any(char::is_control);
+        if let Some(bad) = segments.iter().find(refused) {
+            return Err(UpstreamError::Request(format!("refusing the URL path segment {bad:?}")));
+        }
+        let mut url = self.base.clone();
+        url.path_segments_mut().map_err(|()| UpstreamError::Request("the endpoint URL cannot carry a path".into()))?.pop_if_empty().extend(segments);
+        Ok(url)
+    }
+
     /// GET with query parameters.
     pub async fn get(&self, path: &str, params: &[(&str, String)]) -> Result<Bytes, UpstreamError> {
         let url = self.url(path)?;
+        self.send(Idempotency::Read, || self.client.get(url.clone()).query(params)).await
+    }
+
+    /// GET a path given segment by segment (see [`Self::url_segments`]).
+    pub async fn get_segments(&self, segments: &[&str], params: &[(&str, String)]) -> Result<Bytes, UpstreamError> {
+        let url = self.url_segments(segments)?;
         self.send(Idempotency::Read, || self.client.get(url.clone()).query(params)).await
     }
 
@@ -368,6 +390,30 @@ mod tests {
     fn redacts_userinfo() {
         assert_eq!(redact_url("error sending request for url (http://u:p@host:9/x)"), "error sending request for url (http://host:9/x)");
         assert_eq!(redact_url("no url here"), "no url here");
+    }
+
+    #[test]
+    fn path_segments_are_encoded_and_cannot_climb() {
+        let json = br#"{"clusters":[{"id":"a","tempo":{"url":"http://tempo:3200/prefix"}}]}"#;
+        let reg = crate::registry::Registry::from_grafana(json, &Default::default()).unwrap();
+        let ep = reg.get("a").unwrap().tempo.clone().unwrap();
+        let c = UpstreamClient::new(&ep, &reg.limits).unwrap();
+        let url = |tag: &str| c.url_segments(&["api", "v2", "search", "tag", tag, "values"]).map(|u| u.to_string());
+        assert_eq!(url("resource.service.name").unwrap(), "http://tempo:3200/prefix/api/v2/search/tag/resource.service.name/values");
+        assert_eq!(url("span:name").unwrap(), "http://tempo:3200/prefix/api/v2/search/tag/span:name/values");
+        for (tag, encoded) in [
+            ("a/../../b", "a%2F..%2F..%2Fb"),
+            ("%2e%2e", "%252e%252e"),
+            ("x?y#z", "x%3Fy%23z"),
+            ("a b", "a%20b"),
+            ("..%2F", "..%252F"),
+            ("a\\..\\b", "a%5C..%5Cb"),
+        ] {
+            assert_eq!(url(tag).unwrap(), format!("http://tempo:3200/prefix/api/v2/search/tag/{encoded}/values"), "{tag:?}");
+        }
+        for tag in ["..", ".", "", ".\n.", ".\t.", "a\rb", "a\0b"] {
+            assert!(url(tag).is_err(), "{tag:?}");
+        }
     }
 
     #[test]

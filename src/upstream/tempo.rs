@@ -40,7 +40,14 @@ impl TempoClient {
     }
 
     /// `/api/search` with TraceQL `q` over `[start_ms, end_ms]`.
-    pub async fn search(&self, q: &str, start_ms: i64, end_ms: i64, limit: u32, spss: u32) -> Result<Bytes, UpstreamError> {
+    pub async fn search(
+        &self,
+        q: &str,
+        start_ms: i64,
+        end_ms: i64,
+        limit: u32,
+        spss: u32,
+    ) -> Result<Bytes, UpstreamError> {
         let p = vec![
             ("q", q.to_owned()),
             ("start", secs(start_ms)),
@@ -53,7 +60,11 @@ impl TempoClient {
 
     /// A trace by ID (32 hex digits): `Ok(None)` when this Tempo does not have it.
     pub async fn trace(&self, trace_id: &str) -> Result<Option<Bytes>, UpstreamError> {
-        match self.http.get(&format!("api/v2/traces/{trace_id}"), &[]).await {
+        match self
+            .http
+            .get_segments(&["api", "v2", "traces", trace_id], &[])
+            .await
+        {
             Ok(body) => Ok(Some(body)),
             Err(UpstreamError::Status { status: 404, .. }) => self.trace_v1(trace_id).await,
             Err(e) => Err(e),
@@ -62,7 +73,11 @@ impl TempoClient {
 
     /// v1 `/api/traces/<id>`; 404 (empty body) means not found.
     pub async fn trace_v1(&self, trace_id: &str) -> Result<Option<Bytes>, UpstreamError> {
-        match self.http.get(&format!("api/traces/{trace_id}"), &[]).await {
+        match self
+            .http
+            .get_segments(&["api", "traces", trace_id], &[])
+            .await
+        {
             Ok(body) => Ok(Some(body)),
             Err(UpstreamError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
@@ -79,7 +94,13 @@ impl TempoClient {
     }
 
     /// `/api/v2/search/tags` (names grouped by scope); `scope` narrows it.
-    pub async fn tags_v2(&self, scope: Option<&str>, q: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
+    pub async fn tags_v2(
+        &self,
+        scope: Option<&str>,
+        q: Option<&str>,
+        start_ms: Option<i64>,
+        end_ms: Option<i64>,
+    ) -> Result<Bytes, UpstreamError> {
         let mut p = Vec::new();
         if let Some(s) = scope {
             p.push(("scope", s.to_owned()));
@@ -91,15 +112,24 @@ impl TempoClient {
         self.http.get("api/v2/search/tags", &p).await
     }
 
-    /// `/api/v2/search/tag/<tag>/values` (typed values). `tag` must already be
-    /// validated by the caller (scoped attribute or intrinsic name).
-    pub async fn tag_values_v2(&self, tag: &str, q: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
+    /// `/api/v2/search/tag/<tag>/values` (typed values). `tag` is validated by
+    /// the caller (scoped attribute or intrinsic name) and travels as one
+    /// percent-encoded path segment whatever it holds.
+    pub async fn tag_values_v2(
+        &self,
+        tag: &str,
+        q: Option<&str>,
+        start_ms: Option<i64>,
+        end_ms: Option<i64>,
+    ) -> Result<Bytes, UpstreamError> {
         let mut p = Vec::new();
         if let Some(q) = q {
             p.push(("q", q.to_owned()));
         }
         Self::window(&mut p, start_ms, end_ms);
-        self.http.get(&format!("api/v2/search/tag/{tag}/values"), &p).await
+        self.http
+            .get_segments(&["api", "v2", "search", "tag", tag, "values"], &p)
+            .await
     }
 
     /// `/api/status/buildinfo`.
