@@ -34,11 +34,20 @@ fn encode(frames: &[Frame]) {
 /// `query::parse` as QueryData calls it: the first byte picks the proto
 /// `query_type`, the rest is the query JSON.
 pub fn query_model(data: &[u8]) {
-    const KINDS: &[&str] = &["", "metrics", "logs", "traces", "alerts", "gpu", "cnf", "macos", "bogus"];
-    let Some((first, json)) = data.split_first() else { return };
+    const KINDS: &[&str] = &[
+        "", "metrics", "logs", "traces", "alerts", "gpu", "cnf", "macos", "bogus",
+    ];
+    let Some((first, json)) = data.split_first() else {
+        return;
+    };
     let kind = KINDS[*first as usize % KINDS.len()];
     let end = 1_795_264_860_000;
-    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(end - 3_600_000, end).unwrap(), interval_ms: 15_000, max_data_points: 1000 };
+    let env = QueryEnvelope {
+        ref_id: "A".into(),
+        time_range: TimeRange::new(end - 3_600_000, end).unwrap(),
+        interval_ms: 15_000,
+        max_data_points: 1000,
+    };
     if let Err(e) = query::parse(kind, json, env) {
         let f: fleetscope::error::FleetError = e.into();
         let _ = f.to_json();
@@ -48,7 +57,9 @@ pub fn query_model(data: &[u8]) {
 /// The three query-language validators on raw text, as the plugin calls them
 /// (PromQL through `validate_promql`, which guards promql-parser).
 pub fn promql_logql_traceql(data: &[u8]) {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let _ = query::logql::validate(text);
     let _ = query::traceql::validate(text);
     let _ = query::metrics::validate_promql(text);
@@ -59,12 +70,21 @@ pub fn prometheus_response(data: &[u8]) {
     use fleetscope::frames::prometheus::{self as p, PromData, SeriesFrameOptions};
     let _ = p::parse_string_list(data);
     let _ = p::parse_series_list(data);
-    let Ok(resp) = p::parse_query_response(data) else { return };
+    let Ok(resp) = p::parse_query_response(data) else {
+        return;
+    };
     if let PromData::Series { series, .. } = resp.data {
         for s in &series {
             let _ = p::legend("{{instance}} {{ job }} {{__name__}}", &s.labels);
         }
-        let opts = SeriesFrameOptions { ref_id: "A", instant: false, legend_format: None, step_ms: 15_000, executed_query: String::new(), links: Vec::new() };
+        let opts = SeriesFrameOptions {
+            ref_id: "A",
+            instant: false,
+            legend_format: None,
+            step_ms: 15_000,
+            executed_query: String::new(),
+            links: Vec::new(),
+        };
         encode(&p::series_frames(series, &opts));
     }
 }
@@ -93,7 +113,10 @@ pub fn tempo_response(data: &[u8]) {
     }
 }
 
-const ORIGIN: Origin<'static> = Origin { cluster_id: "c", cluster_name: "cluster" };
+const ORIGIN: Origin<'static> = Origin {
+    cluster_id: "c",
+    cluster_name: "cluster",
+};
 
 /// Alertmanager `/api/v2/alerts` and `/alerts/groups` bodies.
 pub fn alertmanager_response(data: &[u8]) {

@@ -24,18 +24,75 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
+        if n == 0 {
+            0
+        } else {
+            (self.next() % n as u64) as usize
+        }
     }
 }
 
 /// Tokens that tend to reach corner cases of JSON, CSV, plist and query parsers.
 const TOKENS: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"", b",", b":", b"null", b"true", b"-0", b"1e309", b"-1e309", b"NaN", b"\"+Inf\"", b"\"NaN\"",
-    b"18446744073709551616", b"-9223372036854775809", b"0.000000000000000000001", b"\\u0000", b"\\ud800", b"\xff\xfe", b"\xe2\x82",
-    b"\n", b"\r\n", b"\0", b", ", b"[N/A]", b"[Not Supported]", b"<dict>", b"</dict>", b"<key>", b"<real>", b"<array>", b"(", b")",
-    b"|=", b"| json", b"{}", b"=~", b"\"(\"", b"by (", b"[5m]", b"&&", b"||", b">>", b"span.", b"resource.", b"{{", b"}}",
-    b"\"resultType\":\"matrix\"", b"\"resultType\":\"vector\"", b"\"resultType\":\"streams\"", b"\"values\":[[", b"\"value\":[",
-    b"\"startsAt\":\"", b"\"9999-12-31T23:59:59Z\"", b"\"0001-01-01T00:00:00Z\"", b"\"startTimeUnixNano\":\"", b"\"traceID\":\"",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"",
+    b",",
+    b":",
+    b"null",
+    b"true",
+    b"-0",
+    b"1e309",
+    b"-1e309",
+    b"NaN",
+    b"\"+Inf\"",
+    b"\"NaN\"",
+    b"18446744073709551616",
+    b"-9223372036854775809",
+    b"0.000000000000000000001",
+    b"\\u0000",
+    b"\\ud800",
+    b"\xff\xfe",
+    b"\xe2\x82",
+    b"\n",
+    b"\r\n",
+    b"\0",
+    b", ",
+    b"[N/A]",
+    b"[Not Supported]",
+    b"<dict>",
+    b"</dict>",
+    b"<key>",
+    b"<real>",
+    b"<array>",
+    b"(",
+    b")",
+    b"|=",
+    b"| json",
+    b"{}",
+    b"=~",
+    b"\"(\"",
+    b"by (",
+    b"[5m]",
+    b"&&",
+    b"||",
+    b">>",
+    b"span.",
+    b"resource.",
+    b"{{",
+    b"}}",
+    b"\"resultType\":\"matrix\"",
+    b"\"resultType\":\"vector\"",
+    b"\"resultType\":\"streams\"",
+    b"\"values\":[[",
+    b"\"value\":[",
+    b"\"startsAt\":\"",
+    b"\"9999-12-31T23:59:59Z\"",
+    b"\"0001-01-01T00:00:00Z\"",
+    b"\"startTimeUnixNano\":\"",
+    b"\"traceID\":\"",
 ];
 
 fn mutate(rng: &mut Rng, seed: &[u8], others: &[Vec<u8>]) -> Vec<u8> {
@@ -49,7 +106,9 @@ fn mutate(rng: &mut Rng, seed: &[u8], others: &[Vec<u8>]) -> Vec<u8> {
             }
             1 if len > 0 => {
                 let i = rng.below(len);
-                v[i] = [0u8, 0xff, b'"', b'{', b'[', b'\\', b'9', b'-', b'.', b',', b'\n'][rng.below(11)];
+                v[i] = [
+                    0u8, 0xff, b'"', b'{', b'[', b'\\', b'9', b'-', b'.', b',', b'\n',
+                ][rng.below(11)];
             }
             2 => {
                 let t = TOKENS[rng.below(TOKENS.len())];
@@ -82,7 +141,13 @@ fn mutate(rng: &mut Rng, seed: &[u8], others: &[Vec<u8>]) -> Vec<u8> {
                 // Replace a run of digits with an extreme number.
                 let i = rng.below(len);
                 if v[i].is_ascii_digit() {
-                    let n: &[u8] = [&b"99999999999999999999"[..], b"-1", b"0", b"1.5e308", b"4294967296"][rng.below(5)];
+                    let n: &[u8] = [
+                        &b"99999999999999999999"[..],
+                        b"-1",
+                        b"0",
+                        b"1.5e308",
+                        b"4294967296",
+                    ][rng.below(5)];
                     let end = (i..len).find(|&j| !v[j].is_ascii_digit()).unwrap_or(len);
                     v.splice(i..end, n.iter().copied());
                 }
@@ -113,7 +178,11 @@ fn fixtures(dirs: &[&str]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for d in dirs {
         let dir = format!("{}/tests/fixtures/{d}", env!("CARGO_MANIFEST_DIR"));
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")).filter_map(|e| e.ok()).map(|e| e.path()).collect();
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{dir}: {e}"))
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .collect();
         files.sort();
         for f in files {
             if f.file_name().is_some_and(|n| n != "SOURCES.md") {
@@ -143,14 +212,22 @@ fn query_seeds() -> Vec<Vec<u8>> {
 
 fn seeds_for(target: &str) -> Vec<Vec<u8>> {
     match target {
-        "query_model" => query_seeds().into_iter().map(|mut s| {
-            s.insert(0, 0);
-            s
-        }).collect(),
+        "query_model" => query_seeds()
+            .into_iter()
+            .map(|mut s| {
+                s.insert(0, 0);
+                s
+            })
+            .collect(),
         "promql_logql_traceql" => query_seeds()
             .iter()
             .filter_map(|s| serde_json::from_slice::<serde_json::Value>(s).ok())
-            .filter_map(|v| v.get("expr").or(v.get("query")).and_then(|e| e.as_str()).map(|e| e.as_bytes().to_vec()))
+            .filter_map(|v| {
+                v.get("expr")
+                    .or(v.get("query"))
+                    .and_then(|e| e.as_str())
+                    .map(|e| e.as_bytes().to_vec())
+            })
             .collect(),
         "prometheus_response" => fixtures(&["prometheus"]),
         "loki_response" => fixtures(&["loki"]),
@@ -164,19 +241,34 @@ fn seeds_for(target: &str) -> Vec<Vec<u8>> {
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn preview(data: &[u8]) -> String {
-    let s: String = data.iter().take(300).flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect();
-    if data.len() > 300 { format!("{s}… ({} bytes)", data.len()) } else { s }
+    let s: String = data
+        .iter()
+        .take(300)
+        .flat_map(|b| std::ascii::escape_default(*b))
+        .map(char::from)
+        .collect();
+    if data.len() > 300 {
+        format!("{s}… ({} bytes)", data.len())
+    } else {
+        s
+    }
 }
 
 #[test]
 fn fuzz_smoke_every_target() {
     let per_target = env_num("FUZZ_SMOKE_INPUTS", 20_000) as usize;
     let seed = env_num("FUZZ_SMOKE_SEED", 0x5eed_f1ee_75c0_9e11);
-    let crash_dir = PathBuf::from(format!("{}/target/fuzz-smoke-crashes", env!("CARGO_MANIFEST_DIR")));
+    let crash_dir = PathBuf::from(format!(
+        "{}/target/fuzz-smoke-crashes",
+        env!("CARGO_MANIFEST_DIR")
+    ));
     let mut crashes = Vec::new();
     let mut total = 0usize;
     for (name, target) in targets::TARGETS {
@@ -194,12 +286,24 @@ fn fuzz_smoke_every_target() {
                 std::fs::create_dir_all(&crash_dir).unwrap();
                 let path = crash_dir.join(format!("{name}-{seed:x}-{i}.bin"));
                 std::fs::write(&path, input).unwrap();
-                crashes.push(format!("{name} input #{i} → {} : {}", path.display(), preview(input)));
+                crashes.push(format!(
+                    "{name} input #{i} → {} : {}",
+                    path.display(),
+                    preview(input)
+                ));
             }
         }
     }
-    eprintln!("fuzz smoke: {total} inputs over {} targets (seed {seed:#x})", targets::TARGETS.len());
-    assert!(crashes.is_empty(), "{} panicking inputs:\n{}", crashes.len(), crashes.join("\n"));
+    eprintln!(
+        "fuzz smoke: {total} inputs over {} targets (seed {seed:#x})",
+        targets::TARGETS.len()
+    );
+    assert!(
+        crashes.is_empty(),
+        "{} panicking inputs:\n{}",
+        crashes.len(),
+        crashes.join("\n")
+    );
 }
 
 /// Inputs that once crashed a target (tests/fixtures/fuzz-regressions/<target>/,

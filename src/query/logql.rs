@@ -31,12 +31,37 @@ pub enum LogqlKind {
 
 /// Range aggregations: `f( <log range> )`, `quantile_over_time(φ, <log range>)`.
 const RANGE_FUNCS: &[&str] = &[
-    "rate", "rate_counter", "count_over_time", "bytes_rate", "bytes_over_time", "sum_over_time", "avg_over_time",
-    "max_over_time", "min_over_time", "first_over_time", "last_over_time", "stdvar_over_time", "stddev_over_time",
-    "quantile_over_time", "absent_over_time",
+    "rate",
+    "rate_counter",
+    "count_over_time",
+    "bytes_rate",
+    "bytes_over_time",
+    "sum_over_time",
+    "avg_over_time",
+    "max_over_time",
+    "min_over_time",
+    "first_over_time",
+    "last_over_time",
+    "stdvar_over_time",
+    "stddev_over_time",
+    "quantile_over_time",
+    "absent_over_time",
 ];
 /// Vector aggregations: `agg [by|without (…)] ( [param,] <metric> ) [by|without (…)]`.
-const VECTOR_AGGS: &[&str] = &["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "sort", "sort_desc", "approx_topk"];
+const VECTOR_AGGS: &[&str] = &[
+    "sum",
+    "avg",
+    "min",
+    "max",
+    "count",
+    "stddev",
+    "stdvar",
+    "topk",
+    "bottomk",
+    "sort",
+    "sort_desc",
+    "approx_topk",
+];
 const PARAM_AGGS: &[&str] = &["topk", "bottomk", "approx_topk"];
 const BINARY_WORDS: &[&str] = &["and", "or", "unless"];
 
@@ -65,8 +90,8 @@ struct Token {
 
 /// Punctuation, longest first.
 const PUNCT: &[&str] = &[
-    "|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<=", "{", "}", "(", ")", "[", "]", ",", "|", "=", ">", "<", "+",
-    "-", "*", "/", "%", "^",
+    "|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<=", "{", "}", "(", ")", "[", "]", ",",
+    "|", "=", ">", "<", "+", "-", "*", "/", "%", "^",
 ];
 
 /// Validate `expr`; the error names the position (`line L, col C`).
@@ -86,7 +111,12 @@ fn at(expr: &str, pos: usize, message: &str) -> String {
     let pos = pos.min(expr.len());
     let before = &expr[..expr.floor_char_boundary_compat(pos)];
     let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
     format!("parse error at line {line}, col {col}: {message}")
 }
 
@@ -144,17 +174,29 @@ fn tokenize(s: &str) -> Result<Vec<Token>, (usize, String)> {
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
                 i += 1;
             }
-            out.push(Token { tok: Tok::Num(s[start..i].to_owned()), pos: start });
+            out.push(Token {
+                tok: Tok::Num(s[start..i].to_owned()),
+                pos: start,
+            });
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
                 i += 1;
             }
-            out.push(Token { tok: Tok::Ident(s[start..i].to_owned()), pos: start });
+            out.push(Token {
+                tok: Tok::Ident(s[start..i].to_owned()),
+                pos: start,
+            });
         } else if c == b'$' {
-            return Err((i, "unexpanded template variable (interpolate it before sending)".into()));
+            return Err((
+                i,
+                "unexpanded template variable (interpolate it before sending)".into(),
+            ));
         } else if let Some(p) = PUNCT.iter().find(|p| s[i..].starts_with(**p)) {
-            out.push(Token { tok: Tok::Punct(p), pos: i });
+            out.push(Token {
+                tok: Tok::Punct(p),
+                pos: i,
+            });
             i += p.len();
         } else {
             let ch = s[i..].chars().next().unwrap_or('?');
@@ -258,7 +300,12 @@ fn check_brackets(toks: &[Token]) -> Result<(), (usize, String)> {
                     };
                     match stack.pop() {
                         Some((open, _)) if open == want => {}
-                        Some((open, pos)) => return Err((t.pos, format!("{p:?} does not close {open:?} opened at byte {pos}"))),
+                        Some((open, pos)) => {
+                            return Err((
+                                t.pos,
+                                format!("{p:?} does not close {open:?} opened at byte {pos}"),
+                            ));
+                        }
                         None => return Err((t.pos, format!("unmatched {p:?}"))),
                     }
                 }
@@ -305,7 +352,10 @@ impl Parser {
     }
 
     fn err<T>(&self, expected: &str) -> PResult<T> {
-        Err((self.pos(), format!("expected {expected}, found {}", self.describe())))
+        Err((
+            self.pos(),
+            format!("expected {expected}, found {}", self.describe()),
+        ))
     }
 
     fn is_punct(&self, p: &str) -> bool {
@@ -325,7 +375,11 @@ impl Parser {
     }
 
     fn expect_punct(&mut self, p: &str) -> PResult<()> {
-        if self.eat_punct(p) { Ok(()) } else { self.err(&format!("{p:?}")) }
+        if self.eat_punct(p) {
+            Ok(())
+        } else {
+            self.err(&format!("{p:?}"))
+        }
     }
 
     fn ident(&mut self) -> PResult<String> {
@@ -385,7 +439,10 @@ impl Parser {
             LogqlKind::Metric
         };
         if self.peek().is_some() {
-            return Err((self.pos(), format!("unexpected {} after a complete query", self.describe())));
+            return Err((
+                self.pos(),
+                format!("unexpected {} after a complete query", self.describe()),
+            ));
         }
         Ok(kind)
     }
@@ -400,7 +457,10 @@ impl Parser {
         let open = self.pos();
         self.expect_punct("{")?;
         if self.is_punct("}") {
-            return Err((open, "a stream selector needs at least one matcher, e.g. {app=\"api\"}".into()));
+            return Err((
+                open,
+                "a stream selector needs at least one matcher, e.g. {app=\"api\"}".into(),
+            ));
         }
         loop {
             self.ident()?;
@@ -419,12 +479,17 @@ impl Parser {
     }
 
     fn at_stage_start(&self) -> bool {
-        matches!(self.peek(), Some(Tok::Punct("|" | "|=" | "!=" | "|~" | "!~" | "|>" | "!>")))
+        matches!(
+            self.peek(),
+            Some(Tok::Punct("|" | "|=" | "!=" | "|~" | "!~" | "|>" | "!>"))
+        )
     }
 
     fn pipeline(&mut self) -> PResult<()> {
         while self.at_stage_start() {
-            let Some(Tok::Punct(op)) = self.peek().cloned() else { unreachable!() };
+            let Some(Tok::Punct(op)) = self.peek().cloned() else {
+                unreachable!()
+            };
             self.i += 1;
             match op {
                 "|" => self.pipe_stage()?,
@@ -462,8 +527,12 @@ impl Parser {
             Some(Tok::Punct("(")) => return self.label_filter(),
             _ => return self.err("a pipeline stage (json, logfmt, regexp, pattern, line_format, label_format, unwrap, a label filter, …)"),
         };
-        let followed_by_op =
-            matches!(self.peek_at(1), Some(Tok::Punct("=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<=")));
+        let followed_by_op = matches!(
+            self.peek_at(1),
+            Some(Tok::Punct(
+                "=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<="
+            ))
+        );
         match name.as_str() {
             "json" | "logfmt" | "unpack" | "decolorize" if !followed_by_op => {
                 self.i += 1;
@@ -508,7 +577,12 @@ impl Parser {
                 let f = self.ident()?;
                 if self.eat_punct("(") {
                     if !matches!(f.as_str(), "bytes" | "duration" | "duration_seconds") {
-                        return Err((self.pos(), format!("unknown unwrap conversion {f:?} (bytes, duration, duration_seconds)")));
+                        return Err((
+                            self.pos(),
+                            format!(
+                                "unknown unwrap conversion {f:?} (bytes, duration, duration_seconds)"
+                            ),
+                        ));
                     }
                     self.ident()?;
                     self.expect_punct(")")?;
@@ -550,8 +624,12 @@ impl Parser {
             } else {
                 self.ident()?;
                 let op = match self.peek() {
-                    Some(Tok::Punct(p @ ("=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<="))) => *p,
-                    _ => return self.err("a comparison operator (=, !=, =~, !~, ==, >, >=, <, <=)"),
+                    Some(Tok::Punct(
+                        p @ ("=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<="),
+                    )) => *p,
+                    _ => {
+                        return self.err("a comparison operator (=, !=, =~, !~, ==, >, >=, <, <=)");
+                    }
                 };
                 self.i += 1;
                 match self.peek() {
@@ -583,8 +661,12 @@ impl Parser {
     fn metric_expr(&mut self) -> PResult<()> {
         self.metric_unary()?;
         loop {
-            let is_op = matches!(self.peek(), Some(Tok::Punct("+" | "-" | "*" | "/" | "%" | "^" | "==" | "!=" | ">" | ">=" | "<" | "<=")))
-                || BINARY_WORDS.iter().any(|w| self.is_word(w));
+            let is_op = matches!(
+                self.peek(),
+                Some(Tok::Punct(
+                    "+" | "-" | "*" | "/" | "%" | "^" | "==" | "!=" | ">" | ">=" | "<" | "<="
+                ))
+            ) || BINARY_WORDS.iter().any(|w| self.is_word(w));
             if !is_op {
                 return Ok(());
             }
@@ -664,7 +746,11 @@ impl Parser {
         if f == "quantile_over_time" {
             match self.peek() {
                 Some(Tok::Num(_)) => self.i += 1,
-                _ => return self.err("the quantile (e.g. 0.95) as the first argument of quantile_over_time"),
+                _ => {
+                    return self.err(
+                        "the quantile (e.g. 0.95) as the first argument of quantile_over_time",
+                    );
+                }
             }
             self.expect_punct(",")?;
         }
@@ -711,7 +797,10 @@ impl Parser {
                 self.i += 1;
                 Ok(())
             }
-            Some(Tok::Num(d)) => Err((self.pos(), format!("{d:?} is not a duration like 30s, 5m or 1h"))),
+            Some(Tok::Num(d)) => Err((
+                self.pos(),
+                format!("{d:?} is not a duration like 30s, 5m or 1h"),
+            )),
             _ => self.err("a duration like 5m"),
         }
     }
@@ -836,25 +925,49 @@ mod tests {
     #[test]
     fn rejects_garbage_with_positions() {
         for (q, want) in [
-            (r#"{app="llm-gateway"} | json | status >="#, "line 1, col 39: expected a value after \">=\""),
+            (
+                r#"{app="llm-gateway"} | json | status >="#,
+                "line 1, col 39: expected a value after \">=\"",
+            ),
             ("", "expected a stream selector"),
             ("app=\"x\"", "unknown function or keyword \"app\""),
             (r#"{app="x""#, "col 1: \"{\" is never closed"),
             (r#"{app="x}"#, "col 6: unterminated string"),
             (r#"{app="x")"#, "col 9: \")\" does not close \"{\""),
-            (r#"{}"#, "col 1: a stream selector needs at least one matcher"),
+            (
+                r#"{}"#,
+                "col 1: a stream selector needs at least one matcher",
+            ),
             (r#"{app=x}"#, "col 6: expected a quoted string"),
-            (r#"{app=>"x"}"#, "col 6: expected a quoted string, found \">\""),
+            (
+                r#"{app=>"x"}"#,
+                "col 6: expected a quoted string, found \">\"",
+            ),
             (r#"{app~"x"}"#, "col 5: unexpected character"),
             (r#"{app "x"}"#, "col 6: expected a label matcher operator"),
-            (r#"{app="x"} foo"#, "col 11: unexpected \"foo\" after a complete query"),
-            (r#"{app="x"} |= "#, "expected a quoted string after the line filter"),
+            (
+                r#"{app="x"} foo"#,
+                "col 11: unexpected \"foo\" after a complete query",
+            ),
+            (
+                r#"{app="x"} |= "#,
+                "expected a quoted string after the line filter",
+            ),
             (r#"{app="x"} | "#, "expected a pipeline stage"),
-            (r#"rate({app="x"})"#, "col 15: expected a range such as [5m]"),
+            (
+                r#"rate({app="x"})"#,
+                "col 15: expected a range such as [5m]",
+            ),
             (r#"rate({app="x"}[5q])"#, "col 16: \"5q\" is not a duration"),
             (r#"sum(rate({app="x"}[5m]) by (a"#, "\"(\" is never closed"),
-            (r#"frobnicate({app="x"}[5m])"#, "col 1: unknown function or keyword \"frobnicate\""),
-            (r#"sum({app="x"})"#, "col 5: a log query cannot be used as a number"),
+            (
+                r#"frobnicate({app="x"}[5m])"#,
+                "col 1: unknown function or keyword \"frobnicate\"",
+            ),
+            (
+                r#"sum({app="x"})"#,
+                "col 5: a log query cannot be used as a number",
+            ),
             (r#"{app="$svc"}"#, ""),
             (
                 "{app=\"x\"}\n| json | a =",
