@@ -181,6 +181,16 @@ fn plugin_json_includes_match_the_dashboards() {
     }
 }
 
+/// `npm run typecheck` checks each dashboard against `@grafana/schema`'s
+/// `Dashboard` (frontend/src/provisioning/dashboards.schema.ts): none may be missing there.
+#[test]
+fn every_dashboard_is_schema_checked_by_the_frontend() {
+    let checker = std::fs::read_to_string(root().join("frontend/src/provisioning/dashboards.schema.ts")).unwrap();
+    for (file, _) in dashboards() {
+        assert!(checker.contains(&format!("'../../../dashboards/{file}'")), "{file} is not imported by dashboards.schema.ts");
+    }
+}
+
 #[test]
 fn dashboards_are_well_formed() {
     let mut uids = BTreeSet::new();
