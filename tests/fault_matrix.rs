@@ -1,10 +1,22 @@
 //! Fault matrix: every upstream fault a cluster can throw at the plugin, one
-//! faulty cluster beside a healthy one, for each HTTP backend client.
+//! faulty cluster beside a healthy one, for each backend client (Prometheus,
+//! Loki, Tempo, Alertmanager, Kubernetes).
 //!
 //! The faulty cluster is a raw-TCP server in this file that answers every
 //! request with one fault and counts what reaches it (requests, or connections
 //! for the TLS fault). The healthy cluster is a real Prometheus (and the real
-//! Alertmanager) from tests/stack, or a replay of recorded Loki/Tempo answers.
+//! Alertmanager) from tests/stack, or a replay of recorded Loki/Tempo answers,
+//! or the Kubernetes-API replay of tests/support/kube_api.rs (GPU nodes whose
+//! nvidia-smi answers are real captures).
+//!
+//! Kubernetes (`queryType: gpu`, `source: nvidia-smi`) is faulted three ways:
+//! on the node list (the first request), on the driver pod list (after a good
+//! node list, `kubernetes_pods`), and on the exec websocket of the node's
+//! nvidia-smi (`kubernetes_exec`: upgrade refused, silence, a drip, output over
+//! `MAX_EXEC_OUTPUT`, a non-zero exit, garbage on stdout, a socket closed
+//! mid-stream). List reads follow the read retry policy; an exec is never
+//! retried.
+//!
 //! Each case asserts:
 //!
 //! * the healthy cluster's data is intact (exact probe values for Prometheus);
@@ -27,8 +39,12 @@ use fleetscope::federation::{self, Federation};
 use fleetscope::frames::{FieldValues, Frame, NoticeSeverity};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
+use kube_api::{ExecMode, ExecReply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+#[path = "support/kube_api.rs"]
+mod kube_api;
 
 /// Attempts per read (`query.retryAttempts`) used by every case.
 const ATTEMPTS: usize = 3;
@@ -41,9 +57,13 @@ static SERIAL: Mutex<()> = Mutex::new(());
 
 /// Run one case on its own runtime, alone in the process.
 fn run_case(kind: Kind, fault: Option<Fault>, special: Option<&'static str>) {
+    alone(case(kind, fault, special));
+}
+
+fn alone(case: impl std::future::Future<Output = ()>) {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(4).enable_all().build().unwrap();
-    rt.block_on(case(kind, fault, special));
+    rt.block_on(case);
 }
 
 fn stack_env() -> HashMap<String, String> {
@@ -115,8 +135,16 @@ struct FaultServer {
     task: tokio::task::JoinHandle<()>,
 }
 
+/// A path the fault server answers well (200, JSON, keep-alive) before the
+/// faulted request: the faults then hit a later call of the client.
+type Canned = Option<(&'static str, String)>;
+
 impl FaultServer {
     async fn start(fault: Fault, wrong_shape: &'static str, redirect_to: Option<SocketAddr>) -> FaultServer {
+        FaultServer::start_after(fault, wrong_shape, redirect_to, None).await
+    }
+
+    async fn start_after(fault: Fault, wrong_shape: &'static str, redirect_to: Option<SocketAddr>, canned: Canned) -> FaultServer {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let hits = Arc::new(AtomicUsize::new(0));
@@ -124,10 +152,12 @@ impl FaultServer {
         let (h, t) = (hits.clone(), times.clone());
         let task = tokio::spawn(async move {
             loop {
-                let Ok((sock, _)) = listener.accept().await else { return };
-                let (h, t) = (h.clone(), t.clone());
+                let Ok((sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (h, t, c) = (h.clone(), t.clone(), canned.clone());
                 tokio::spawn(async move {
-                    let _ = serve_one(sock, fault, wrong_shape, redirect_to, h, t).await;
+                    let _ = serve_one(sock, fault, wrong_shape, redirect_to, c, h, t).await;
                 });
             }
         });
@@ -191,6 +221,7 @@ async fn serve_one(
     fault: Fault,
     wrong_shape: &'static str,
     redirect_to: Option<SocketAddr>,
+    canned: Canned,
     hits: Arc<AtomicUsize>,
     times: Arc<Mutex<Vec<Instant>>>,
 ) -> std::io::Result<()> {
@@ -207,7 +238,19 @@ async fn serve_one(
         drain(sock).await;
         return Ok(());
     }
-    let Some(_head) = read_request(&mut sock).await? else { return Ok(()) };
+    loop {
+        let Some(head) = read_request(&mut sock).await? else {
+            return Ok(());
+        };
+        let path = head.split_whitespace().nth(1).unwrap_or("").split('?').next().unwrap_or("");
+        match &canned {
+            Some((p, body)) if *p == path => {
+                let ok = format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}", body.len());
+                sock.write_all(ok.as_bytes()).await?;
+            }
+            _ => break,
+        }
+    }
     count();
     let respond = |status: &str, ctype: &str, extra: &str, body: &str| {
         format!("HTTP/1.1 {status}\r\ncontent-type: {ctype}\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}", body.len())
@@ -270,6 +313,10 @@ enum Kind {
     Loki,
     Tempo,
     Alertmanager,
+    /// GPU probe over exec; the fault is on the node list.
+    Kubernetes,
+    /// GPU probe over exec; the node list is fine, the fault is on the driver pod list.
+    KubernetesPods,
 }
 
 impl Kind {
@@ -279,6 +326,27 @@ impl Kind {
             Kind::Loki => "loki",
             Kind::Tempo => "tempo",
             Kind::Alertmanager => "alertmanager",
+            Kind::Kubernetes | Kind::KubernetesPods => "kubernetes",
+        }
+    }
+
+    fn is_kube(self) -> bool {
+        matches!(self, Kind::Kubernetes | Kind::KubernetesPods)
+    }
+
+    /// The cluster's endpoint object for this backend.
+    fn endpoint(self, url: &str) -> String {
+        if self.is_kube() { format!(r#"{{"server":"{url}"}}"#) } else { format!(r#"{{"url":"{url}"}}"#) }
+    }
+
+    /// What the fault server answers well before the faulted request.
+    fn canned(self) -> Canned {
+        match self {
+            Kind::KubernetesPods => {
+                let list = serde_json::json!({"kind": "NodeList", "apiVersion": "v1", "metadata": {}, "items": [kube_api::gpu_node("bad-node", 1)]});
+                Some(("/api/v1/nodes", list.to_string()))
+            }
+            _ => None,
         }
     }
 
@@ -289,6 +357,8 @@ impl Kind {
             Kind::Loki => r#"{"status":"success","data":{"resultType":"streams","result":[{"stream":[1,2],"values":"x"}]}}"#,
             Kind::Tempo => r#"{"traces":{"traceID":42},"metrics":[]}"#,
             Kind::Alertmanager => r#"{"alerts":[{"labels":"none"}]}"#,
+            Kind::Kubernetes => r#"{"kind":"NodeList","apiVersion":"v1","metadata":{},"items":{"metadata":{"name":7}}}"#,
+            Kind::KubernetesPods => r#"{"kind":"PodList","apiVersion":"v1","metadata":{},"items":[{"metadata":{"name":["x"]},"spec":"none"}]}"#,
         }
     }
 }
@@ -432,7 +502,42 @@ async fn healthy(kind: Kind, env: &HashMap<String, String>) -> Healthy {
                 _keep: None,
             }
         }
+        Kind::Kubernetes | Kind::KubernetesPods => {
+            let (url, api) = kube_api::start().await;
+            gpu_cluster(&api, "ok-h100", ExecReply::ok(fixture("nvidia-smi", H100)));
+            Healthy {
+                endpoint_json: kind.endpoint(&url),
+                query: r#"{"queryType":"gpu","view":"gpus","source":"nvidia-smi","clusters":["ok","faulty"]}"#.into(),
+                time_range: {
+                    let now = chrono::Utc::now().timestamp_millis();
+                    TimeRange::new(now - 60_000, now).unwrap()
+                },
+                check: Box::new(|frames| {
+                    let f = frames.iter().find(|f| f.name == "gpus").expect("the gpus frame");
+                    assert_eq!(strings(f, "cluster_id"), vec!["ok"], "only the healthy cluster has GPU rows");
+                    assert_eq!(strings(f, "node"), vec!["ok-h100"]);
+                    assert_eq!(strings(f, "model"), vec!["NVIDIA H100 80GB HBM3"]);
+                    let power = f.fields.iter().find(|fl| fl.name == "power_draw_w").map(|fl| fl.values.clone());
+                    assert_eq!(power, Some(FieldValues::NullableF64(vec![Some(631.95)])), "the replayed nvidia-smi capture, exactly");
+                }),
+                _keep: None,
+            }
+        }
     }
+}
+
+/// The real nvidia-smi capture of an H100 under load.
+const H100: &str = "query_gpu_all_fields.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
+
+/// Script one GPU node and its driver pod on a Kubernetes-API replay; its
+/// `--query-gpu` exec answers `gpus`, its `--query-compute-apps` nothing.
+fn gpu_cluster(api: &kube_api::KubeApi, node: &str, gpus: ExecReply) {
+    use fleetscope::probes::gpu::nvidia_smi::{QUERY_APPS_COMMAND, QUERY_GPU_COMMAND};
+    api.list("/api/v1/nodes", vec![kube_api::gpu_node(node, 1)]);
+    api.list(&format!("/api/v1/namespaces/{}/pods", kube_api::GPU_NAMESPACE), vec![kube_api::driver_pod(node)]);
+    let pod = format!("nvidia-driver-daemonset-{node}");
+    api.exec(kube_api::GPU_NAMESPACE, &pod, Some(&QUERY_GPU_COMMAND), gpus);
+    api.exec(kube_api::GPU_NAMESPACE, &pod, Some(&QUERY_APPS_COMMAND), ExecReply::ok(""));
 }
 
 /// What a case expects of the faulty cluster.
@@ -468,8 +573,9 @@ fn settings(healthy: &str, kind: Kind, faulty_url: &str) -> String {
         "cache":{{"enabled":false}},
         "clusters":[
           {{"id":"ok","name":"healthy-1","{k}":{healthy}}},
-          {{"id":"faulty","name":"faulty-1","{k}":{{"url":"{faulty_url}"}}}}]}}"#,
-        k = kind.key()
+          {{"id":"faulty","name":"faulty-1","{k}":{faulty}}}]}}"#,
+        k = kind.key(),
+        faulty = kind.endpoint(faulty_url)
     )
 }
 
@@ -479,13 +585,17 @@ async fn run(fed: &Federation, h: &Healthy) -> Result<Vec<Frame>, fleetscope::er
     federation::execute(fed, &req).await
 }
 
-/// The faulty cluster's status entry and notice, wherever the kind puts them.
-fn faulty_report(frames: &[Frame]) -> (String, String, Vec<String>) {
+/// The faulty cluster's status entry and warnings, wherever the kind puts them.
+/// Only GPU frames may carry Info notices (each cluster's telemetry source).
+fn faulty_report(kind: Kind, frames: &[Frame]) -> (String, String, Vec<String>) {
     let mut notices = Vec::new();
     let mut status = None;
     for f in frames {
         let Some(meta) = &f.meta else { continue };
         for n in &meta.notices {
+            if kind.is_kube() && n.severity == NoticeSeverity::Info {
+                continue;
+            }
             assert_eq!(n.severity, NoticeSeverity::Warning, "{n:?}");
             notices.push(n.text.clone());
         }
@@ -509,7 +619,7 @@ async fn case(kind: Kind, fault: Option<Fault>, special: Option<&str>) {
     let h = healthy(kind, &env).await;
     let witness = FaultServer::start(Fault::Status500, "", None).await;
     let server = match fault {
-        Some(f) => Some(FaultServer::start(f, kind.wrong_shape(), Some(witness.addr)).await),
+        Some(f) => Some(FaultServer::start_after(f, kind.wrong_shape(), Some(witness.addr), kind.canned()).await),
         None => None,
     };
     let (faulty_url, exp) = match (fault, special) {
@@ -532,13 +642,8 @@ async fn case(kind: Kind, fault: Option<Fault>, special: Option<&str>) {
     let fed = Federation::new(Registry::from_grafana(json.as_bytes(), &Default::default()).unwrap());
     let frames = run(&fed, &h).await.unwrap_or_else(|e| panic!("{kind:?}/{fault:?}{special:?}: the healthy cluster must keep the query alive: {e}"));
     (h.check)(&frames);
-    let (code, error, notices) = faulty_report(&frames);
     let label = format!("{kind:?} × {}", fault.map(|f| format!("{f:?}")).unwrap_or_else(|| special.unwrap().to_owned()));
-    assert_eq!(code, exp.code, "{label}: error code (error: {error})");
-    assert!(error.to_lowercase().contains(exp.mentions), "{label}: error should mention {:?}: {error}", exp.mentions);
-    assert!(error.contains("faulty-1"), "{label}: the error names the cluster: {error}");
-    assert!(notices.iter().any(|n| n.starts_with("PARTIAL_RESULTS: 1 of 2")), "{label}: {notices:?}");
-    assert!(notices.iter().any(|n| n.starts_with(exp.code) && n.contains("faulty-1")), "{label}: notice with the code: {notices:?}");
+    let (code, error) = assert_faulty(kind, &frames, &label, exp.code, exp.mentions);
     if let (Some(s), Some(want)) = (&server, exp.attempts) {
         assert_eq!(s.hits(), want, "{label}: attempts seen by the fault server (retry policy)");
         if fault == Some(Fault::TooManyRequests) {
@@ -553,6 +658,108 @@ async fn case(kind: Kind, fault: Option<Fault>, special: Option<&str>) {
     drop(frames);
     drop(fed);
     assert_fds_settle(before, &label).await;
+}
+
+/// The faulty cluster's code, error text and notices; returns the code and error.
+fn assert_faulty(kind: Kind, frames: &[Frame], label: &str, want: &str, mentions: &str) -> (String, String) {
+    let (code, error, notices) = faulty_report(kind, frames);
+    assert_eq!(code, want, "{label}: error code (error: {error})");
+    assert!(error.to_lowercase().contains(mentions), "{label}: error should mention {mentions:?}: {error}");
+    assert!(error.contains("faulty-1"), "{label}: the error names the cluster: {error}");
+    assert!(notices.iter().any(|n| n.starts_with("PARTIAL_RESULTS: 1 of 2")), "{label}: {notices:?}");
+    assert!(notices.iter().any(|n| n.starts_with(want) && n.contains("faulty-1")), "{label}: notice with the code: {notices:?}");
+    (code, error)
+}
+
+// ---------------------------------------------------------------------------
+// Kubernetes exec faults
+// ---------------------------------------------------------------------------
+
+/// The faulty cluster's lists are fine; the exec of nvidia-smi on its one GPU
+/// node answers `reply`. A node's exec failure is that node's error; with its
+/// only node failed the cluster fails with the node's code (a timeout or an
+/// output over the cap say so), else UPSTREAM_ERROR.
+async fn exec_case(what: &'static str, reply: ExecReply, want: &'static str, mentions: &'static str) {
+    let kind = Kind::Kubernetes;
+    let env = stack_env();
+    let h = healthy(kind, &env).await;
+    let (url, api) = kube_api::start().await;
+    gpu_cluster(&api, "bad-node", reply);
+    let json = settings(&h.endpoint_json, kind, &url);
+    let before = open_fds();
+    let fed = Federation::new(Registry::from_grafana(json.as_bytes(), &Default::default()).unwrap());
+    let started = Instant::now();
+    let frames = run(&fed, &h).await.unwrap_or_else(|e| panic!("exec {what}: the healthy cluster must keep the query alive: {e}"));
+    let took = started.elapsed();
+    (h.check)(&frames);
+    let label = format!("KubernetesExec × {what}");
+    let (code, error) = assert_faulty(kind, &frames, &label, want, mentions);
+    let execs = api.seen_execs.lock().unwrap().clone();
+    assert_eq!(execs.len(), 1, "{label}: one exec of --query-gpu, never retried (and no --query-compute-apps after it failed): {execs:?}");
+    // Each exec has half the cluster's 3 s budget: a hung exec costs that, not the cluster's timeout.
+    let bound = if want == "QUERY_TIMEOUT" { Duration::from_millis(2500) } else { Duration::from_millis(1400) };
+    assert!(took < bound, "{label}: took {took:?}, more than {bound:?}");
+    eprintln!("fault-matrix | {label} | {code} | execs {} | {took:?} | {error}", execs.len());
+    drop(frames);
+    drop(fed);
+    assert_fds_settle(before, &label).await;
+}
+
+mod kubernetes_exec {
+    use super::*;
+
+    fn h100() -> String {
+        fixture("nvidia-smi", H100)
+    }
+
+    #[test]
+    fn upgrade_refused_403() {
+        alone(exec_case(
+            "403",
+            ExecReply::broken(ExecMode::Refuse(403), ""),
+            "UPSTREAM_ERROR",
+            "http 403: pods \"nvidia-driver-daemonset-bad-node\" is forbidden",
+        ))
+    }
+
+    /// kube's own retry layer (15 tries on 429/503/504) must not replay an exec.
+    #[test]
+    fn upgrade_refused_503_is_not_retried() {
+        alone(exec_case("503", ExecReply::broken(ExecMode::Refuse(503), ""), "UPSTREAM_ERROR", "http 503"))
+    }
+
+    #[test]
+    fn exec_never_answers() {
+        alone(exec_case("silent", ExecReply::broken(ExecMode::Silent, ""), "QUERY_TIMEOUT", "exec did not finish within 1.5s"))
+    }
+
+    #[test]
+    fn exec_drips() {
+        alone(exec_case("drip", ExecReply::broken(ExecMode::Drip, ""), "QUERY_TIMEOUT", "exec did not finish within 1.5s"))
+    }
+
+    #[test]
+    fn exec_output_over_the_cap() {
+        let big = "0".repeat(fleetscope::upstream::kube::MAX_EXEC_OUTPUT + 1);
+        alone(exec_case("oversize", ExecReply::ok(big), "RESPONSE_TOO_LARGE", "exec output exceeds 4194304 bytes"))
+    }
+
+    #[test]
+    fn non_zero_exit_status() {
+        let reply = ExecReply::fail(9, "Failed to initialize NVML: Driver/library version mismatch\n");
+        alone(exec_case("exit 9", reply, "UPSTREAM_ERROR", "exited with code 9: failed to initialize nvml"))
+    }
+
+    #[test]
+    fn stdout_garbage() {
+        let reply = ExecReply::ok("<html><body>Segmentation fault (core dumped)</body></html>\n\u{1b}[31m\u{0}\u{7f}\n");
+        alone(exec_case("garbage", reply, "UPSTREAM_ERROR", "expected 13"))
+    }
+
+    #[test]
+    fn socket_closed_mid_stream() {
+        alone(exec_case("closed", ExecReply::broken(ExecMode::CloseMidStream, h100()), "UPSTREAM_ERROR", "without a status"))
+    }
 }
 
 macro_rules! faults {
@@ -623,3 +830,5 @@ faults!(Prometheus, prometheus);
 faults!(Loki, loki);
 faults!(Tempo, tempo);
 faults!(Alertmanager, alertmanager);
+faults!(Kubernetes, kubernetes);
+faults!(KubernetesPods, kubernetes_pods);

@@ -1,22 +1,22 @@
-//! GPU probes end to end: a Kubernetes-API test server (node and pod lists, the
-//! real exec websocket subprotocol `v4.channel.k8s.io`) replays the real
-//! nvidia-smi captures in tests/fixtures/nvidia-smi; DCGM comes from the real
+//! GPU probes end to end: the Kubernetes-API test server of
+//! tests/support/kube_api.rs (node and pod lists, the real exec websocket
+//! subprotocol `v4.channel.k8s.io`) replays the real nvidia-smi captures in
+//! tests/fixtures/nvidia-smi; DCGM comes from the real
 //! Prometheus test stack (FLEETSCOPE_STACK_ENV, started by `make test`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+#[path = "support/kube_api.rs"]
+mod kube_api;
 
-use axum::Router;
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, RawQuery, State};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use fleetscope::error::{ErrorCode, FleetError};
 use fleetscope::federation::{self, Federation};
 use fleetscope::frames::{FieldValues, Frame, NoticeSeverity};
 use fleetscope::probes::gpu::nvidia_smi::{QUERY_APPS_COMMAND, QUERY_GPU_COMMAND};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
+use kube_api::{ExecMode, ExecReply, GPU_NAMESPACE, KubeApi, driver_pod, gpu_node};
 use serde_json::{Value, json};
 
 fn fixture(name: &str) -> String {
@@ -40,116 +40,35 @@ struct NodeScript {
     exit: i32,
 }
 
-#[derive(Default)]
-struct K8sState {
-    nodes: Vec<NodeScript>,
-    /// Raw query strings of every exec request received.
-    execs: Mutex<Vec<String>>,
-    /// Sec-WebSocket-Protocol the client offered.
-    protocols: Mutex<Vec<String>>,
-}
-
-fn pod_name(node: &str) -> String {
-    format!("nvidia-driver-daemonset-{node}")
-}
-
-async fn list_nodes(State(s): State<Arc<K8sState>>) -> impl IntoResponse {
-    let mut items: Vec<Value> = s
-        .nodes
-        .iter()
-        .map(|n| {
-            json!({"metadata": {"name": n.node, "labels": {"kubernetes.io/hostname": n.node}},
-                   "status": {"capacity": {"cpu": "64", "nvidia.com/gpu": n.gpus.to_string()},
-                              "conditions": [{"type": "Ready", "status": "True"}]}})
-        })
-        .collect();
+/// Start a Kubernetes-API replay (tests/support/kube_api.rs) of these GPU
+/// nodes, a CPU-only node, their driver pods and another DaemonSet's pod;
+/// returns its URL and the handle that records the execs.
+async fn k8s(nodes: Vec<NodeScript>) -> (String, Arc<KubeApi>) {
+    let (url, api) = kube_api::start().await;
+    let mut items: Vec<Value> = nodes.iter().map(|n| gpu_node(n.node, n.gpus)).collect();
     // A CPU-only node: never probed.
     items.push(json!({"metadata": {"name": "cpu-node-1"}, "status": {"capacity": {"cpu": "8"}}}));
-    axum::Json(json!({"kind": "NodeList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}))
-}
-
-async fn list_pods(State(s): State<Arc<K8sState>>, Path(ns): Path<String>) -> impl IntoResponse {
-    let mut items: Vec<Value> = s
-        .nodes
-        .iter()
-        .map(|n| {
-            json!({"metadata": {"name": pod_name(n.node), "namespace": ns,
-                                "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "nvidia-driver-daemonset", "uid": "u1", "controller": true}]},
-                   "spec": {"nodeName": n.node, "containers": [{"name": "nvidia-driver-ctr"}]},
-                   "status": {"phase": "Running"}})
-        })
-        .collect();
+    api.list("/api/v1/nodes", items);
+    let mut pods: Vec<Value> = nodes.iter().map(|n| driver_pod(n.node)).collect();
     // Another DaemonSet's pod on the first node: never chosen.
-    if let Some(n) = s.nodes.first() {
-        items.push(json!({"metadata": {"name": "dcgm-exporter-x", "namespace": ns,
-                                       "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "dcgm-exporter", "uid": "u2"}]},
-                          "spec": {"nodeName": n.node, "containers": [{"name": "exporter"}]}, "status": {"phase": "Running"}}));
+    if let Some(n) = nodes.first() {
+        pods.push(json!({"metadata": {"name": "dcgm-exporter-x", "namespace": GPU_NAMESPACE,
+                                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "dcgm-exporter", "uid": "u2"}]},
+                         "spec": {"nodeName": n.node, "containers": [{"name": "exporter"}]}, "status": {"phase": "Running"}}));
     }
-    axum::Json(json!({"kind": "PodList", "apiVersion": "v1", "metadata": {"resourceVersion": "1"}, "items": items}))
-}
-
-async fn exec(
-    State(s): State<Arc<K8sState>>,
-    Path((_ns, pod)): Path<(String, String)>,
-    RawQuery(q): RawQuery,
-    headers: axum::http::HeaderMap,
-    ws: WebSocketUpgrade,
-) -> impl IntoResponse {
-    let q = q.unwrap_or_default();
-    s.execs.lock().unwrap().push(q.clone());
-    if let Some(p) = headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()) {
-        s.protocols.lock().unwrap().push(p.to_owned());
+    api.list(&format!("/api/v1/namespaces/{GPU_NAMESPACE}/pods"), pods);
+    for n in &nodes {
+        let pod = format!("nvidia-driver-daemonset-{}", n.node);
+        let gpu = match n.exit {
+            0 => ExecReply::ok(n.gpu_out.clone()),
+            // Hold the connection open without a byte: the client's exec timeout must fire.
+            -1 => ExecReply::broken(ExecMode::Silent, ""),
+            code => ExecReply::fail(code, "Failed to initialize NVML: Driver/library version mismatch\n"),
+        };
+        api.exec(GPU_NAMESPACE, &pod, Some(&QUERY_GPU_COMMAND), gpu);
+        api.exec(GPU_NAMESPACE, &pod, Some(&QUERY_APPS_COMMAND), ExecReply::ok(n.apps_out.clone()));
     }
-    let script = s.nodes.iter().find(|n| pod_name(n.node) == pod).cloned();
-    ws.protocols(["v4.channel.k8s.io"]).on_upgrade(move |socket| answer(socket, script, q))
-}
-
-/// Speak the v4 channel protocol: 1 stdout, 2 stderr, 3 status JSON.
-async fn answer(mut socket: WebSocket, script: Option<NodeScript>, query: String) {
-    let is_apps = query.contains("query-compute-apps");
-    if script.as_ref().is_some_and(|s| s.exit == -1) {
-        // Hold the connection open without a byte: the client's exec timeout must fire.
-        std::future::pending::<()>().await;
-    }
-    let (stdout, stderr, status) = match script {
-        None => (String::new(), "pod not found".to_owned(), failure(1)),
-        Some(s) if s.exit != 0 && !is_apps => (String::new(), "Failed to initialize NVML: Driver/library version mismatch\n".to_owned(), failure(s.exit)),
-        Some(s) => (if is_apps { s.apps_out } else { s.gpu_out }, String::new(), json!({"metadata": {}, "status": "Success"})),
-    };
-    for (ch, data) in [(1u8, stdout.into_bytes()), (2u8, stderr.into_bytes())] {
-        // Split stdout into two frames: the client must concatenate.
-        let mid = data.len() / 2;
-        for part in [&data[..mid], &data[mid..]] {
-            if !part.is_empty() {
-                let mut msg = vec![ch];
-                msg.extend_from_slice(part);
-                let _ = socket.send(Message::Binary(msg)).await;
-            }
-        }
-    }
-    let mut msg = vec![3u8];
-    msg.extend_from_slice(status.to_string().as_bytes());
-    let _ = socket.send(Message::Binary(msg)).await;
-    let _ = socket.send(Message::Close(None)).await;
-}
-
-fn failure(code: i32) -> Value {
-    json!({"metadata": {}, "status": "Failure", "message": format!("command terminated with non-zero exit code: error executing command [nvidia-smi], exit code {code}"),
-           "reason": "NonZeroExitCode", "details": {"causes": [{"reason": "ExitCode", "message": code.to_string()}]}})
-}
-
-/// Start a Kubernetes-API test server; returns its URL and state.
-async fn k8s(nodes: Vec<NodeScript>) -> (String, Arc<K8sState>) {
-    let state = Arc::new(K8sState { nodes, ..K8sState::default() });
-    let app = Router::new()
-        .route("/api/v1/nodes", get(list_nodes))
-        .route("/api/v1/namespaces/:ns/pods", get(list_pods))
-        .route("/api/v1/namespaces/:ns/pods/:pod/exec", get(exec))
-        .with_state(state.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (format!("http://{addr}"), state)
+    (url, api)
 }
 
 fn node(name: &'static str, gpus: u32, gpu: &str, apps: &str) -> NodeScript {
@@ -229,7 +148,7 @@ async fn multi_cluster_exec_with_failing_and_malformed_nodes() {
     let n = notices(f);
     assert!(n.iter().any(|t| t.starts_with("Warning: cluster-b/b-broken:") && t.contains("exited with code 9") && t.contains("NVML")), "{n:?}");
     assert!(n.iter().any(|t| t.starts_with("Warning: cluster-b/b-garbled:") && t.contains("6 columns, expected 13")), "{n:?}");
-    assert_eq!(a.protocols.lock().unwrap()[0], "v5.channel.k8s.io, v4.channel.k8s.io");
+    assert_eq!(a.seen_protocols.lock().unwrap()[0], "v5.channel.k8s.io, v4.channel.k8s.io");
 
     // The nodes view shows the failing nodes as rows with their errors.
     let frames = run(&fed, json!({"queryType": "gpu", "view": "nodes", "source": "nvidia-smi", "clusters": ["b"]}), now_ms()).await.unwrap();
@@ -269,10 +188,10 @@ async fn exec_is_an_allowlist() {
                          "command": ["sh", "-c", "id"], "expr": "$(id)"});
     let err = run(&fed, hostile, now_ms()).await.unwrap_err();
     assert_eq!(err.code, ErrorCode::NoGpuNodes, "{err}");
-    assert!(state.execs.lock().unwrap().is_empty());
+    assert!(state.seen_exec_queries.lock().unwrap().is_empty());
 
     run(&fed, json!({"queryType": "gpu", "source": "nvidia-smi", "node": "n1", "command": "id"}), now_ms()).await.unwrap();
-    let execs = state.execs.lock().unwrap().clone();
+    let execs = state.seen_exec_queries.lock().unwrap().clone();
     let expected = |cmd: &[&str]| {
         let mut q = url::form_urlencoded::Serializer::new(String::new());
         for c in cmd {
@@ -339,7 +258,7 @@ async fn auto_source_uses_dcgm_where_prometheus_has_it() {
     assert!(n.iter().any(|t| t.contains("prod-east-1: source dcgm (auto: DCGM metrics found")), "{n:?}");
     assert!(n.iter().any(|t| t.contains("dead-prom: source nvidia-smi (auto: DCGM lookup failed")), "{n:?}");
     // East's DCGM exists, so exec ran only for kube and deadprom (2 nodes × 2 commands).
-    assert_eq!(state.execs.lock().unwrap().len(), 2 * 2);
+    assert_eq!(state.seen_exec_queries.lock().unwrap().len(), 2 * 2);
 
     let frames = run(&fed, json!({"queryType": "gpu", "view": "gpus", "source": "dcgm", "clusters": ["east"]}), end).await.unwrap();
     let f = &frames[0];

@@ -17,9 +17,9 @@ use futures::StreamExt;
 use grafana_plugin_sdk::pluginv2::stream_server::Stream;
 use grafana_plugin_sdk::pluginv2::{DataSourceInstanceSettings, PluginContext, RunStreamRequest, StreamPacket, SubscribeStreamRequest, subscribe_stream_response};
 use serde_json::{Value, json};
-use support::{ExecReply, KubeApi};
+use support::{ExecReply, KubeApi, driver_pod, gpu_node};
 
-const NS: &str = "nvidia-gpu-operator";
+const NS: &str = support::GPU_NAMESPACE;
 const H100: &str = "query_gpu_all_fields.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
 const RTX: &str = "query_gpu_all_fields.rtx-4080-super.drv595.load.nvidia_gpu_exporter.csv";
 const H100_APPS: &str = "query_compute_apps.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
@@ -30,20 +30,12 @@ fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/fixtures/nvidia-smi/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
 }
 
-fn gpu_node(name: &str) -> Value {
-    json!({"metadata": {"name": name}, "status": {"capacity": {"cpu": "64", "nvidia.com/gpu": "1"}, "conditions": [{"type": "Ready", "status": "True"}]}})
-}
-
-fn driver_pod(node: &str) -> Value {
-    json!({"metadata": {"name": format!("nvidia-driver-daemonset-{node}"), "namespace": NS,
-                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "nvidia-driver-daemonset", "uid": "u1", "controller": true}]},
-           "spec": {"nodeName": node, "containers": [{"name": "nvidia-driver-ctr"}]},
-           "status": {"phase": "Running"}})
-}
-
 /// Two GPU nodes (H100, RTX 4080 SUPER) and a CPU-only node.
 fn script(api: &KubeApi) {
-    api.list("/api/v1/nodes", vec![gpu_node("n-h100"), gpu_node("n-rtx"), json!({"metadata": {"name": "cpu-1"}, "status": {"capacity": {"cpu": "8"}}})]);
+    api.list(
+        "/api/v1/nodes",
+        vec![gpu_node("n-h100", 1), gpu_node("n-rtx", 1), json!({"metadata": {"name": "cpu-1"}, "status": {"capacity": {"cpu": "8"}}})],
+    );
     api.list(&format!("/api/v1/namespaces/{NS}/pods"), vec![driver_pod("n-h100"), driver_pod("n-rtx")]);
     for (node, gpus, apps) in [("n-h100", fixture(H100), fixture(H100_APPS)), ("n-rtx", fixture(RTX), String::new())] {
         let pod = format!("nvidia-driver-daemonset-{node}");

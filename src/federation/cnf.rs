@@ -29,7 +29,7 @@ use crate::probes::cnf::ptp::{self, PtpProfile, PtpRow};
 use crate::probes::cnf::sriov::{self, SriovNode};
 use crate::probes::cnf::workloads::{self, CnfPod};
 use crate::query::cnf::{CnfQuery, CnfView, PodSelector};
-use crate::registry::{Backend, Cluster, KubernetesAccess};
+use crate::registry::{Backend, Cluster, KubernetesAccess, QueryLimits};
 use crate::upstream::UpstreamError;
 use crate::upstream::kube::{AllowedCommand, KubeClient};
 
@@ -67,14 +67,14 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &CnfQuery) -> 
     let backend = if q.view == CnfView::Ptp { Backend::Prometheus } else { Backend::Kubernetes };
     fed.fan_out(targets, backend, |cluster| {
         let prom = (q.view == CnfView::Ptp && cluster.prometheus.is_some()).then(|| fed.prometheus(&cluster));
-        let timeout = fed.registry.limits.timeout;
+        let limits = fed.registry.limits.clone();
         let q = q.clone();
         async move {
             let mut out = match q.view {
-                CnfView::Ptp => ptp_view(&cluster, prom, timeout, q.time_ms).await?,
-                CnfView::Sriov => sriov_view(&cluster, timeout).await?,
-                CnfView::Workloads => workloads_view(&cluster, timeout, q.pod.as_ref()).await?,
-                CnfView::Dpdk => dpdk_view(&cluster, timeout, &q).await?,
+                CnfView::Ptp => ptp_view(&cluster, prom, &limits, q.time_ms).await?,
+                CnfView::Sriov => sriov_view(&cluster, &limits).await?,
+                CnfView::Workloads => workloads_view(&cluster, &limits, q.pod.as_ref()).await?,
+                CnfView::Dpdk => dpdk_view(&cluster, &limits, &q).await?,
             };
             if let Some(n) = &q.node {
                 out.ptp.retain(|r| &r.node == n);
@@ -87,14 +87,14 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &CnfQuery) -> 
     .await
 }
 
-fn client(cluster: &Cluster, timeout: Duration, needed_for: &str) -> Result<(KubeClient, KubernetesAccess), FleetError> {
+fn client(cluster: &Cluster, limits: &QueryLimits, needed_for: &str) -> Result<(KubeClient, KubernetesAccess), FleetError> {
     let Some(access) = &cluster.kubernetes else {
         return Err(FleetError::new(
             ErrorCode::KubernetesNotAvailable,
             format!("{}: no kubernetes access is configured for this cluster (needed for {needed_for})", cluster.name),
         ));
     };
-    let c = KubeClient::new(access, timeout).map_err(named(cluster, Backend::Kubernetes))?;
+    let c = KubeClient::new(access, limits).map_err(named(cluster, Backend::Kubernetes))?;
     Ok((c, access.clone()))
 }
 
@@ -105,7 +105,7 @@ fn not_served(e: &UpstreamError) -> bool {
 async fn ptp_view(
     cluster: &Cluster,
     prom: Option<Result<crate::upstream::prometheus::PrometheusClient, FleetError>>,
-    timeout: Duration,
+    limits: &QueryLimits,
     time_ms: i64,
 ) -> Result<ClusterCnf, FleetError> {
     let mut out = ClusterCnf::default();
@@ -142,7 +142,7 @@ async fn ptp_view(
         None => out.note(NoticeSeverity::Info, format!("{}: no kubernetes access; PTP operator objects not read", cluster.name)),
         Some(_) => {
             sources += 1;
-            match ptp_objects(cluster, timeout, &mut out).await {
+            match ptp_objects(cluster, limits, &mut out).await {
                 Ok(()) => {}
                 Err(e) => {
                     out.note(NoticeSeverity::Warning, format!("{}: PTP operator objects unavailable: {}", cluster.name, e.message));
@@ -165,8 +165,8 @@ async fn ptp_view(
     Ok(out)
 }
 
-async fn ptp_objects(cluster: &Cluster, timeout: Duration, out: &mut ClusterCnf) -> Result<(), FleetError> {
-    let (c, access) = client(cluster, timeout, "the PTP operator objects")?;
+async fn ptp_objects(cluster: &Cluster, limits: &QueryLimits, out: &mut ClusterCnf) -> Result<(), FleetError> {
+    let (c, access) = client(cluster, limits, "the PTP operator objects")?;
     let ns = access.ptp_namespace.as_str();
     let devices = match c.list_custom(ptp::GROUP, ptp::VERSION, "NodePtpDevice", "nodeptpdevices", Some(ns)).await {
         Ok(d) => d,
@@ -200,8 +200,8 @@ async fn ptp_objects(cluster: &Cluster, timeout: Duration, out: &mut ClusterCnf)
     Ok(())
 }
 
-async fn sriov_view(cluster: &Cluster, timeout: Duration) -> Result<ClusterCnf, FleetError> {
-    let (c, access) = client(cluster, timeout, "SR-IOV node states")?;
+async fn sriov_view(cluster: &Cluster, limits: &QueryLimits) -> Result<ClusterCnf, FleetError> {
+    let (c, access) = client(cluster, limits, "SR-IOV node states")?;
     let ns = access.sriov_namespace.as_str();
     let mut out = ClusterCnf::default();
     let objects = match c.list_custom(sriov::GROUP, sriov::VERSION, "SriovNetworkNodeState", "sriovnetworknodestates", Some(ns)).await {
@@ -227,8 +227,8 @@ async fn sriov_view(cluster: &Cluster, timeout: Duration) -> Result<ClusterCnf, 
     Ok(out)
 }
 
-async fn workloads_view(cluster: &Cluster, timeout: Duration, pod: Option<&PodSelector>) -> Result<ClusterCnf, FleetError> {
-    let (c, _) = client(cluster, timeout, "CNF workloads")?;
+async fn workloads_view(cluster: &Cluster, limits: &QueryLimits, pod: Option<&PodSelector>) -> Result<ClusterCnf, FleetError> {
+    let (c, _) = client(cluster, limits, "CNF workloads")?;
     let ns = pod.and_then(|p| p.namespace.as_deref());
     let pods = c.pod_objects(ns).await.map_err(named(cluster, Backend::Kubernetes))?;
     let mut out = ClusterCnf::default();
@@ -249,9 +249,9 @@ async fn workloads_view(cluster: &Cluster, timeout: Duration, pod: Option<&PodSe
     Ok(out)
 }
 
-async fn dpdk_view(cluster: &Cluster, timeout: Duration, q: &CnfQuery) -> Result<ClusterCnf, FleetError> {
+async fn dpdk_view(cluster: &Cluster, limits: &QueryLimits, q: &CnfQuery) -> Result<ClusterCnf, FleetError> {
     let Some(sel) = &q.pod else { return Err(FleetError::invalid_query("field `pod`: cnfView dpdk needs a pod")) };
-    let (c, _) = client(cluster, timeout, "DPDK telemetry")?;
+    let (c, _) = client(cluster, limits, "DPDK telemetry")?;
     let pods = c.pod_objects(sel.namespace.as_deref()).await.map_err(named(cluster, Backend::Kubernetes))?;
     // The pod, namespace and container that reach the exec come from this list, not from the query.
     let found = pods.iter().find(|p| sel.matches(p.metadata.namespace.as_deref().unwrap_or(""), p.metadata.name.as_deref().unwrap_or("")));
@@ -265,7 +265,7 @@ async fn dpdk_view(cluster: &Cluster, timeout: Duration, q: &CnfQuery) -> Result
         return Err(FleetError::new(ErrorCode::UpstreamError, format!("{}: pod {ns}/{name} is not Running", cluster.name)));
     }
     let container = pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default();
-    let exec_timeout = (timeout / 2).min(Duration::from_secs(15));
+    let exec_timeout = (limits.timeout / 2).min(Duration::from_secs(15));
     let exec_err = |what: &str, e: String| FleetError::new(ErrorCode::UpstreamError, format!("{}: DPDK telemetry {what} in {ns}/{name}: {e}", cluster.name));
     let ports = match q.port {
         Some(p) => vec![p],

@@ -23,7 +23,7 @@ use crate::frames::{Field, FieldConfig, FieldValues, Frame, FrameMeta, Notice, N
 use crate::probes::gpu::nvidia_smi::{self, GpuInfo};
 use crate::probes::gpu::{ClusterGpus, GpuSource, NodeGpus, ProcessRow, dcgm};
 use crate::query::gpu::{GpuQuery, GpuView, SourceChoice};
-use crate::registry::{Backend, Cluster};
+use crate::registry::{Backend, Cluster, QueryLimits};
 use crate::upstream::kube::{AllowedCommand, KubeClient, PodRef};
 
 /// GPU nodes of one cluster probed at once.
@@ -42,7 +42,7 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &GpuQuery) -> 
                     Some(p) => from_dcgm(&cluster, p?, q.time_ms).await?,
                     None => return Err(not_available(&cluster, Backend::Prometheus, "the dcgm source needs a prometheus endpoint")),
                 },
-                SourceChoice::NvidiaSmi => from_exec(&cluster, limits.timeout, ttl, q.node.as_deref()).await?,
+                SourceChoice::NvidiaSmi => from_exec(&cluster, &limits, ttl, q.node.as_deref()).await?,
                 SourceChoice::Auto => auto(&cluster, prom, &limits, ttl, &q).await?,
             };
             if let Some(n) = &q.node {
@@ -57,10 +57,13 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &GpuQuery) -> 
             }
             if answer.nodes.iter().all(|n| n.error.is_some()) {
                 let errs: Vec<String> = answer.nodes.iter().map(|n| format!("{}: {}", n.node, n.error.as_deref().unwrap_or(""))).collect();
-                return Err(FleetError::new(
-                    ErrorCode::UpstreamError,
-                    format!("{}: every GPU node failed: {}", cluster.name, errs.join("; ")),
-                ));
+                // Every node timed out (or every output was over the cap): the cluster's code says so.
+                let first = answer.nodes[0].error_code;
+                let code = match first {
+                    Some(c) if answer.nodes.iter().all(|n| n.error_code == first) => c,
+                    _ => ErrorCode::UpstreamError,
+                };
+                return Err(FleetError::new(code, format!("{}: every GPU node failed: {}", cluster.name, errs.join("; "))));
             }
             Ok(answer)
         }
@@ -75,7 +78,7 @@ fn not_available(cluster: &Cluster, backend: Backend, why: &str) -> FleetError {
 async fn auto(
     cluster: &Cluster,
     prom: Option<Result<crate::upstream::prometheus::PrometheusClient, FleetError>>,
-    limits: &crate::registry::QueryLimits,
+    limits: &QueryLimits,
     ttl: Duration,
     q: &GpuQuery,
 ) -> Result<ClusterGpus, FleetError> {
@@ -101,7 +104,7 @@ async fn auto(
             format!("{}: no GPU telemetry: {why_not}, and no kubernetes access for nvidia-smi", cluster.name),
         ));
     }
-    let mut a = from_exec(cluster, limits.timeout, ttl, q.node.as_deref()).await?;
+    let mut a = from_exec(cluster, limits, ttl, q.node.as_deref()).await?;
     a.note = Some(format!("auto: {why_not}; used nvidia-smi"));
     Ok(a)
 }
@@ -145,11 +148,11 @@ fn driver_pods(pods: Vec<PodRef>, daemon_set: &str) -> BTreeMap<String, PodRef> 
     out
 }
 
-async fn from_exec(cluster: &Cluster, timeout: Duration, ttl: Duration, only_node: Option<&str>) -> Result<ClusterGpus, FleetError> {
+async fn from_exec(cluster: &Cluster, limits: &QueryLimits, ttl: Duration, only_node: Option<&str>) -> Result<ClusterGpus, FleetError> {
     let Some(access) = &cluster.kubernetes else {
         return Err(not_available(cluster, Backend::Kubernetes, "no kubernetes access is configured for this cluster (needed for nvidia-smi)"));
     };
-    let client = KubeClient::new(access, timeout).map_err(named(cluster, Backend::Kubernetes))?;
+    let client = KubeClient::new(access, limits).map_err(named(cluster, Backend::Kubernetes))?;
     let mut nodes = client.gpu_nodes().await.map_err(named(cluster, Backend::Kubernetes))?;
     if let Some(n) = only_node {
         nodes.retain(|x| x.name == n);
@@ -160,7 +163,7 @@ async fn from_exec(cluster: &Cluster, timeout: Duration, ttl: Duration, only_nod
     let pods = client.pods(&access.gpu_namespace, None).await.map_err(named(cluster, Backend::Kubernetes))?;
     let drivers = driver_pods(pods, &access.gpu_daemon_set);
     // Each exec gets part of the cluster's budget so one hung node cannot time the cluster out.
-    let exec_timeout = (timeout / 2).min(Duration::from_secs(15));
+    let exec_timeout = (limits.timeout / 2).min(Duration::from_secs(15));
     let server = access.server.as_ref().map(|u| u.to_string()).unwrap_or_else(|| "in-cluster".into());
     let results: Vec<NodeGpus> = futures::stream::iter(nodes.into_iter().map(|n| {
         let pod = drivers.get(&n.name).cloned();
@@ -195,6 +198,7 @@ async fn probe_node(client: &KubeClient, pod: &PodRef, container: Option<&str>, 
         Ok(o) => o.stdout,
         Err(e) => {
             out.error = Some(format!("nvidia-smi --query-gpu in {}/{}: {e}", pod.namespace, pod.name));
+            out.error_code = Some(e.code());
             return;
         }
     };

@@ -143,25 +143,7 @@ impl UpstreamClient {
         F: Fn() -> reqwest::RequestBuilder,
     {
         let attempts = if idempotency == Idempotency::Read { self.attempts } else { 1 };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let (result, retry_after) = self.send_once(build()).await;
-            let retryable = match &result {
-                Ok(_) => false,
-                Err(UpstreamError::Connect(_)) => true,
-                Err(UpstreamError::Status { status, .. }) => *status >= 500 || *status == 429,
-                Err(_) => false,
-            };
-            if !retryable || attempt >= attempts {
-                return result;
-            }
-            let ceiling = self.retry_delay.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF);
-            let jittered = ceiling.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
-            let wait = retry_after.map(|r| r.min(MAX_BACKOFF)).unwrap_or(jittered);
-            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(), "retrying upstream read");
-            tokio::time::sleep(wait).await;
-        }
+        retry_reads(attempts, self.retry_delay, || self.send_once(build())).await
     }
 
     /// Open a websocket on `path` (HTTP/1.1 upgrade through this endpoint's
@@ -206,21 +188,10 @@ impl UpstreamClient {
             Err(e) => return (Err(classify(&e)), None),
         };
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(resp.headers());
         if status.is_redirection() {
             let to = resp.headers().get(reqwest::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?").to_owned();
-            return (
-                Err(UpstreamError::Status {
-                    status: status.as_u16(),
-                    message: format!("redirect to {} refused (only registered URLs are called)", redact_url(&to)),
-                }),
-                None,
-            );
+            return (Err(redirect_refused(status.as_u16(), &to)), None);
         }
         let body = self.read_body(resp).await;
         if status.is_success() {
@@ -250,6 +221,47 @@ impl UpstreamClient {
         }
         Ok(buf.freeze())
     }
+}
+
+/// Run one attempt up to `attempts` times: again only after a connect error, a
+/// 5xx or a 429, waiting the attempt's `Retry-After` (capped) or an exponential
+/// backoff from `retry_delay` with full jitter. Each attempt answers its result
+/// and the `Retry-After` it was given. Callers pass 1 for anything that is not
+/// an idempotent read.
+pub(crate) async fn retry_reads<T, F, Fut>(attempts: u32, retry_delay: Duration, mut once: F) -> Result<T, UpstreamError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = (Result<T, UpstreamError>, Option<Duration>)>,
+{
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let (result, retry_after) = once().await;
+        let retryable = match &result {
+            Ok(_) => false,
+            Err(UpstreamError::Connect(_)) => true,
+            Err(UpstreamError::Status { status, .. }) => *status >= 500 || *status == 429,
+            Err(_) => false,
+        };
+        if !retryable || attempt >= attempts {
+            return result;
+        }
+        let ceiling = retry_delay.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF);
+        let jittered = ceiling.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
+        let wait = retry_after.map(|r| r.min(MAX_BACKOFF)).unwrap_or(jittered);
+        tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(), "retrying upstream read");
+        tokio::time::sleep(wait).await;
+    }
+}
+
+/// `Retry-After` in seconds, when a response carries one.
+pub(crate) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    headers.get(http::header::RETRY_AFTER).and_then(|v| v.to_str().ok()).and_then(|s| s.trim().parse::<u64>().ok()).map(Duration::from_secs)
+}
+
+/// A 3xx is never followed: it could send credentials to a host nobody registered.
+pub(crate) fn redirect_refused(status: u16, location: &str) -> UpstreamError {
+    UpstreamError::Status { status, message: format!("redirect to {} refused (only registered URLs are called)", redact_url(location)) }
 }
 
 /// Tenant and auth headers sent with every request; auth values are marked
@@ -318,7 +330,7 @@ fn classify(e: &reqwest::Error) -> UpstreamError {
 }
 
 /// The error and its sources, with any URL user-info removed.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut parts = vec![e.to_string()];
     let mut src = e.source();
     while let Some(s) = src {

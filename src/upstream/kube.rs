@@ -5,7 +5,12 @@
 //!   in-cluster config (service-account token and CA of the pod Grafana runs in).
 //!   TLS is rustls with ring, like reqwest here (no aws-lc provider in the tree).
 //! * Reads: node lists, pod lists, custom resources ([`KubeClient::list_custom`],
-//!   for the CNF probes: `ptp.openshift.io/v1` …).
+//!   for the CNF probes: `ptp.openshift.io/v1` …). They follow the policy of
+//!   `upstream::http` reads: the body is cut off at `query.maxResponseBytes`,
+//!   3xx is refused (never followed), and a read is tried `query.retryAttempts`
+//!   times, again only after a connect error, a 5xx or a 429 (`Retry-After`
+//!   honoured). kube's own retry layer (15 retries on 429/503/504, execs
+//!   included) is switched off.
 //! * Exec: **an allowlist**. [`AllowedCommand`] can only be built from `'static`
 //!   argument lists written in this crate's code (the nvidia-smi commands here;
 //!   the DPDK telemetry commands belong beside them), so nothing from a query can
@@ -13,18 +18,25 @@
 //!   and from the cluster's own pod list. Exec runs over kube's websocket
 //!   (`v5.channel.k8s.io`, falling back to `v4.channel.k8s.io`): stdout/stderr are
 //!   collected up to [`MAX_EXEC_OUTPUT`], the status channel decides success, and
-//!   each exec has its own timeout.
+//!   each exec has its own timeout. An exec is never retried: a command is not
+//!   idempotent in general, and a node's failure is reported as that node's.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
+use http_body_util::BodyExt;
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, AttachParams, DynamicObject, ListParams};
+use kube::Resource;
+use kube::api::{Api, AttachParams, DynamicObject, ListParams, ObjectList};
 use kube::discovery::ApiResource;
+use serde::de::DeserializeOwned;
 use tokio::io::AsyncReadExt;
 
 use super::UpstreamError;
-use crate::registry::KubernetesAccess;
+use super::http::{error_chain, redirect_refused, retry_after, retry_reads, summarize_error_body};
+use crate::error::ErrorCode;
+use crate::registry::{KubernetesAccess, QueryLimits};
 
 /// Largest stdout (or stderr) an exec may return.
 pub const MAX_EXEC_OUTPUT: usize = 4 * 1024 * 1024;
@@ -67,8 +79,21 @@ pub enum ExecError {
     Timeout(Duration),
     #[error("command exited with code {code}: {stderr}")]
     Exit { code: i32, stderr: String },
+    #[error("exec output exceeds {MAX_EXEC_OUTPUT} bytes")]
+    TooLarge,
     #[error("exec failed: {0}")]
     Failed(String),
+}
+
+impl ExecError {
+    /// The error code a cluster gets when every one of its execs failed this way.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ExecError::Timeout(_) => ErrorCode::QueryTimeout,
+            ExecError::TooLarge => ErrorCode::ResponseTooLarge,
+            ExecError::Exit { .. } | ExecError::Failed(_) => ErrorCode::UpstreamError,
+        }
+    }
 }
 
 /// A node with its allocatable GPU count (`nvidia.com/gpu` capacity).
@@ -96,6 +121,11 @@ pub struct PodRef {
 #[derive(Clone)]
 pub struct KubeClient {
     client: kube::Client,
+    /// Tries per list read (`query.retryAttempts`); execs get one.
+    attempts: u32,
+    retry_delay: Duration,
+    /// Largest list body (`query.maxResponseBytes`).
+    max_body: usize,
 }
 
 impl std::fmt::Debug for KubeClient {
@@ -124,17 +154,40 @@ fn base64(data: &[u8]) -> String {
 fn kube_error(e: kube::Error) -> UpstreamError {
     match e {
         kube::Error::Api(status) => UpstreamError::Status { status: status.code, message: status.message.clone() },
-        kube::Error::HyperError(e) => UpstreamError::Connect(e.to_string()),
-        kube::Error::Service(e) => UpstreamError::Connect(e.to_string()),
+        kube::Error::HyperError(e) => UpstreamError::Connect(error_chain(&e)),
+        kube::Error::Service(e) => UpstreamError::Connect(error_chain(e.as_ref())),
         other => UpstreamError::Request(other.to_string()),
     }
 }
 
+/// Read a response body, cut off at `max` bytes (checked against
+/// `Content-Length` first, like `upstream::http`).
+async fn read_body(resp: http::Response<kube::client::Body>, max: usize) -> Result<Bytes, UpstreamError> {
+    let declared = resp.headers().get(http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|len| len > max as u64) {
+        return Err(UpstreamError::TooLarge { limit: max });
+    }
+    let mut body = resp.into_body();
+    let mut buf = BytesMut::with_capacity(declared.map_or(8 * 1024, |l| l as usize));
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| UpstreamError::Decode(format!("body read failed: {}", error_chain(&e))))?;
+        if let Some(chunk) = frame.data_ref() {
+            if buf.len() + chunk.len() > max {
+                return Err(UpstreamError::TooLarge { limit: max });
+            }
+            buf.extend_from_slice(chunk);
+        }
+    }
+    Ok(buf.freeze())
+}
+
 impl KubeClient {
     /// Build a client from the registry's access settings. Must run inside a
-    /// Tokio runtime. `timeout` bounds connecting and each API read (not execs,
-    /// which have their own).
-    pub fn new(access: &KubernetesAccess, timeout: Duration) -> Result<Self, UpstreamError> {
+    /// Tokio runtime. `limits.timeout` bounds connecting (the federation bounds
+    /// each cluster's whole call; execs have their own); retries and the body
+    /// cap of list reads come from `limits` too.
+    pub fn new(access: &KubernetesAccess, limits: &QueryLimits) -> Result<Self, UpstreamError> {
+        let timeout = limits.timeout;
         let mut config = match &access.server {
             Some(url) => {
                 let uri: http::Uri = url.as_str().parse().map_err(|e| UpstreamError::Request(format!("kubernetes.server: {e}")))?;
@@ -166,14 +219,50 @@ impl KubeClient {
         config.accept_invalid_certs = access.tls_skip_verify;
         config.connect_timeout = Some(timeout);
         config.read_timeout = None;
+        // Retries are this client's (reads only, `retryAttempts`), never kube's.
+        config.default_retry = false;
         let client = kube::Client::try_from(config).map_err(|e| UpstreamError::Request(format!("kubernetes client: {e}")))?;
-        Ok(KubeClient { client })
+        Ok(KubeClient { client, attempts: limits.retry_attempts.max(1), retry_delay: limits.retry_delay, max_body: limits.max_response_bytes })
+    }
+
+    /// GET a list at `url_path` under the read policy, decoded as `ObjectList<K>`.
+    async fn list<K: DeserializeOwned + Clone>(&self, url_path: &str, lp: &ListParams) -> Result<ObjectList<K>, UpstreamError> {
+        let req = kube::core::Request::new(url_path).list(lp).map_err(|e| UpstreamError::Request(format!("list {url_path}: {e}")))?;
+        let body = retry_reads(self.attempts, self.retry_delay, || self.get_once(&req)).await?;
+        serde_json::from_slice(&body).map_err(|e| UpstreamError::Decode(format!("{url_path}: {e}")))
+    }
+
+    /// One attempt: the 2xx body, or the error and the `Retry-After` it came with.
+    async fn get_once(&self, req: &http::Request<Vec<u8>>) -> (Result<Bytes, UpstreamError>, Option<Duration>) {
+        let mut request = http::Request::new(kube::client::Body::from(req.body().clone()));
+        *request.method_mut() = req.method().clone();
+        *request.uri_mut() = req.uri().clone();
+        *request.headers_mut() = req.headers().clone();
+        let resp = match self.client.send(request).await {
+            Ok(r) => r,
+            Err(e) => return (Err(kube_error(e)), None),
+        };
+        let status = resp.status();
+        let wait = retry_after(resp.headers());
+        if status.is_redirection() {
+            let to = resp.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or("?");
+            return (Err(redirect_refused(status.as_u16(), to)), None);
+        }
+        let body = read_body(resp, self.max_body).await;
+        if status.is_success() {
+            return (body, None);
+        }
+        // Kubernetes `Status` bodies carry `message`; proxies' HTML pages their `<title>`.
+        let message = match body {
+            Ok(b) => summarize_error_body(&b),
+            Err(e) => e.to_string(),
+        };
+        (Err(UpstreamError::Status { status: status.as_u16(), message }), wait)
     }
 
     /// Nodes with `nvidia.com/gpu` capacity > 0.
     pub async fn gpu_nodes(&self) -> Result<Vec<GpuNode>, UpstreamError> {
-        let nodes: Api<Node> = Api::all(self.client.clone());
-        let list = nodes.list(&ListParams::default()).await.map_err(kube_error)?;
+        let list = self.list::<Node>(&Node::url_path(&(), None), &ListParams::default()).await?;
         let mut out = Vec::new();
         for n in list.items {
             let Some(name) = n.metadata.name.clone() else { continue };
@@ -198,12 +287,11 @@ impl KubeClient {
 
     /// Pods of a namespace (optionally with a label selector from the registry).
     pub async fn pods(&self, namespace: &str, label_selector: Option<&str>) -> Result<Vec<PodRef>, UpstreamError> {
-        let pods: Api<Pod> = Api::namespaced(self.client.clone(), namespace);
         let mut lp = ListParams::default();
         if let Some(sel) = label_selector {
             lp = lp.labels(sel);
         }
-        let list = pods.list(&lp).await.map_err(kube_error)?;
+        let list = self.list::<Pod>(&Pod::url_path(&(), Some(namespace)), &lp).await?;
         Ok(list
             .items
             .into_iter()
@@ -232,11 +320,7 @@ impl KubeClient {
     ) -> Result<Vec<DynamicObject>, UpstreamError> {
         let gvk = kube::core::GroupVersionKind::gvk(group, version, kind);
         let ar = ApiResource::from_gvk_with_plural(&gvk, plural);
-        let api: Api<DynamicObject> = match namespace {
-            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &ar),
-            None => Api::all_with(self.client.clone(), &ar),
-        };
-        Ok(api.list(&ListParams::default()).await.map_err(kube_error)?.items)
+        Ok(self.list::<DynamicObject>(&DynamicObject::url_path(&ar, namespace), &ListParams::default()).await?.items)
     }
 
     /// Run an allowlisted command in a pod's container; `timeout` bounds the
@@ -266,11 +350,25 @@ impl KubeClient {
             return Err(ExecError::Failed("exec streams unavailable".into()));
         };
         let status = attached.take_status();
-        let (out, err) = tokio::join!(read_capped(stdout), read_capped(stderr));
-        let (stdout, stderr) = (out?, err?);
-        let status = match status {
-            Some(s) => s.await,
-            None => None,
+        let status = async move {
+            match status {
+                Some(s) => s.await,
+                None => None,
+            }
+        };
+        // The first stream to fail ends the exec: dropping `attached` aborts its
+        // websocket task.
+        let outputs = async { tokio::try_join!(read_capped(stdout), read_capped(stderr)) };
+        tokio::pin!(status, outputs);
+        // kube shuts the stdout/stderr pipes only when the stream ends well: when
+        // the socket dies mid-stream, readers would wait for an EOF that never
+        // comes. The status channel closing without a status says so at once.
+        let ((stdout, stderr), status) = tokio::select! {
+            o = &mut outputs => (o?, status.await),
+            s = &mut status => match s {
+                Some(s) => (outputs.await?, Some(s)),
+                None => return Err(ExecError::Failed("the exec stream ended without a status".into())),
+            },
         };
         let _ = attached.join().await;
         match status {
@@ -298,7 +396,7 @@ async fn read_capped(r: impl tokio::io::AsyncRead + Unpin) -> Result<String, Exe
     let mut buf = Vec::new();
     let n = r.take(MAX_EXEC_OUTPUT as u64 + 1).read_to_end(&mut buf).await.map_err(|e| ExecError::Failed(format!("reading exec output: {e}")))?;
     if n > MAX_EXEC_OUTPUT {
-        return Err(ExecError::Failed(format!("exec output exceeds {MAX_EXEC_OUTPUT} bytes")));
+        return Err(ExecError::TooLarge);
     }
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
@@ -335,10 +433,6 @@ impl KubeClient {
     /// Full pod objects of a namespace, or of every namespace when `None`
     /// (CNF workloads read annotations and resource requests).
     pub async fn pod_objects(&self, namespace: Option<&str>) -> Result<Vec<Pod>, UpstreamError> {
-        let api: Api<Pod> = match namespace {
-            Some(ns) => Api::namespaced(self.client.clone(), ns),
-            None => Api::all(self.client.clone()),
-        };
-        Ok(api.list(&ListParams::default()).await.map_err(kube_error)?.items)
+        Ok(self.list::<Pod>(&Pod::url_path(&(), namespace), &ListParams::default()).await?.items)
     }
 }

@@ -9,7 +9,12 @@
 //!   not serve (a CRD that is not installed).
 //! * Exec: `/api/v1/namespaces/{ns}/pods/{pod}/exec` over the real websocket
 //!   subprotocol `v4.channel.k8s.io` (1 stdout, 2 stderr, 3 status). The reply is
-//!   chosen by the exact argv the client sent; every argv received is recorded.
+//!   chosen by the exact argv the client sent; every argv received is recorded,
+//!   with the raw query string and the subprotocols the client offered. An
+//!   [`ExecMode`] other than `Answer` scripts a broken exec (upgrade refused,
+//!   silence, a drip, a socket closed mid-stream) for the fault matrix.
+//! * GPU objects: [`gpu_node`] and [`driver_pod`] build the node and the
+//!   nvidia-driver DaemonSet pod the GPU probes look for.
 
 #![allow(dead_code)]
 
@@ -24,6 +29,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::{Value, json};
 
+/// The namespace of the GPU operator's driver pods (the registry's default).
+pub const GPU_NAMESPACE: &str = "nvidia-gpu-operator";
+
 /// What an exec answers.
 #[derive(Clone, Debug)]
 pub struct ExecReply {
@@ -31,14 +39,35 @@ pub struct ExecReply {
     pub stderr: String,
     /// 0 = Success; otherwise the exit code in the Failure status.
     pub exit: i32,
+    pub mode: ExecMode,
+}
+
+/// How an exec behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExecMode {
+    /// stdout, stderr, the status, a close frame.
+    Answer,
+    /// No upgrade: this HTTP status with a Kubernetes `Status` body.
+    Refuse(u16),
+    /// Upgrades, then never sends a byte.
+    Silent,
+    /// Upgrades, then one stdout byte every 200 ms, forever.
+    Drip,
+    /// Upgrades, sends the first half of stdout, then drops the socket
+    /// (no status, no close frame).
+    CloseMidStream,
 }
 
 impl ExecReply {
     pub fn ok(stdout: impl Into<String>) -> Self {
-        ExecReply { stdout: stdout.into(), stderr: String::new(), exit: 0 }
+        ExecReply { stdout: stdout.into(), stderr: String::new(), exit: 0, mode: ExecMode::Answer }
     }
     pub fn fail(exit: i32, stderr: impl Into<String>) -> Self {
-        ExecReply { stdout: String::new(), stderr: stderr.into(), exit }
+        ExecReply { stdout: String::new(), stderr: stderr.into(), exit, mode: ExecMode::Answer }
+    }
+    /// `stdout` shaped by `mode` (only `CloseMidStream` sends any of it).
+    pub fn broken(mode: ExecMode, stdout: impl Into<String>) -> Self {
+        ExecReply { mode, ..ExecReply::ok(stdout) }
     }
 }
 
@@ -57,6 +86,10 @@ pub struct KubeApi {
     /// (namespace, pod, argv) → reply; argv `None` = any command.
     execs: Mutex<Vec<(String, String, Option<Vec<String>>, ExecReply)>>,
     pub seen_execs: Mutex<Vec<ExecSeen>>,
+    /// Raw query string of every exec request.
+    pub seen_exec_queries: Mutex<Vec<String>>,
+    /// `Sec-WebSocket-Protocol` offered by every exec request.
+    pub seen_protocols: Mutex<Vec<String>>,
     pub seen_paths: Mutex<Vec<String>>,
 }
 
@@ -72,6 +105,21 @@ impl KubeApi {
         self.execs.lock().unwrap().push((namespace.into(), pod.into(), argv, reply));
         self
     }
+}
+
+/// A Ready node with `gpus` allocatable `nvidia.com/gpu`.
+pub fn gpu_node(name: &str, gpus: u32) -> Value {
+    json!({"metadata": {"name": name, "labels": {"kubernetes.io/hostname": name}},
+           "status": {"capacity": {"cpu": "64", "nvidia.com/gpu": gpus.to_string()},
+                      "conditions": [{"type": "Ready", "status": "True"}]}})
+}
+
+/// The running nvidia-driver DaemonSet pod of `node`, named `nvidia-driver-daemonset-<node>`.
+pub fn driver_pod(node: &str) -> Value {
+    json!({"metadata": {"name": format!("nvidia-driver-daemonset-{node}"), "namespace": GPU_NAMESPACE,
+                        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "nvidia-driver-daemonset", "uid": "u1", "controller": true}]},
+           "spec": {"nodeName": node, "containers": [{"name": "nvidia-driver-ctr"}]},
+           "status": {"phase": "Running"}})
 }
 
 /// A recorded YAML object as JSON (what the API server would send).
@@ -94,10 +142,21 @@ async fn list(State(s): State<Arc<KubeApi>>, uri: Uri) -> Response {
     }
 }
 
-async fn exec(State(s): State<Arc<KubeApi>>, Path((ns, pod)): Path<(String, String)>, RawQuery(q): RawQuery, ws: WebSocketUpgrade) -> Response {
+async fn exec(
+    State(s): State<Arc<KubeApi>>,
+    Path((ns, pod)): Path<(String, String)>,
+    RawQuery(q): RawQuery,
+    headers: axum::http::HeaderMap,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let q = q.unwrap_or_default();
+    s.seen_exec_queries.lock().unwrap().push(q.clone());
+    if let Some(p) = headers.get("sec-websocket-protocol").and_then(|v| v.to_str().ok()) {
+        s.seen_protocols.lock().unwrap().push(p.to_owned());
+    }
     let mut argv = Vec::new();
     let mut container = None;
-    for (k, v) in url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()) {
+    for (k, v) in url::form_urlencoded::parse(q.as_bytes()) {
         match k.as_ref() {
             "command" => argv.push(v.into_owned()),
             "container" => container = Some(v.into_owned()),
@@ -113,10 +172,44 @@ async fn exec(State(s): State<Arc<KubeApi>>, Path((ns, pod)): Path<(String, Stri
         .find(|(n, p, a, _)| n == &ns && p == &pod && a.as_ref().is_none_or(|a| a == &argv))
         .map(|(_, _, _, r)| r.clone())
         .unwrap_or_else(|| ExecReply::fail(127, format!("no scripted reply for {argv:?}")));
+    if let ExecMode::Refuse(code) = reply.mode {
+        let status = StatusCode::from_u16(code).unwrap();
+        let message = match code {
+            403 => format!(
+                "pods \"{pod}\" is forbidden: User \"system:serviceaccount:grafana:fleetscope\" cannot create resource \"pods/exec\" in the namespace \"{ns}\""
+            ),
+            _ => "the server is currently unable to handle the request".to_owned(),
+        };
+        let body = json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+                          "reason": status.canonical_reason().unwrap_or("Failure"), "details": {"name": pod, "kind": "pods"}, "code": code});
+        return (status, axum::Json(body)).into_response();
+    }
     ws.protocols(["v4.channel.k8s.io"]).on_upgrade(move |socket| answer(socket, reply)).into_response()
 }
 
 async fn answer(mut socket: WebSocket, r: ExecReply) {
+    match r.mode {
+        ExecMode::Answer | ExecMode::Refuse(_) => {}
+        ExecMode::Silent => {
+            // Keep the connection without a byte until the client goes away:
+            // the client's exec timeout must fire.
+            while let Some(Ok(_)) = socket.recv().await {}
+            return;
+        }
+        ExecMode::Drip => loop {
+            if socket.send(Message::Binary(vec![1u8, b'0'])).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        },
+        ExecMode::CloseMidStream => {
+            let half = &r.stdout.as_bytes()[..r.stdout.len() / 2];
+            let mut msg = vec![1u8];
+            msg.extend_from_slice(half);
+            let _ = socket.send(Message::Binary(msg)).await;
+            return;
+        }
+    }
     for (ch, data) in [(1u8, r.stdout.into_bytes()), (2u8, r.stderr.into_bytes())] {
         // Two frames per stream: the client must concatenate.
         let mid = data.len() / 2;

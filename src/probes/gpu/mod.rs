@@ -6,6 +6,8 @@ pub mod nvidia_smi;
 
 use serde::Serialize;
 
+use crate::error::ErrorCode;
+
 pub use nvidia_smi::GpuInfo;
 
 /// Where a cluster's GPU telemetry came from.
@@ -45,13 +47,17 @@ pub struct NodeGpus {
     pub processes: Vec<ProcessRow>,
     /// Set when this node failed (exec error, unreadable output); others still count.
     pub error: Option<String>,
+    /// The code of `error` when it says more than a failed node (an exec that
+    /// timed out, output over the cap); `None` reads as UPSTREAM_ERROR.
+    #[serde(skip)]
+    pub error_code: Option<ErrorCode>,
     /// Rows of the output that could not be read (the rest were).
     pub warnings: Vec<String>,
 }
 
 impl NodeGpus {
     pub fn new(node: &str) -> Self {
-        NodeGpus { node: node.to_owned(), gpus: Vec::new(), processes: Vec::new(), error: None, warnings: Vec::new() }
+        NodeGpus { node: node.to_owned(), gpus: Vec::new(), processes: Vec::new(), error: None, error_code: None, warnings: Vec::new() }
     }
 }
 
