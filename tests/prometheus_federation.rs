@@ -238,3 +238,49 @@ async fn health_check_names_each_failing_cluster() {
     let versions: Vec<_> = report.clusters.iter().filter_map(|c| c.version.clone()).collect();
     assert_eq!(versions.len(), 3, "Prometheus build info from the healthy clusters");
 }
+
+/// The demo registry (every backend on every cluster: real Prometheus and
+/// Alertmanagers, replayed Loki/Tempo/Kubernetes) is healthy backend by
+/// backend; a dead Loki fails only its cluster and names itself; a cluster
+/// without Prometheus is judged by what it has.
+#[tokio::test(flavor = "multi_thread")]
+async fn health_check_probes_every_backend_of_a_cluster() {
+    use fleetscope::federation::health::{self, Overall};
+    use fleetscope::federation::status::Status;
+    let s = stack();
+    let demo: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(format!("{}/settings-demo.json", s.env["FLEETSCOPE_STACK_DIR"])).unwrap()).unwrap();
+    let registry = |doc: &serde_json::Value| {
+        Federation::new(Registry::from_grafana(doc["jsonData"].to_string().as_bytes(), &HashMap::new()).unwrap())
+    };
+
+    let report = health::check(&registry(&demo)).await;
+    assert_eq!(report.status, Overall::Ok, "{}", report.message);
+    for c in &report.clusters {
+        let backends: Vec<&str> = c.checks.iter().map(|b| b.backend.as_str()).collect();
+        assert_eq!(backends.len(), 5, "{}: {backends:?}", c.cluster_id);
+        for b in ["prometheus", "loki", "tempo", "alertmanager", "kubernetes"] {
+            assert!(backends.contains(&b), "{}: {b} not checked: {backends:?}", c.cluster_id);
+        }
+        assert!(c.checks.iter().all(|b| b.status == Status::Success), "{:?}", c.checks);
+    }
+
+    let mut broken = demo.clone();
+    broken["jsonData"]["clusters"][0]["loki"]["url"] = serde_json::json!(s.env["DEAD_URL"]);
+    broken["jsonData"]["clusters"].as_array_mut().unwrap().push(serde_json::json!(
+        {"id": "logs", "name": "logs-only", "loki": {"url": s.env["LOKI_WEST_URL"]}}
+    ));
+    let report = health::check(&registry(&broken)).await;
+    assert_eq!(report.status, Overall::Partial, "{}", report.message);
+    assert!(report.message.contains("3 of 4") && report.message.contains("prod-east-1 (CLUSTER_UNREACHABLE)"), "{}", report.message);
+    let east = &report.clusters[0];
+    assert_eq!((east.status, east.error_code), (Status::Error, Some(ErrorCode::ClusterUnreachable)));
+    assert!(east.error.as_deref().is_some_and(|e| e.contains("(loki)")), "{:?}", east.error);
+    let failed: Vec<&str> = east.checks.iter().filter(|b| b.status != Status::Success).map(|b| b.backend.as_str()).collect();
+    assert_eq!(failed, ["loki"], "only east's Loki is down");
+    assert!(east.version.is_some(), "east's Prometheus still answers its build info");
+    let logs = report.clusters.iter().find(|c| c.cluster_id == "logs").unwrap();
+    assert_eq!(logs.status, Status::Success, "{:?}", logs.error);
+    assert_eq!(logs.checks.iter().map(|b| b.backend.as_str()).collect::<Vec<_>>(), ["loki"]);
+    assert_eq!(logs.version, None);
+}

@@ -217,12 +217,19 @@ fn print_table(frames: &[Frame]) {
 async fn check(fed: &Federation) -> Result<i32, String> {
     let report = health::check(fed).await;
     for c in &report.clusters {
+        // e.g. `prometheus ok, loki ok, kubernetes QUERY_TIMEOUT`
+        let backends: Vec<String> = c
+            .checks
+            .iter()
+            .map(|b| format!("{} {}", b.backend.as_str(), b.error_code.map(|e| e.as_str()).unwrap_or("ok")))
+            .collect();
         println!(
-            "{:<20} {:<8} {:>6} ms  {}{}",
+            "{:<20} {:<8} {:>6} ms  {}[{}]  {}",
             c.cluster_name,
             format!("{:?}", c.status).to_uppercase(),
             c.latency_ms,
             c.version.as_deref().map(|v| format!("prometheus {v}  ")).unwrap_or_default(),
+            backends.join(", "),
             c.error.as_deref().unwrap_or("")
         );
     }

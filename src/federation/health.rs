@@ -1,16 +1,24 @@
-//! The health check: a real, cheap query per cluster through the same fan-out
-//! and converter as dashboards use (`vector(1)` at "now"), plus the upstream's
-//! build info for the version. Shared by CheckHealth and `gpx_fleetscope check`.
+//! The health check: a real, cheap call to every configured backend of every
+//! enabled cluster, through the same clients, limits, retries and breakers as
+//! queries use — Prometheus answers `vector(1)` at "now" through the metrics
+//! fan-out and converter (plus its build info for the version), Loki its label
+//! names of the last five minutes, Tempo its build info, Alertmanager its
+//! status, Kubernetes `/version`. A cluster is healthy when every backend it
+//! registers answers; `checks` says which one did not. Shared by CheckHealth
+//! and `gpx_fleetscope check`.
 
 use std::sync::Arc;
 
 use serde::Serialize;
 
 use super::status::Status;
-use super::{Federation, metrics};
+use super::{Federation, metrics, named};
+use crate::error::{ErrorCode, FleetError};
 use crate::query::MetricsQuery;
 use crate::query::metrics::Aggregate;
 use crate::registry::{Backend, Cluster};
+use crate::upstream::alertmanager::AlertmanagerClient;
+use crate::upstream::kube::KubeClient;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -33,6 +41,20 @@ pub struct ClusterHealth {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     pub backends: Vec<Backend>,
+    /// One entry per registered backend, in `backends` order.
+    pub checks: Vec<BackendHealth>,
+}
+
+/// One backend of a cluster, as the health check found it.
+#[derive(Debug, Clone, Serialize)]
+pub struct BackendHealth {
+    pub backend: Backend,
+    pub status: Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<ErrorCode>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub latency_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,7 +64,7 @@ pub struct HealthReport {
     pub clusters: Vec<ClusterHealth>,
 }
 
-/// Check every enabled cluster that has a Prometheus endpoint.
+/// Check every backend of every enabled cluster.
 pub async fn check(fed: &Federation) -> HealthReport {
     let targets: Vec<Arc<Cluster>> = fed.registry.clusters().iter().filter(|c| c.enabled).cloned().collect();
     if targets.is_empty() {
@@ -52,32 +74,23 @@ pub async fn check(fed: &Federation) -> HealthReport {
             clusters: Vec::new(),
         };
     }
-    let now = chrono::Utc::now().timestamp_millis();
-    let probe = MetricsQuery {
-        expr: "vector(1)".into(),
-        instant: true,
-        aggregate: Aggregate::Merge,
-        legend_format: None,
-        exemplars: false,
-        step_ms: 1000,
-        start_ms: now,
-        end_ms: now,
-    };
-    let (outcomes, versions) = tokio::join!(metrics::fetch(fed, &targets, &probe, metrics::CacheUse::Bypass), versions(fed, &targets));
-    let clusters: Vec<ClusterHealth> = outcomes
+    let (prometheus, versions, others) = tokio::join!(prometheus_checks(fed, &targets), versions(fed, &targets), other_checks(fed, &targets));
+    let clusters: Vec<ClusterHealth> = targets
         .iter()
-        .zip(versions)
-        .map(|(o, version)| {
-            let s = o.status();
+        .map(|cluster| {
+            let version = versions.iter().find(|(id, _)| id == cluster.id.as_str()).and_then(|(_, v)| v.clone());
+            let checks: Vec<BackendHealth> = prometheus.iter().chain(&others).filter(|(id, _)| *id == cluster.id.as_str()).map(|(_, h)| h.clone()).collect();
+            let failed = checks.iter().find(|c| c.status != Status::Success);
             ClusterHealth {
-                cluster_id: s.cluster_id,
-                cluster_name: s.cluster_name,
-                status: s.status,
-                error_code: s.error_code,
-                error: s.error,
-                latency_ms: s.query_time_ms,
+                cluster_id: cluster.id.to_string(),
+                cluster_name: cluster.name.clone(),
+                status: if failed.is_some() { Status::Error } else { Status::Success },
+                error_code: failed.and_then(|c| c.error_code),
+                error: failed.and_then(|c| c.error.clone()),
+                latency_ms: checks.iter().map(|c| c.latency_ms).max().unwrap_or(0),
                 version,
-                backends: o.cluster.backends(),
+                backends: cluster.backends(),
+                checks,
             }
         })
         .collect();
@@ -97,7 +110,72 @@ pub async fn check(fed: &Federation) -> HealthReport {
     HealthReport { status, message, clusters }
 }
 
-async fn versions(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<Option<String>> {
+fn with(targets: &[Arc<Cluster>], backend: Backend) -> Vec<Arc<Cluster>> {
+    targets.iter().filter(|c| c.backends().contains(&backend)).cloned().collect()
+}
+
+fn backend_health(backend: Backend, status: super::status::ClusterStatus) -> (String, BackendHealth) {
+    let h = BackendHealth { backend, status: status.status, error_code: status.error_code, error: status.error, latency_ms: status.query_time_ms };
+    (status.cluster_id, h)
+}
+
+/// `vector(1)` at "now" through the metrics fan-out (cache bypassed).
+async fn prometheus_checks(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<(String, BackendHealth)> {
+    let targets = with(targets, Backend::Prometheus);
+    let now = chrono::Utc::now().timestamp_millis();
+    let probe = MetricsQuery {
+        expr: "vector(1)".into(),
+        instant: true,
+        aggregate: Aggregate::Merge,
+        legend_format: None,
+        exemplars: false,
+        step_ms: 1000,
+        start_ms: now,
+        end_ms: now,
+    };
+    let outcomes = metrics::fetch(fed, &targets, &probe, metrics::CacheUse::Bypass).await;
+    outcomes.iter().map(|o| backend_health(Backend::Prometheus, o.status())).collect()
+}
+
+/// Loki, Tempo, Alertmanager and Kubernetes, each through its own client.
+async fn other_checks(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<(String, BackendHealth)> {
+    let limits = fed.registry.limits.clone();
+    let loki = with(targets, Backend::Loki);
+    let tempo = with(targets, Backend::Tempo);
+    let am = with(targets, Backend::Alertmanager);
+    let k8s = with(targets, Backend::Kubernetes);
+    let now = chrono::Utc::now().timestamp_millis();
+    let (l, t, a, k) = tokio::join!(
+        fed.fan_out(&loki, Backend::Loki, |c| {
+            let client = fed.loki(&c);
+            async move { client?.labels(None, Some(now - 300_000), Some(now)).await.map(drop).map_err(named(&c, Backend::Loki)) }
+        }),
+        fed.fan_out(&tempo, Backend::Tempo, |c| {
+            let client = super::traces::tempo(fed, &c);
+            async move { client?.buildinfo().await.map(drop).map_err(named(&c, Backend::Tempo)) }
+        }),
+        fed.fan_out(&am, Backend::Alertmanager, |c| {
+            let client = fed.client(&c, Backend::Alertmanager).map(AlertmanagerClient::new);
+            async move { client?.status().await.map(drop).map_err(named(&c, Backend::Alertmanager)) }
+        }),
+        fed.fan_out(&k8s, Backend::Kubernetes, |c| {
+            let limits = limits.clone();
+            async move {
+                let access = c.kubernetes.as_ref().ok_or_else(|| FleetError::internal("kubernetes access vanished"))?;
+                let client = KubeClient::new(access, &limits).map_err(named(&c, Backend::Kubernetes))?;
+                client.version().await.map(drop).map_err(named(&c, Backend::Kubernetes))
+            }
+        }),
+    );
+    let mut out = Vec::new();
+    for (backend, outcomes) in [(Backend::Loki, l), (Backend::Tempo, t), (Backend::Alertmanager, a), (Backend::Kubernetes, k)] {
+        out.extend(outcomes.iter().map(|o| backend_health(backend, o.status())));
+    }
+    out
+}
+
+/// Prometheus build versions by cluster id (clusters with Prometheus only).
+async fn versions(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<(String, Option<String>)> {
     #[derive(serde::Deserialize)]
     struct Build {
         data: BuildData,
@@ -107,7 +185,7 @@ async fn versions(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<Option<Stri
         version: String,
     }
     let outcomes = fed
-        .fan_out(targets, Backend::Prometheus, |cluster| {
+        .fan_out(&with(targets, Backend::Prometheus), Backend::Prometheus, |cluster| {
             let client = fed.prometheus(&cluster);
             async move {
                 let body = client?.buildinfo().await.map_err(|e| crate::error::FleetError::new(e.code(), e.to_string()))?;
@@ -115,5 +193,5 @@ async fn versions(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<Option<Stri
             }
         })
         .await;
-    outcomes.into_iter().map(|o| o.result.ok().flatten()).collect()
+    outcomes.into_iter().map(|o| (o.cluster.id.to_string(), o.result.ok().flatten())).collect()
 }

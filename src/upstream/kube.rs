@@ -232,6 +232,19 @@ impl KubeClient {
         serde_json::from_slice(&body).map_err(|e| UpstreamError::Decode(format!("{url_path}: {e}")))
     }
 
+    /// `GET /version` under the read policy: the API server's `gitVersion`
+    /// (the health check's probe — every authenticated client may read it).
+    pub async fn version(&self) -> Result<String, UpstreamError> {
+        #[derive(serde::Deserialize)]
+        struct Info {
+            #[serde(rename = "gitVersion")]
+            git_version: String,
+        }
+        let req = http::Request::get("/version").body(Vec::new()).map_err(|e| UpstreamError::Request(format!("version: {e}")))?;
+        let body = retry_reads(self.attempts, self.retry_delay, || self.get_once(&req)).await?;
+        serde_json::from_slice::<Info>(&body).map(|i| i.git_version).map_err(|e| UpstreamError::Decode(format!("/version: {e}")))
+    }
+
     /// One attempt: the 2xx body, or the error and the `Retry-After` it came with.
     async fn get_once(&self, req: &http::Request<Vec<u8>>) -> (Result<Bytes, UpstreamError>, Option<Duration>) {
         let mut request = http::Request::new(kube::client::Body::from(req.body().clone()));

@@ -236,7 +236,12 @@ async fn answer(mut socket: WebSocket, r: ExecReply) {
 /// Start a server; returns its URL and the handle to script it.
 pub async fn start() -> (String, Arc<KubeApi>) {
     let state = Arc::new(KubeApi::default());
-    let app = Router::new().route("/api/v1/namespaces/:ns/pods/:pod/exec", get(exec)).fallback(get(list)).with_state(state.clone());
+    let app = Router::new()
+        .route("/api/v1/namespaces/:ns/pods/:pod/exec", get(exec))
+        // What a v1.33 API server answers (the health check's probe).
+        .route("/version", get(|| async { axum::Json(json!({"major": "1", "minor": "33", "gitVersion": "v1.33.4", "platform": "linux/amd64"})) }))
+        .fallback(get(list))
+        .with_state(state.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
