@@ -22,8 +22,9 @@ use serde_json::json;
 use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, decode_error, named};
 use crate::error::{ErrorCode, FleetError};
+use crate::frames::probe_table::{ClusterColumns, counter, num, table, text};
 use crate::frames::prometheus::{self as conv, PromData};
-use crate::frames::{Field, FieldConfig, FieldValues, Frame, FrameMeta, Notice, NoticeSeverity};
+use crate::frames::{Field, FieldValues, Frame, FrameMeta, Notice, NoticeSeverity};
 use crate::probes::cnf::dpdk::{self, EthdevStats};
 use crate::probes::cnf::ptp::{self, PtpProfile, PtpRow};
 use crate::probes::cnf::sriov::{self, SriovNode};
@@ -307,23 +308,6 @@ pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &CnfQue
     to_frames(outcomes, ref_id, q.view)
 }
 
-fn text(name: &str, v: Vec<String>) -> Field {
-    Field::new(name, FieldValues::Str(v))
-}
-
-fn num(name: &str, unit: &str, v: Vec<Option<f64>>) -> Field {
-    Field::new(name, FieldValues::NullableF64(v)).with_config(FieldConfig { unit: Some(unit.into()), ..FieldConfig::default() })
-}
-
-fn counter(name: &str, unit: &str, v: Vec<u64>) -> Field {
-    Field::new(name, FieldValues::U64(v)).with_config(FieldConfig { unit: Some(unit.into()), ..FieldConfig::default() })
-}
-
-fn table(name: &str, fields: Vec<Field>, numeric: bool) -> Frame {
-    let meta = if numeric { FrameMeta::dataplane("numeric-long") } else { FrameMeta { preferred_visualisation_type: Some("table".into()), ..FrameMeta::default() } };
-    Frame { name: name.into(), ref_id: String::new(), meta: Some(meta), fields }
-}
-
 /// Frames from per-cluster outcomes: fails only when every cluster failed.
 pub fn to_frames(outcomes: Vec<ClusterOutcome<ClusterCnf>>, ref_id: &str, view: CnfView) -> Result<Vec<Frame>, FleetError> {
     if let Some(err) = status::all_failed(&outcomes) {
@@ -355,26 +339,9 @@ pub fn to_frames(outcomes: Vec<ClusterOutcome<ClusterCnf>>, ref_id: &str, view: 
     Ok(frames)
 }
 
-struct Rows {
-    cluster: Vec<String>,
-    cluster_id: Vec<String>,
-}
-
-impl Rows {
-    fn new() -> Self {
-        Rows { cluster: Vec::new(), cluster_id: Vec::new() }
-    }
-    fn push(&mut self, c: &Cluster) {
-        self.cluster.push(c.name.clone());
-        self.cluster_id.push(c.id.to_string());
-    }
-    fn fields(self) -> Vec<Field> {
-        vec![text("cluster", self.cluster), text("cluster_id", self.cluster_id)]
-    }
-}
 
 fn ptp_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
-    let mut rows = Rows::new();
+    let mut rows = ClusterColumns::default();
     let (mut node, mut process, mut iface, mut state, mut role, mut role_iface, mut devices) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut cs, mut off, mut abs, mut max, mut freq, mut class, mut ir) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, a) in ok {
@@ -411,7 +378,7 @@ fn ptp_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
 }
 
 fn ptp_profiles_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
-    let mut rows = Rows::new();
+    let mut rows = ClusterColumns::default();
     let (mut config, mut profile, mut iface, mut role, mut p4, mut p2, mut rec) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, a) in ok {
         for p in &a.ptp_profiles {
@@ -431,10 +398,10 @@ fn ptp_profiles_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
 }
 
 fn sriov_frames(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Vec<Frame> {
-    let mut prow = Rows::new();
+    let mut prow = ClusterColumns::default();
     let (mut node, mut pf, mut pci, mut driver, mut speed, mut sync) = (vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut num_vfs, mut total, mut listed, mut synced) = (vec![], vec![], vec![], vec![]);
-    let mut vrow = Rows::new();
+    let mut vrow = ClusterColumns::default();
     let (mut vnode, mut vpf, mut vid, mut vpci, mut vdrv, mut vlan, mut mac, mut vsync) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, a) in ok {
         for n in &a.sriov {
@@ -482,7 +449,7 @@ fn sriov_frames(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Vec<Frame> {
 }
 
 fn workloads_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
-    let mut rows = Rows::new();
+    let mut rows = ClusterColumns::default();
     let (mut ns, mut pod, mut node, mut phase, mut nets, mut ifs, mut res, mut problems) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, a) in ok {
         for p in &a.workloads {
@@ -521,10 +488,10 @@ fn workloads_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
 }
 
 fn dpdk_frames(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Vec<Frame> {
-    let mut rows = Rows::new();
+    let mut rows = ClusterColumns::default();
     let (mut pod, mut container, mut port) = (vec![], vec![], vec![]);
     let mut cols: [Vec<u64>; 8] = Default::default();
-    let mut qrows = Rows::new();
+    let mut qrows = ClusterColumns::default();
     let (mut qpod, mut qport, mut queue) = (vec![], vec![], vec![]);
     let mut qcols: [Vec<u64>; 5] = Default::default();
     for (c, a) in ok {

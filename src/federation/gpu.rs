@@ -18,8 +18,9 @@ use serde_json::json;
 use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, decode_error, named};
 use crate::error::{ErrorCode, FleetError};
+use crate::frames::probe_table::{ClusterColumns, num, table, text};
 use crate::frames::prometheus::{self as conv, PromData};
-use crate::frames::{Field, FieldConfig, FieldValues, Frame, FrameMeta, Notice, NoticeSeverity};
+use crate::frames::{Field, FieldValues, Frame, FrameMeta, Notice, NoticeSeverity};
 use crate::probes::gpu::nvidia_smi::{self, GpuInfo};
 use crate::probes::gpu::{ClusterGpus, GpuSource, NodeGpus, ProcessRow, dcgm};
 use crate::query::gpu::{GpuQuery, GpuView, SourceChoice};
@@ -235,23 +236,6 @@ pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &GpuQue
     to_frames(outcomes, ref_id, q.view)
 }
 
-struct Cols {
-    cluster: Vec<String>,
-    cluster_id: Vec<String>,
-}
-
-fn label_fields(c: Cols) -> Vec<Field> {
-    vec![Field::new("cluster", FieldValues::Str(c.cluster)), Field::new("cluster_id", FieldValues::Str(c.cluster_id))]
-}
-
-fn num(name: &str, unit: &str, v: Vec<Option<f64>>) -> Field {
-    Field::new(name, FieldValues::NullableF64(v)).with_config(FieldConfig { unit: Some(unit.into()), ..FieldConfig::default() })
-}
-
-fn text(name: &str, v: Vec<String>) -> Field {
-    Field::new(name, FieldValues::Str(v))
-}
-
 /// Mean and max of the present values.
 fn mean_max(vals: impl Iterator<Item = Option<f64>>) -> (Option<f64>, Option<f64>) {
     let v: Vec<f64> = vals.flatten().collect();
@@ -308,20 +292,14 @@ pub fn to_frames(outcomes: Vec<ClusterOutcome<ClusterGpus>>, ref_id: &str, view:
     Ok(frames)
 }
 
-fn table(name: &str, fields: Vec<Field>, numeric: bool) -> Frame {
-    let meta = if numeric { FrameMeta::dataplane("numeric-long") } else { FrameMeta { preferred_visualisation_type: Some("table".into()), ..FrameMeta::default() } };
-    Frame { name: name.into(), ref_id: String::new(), meta: Some(meta), fields }
-}
-
 fn gpus_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
-    let mut c = Cols { cluster: vec![], cluster_id: vec![] };
+    let mut c = ClusterColumns::default();
     let (mut node, mut gpu, mut uuid, mut model, mut driver, mut source) = (vec![], vec![], vec![], vec![], vec![], vec![]);
     let mut cols: [Vec<Option<f64>>; 9] = Default::default();
     for (cl, a) in ok {
         for n in a.nodes.iter().filter(|n| n.error.is_none()) {
             for g in &n.gpus {
-                c.cluster.push(cl.name.clone());
-                c.cluster_id.push(cl.id.to_string());
+                c.push(cl);
                 node.push(n.node.clone());
                 gpu.push(g.index.to_string());
                 uuid.push(g.uuid.clone());
@@ -335,7 +313,7 @@ fn gpus_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
             }
         }
     }
-    let mut fields = label_fields(c);
+    let mut fields = c.fields();
     fields.extend([text("node", node), text("gpu", gpu), text("uuid", uuid), text("model", model), text("driver_version", driver), text("source", source)]);
     let [mt, mu, mf, ug, um, t, pd, pl, fan] = cols;
     fields.extend([
@@ -367,13 +345,12 @@ fn gpu_values(g: &GpuInfo) -> [Option<f64>; 9] {
 }
 
 fn nodes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
-    let mut c = Cols { cluster: vec![], cluster_id: vec![] };
+    let mut c = ClusterColumns::default();
     let (mut node, mut source, mut st, mut err) = (vec![], vec![], vec![], vec![]);
     let (mut count, mut mu, mut mt, mut um, mut tmax, mut pd) = (vec![], vec![], vec![], vec![], vec![], vec![]);
     for (cl, a) in ok {
         for n in &a.nodes {
-            c.cluster.push(cl.name.clone());
-            c.cluster_id.push(cl.id.to_string());
+            c.push(cl);
             node.push(n.node.clone());
             source.push(a.source.as_str().to_owned());
             st.push(if n.error.is_some() { "error" } else { "ok" }.to_owned());
@@ -386,7 +363,7 @@ fn nodes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
             pd.push(sum(n.gpus.iter().map(|g| g.power_draw_w)));
         }
     }
-    let mut fields = label_fields(c);
+    let mut fields = c.fields();
     fields.extend([text("node", node), text("source", source), text("status", st), text("error", err)]);
     fields.extend([
         num("gpus", "none", count),
@@ -400,13 +377,12 @@ fn nodes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
 }
 
 fn processes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
-    let mut c = Cols { cluster: vec![], cluster_id: vec![] };
+    let mut c = ClusterColumns::default();
     let (mut node, mut uuid, mut pid, mut name, mut mem, mut pod, mut ns, mut source) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (cl, a) in ok {
         for n in a.nodes.iter().filter(|n| n.error.is_none()) {
             for p in &n.processes {
-                c.cluster.push(cl.name.clone());
-                c.cluster_id.push(cl.id.to_string());
+                c.push(cl);
                 node.push(n.node.clone());
                 uuid.push(p.gpu_uuid.clone());
                 pid.push(p.pid.map(i64::from));
@@ -418,7 +394,7 @@ fn processes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
             }
         }
     }
-    let mut fields = label_fields(c);
+    let mut fields = c.fields();
     fields.extend([
         text("node", node),
         Field::new("gpu_uuid", FieldValues::NullableStr(uuid)),
@@ -482,20 +458,19 @@ fn summary_frames(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Vec<Frame> {
     });
     let fleet_nodes = ok.iter().map(|(_, a)| healthy(a)).sum();
     rows.push(("fleet".into(), "*".into(), "*".into(), totals(all, fleet_nodes)));
-    let mut c = Cols { cluster: vec![], cluster_id: vec![] };
+    let mut c = ClusterColumns::default();
     let mut source = vec![];
     let mut hottest = vec![];
     let mut cols: [Vec<Option<f64>>; 9] = Default::default();
     for (name, id, src, t) in rows {
-        c.cluster.push(name);
-        c.cluster_id.push(id);
+        c.push_named(name, id);
         source.push(src);
         hottest.push(t.hottest);
         for (col, v) in cols.iter_mut().zip([Some(t.gpus), Some(t.nodes), t.mem_used, t.mem_total, t.util_mean, t.util_max, t.temp_max, t.power_draw, t.power_limit]) {
             col.push(v);
         }
     }
-    let mut fields = label_fields(c);
+    let mut fields = c.fields();
     fields.extend([text("source", source), text("hottest_gpu", hottest)]);
     let [g, n, mu, mt, umean, umax, tmax, pd, pl] = cols;
     fields.extend([
@@ -517,15 +492,14 @@ fn summary_frames(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Vec<Frame> {
             *by_model.entry(("fleet".into(), "*".into(), g.name.clone())).or_default() += 1.0;
         }
     }
-    let mut mc = Cols { cluster: vec![], cluster_id: vec![] };
+    let mut mc = ClusterColumns::default();
     let (mut model, mut count) = (vec![], vec![]);
     for ((c, id, m), n) in by_model {
-        mc.cluster.push(c);
-        mc.cluster_id.push(id);
+        mc.push_named(c, id);
         model.push(m);
         count.push(Some(n));
     }
-    let mut mfields = label_fields(mc);
+    let mut mfields = mc.fields();
     mfields.extend([text("model", model), num("gpus", "none", count)]);
     vec![table("summary", fields, true), table("gpus_by_model", mfields, true)]
 }

@@ -18,6 +18,7 @@ pub mod alertmanager;
 pub mod arrow;
 pub mod json;
 pub mod loki;
+pub mod probe_table;
 pub mod prometheus;
 pub mod tempo;
 pub mod trace_analysis;
