@@ -23,15 +23,9 @@ use serde_json::{Value, json};
 const WEBHOOK: &str =
     include_str!("fixtures/alertmanager/webhook_v4_firing_single_alert.alertbot-example.json");
 
-fn stack_env() -> HashMap<String, String> {
-    let path = std::env::var("FLEETSCOPE_STACK_ENV")
-        .unwrap_or_else(|_| panic!("FLEETSCOPE_STACK_ENV is not set: run these tests via `make test`, which starts tests/stack"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect()
-}
+#[path = "support/stack_env.rs"]
+mod stack_env;
+use stack_env::stack_env;
 
 /// A unique token per call (labels, prefixes, temp dirs).
 fn run_id() -> String {

@@ -19,15 +19,9 @@ use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 use serde_json::Value;
 
-fn stack_env() -> HashMap<String, String> {
-    let path = std::env::var("FLEETSCOPE_STACK_ENV")
-        .unwrap_or_else(|_| panic!("FLEETSCOPE_STACK_ENV is not set: run these tests via `make test`, which starts tests/stack"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    text.lines()
-        .filter_map(|l| l.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect()
-}
+#[path = "support/stack_env.rs"]
+mod stack_env;
+use stack_env::stack_env;
 
 fn fed() -> Arc<Federation> {
     let env = stack_env();

@@ -26,12 +26,9 @@ fn fixture(dir: &str, name: &str) -> String {
 const PTP_NS_PATH: &str = "/apis/ptp.openshift.io/v1/namespaces/openshift-ptp";
 const SRIOV_PATH: &str = "/apis/sriovnetwork.openshift.io/v1/namespaces/openshift-sriov-network-operator/sriovnetworknodestates";
 
-fn stack_env() -> HashMap<String, String> {
-    let path = std::env::var("FLEETSCOPE_STACK_ENV")
-        .unwrap_or_else(|_| panic!("FLEETSCOPE_STACK_ENV is not set: run these tests via `make test`, which starts tests/stack"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect()
-}
+#[path = "support/stack_env.rs"]
+mod stack_env;
+use stack_env::stack_env;
 
 fn fed(clusters: Value) -> Federation {
     let settings = json!({"clusters": clusters, "query": {"timeoutSeconds": 5, "retryAttempts": 1}});

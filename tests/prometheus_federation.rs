@@ -25,12 +25,12 @@ impl Stack {
     }
 }
 
+#[path = "support/stack_env.rs"]
+mod stack_env;
+use stack_env::stack_env;
+
 fn stack() -> Stack {
-    let path = std::env::var("FLEETSCOPE_STACK_ENV")
-        .unwrap_or_else(|_| panic!("FLEETSCOPE_STACK_ENV is not set: run these tests via `make test`, which starts tests/stack"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    let env: HashMap<String, String> =
-        text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned())).collect();
+    let env = stack_env();
     let yaml = std::fs::read_to_string(format!("{}/fleetscope.yaml", env["FLEETSCOPE_STACK_DIR"])).unwrap();
     let fed = Arc::new(Federation::new(Registry::from_yaml(&yaml).unwrap()));
     Stack { env, fed }
