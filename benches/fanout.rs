@@ -69,11 +69,8 @@ async fn upstream(body: Bytes, delay: Duration) -> Upstream {
 }
 
 fn federation(ports: &[u16], timeout_s: f64, cache: bool) -> Federation {
-    let clusters: String = ports
-        .iter()
-        .enumerate()
-        .map(|(i, p)| format!("    - {{id: c{i}, name: c{i}, prometheus: {{url: \"http://127.0.0.1:{p}\"}}}}\n"))
-        .collect();
+    let clusters: String =
+        ports.iter().enumerate().map(|(i, p)| format!("    - {{id: c{i}, name: c{i}, prometheus: {{url: \"http://127.0.0.1:{p}\"}}}}\n")).collect();
     let yaml = format!(
         "jsonData:\n  clusters:\n{clusters}  query: {{timeoutSeconds: {timeout_s}, maxParallel: 64, retryAttempts: 1, maxResponseBytes: 536870912}}\n  cache: {{enabled: {cache}, maxBytes: 1073741824}}\n"
     );
@@ -83,7 +80,12 @@ fn federation(ports: &[u16], timeout_s: f64, cache: bool) -> Federation {
 fn request(expr: &str, clusters: usize) -> query::QueryRequest {
     let ids: Vec<String> = (0..clusters).map(|i| format!("\"c{i}\"")).collect();
     let json = format!(r#"{{"expr":"{expr}","clusters":[{}]}}"#, ids.join(","));
-    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(END_MS - 3_600_000, END_MS).unwrap(), interval_ms: 60_000, max_data_points: 1000 };
+    let env = QueryEnvelope {
+        ref_id: "A".into(),
+        time_range: TimeRange::new(END_MS - 3_600_000, END_MS).unwrap(),
+        interval_ms: 60_000,
+        max_data_points: 1000,
+    };
     query::parse("", json.as_bytes(), env).expect("bench query")
 }
 
@@ -217,16 +219,15 @@ async fn cache(servers: &tokio::runtime::Handle) {
     let took = ms(t.elapsed());
     let per: Vec<usize> = ups.iter().map(|u| u.hits.load(Ordering::Relaxed)).collect();
     println!("single-flight: 100 concurrent identical queries × 8 clusters in {took:.1} ms → upstream requests per cluster {per:?}");
-    println!(r#"RESULT {{"bench":"single_flight","queries":100,"clusters":8,"max_requests_per_cluster":{},"total_ms":{took:.3}}}"#, per.iter().max().unwrap());
+    println!(
+        r#"RESULT {{"bench":"single_flight","queries":100,"clusters":8,"max_requests_per_cluster":{},"total_ms":{took:.3}}}"#,
+        per.iter().max().unwrap()
+    );
 }
 
 fn status_kib(key: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    s.lines()
-        .find(|l| l.starts_with(key))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+    s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 /// Child process: a Federation and nothing else answers the 10k-series query.

@@ -45,7 +45,10 @@ fn trace_body(spans: usize) -> Vec<u8> {
             let parent = if i == 0 { String::new() } else { format!(r#","parentSpanId":"{}""#, span_id((i - 1) / 2)) };
             let start = 1_795_259_921_296_876_795u64 + i as u64 * 1_000_000;
             let event = if i % 10 == 0 {
-                format!(r#","events":[{{"timeUnixNano":"{}","name":"first_token","attributes":[{{"key":"gen_ai.server.time_to_first_token_ms","value":{{"doubleValue":122.9}}}}]}}]"#, start + 500)
+                format!(
+                    r#","events":[{{"timeUnixNano":"{}","name":"first_token","attributes":[{{"key":"gen_ai.server.time_to_first_token_ms","value":{{"doubleValue":122.9}}}}]}}]"#,
+                    start + 500
+                )
             } else {
                 String::new()
             };

@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::Instant;
 
-
 /// The bodies: name, series, points per series. 5 % of the values are NaN.
 const BODIES: &[(&str, usize, usize)] = &[("small", 10, 720), ("1k", 1_000, 720), ("10k", 10_000, 720)];
 

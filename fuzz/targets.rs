@@ -34,20 +34,14 @@ fn encode(frames: &[Frame]) {
 /// `query::parse` as QueryData calls it: the first byte picks the proto
 /// `query_type`, the rest is the query JSON.
 pub fn query_model(data: &[u8]) {
-    const KINDS: &[&str] = &[
-        "", "metrics", "logs", "traces", "alerts", "gpu", "cnf", "macos", "bogus",
-    ];
+    const KINDS: &[&str] = &["", "metrics", "logs", "traces", "alerts", "gpu", "cnf", "macos", "bogus"];
     let Some((first, json)) = data.split_first() else {
         return;
     };
     let kind = KINDS[*first as usize % KINDS.len()];
     let end = 1_795_264_860_000;
-    let env = QueryEnvelope {
-        ref_id: "A".into(),
-        time_range: TimeRange::new(end - 3_600_000, end).unwrap(),
-        interval_ms: 15_000,
-        max_data_points: 1000,
-    };
+    let env =
+        QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(end - 3_600_000, end).unwrap(), interval_ms: 15_000, max_data_points: 1000 };
     if let Err(e) = query::parse(kind, json, env) {
         let f: fleetscope::error::FleetError = e.into();
         let _ = f.to_json();
@@ -113,10 +107,7 @@ pub fn tempo_response(data: &[u8]) {
     }
 }
 
-const ORIGIN: Origin<'static> = Origin {
-    cluster_id: "c",
-    cluster_name: "cluster",
-};
+const ORIGIN: Origin<'static> = Origin { cluster_id: "c", cluster_name: "cluster" };
 
 /// Alertmanager `/api/v2/alerts` and `/alerts/groups` bodies.
 pub fn alertmanager_response(data: &[u8]) {

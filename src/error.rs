@@ -58,11 +58,9 @@ impl ErrorCode {
             | ErrorCode::KubernetesNotAvailable
             | ErrorCode::CircuitOpen => 503,
             ErrorCode::QueryTimeout => 504,
-            ErrorCode::InvalidPromql
-            | ErrorCode::InvalidLogql
-            | ErrorCode::InvalidTraceql
-            | ErrorCode::InvalidQuery
-            | ErrorCode::InvalidSettings => 400,
+            ErrorCode::InvalidPromql | ErrorCode::InvalidLogql | ErrorCode::InvalidTraceql | ErrorCode::InvalidQuery | ErrorCode::InvalidSettings => {
+                400
+            }
             ErrorCode::PartialResults => 206,
             ErrorCode::UpstreamError | ErrorCode::ResponseTooLarge => 502,
             ErrorCode::MethodNotAllowed => 405,

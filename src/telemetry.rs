@@ -21,10 +21,8 @@ fn label_string(labels: &[(&str, &str)]) -> String {
     if labels.is_empty() {
         return String::new();
     }
-    let mut parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")))
-        .collect();
+    let mut parts: Vec<String> =
+        labels.iter().map(|(k, v)| format!("{k}=\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"))).collect();
     parts.sort();
     format!("{{{}}}", parts.join(","))
 }
@@ -103,7 +101,10 @@ mod tests {
         assert_eq!(line("0.5").as_deref(), Some("1"));
         assert_eq!(line("10").as_deref(), Some("2"));
         assert_eq!(line("+Inf").as_deref(), Some("2"));
-        assert!(text.contains("fleetscope_upstream_errors_total{backend=\"prometheus\",cluster_id=\"histo-test\",code=\"QUERY_TIMEOUT\"} 1"), "{text}");
+        assert!(
+            text.contains("fleetscope_upstream_errors_total{backend=\"prometheus\",cluster_id=\"histo-test\",code=\"QUERY_TIMEOUT\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

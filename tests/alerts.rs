@@ -20,8 +20,7 @@ use fleetscope::store::sqlite::SqliteStore;
 use fleetscope::store::{AlertStore, HistoryFilter};
 use serde_json::{Value, json};
 
-const WEBHOOK: &str =
-    include_str!("fixtures/alertmanager/webhook_v4_firing_single_alert.alertbot-example.json");
+const WEBHOOK: &str = include_str!("fixtures/alertmanager/webhook_v4_firing_single_alert.alertbot-example.json");
 
 #[path = "support/stack_env.rs"]
 mod stack_env;
@@ -29,10 +28,7 @@ use stack_env::stack_env;
 
 /// A unique token per call (labels, prefixes, temp dirs).
 fn run_id() -> String {
-    let ns = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
+    let ns = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
     format!("{}-{ns}", std::process::id())
 }
 
@@ -43,11 +39,7 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A child process killed (SIGKILL) and reaped on drop.
@@ -78,11 +70,7 @@ async fn wait_http_ok(url: &str) {
 async fn start_alertmanager(dir: &Path) -> (Proc, String) {
     std::fs::create_dir_all(dir.join("data")).unwrap();
     let cfg = dir.join("alertmanager.yml");
-    std::fs::write(
-        &cfg,
-        "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n",
-    )
-    .unwrap();
+    std::fs::write(&cfg, "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n").unwrap();
     let port = free_port();
     let child = Command::new("prometheus-alertmanager")
         .arg(format!("--config.file={}", cfg.display()))
@@ -108,11 +96,7 @@ async fn post_alerts(am: &str, alerts: Value) {
         .send()
         .await
         .unwrap();
-    assert!(
-        r.status().is_success(),
-        "posting alerts to {am}: {}",
-        r.status()
-    );
+    assert!(r.status().is_success(), "posting alerts to {am}: {}", r.status());
 }
 
 fn am_alert(run: &str, name: &str, severity: Option<&str>, extra: &[(&str, &str)]) -> Value {
@@ -141,32 +125,19 @@ fn settings_yaml(clusters: &str, extra_json_data: &str, secure: &str) -> String 
 }
 
 fn fed(yaml: &str) -> Arc<Federation> {
-    Arc::new(Federation::new(
-        Registry::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}")),
-    ))
+    Arc::new(Federation::new(Registry::from_yaml(yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"))))
 }
 
-async fn run_query(
-    fed: &Federation,
-    json: &Value,
-) -> Result<Vec<Frame>, fleetscope::error::FleetError> {
+async fn run_query(fed: &Federation, json: &Value) -> Result<Vec<Frame>, fleetscope::error::FleetError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let env = QueryEnvelope {
-        ref_id: "A".into(),
-        time_range: TimeRange::new(now - 86_400_000, now + 60_000).unwrap(),
-        interval_ms: 0,
-        max_data_points: 0,
-    };
+    let env =
+        QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(now - 86_400_000, now + 60_000).unwrap(), interval_ms: 0, max_data_points: 0 };
     let req = query::parse("", json.to_string().as_bytes(), env)?;
     federation::execute(fed, &req).await
 }
 
 fn strings(frame: &Frame, name: &str) -> Vec<String> {
-    let f = frame
-        .fields
-        .iter()
-        .find(|f| f.name == name)
-        .unwrap_or_else(|| panic!("no field {name}"));
+    let f = frame.fields.iter().find(|f| f.name == name).unwrap_or_else(|| panic!("no field {name}"));
     match &f.values {
         FieldValues::Str(v) => v.clone(),
         other => panic!("{name} is not a string field: {other:?}"),
@@ -179,9 +150,7 @@ fn severity_counts(frame: &Frame) -> HashMap<String, f64> {
         .fields
         .iter()
         .map(|f| {
-            let FieldValues::F64(v) = &f.values else {
-                panic!("count is not f64")
-            };
+            let FieldValues::F64(v) = &f.values else { panic!("count is not f64") };
             (f.labels["severity"].clone(), v[0])
         })
         .collect()
@@ -195,29 +164,15 @@ async fn poll_query(fed: &Federation, q: &Value, done: impl Fn(&[Frame]) -> bool
         if done(&frames) {
             return frames;
         }
-        assert!(
-            Instant::now() < deadline,
-            "condition not met within 20 s; last frames: {frames:?}"
-        );
+        assert!(Instant::now() < deadline, "condition not met within 20 s; last frames: {frames:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
-async fn call(
-    fed: &Federation,
-    method: &str,
-    path: &str,
-    query: &str,
-    body: &str,
-    headers: &[(&str, &str)],
-) -> (u16, Value) {
-    let req = ApiRequest::new(method, path, query, Bytes::from(body.to_owned()))
-        .with_headers(headers.iter().copied());
+async fn call(fed: &Federation, method: &str, path: &str, query: &str, body: &str, headers: &[(&str, &str)]) -> (u16, Value) {
+    let req = ApiRequest::new(method, path, query, Bytes::from(body.to_owned())).with_headers(headers.iter().copied());
     let resp = api::handle(fed, req).await;
-    (
-        resp.status,
-        serde_json::from_slice(&resp.body).unwrap_or(Value::Null),
-    )
+    (resp.status, serde_json::from_slice(&resp.body).unwrap_or(Value::Null))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -233,94 +188,42 @@ async fn alerts_from_real_alertmanagers_with_ha_dedup_filters_and_counts() {
         env["ALERTMANAGER_URL"]
     );
     // Cache off: this test watches replicas go away between identical queries.
-    let extra = format!(
-        "  cache: {{enabled: false}}\n  alerts: {{historyPath: \"{}\"}}\n",
-        dir.join("history.sqlite").display()
-    );
+    let extra = format!("  cache: {{enabled: false}}\n  alerts: {{historyPath: \"{}\"}}\n", dir.join("history.sqlite").display());
     let f = fed(&settings_yaml(&clusters, &extra, "  {}\n"));
 
     // The same alert (same labels → same fingerprint) on both HA replicas and in east;
     // one more only on replica 2; a warning-less (no severity) alert in east.
-    let shared = am_alert(
-        &run,
-        "DiskFull",
-        Some("critical"),
-        &[("instance", "node-1")],
-    );
+    let shared = am_alert(&run, "DiskFull", Some("critical"), &[("instance", "node-1")]);
     post_alerts(&am1_url, json!([shared])).await;
-    post_alerts(
-        &am2_url,
-        json!([shared, am_alert(&run, "HighLatency", Some("info"), &[])]),
-    )
-    .await;
-    post_alerts(
-        &env["ALERTMANAGER_URL"],
-        json!([shared, am_alert(&run, "NoSeverity", None, &[])]),
-    )
-    .await;
+    post_alerts(&am2_url, json!([shared, am_alert(&run, "HighLatency", Some("info"), &[])])).await;
+    post_alerts(&env["ALERTMANAGER_URL"], json!([shared, am_alert(&run, "NoSeverity", None, &[])])).await;
 
     let matcher = format!("test_run=\"{run}\"");
     let q = json!({ "queryType": "alerts", "matchers": [matcher] });
-    let frames = poll_query(&f, &q, |fr| {
-        strings(&fr[0], "state")
-            .iter()
-            .filter(|s| *s == "FIRING")
-            .count()
-            == 4
-    })
-    .await;
+    let frames = poll_query(&f, &q, |fr| strings(&fr[0], "state").iter().filter(|s| *s == "FIRING").count() == 4).await;
     assert_eq!(frames.len(), 2, "alerts table + by_severity");
     let t = &frames[0];
     let ids = strings(t, "id");
     let fps = strings(t, "fingerprint");
-    assert_eq!(
-        ids.len(),
-        4,
-        "ha: DiskFull once (dedup of 2 replicas) + HighLatency; east: DiskFull + NoSeverity: {ids:?}"
-    );
-    let disk: Vec<usize> = strings(t, "alertname")
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| *n == "DiskFull")
-        .map(|(i, _)| i)
-        .collect();
+    assert_eq!(ids.len(), 4, "ha: DiskFull once (dedup of 2 replicas) + HighLatency; east: DiskFull + NoSeverity: {ids:?}");
+    let disk: Vec<usize> = strings(t, "alertname").iter().enumerate().filter(|(_, n)| *n == "DiskFull").map(|(i, _)| i).collect();
     assert_eq!(disk.len(), 2, "the same alert in two clusters is two rows");
     assert_eq!(fps[disk[0]], fps[disk[1]], "… with the same fingerprint");
     let mut disk_ids: Vec<&str> = disk.iter().map(|i| ids[*i].as_str()).collect();
     disk_ids.sort();
-    assert_eq!(
-        disk_ids,
-        [
-            format!("east:{}", fps[disk[0]]),
-            format!("ha:{}", fps[disk[0]])
-        ]
-    );
+    assert_eq!(disk_ids, [format!("east:{}", fps[disk[0]]), format!("ha:{}", fps[disk[0]])]);
     let sev = strings(t, "severity");
     let names = strings(t, "alertname");
     let no_sev = names.iter().position(|n| n == "NoSeverity").unwrap();
     assert_eq!(sev[no_sev], "WARNING");
     assert_eq!(strings(t, "cluster")[no_sev], "prod-east-1");
     let counts = severity_counts(&frames[1]);
-    assert_eq!(
-        counts,
-        HashMap::from([
-            ("CRITICAL".into(), 2.0),
-            ("WARNING".into(), 1.0),
-            ("INFO".into(), 1.0)
-        ])
-    );
+    assert_eq!(counts, HashMap::from([("CRITICAL".into(), 2.0), ("WARNING".into(), 1.0), ("INFO".into(), 1.0)]));
     // The dead cluster is a notice and a status, not a failure; prom-only is not targeted.
     let meta = t.meta.as_ref().unwrap();
-    let statuses = meta.custom.as_ref().unwrap()["clusters"]
-        .as_array()
-        .unwrap()
-        .clone();
+    let statuses = meta.custom.as_ref().unwrap()["clusters"].as_array().unwrap().clone();
     assert_eq!(statuses.len(), 3, "{statuses:?}");
-    assert!(
-        meta.notices.iter().any(|n| n.text.contains("gone-cluster")),
-        "{:?}",
-        meta.notices
-    );
+    assert!(meta.notices.iter().any(|n| n.text.contains("gone-cluster")), "{:?}", meta.notices);
 
     // Filters: severity and state.
     let q = json!({ "queryType": "alerts", "matchers": [matcher], "severity": "critical", "clusters": ["ha"] });
@@ -331,67 +234,28 @@ async fn alerts_from_real_alertmanagers_with_ha_dedup_filters_and_counts() {
     assert!(strings(&frames[0], "id").is_empty(), "nothing is silenced");
 
     // Seed API shape.
-    let (status, body) = call(
-        &f,
-        "GET",
-        "api/v1/alerts",
-        &format!(
-            "severity=CRITICAL&matcher={}&cluster_ids=east,ha",
-            urlenc(&matcher)
-        ),
-        "",
-        &[],
-    )
-    .await;
+    let (status, body) =
+        call(&f, "GET", "api/v1/alerts", &format!("severity=CRITICAL&matcher={}&cluster_ids=east,ha", urlenc(&matcher)), "", &[]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["total"], 2);
     assert_eq!(body["by_severity"]["CRITICAL"], 2);
     let a = &body["alerts"][0];
-    for k in [
-        "id",
-        "fingerprint",
-        "cluster_id",
-        "cluster_name",
-        "alertname",
-        "severity",
-        "state",
-        "labels",
-        "annotations",
-        "starts_at",
-        "generator_url",
-    ] {
+    for k in
+        ["id", "fingerprint", "cluster_id", "cluster_name", "alertname", "severity", "state", "labels", "annotations", "starts_at", "generator_url"]
+    {
         assert!(!a[k].is_null(), "{k} missing in {a}");
     }
     assert_eq!(a["state"], "FIRING");
     let fp = a["fingerprint"].as_str().unwrap().to_owned();
-    let (status, one) = call(
-        &f,
-        "GET",
-        &format!("api/v1/alerts/{fp}"),
-        "cluster_ids=east,ha",
-        "",
-        &[],
-    )
-    .await;
+    let (status, one) = call(&f, "GET", &format!("api/v1/alerts/{fp}"), "cluster_ids=east,ha", "", &[]).await;
     assert_eq!(status, 200, "{one}");
     assert_eq!(one["fingerprint"], fp.as_str());
     assert_eq!(one["clusters"].as_array().unwrap().len(), 2, "{one}");
-    let (status, _) = call(
-        &f,
-        "GET",
-        "api/v1/alerts/0000000000000000",
-        "cluster_ids=east,ha",
-        "",
-        &[],
-    )
-    .await;
+    let (status, _) = call(&f, "GET", "api/v1/alerts/0000000000000000", "cluster_ids=east,ha", "", &[]).await;
     assert_eq!(status, 404);
     let (status, body) = call(&f, "GET", "api/v1/alerts", "state=BURNING", "", &[]).await;
     assert_eq!(status, 400);
-    assert!(
-        body["error"]["message"].as_str().unwrap().contains("state"),
-        "{body}"
-    );
+    assert!(body["error"]["message"].as_str().unwrap().contains("state"), "{body}");
 
     // One HA replica down: the cluster still answers, with a notice.
     drop(am1);
@@ -400,15 +264,7 @@ async fn alerts_from_real_alertmanagers_with_ha_dedup_filters_and_counts() {
     let mut names = strings(&frames[0], "alertname");
     names.sort();
     assert_eq!(names, ["DiskFull", "HighLatency"]);
-    assert!(
-        frames[0]
-            .meta
-            .as_ref()
-            .unwrap()
-            .notices
-            .iter()
-            .any(|n| n.text.contains("replica failed"))
-    );
+    assert!(frames[0].meta.as_ref().unwrap().notices.iter().any(|n| n.text.contains("replica failed")));
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -419,108 +275,35 @@ fn urlenc(s: &str) -> String {
 fn resolved_payload(fixture: &str) -> String {
     fixture
         .replacen("\"status\":\"firing\"", "\"status\":\"resolved\"", 2)
-        .replace(
-            "\"endsAt\":\"0001-01-01T00:00:00Z\"",
-            "\"endsAt\":\"2022-06-23T12:10:00Z\"",
-        )
+        .replace("\"endsAt\":\"0001-01-01T00:00:00Z\"", "\"endsAt\":\"2022-06-23T12:10:00Z\"")
 }
 
 fn history_cluster(extra_json_data: &str) -> Arc<Federation> {
     let clusters = "    - {id: east, name: prod-east-1, alertmanager: {url: \"http://127.0.0.1:9\"}}\n    - {id: west, name: prod-west-1}\n    - {id: open, name: open-cluster}\n";
-    fed(&settings_yaml(
-        clusters,
-        extra_json_data,
-        "  east.webhookSecret: s3cr3t\n  west.webhookSecret: w3st\n",
-    ))
+    fed(&settings_yaml(clusters, extra_json_data, "  east.webhookSecret: s3cr3t\n  west.webhookSecret: w3st\n"))
 }
 
 /// Webhook validation, auth, idempotency and history, through the API router
 /// (what CallResource and `serve` both call).
 async fn webhook_flow(f: &Federation) {
     let auth = [("Authorization", "Bearer s3cr3t")];
-    let history = || {
-        call(
-            f,
-            "GET",
-            "api/v1/alerts/history",
-            "start=1600000000&cluster_ids=east",
-            "",
-            &[],
-        )
-    };
+    let history = || call(f, "GET", "api/v1/alerts/history", "start=1600000000&cluster_ids=east", "", &[]);
     // Rejected deliveries: 4xx, clear message, nothing stored.
-    let big = format!(
-        "{{\"version\":\"4\",\"pad\":\"{}\",\"alerts\":[]}}",
-        "x".repeat(api::MAX_BODY_BYTES)
-    );
+    let big = format!("{{\"version\":\"4\",\"pad\":\"{}\",\"alerts\":[]}}", "x".repeat(api::MAX_BODY_BYTES));
     let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str)> = vec![
-        (
-            "api/v1/alerts/webhook/east",
-            WEBHOOK.into(),
-            vec![],
-            401,
-            "requires its shared secret",
-        ),
-        (
-            "api/v1/alerts/webhook/east",
-            WEBHOOK.into(),
-            vec![("Authorization", "Bearer nope")],
-            401,
-            "does not match",
-        ),
-        (
-            "api/v1/alerts/webhook/nowhere",
-            WEBHOOK.into(),
-            auth.to_vec(),
-            404,
-            "unknown cluster",
-        ),
-        (
-            "api/v1/alerts/webhook/east",
-            "{not json".into(),
-            auth.to_vec(),
-            400,
-            "webhook payload",
-        ),
-        (
-            "api/v1/alerts/webhook/east",
-            WEBHOOK.replace("\"fingerprint\":\"9cd7837114d58797\"", "\"x\":0"),
-            auth.to_vec(),
-            400,
-            "fingerprint",
-        ),
-        (
-            "api/v1/alerts/webhook/east",
-            WEBHOOK.replace("\"version\":\"4\"", "\"version\":\"3\""),
-            auth.to_vec(),
-            400,
-            "version",
-        ),
-        (
-            "api/v1/alerts/webhook/east",
-            big,
-            auth.to_vec(),
-            413,
-            "limit",
-        ),
-        (
-            "api/v1/alerts/webhook/east",
-            String::new(),
-            auth.to_vec(),
-            400,
-            "empty body",
-        ),
+        ("api/v1/alerts/webhook/east", WEBHOOK.into(), vec![], 401, "requires its shared secret"),
+        ("api/v1/alerts/webhook/east", WEBHOOK.into(), vec![("Authorization", "Bearer nope")], 401, "does not match"),
+        ("api/v1/alerts/webhook/nowhere", WEBHOOK.into(), auth.to_vec(), 404, "unknown cluster"),
+        ("api/v1/alerts/webhook/east", "{not json".into(), auth.to_vec(), 400, "webhook payload"),
+        ("api/v1/alerts/webhook/east", WEBHOOK.replace("\"fingerprint\":\"9cd7837114d58797\"", "\"x\":0"), auth.to_vec(), 400, "fingerprint"),
+        ("api/v1/alerts/webhook/east", WEBHOOK.replace("\"version\":\"4\"", "\"version\":\"3\""), auth.to_vec(), 400, "version"),
+        ("api/v1/alerts/webhook/east", big, auth.to_vec(), 413, "limit"),
+        ("api/v1/alerts/webhook/east", String::new(), auth.to_vec(), 400, "empty body"),
     ];
     for (path, body, headers, want, msg) in &cases {
         let (status, resp) = call(f, "POST", path, "", body, headers).await;
         assert_eq!(status, *want, "{path}: {resp}");
-        assert!(
-            resp["error"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains(msg),
-            "{msg:?} not in {resp}"
-        );
+        assert!(resp["error"]["message"].as_str().unwrap_or("").contains(msg), "{msg:?} not in {resp}");
         assert!(!resp.to_string().contains("s3cr3t"), "secret echoed");
     }
     let (_, h) = history().await;
@@ -528,81 +311,28 @@ async fn webhook_flow(f: &Federation) {
 
     // Firing, then a re-delivery (idempotent), then resolved (Basic auth this time).
     let (status, r) = call(f, "POST", "api/v1/alerts/webhook/east", "", WEBHOOK, &auth).await;
-    assert_eq!(
-        (status, r["stored"].as_u64(), r["duplicates"].as_u64()),
-        (200, Some(1), Some(0)),
-        "{r}"
-    );
-    let (status, r) = call(
-        f,
-        "POST",
-        "api/v1/alerts/webhook/east",
-        "",
-        WEBHOOK,
-        &[("X-Fleetscope-Webhook-Secret", "s3cr3t")],
-    )
-    .await;
-    assert_eq!(
-        (status, r["stored"].as_u64(), r["duplicates"].as_u64()),
-        (200, Some(0), Some(1)),
-        "{r}"
-    );
+    assert_eq!((status, r["stored"].as_u64(), r["duplicates"].as_u64()), (200, Some(1), Some(0)), "{r}");
+    let (status, r) = call(f, "POST", "api/v1/alerts/webhook/east", "", WEBHOOK, &[("X-Fleetscope-Webhook-Secret", "s3cr3t")]).await;
+    assert_eq!((status, r["stored"].as_u64(), r["duplicates"].as_u64()), (200, Some(0), Some(1)), "{r}");
     let basic = [("authorization", "Basic YWxlcnRtYW5hZ2VyOnMzY3IzdA==")]; // alertmanager:s3cr3t
-    let (status, r) = call(
-        f,
-        "POST",
-        "api/v1/alerts/webhook/east",
-        "",
-        &resolved_payload(WEBHOOK),
-        &basic,
-    )
-    .await;
+    let (status, r) = call(f, "POST", "api/v1/alerts/webhook/east", "", &resolved_payload(WEBHOOK), &basic).await;
     assert_eq!((status, r["stored"].as_u64()), (200, Some(1)), "{r}");
     // A cluster without a configured secret refuses every delivery, saying why.
     for headers in [&[][..], &auth[..]] {
-        let (status, r) = call(
-            f,
-            "POST",
-            "api/v1/alerts/webhook/open",
-            "",
-            WEBHOOK,
-            headers,
-        )
-        .await;
-        assert_eq!(
-            (status, r["error"]["code"].as_str()),
-            (401, Some("UNAUTHORIZED")),
-            "{r}"
-        );
-        assert!(
-            r["error"]["message"]
-                .as_str()
-                .unwrap_or("")
-                .contains("no webhookSecret is configured"),
-            "{r}"
-        );
+        let (status, r) = call(f, "POST", "api/v1/alerts/webhook/open", "", WEBHOOK, headers).await;
+        assert_eq!((status, r["error"]["code"].as_str()), (401, Some("UNAUTHORIZED")), "{r}");
+        assert!(r["error"]["message"].as_str().unwrap_or("").contains("no webhookSecret is configured"), "{r}");
     }
     // Each cluster has its own secret: east's does not open west's webhook.
     let (status, r) = call(f, "POST", "api/v1/alerts/webhook/west", "", WEBHOOK, &auth).await;
     assert_eq!(status, 401, "{r}");
-    let (status, r) = call(
-        f,
-        "POST",
-        "api/v1/alerts/webhook/west",
-        "",
-        WEBHOOK,
-        &[("Authorization", "Bearer w3st")],
-    )
-    .await;
+    let (status, r) = call(f, "POST", "api/v1/alerts/webhook/west", "", WEBHOOK, &[("Authorization", "Bearer w3st")]).await;
     assert_eq!((status, r["stored"].as_u64()), (200, Some(1)), "{r}");
 
     let (status, h) = history().await;
     assert_eq!(status, 200);
     assert_eq!(h["total"], 2, "{h}");
-    assert_eq!(
-        h["history"][0]["event"], "ALERT_RESOLVED",
-        "newest first: {h}"
-    );
+    assert_eq!(h["history"][0]["event"], "ALERT_RESOLVED", "newest first: {h}");
     assert_eq!(h["history"][0]["ends_at"], "2022-06-23T12:10:00.000Z");
     assert_eq!(h["history"][1]["event"], "ALERT_FIRED");
     assert_eq!(h["history"][1]["severity"], "CRITICAL");
@@ -616,55 +346,20 @@ async fn webhook_flow(f: &Federation) {
         interval_ms: 0,
         max_data_points: 0,
     };
-    let frames = federation::execute(
-        f,
-        &query::parse("", q.to_string().as_bytes(), env.clone()).unwrap(),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        strings(&frames[0], "event"),
-        ["ALERT_RESOLVED", "ALERT_FIRED"]
-    );
+    let frames = federation::execute(f, &query::parse("", q.to_string().as_bytes(), env.clone()).unwrap()).await.unwrap();
+    assert_eq!(strings(&frames[0], "event"), ["ALERT_RESOLVED", "ALERT_FIRED"]);
     let q = json!({ "queryType": "alerts", "format": "annotations", "clusters": ["east"] });
-    let frames = federation::execute(f, &query::parse("", q.to_string().as_bytes(), env).unwrap())
-        .await
-        .unwrap();
+    let frames = federation::execute(f, &query::parse("", q.to_string().as_bytes(), env).unwrap()).await.unwrap();
     let a = &frames[0];
     assert_eq!(strings(a, "title"), ["InstanceDown"]);
-    let FieldValues::TimeNs(t) = &a.fields[0].values else {
-        panic!()
-    };
-    let FieldValues::NullableTimeNs(te) = &a.fields[1].values else {
-        panic!()
-    };
-    assert_eq!(
-        (t[0], te[0]),
-        (1_655_985_194_318_000_000, Some(1_655_986_200_000_000_000))
-    );
-    let FieldValues::Json(tags) = &a.fields[4].values else {
-        panic!()
-    };
-    let tags: Vec<&str> = tags[0]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert!(
-        tags.contains(&"cluster:prod-east-1") && tags.contains(&"severity:CRITICAL"),
-        "{tags:?}"
-    );
+    let FieldValues::TimeNs(t) = &a.fields[0].values else { panic!() };
+    let FieldValues::NullableTimeNs(te) = &a.fields[1].values else { panic!() };
+    assert_eq!((t[0], te[0]), (1_655_985_194_318_000_000, Some(1_655_986_200_000_000_000)));
+    let FieldValues::Json(tags) = &a.fields[4].values else { panic!() };
+    let tags: Vec<&str> = tags[0].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    assert!(tags.contains(&"cluster:prod-east-1") && tags.contains(&"severity:CRITICAL"), "{tags:?}");
     // The RESOLVED state in the live list comes from the store (east's Alertmanager is unreachable: a notice).
-    let (status, l) = call(
-        f,
-        "GET",
-        "api/v1/alerts",
-        "state=RESOLVED&cluster_ids=east&start=1655900000",
-        "",
-        &[],
-    )
-    .await;
+    let (status, l) = call(f, "GET", "api/v1/alerts", "state=RESOLVED&cluster_ids=east&start=1655900000", "", &[]).await;
     assert_eq!(status, 200, "{l}");
     assert_eq!(l["total"], 1, "{l}");
     assert_eq!(l["alerts"][0]["state"], "RESOLVED");
@@ -674,28 +369,16 @@ async fn webhook_flow(f: &Federation) {
 async fn webhook_history_in_sqlite() {
     let _ = stack_env();
     let dir = temp_dir("sqlite");
-    let f = history_cluster(&format!(
-        "  alerts: {{historyPath: \"{}\", retentionDays: 36500}}\n",
-        dir.join("h.sqlite").display()
-    ));
+    let f = history_cluster(&format!("  alerts: {{historyPath: \"{}\", retentionDays: 36500}}\n", dir.join("h.sqlite").display()));
     // Live events (the `alerts` channel): subscribed before the deliveries.
     let events = fleetscope::store::events::subscribe(&f.registry.settings, None);
     webhook_flow(&f).await;
     use futures::StreamExt;
-    let got = tokio::time::timeout(Duration::from_secs(10), events.take(3).collect::<Vec<_>>())
-        .await
-        .expect("3 live events");
-    let got: Vec<(String, String)> = got
-        .iter()
-        .map(|t| (t.cluster_id.clone(), t.event.clone()))
-        .collect();
+    let got = tokio::time::timeout(Duration::from_secs(10), events.take(3).collect::<Vec<_>>()).await.expect("3 live events");
+    let got: Vec<(String, String)> = got.iter().map(|t| (t.cluster_id.clone(), t.event.clone())).collect();
     assert_eq!(
         got,
-        [
-            ("east".into(), "ALERT_FIRED".into()),
-            ("east".into(), "ALERT_RESOLVED".into()),
-            ("west".into(), "ALERT_FIRED".into())
-        ],
+        [("east".into(), "ALERT_FIRED".into()), ("east".into(), "ALERT_RESOLVED".into()), ("west".into(), "ALERT_FIRED".into())],
         "fresh transitions only, in order; the re-delivery published nothing"
     );
     let _ = std::fs::remove_dir_all(&dir);
@@ -705,76 +388,33 @@ async fn webhook_history_in_sqlite() {
 async fn webhook_history_in_redis_is_shared() {
     let env = stack_env();
     let prefix = format!("fleetscope:test:{}", run_id());
-    let extra = format!(
-        "  cache: {{redisUrl: \"{}\"}}\n  alerts: {{redisPrefix: \"{prefix}\", retentionDays: 36500}}\n",
-        env["REDIS_URL"]
-    );
+    let extra = format!("  cache: {{redisUrl: \"{}\"}}\n  alerts: {{redisPrefix: \"{prefix}\", retentionDays: 36500}}\n", env["REDIS_URL"]);
     let f = history_cluster(&extra);
     webhook_flow(&f).await;
     // The data is in Redis itself: what another Grafana replica's plugin reads.
     let client = redis::Client::open(env["REDIS_URL"].as_str()).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
-    let n: i64 = redis::cmd("ZCARD")
-        .arg(format!("{prefix}:events"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let n: i64 = redis::cmd("ZCARD").arg(format!("{prefix}:events")).query_async(&mut conn).await.unwrap();
     assert_eq!(n, 3, "east fired + resolved, west fired");
-    let state: String = redis::cmd("HGET")
-        .arg(format!("{prefix}:state:east"))
-        .arg("9cd7837114d58797")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let state: String = redis::cmd("HGET").arg(format!("{prefix}:state:east")).arg("9cd7837114d58797").query_async(&mut conn).await.unwrap();
     assert!(state.contains("ALERT_RESOLVED"), "{state}");
-    let store = AlertStore::Redis(
-        fleetscope::store::redis::RedisStore::connect(&env["REDIS_URL"], &prefix, i64::MAX / 4)
-            .await
-            .unwrap(),
-    );
-    let h = store
-        .history(HistoryFilter {
-            from_ms: 0,
-            to_ms: i64::MAX / 4,
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let store = AlertStore::Redis(fleetscope::store::redis::RedisStore::connect(&env["REDIS_URL"], &prefix, i64::MAX / 4).await.unwrap());
+    let h = store.history(HistoryFilter { from_ms: 0, to_ms: i64::MAX / 4, limit: 10, ..Default::default() }).await.unwrap();
     assert_eq!(h.len(), 3);
-    let keys: Vec<String> = redis::cmd("KEYS")
-        .arg(format!("{prefix}:*"))
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let _: i64 = redis::cmd("DEL")
-        .arg(&keys)
-        .query_async(&mut conn)
-        .await
-        .unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}:*")).query_async(&mut conn).await.unwrap();
+    let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut conn).await.unwrap();
 }
 
 #[test]
 fn sqlite_history_survives_reopen_and_prunes_by_retention() {
     let dir = temp_dir("reopen");
     let path = dir.join("h.sqlite");
-    let origin = fleetscope::frames::alertmanager::Origin {
-        cluster_id: "east",
-        cluster_name: "prod-east-1",
-    };
-    let firing =
-        fleetscope::frames::alertmanager::parse_webhook(WEBHOOK.as_bytes(), origin).unwrap();
-    let resolved = fleetscope::frames::alertmanager::parse_webhook(
-        resolved_payload(WEBHOOK).as_bytes(),
-        origin,
-    )
-    .unwrap();
+    let origin = fleetscope::frames::alertmanager::Origin { cluster_id: "east", cluster_name: "prod-east-1" };
+    let firing = fleetscope::frames::alertmanager::parse_webhook(WEBHOOK.as_bytes(), origin).unwrap();
+    let resolved = fleetscope::frames::alertmanager::parse_webhook(resolved_payload(WEBHOOK).as_bytes(), origin).unwrap();
     let fired_at = firing.alerts[0].starts_at_ms;
     let transitions = |d: &fleetscope::frames::alertmanager::WebhookDelivery| -> Vec<_> {
-        d.alerts
-            .iter()
-            .map(|a| fleetscope::frames::alertmanager::Transition::from_alert(a, fired_at))
-            .collect()
+        d.alerts.iter().map(|a| fleetscope::frames::alertmanager::Transition::from_alert(a, fired_at)).collect()
     };
     let year = 365 * 86_400_000;
     {
@@ -789,16 +429,10 @@ fn sqlite_history_survives_reopen_and_prunes_by_retention() {
         s.record(&transitions(&resolved), fired_at).unwrap();
         let cur = s.current(&[]).unwrap();
         assert_eq!(cur.len(), 1);
-        assert_eq!(
-            cur[0].state,
-            fleetscope::query::alerts::AlertState::Resolved
-        );
+        assert_eq!(cur[0].state, fleetscope::query::alerts::AlertState::Resolved);
         // A late re-delivery of the firing does not un-resolve it.
         s.record(&transitions(&firing), fired_at).unwrap();
-        assert_eq!(
-            s.current(&[]).unwrap()[0].state,
-            fleetscope::query::alerts::AlertState::Resolved
-        );
+        assert_eq!(s.current(&[]).unwrap()[0].state, fleetscope::query::alerts::AlertState::Resolved);
     }
     {
         // Two years later with a one-year retention: everything is pruned on the next write.
@@ -818,13 +452,7 @@ async fn start_serve(config: &Path, port: u16, log: &Path) -> Proc {
         .arg(config)
         .args(["--listen", &format!("127.0.0.1:{port}")])
         .stdout(Stdio::null())
-        .stderr(
-            std::fs::File::options()
-                .create(true)
-                .append(true)
-                .open(log)
-                .unwrap(),
-        )
+        .stderr(std::fs::File::options().create(true).append(true).open(log).unwrap())
         .spawn()
         .unwrap();
     let p = Proc(child);
@@ -837,35 +465,16 @@ async fn acknowledged_deliveries_survive_kill_9_of_serve() {
     let _ = stack_env();
     let dir = temp_dir("kill9");
     let config = dir.join("fleetscope.yaml");
-    let clusters =
-        "    - {id: east, name: prod-east-1, alertmanager: {url: \"http://127.0.0.1:9\"}}\n";
-    let extra = format!(
-        "  alerts: {{historyPath: \"{}\", retentionDays: 36500}}\n",
-        dir.join("history.sqlite").display()
-    );
-    std::fs::write(
-        &config,
-        settings_yaml(clusters, &extra, "  east.webhookSecret: s3cr3t\n"),
-    )
-    .unwrap();
+    let clusters = "    - {id: east, name: prod-east-1, alertmanager: {url: \"http://127.0.0.1:9\"}}\n";
+    let extra = format!("  alerts: {{historyPath: \"{}\", retentionDays: 36500}}\n", dir.join("history.sqlite").display());
+    std::fs::write(&config, settings_yaml(clusters, &extra, "  east.webhookSecret: s3cr3t\n")).unwrap();
     let log = dir.join("serve.log");
     let http = reqwest::Client::new();
     let post = |port: u16, body: String| {
         let http = http.clone();
         async move {
-            let r = http
-                .post(format!(
-                    "http://127.0.0.1:{port}/api/v1/alerts/webhook/east"
-                ))
-                .bearer_auth("s3cr3t")
-                .body(body)
-                .send()
-                .await
-                .unwrap();
-            (
-                r.status().as_u16(),
-                serde_json::from_slice::<Value>(&r.bytes().await.unwrap()).unwrap_or(Value::Null),
-            )
+            let r = http.post(format!("http://127.0.0.1:{port}/api/v1/alerts/webhook/east")).bearer_auth("s3cr3t").body(body).send().await.unwrap();
+            (r.status().as_u16(), serde_json::from_slice::<Value>(&r.bytes().await.unwrap()).unwrap_or(Value::Null))
         }
     };
 
@@ -881,27 +490,12 @@ async fn acknowledged_deliveries_survive_kill_9_of_serve() {
     let port = free_port();
     let _serve = start_serve(&config, port, &log).await;
     let (status, r) = post(port, WEBHOOK.to_owned()).await;
-    assert_eq!(
-        (status, r["duplicates"].as_u64()),
-        (200, Some(1)),
-        "the acknowledged delivery was kept: {r}"
-    );
+    assert_eq!((status, r["duplicates"].as_u64()), (200, Some(1)), "the acknowledged delivery was kept: {r}");
     let (status, r) = post(port, resolved_payload(WEBHOOK)).await;
     assert_eq!((status, r["stored"].as_u64()), (200, Some(1)), "{r}");
-    let h = http
-        .get(format!(
-            "http://127.0.0.1:{port}/api/v1/alerts/history?start=1600000000"
-        ))
-        .send()
-        .await
-        .unwrap();
+    let h = http.get(format!("http://127.0.0.1:{port}/api/v1/alerts/history?start=1600000000")).send().await.unwrap();
     let h: Value = serde_json::from_slice(&h.bytes().await.unwrap()).unwrap();
-    let events: Vec<&str> = h["history"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|e| e["event"].as_str())
-        .collect();
+    let events: Vec<&str> = h["history"].as_array().unwrap().iter().filter_map(|e| e["event"].as_str()).collect();
     assert_eq!(events, ["ALERT_RESOLVED", "ALERT_FIRED"], "{h}");
     // Oversize through axum reaches our handler's message too.
     let big = "x".repeat(api::MAX_BODY_BYTES + 10);
@@ -916,54 +510,29 @@ async fn live_events_from_polling_a_real_alertmanager() {
     let run = run_id();
     let dir = temp_dir("live");
     let (_am, am_url) = start_alertmanager(&dir.join("am")).await;
-    let clusters =
-        format!("    - {{id: live, name: live-cluster, alertmanager: {{url: \"{am_url}\"}}}}\n");
-    let extra = format!(
-        "  cache: {{alertsTtlSeconds: 1}}\n  alerts: {{historyPath: \"{}\"}}\n",
-        dir.join("h.sqlite").display()
-    );
+    let clusters = format!("    - {{id: live, name: live-cluster, alertmanager: {{url: \"{am_url}\"}}}}\n");
+    let extra = format!("  cache: {{alertsTtlSeconds: 1}}\n  alerts: {{historyPath: \"{}\"}}\n", dir.join("h.sqlite").display());
     let f = fed(&settings_yaml(&clusters, &extra, "  {}\n"));
     // Already firing before subscribing: part of the baseline, no event.
     let old = am_alert(&run, "AlreadyFiring", Some("info"), &[]);
     post_alerts(&am_url, json!([old])).await;
     let q = json!({ "queryType": "alerts", "clusters": ["live"], "state": "FIRING" });
-    poll_query(&f, &q, |fr| {
-        strings(&fr[0], "alertname") == ["AlreadyFiring"]
-    })
-    .await;
+    poll_query(&f, &q, |fr| strings(&fr[0], "alertname") == ["AlreadyFiring"]).await;
     let mut events = Box::pin(fleetscope::federation::alerts::live_events(f.clone(), None).await);
-    post_alerts(
-        &am_url,
-        json!([am_alert(&run, "NewOne", Some("critical"), &[])]),
-    )
-    .await;
+    post_alerts(&am_url, json!([am_alert(&run, "NewOne", Some("critical"), &[])])).await;
     let t = next_event(&mut events).await;
-    assert_eq!(
-        (
-            t.alertname.as_str(),
-            t.event.as_str(),
-            t.cluster_id.as_str(),
-            t.severity.as_str()
-        ),
-        ("NewOne", "ALERT_FIRED", "live", "CRITICAL")
-    );
+    assert_eq!((t.alertname.as_str(), t.event.as_str(), t.cluster_id.as_str(), t.severity.as_str()), ("NewOne", "ALERT_FIRED", "live", "CRITICAL"));
     // Ending the old alert upstream (endsAt now) → ALERT_RESOLVED with an end time.
     let mut ended = old.clone();
     ended["endsAt"] = json!(chrono::Utc::now().to_rfc3339());
     post_alerts(&am_url, json!([ended])).await;
     let t = next_event(&mut events).await;
-    assert_eq!(
-        (t.alertname.as_str(), t.event.as_str()),
-        ("AlreadyFiring", "ALERT_RESOLVED")
-    );
+    assert_eq!((t.alertname.as_str(), t.event.as_str()), ("AlreadyFiring", "ALERT_RESOLVED"));
     assert!(t.ends_at_ms.is_some());
     let _ = std::fs::remove_dir_all(&dir);
 }
 
 async fn next_event<S: futures::Stream + Unpin>(s: &mut S) -> S::Item {
     use futures::StreamExt;
-    tokio::time::timeout(Duration::from_secs(30), s.next())
-        .await
-        .expect("a live event within 30 s")
-        .expect("stream ended")
+    tokio::time::timeout(Duration::from_secs(30), s.next()).await.expect("a live event within 30 s").expect("stream ended")
 }

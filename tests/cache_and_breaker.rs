@@ -35,7 +35,12 @@ async fn query_requests(prom_url: &str) -> f64 {
 }
 
 fn request(json: &str, end_ms: i64) -> query::QueryRequest {
-    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(end_ms - 60_000, end_ms).unwrap(), interval_ms: 15_000, max_data_points: 1000 };
+    let env = QueryEnvelope {
+        ref_id: "A".into(),
+        time_range: TimeRange::new(end_ms - 60_000, end_ms).unwrap(),
+        interval_ms: 15_000,
+        max_data_points: 1000,
+    };
     query::parse("", json.as_bytes(), env).unwrap()
 }
 
@@ -81,18 +86,22 @@ async fn a_dead_cluster_opens_its_breaker_and_is_skipped() {
     let (env, yaml) = stack();
     let end: i64 = env["STACK_DATA_END_MS"].parse().unwrap();
     let fed = Federation::new(Registry::from_yaml(&yaml).unwrap());
-    let notices_for = |frames: &[fleetscope::frames::Frame]| -> Vec<String> {
-        frames[0].meta.as_ref().unwrap().notices.iter().map(|n| n.text.clone()).collect()
-    };
+    let notices_for =
+        |frames: &[fleetscope::frames::Frame]| -> Vec<String> { frames[0].meta.as_ref().unwrap().notices.iter().map(|n| n.text.clone()).collect() };
     // Distinct expressions so the cache never answers.
     for i in 0..fleetscope::federation::breaker::FAILURE_THRESHOLD {
-        let frames = federation::execute(&fed, &request(&format!(r#"{{"expr":"fleetscope_probe_value + {i}","instant":true,"clusters":["east","dead"]}}"#), end))
-            .await
-            .unwrap();
+        let frames = federation::execute(
+            &fed,
+            &request(&format!(r#"{{"expr":"fleetscope_probe_value + {i}","instant":true,"clusters":["east","dead"]}}"#), end),
+        )
+        .await
+        .unwrap();
         let n = notices_for(&frames);
         assert!(n.iter().any(|t| t.starts_with("CLUSTER_UNREACHABLE") && t.contains("dead-cluster")), "{n:?}");
     }
-    let frames = federation::execute(&fed, &request(r#"{"expr":"fleetscope_probe_value + 100","instant":true,"clusters":["east","dead"]}"#, end)).await.unwrap();
+    let frames = federation::execute(&fed, &request(r#"{"expr":"fleetscope_probe_value + 100","instant":true,"clusters":["east","dead"]}"#, end))
+        .await
+        .unwrap();
     let n = notices_for(&frames);
     assert!(n.iter().any(|t| t.starts_with(ErrorCode::CircuitOpen.as_str()) && t.contains("dead-cluster")), "{n:?}");
     assert_eq!(frames.iter().filter(|f| !f.fields.is_empty()).count(), 2, "east's data intact");

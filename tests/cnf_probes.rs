@@ -78,7 +78,12 @@ fn notices(f: &Frame) -> Vec<String> {
 
 fn statuses(f: &Frame) -> Vec<(String, String)> {
     let custom = f.meta.as_ref().unwrap().custom.clone().unwrap();
-    custom["clusters"].as_array().unwrap().iter().map(|c| (c["cluster_id"].as_str().unwrap().to_owned(), c["status"].as_str().unwrap().to_owned())).collect()
+    custom["clusters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["cluster_id"].as_str().unwrap().to_owned(), c["status"].as_str().unwrap().to_owned()))
+        .collect()
 }
 
 /// Frame JSON with the per-cluster timings zeroed (they are not deterministic).
@@ -146,7 +151,9 @@ async fn ptp_from_real_prometheus_and_operator_objects() {
     let f = frame(&frames, "ptp_status");
     assert_eq!(f.meta.as_ref().unwrap().frame_type.as_deref(), Some("numeric-long"));
     assert_eq!(f.meta.as_ref().unwrap().type_version, Some([0, 1]));
-    let key: Vec<String> = (0..strs(f, "node").len()).map(|i| format!("{}/{}/{}/{}", strs(f, "cluster_id")[i], strs(f, "node")[i], strs(f, "process")[i], strs(f, "iface")[i])).collect();
+    let key: Vec<String> = (0..strs(f, "node").len())
+        .map(|i| format!("{}/{}/{}/{}", strs(f, "cluster_id")[i], strs(f, "node")[i], strs(f, "process")[i], strs(f, "iface")[i]))
+        .collect();
     assert_eq!(
         key,
         [
@@ -182,13 +189,24 @@ async fn ptp_from_real_prometheus_and_operator_objects() {
     }
     assert!(nums(f, "frequency_adjustment_ns")[1].is_some());
     let n = notices(f);
-    assert!(n.iter().any(|t| t == "Warning: prod-west-1: no PTP operator: the cluster does not serve ptp.openshift.io/v1 NodePtpDevice (namespace openshift-ptp)"), "{n:?}");
+    assert!(
+        n.iter()
+            .any(|t| t
+                == "Warning: prod-west-1: no PTP operator: the cluster does not serve ptp.openshift.io/v1 NodePtpDevice (namespace openshift-ptp)"),
+        "{n:?}"
+    );
     assert!(n.iter().any(|t| t == "Info: edge-lab-1: no kubernetes access; PTP operator objects not read"), "{n:?}");
     assert!(n.iter().any(|t| t == "Warning: prod-east-1: NodePtpDevice bad-node: status.devices is not a list (a string)"), "{n:?}");
     assert!(n.iter().any(|t| t.starts_with("Warning: PARTIAL_RESULTS: 3 of 4 clusters answered; failed: dead-cluster")), "{n:?}");
-    assert_eq!(statuses(f), [("east".into(), "SUCCESS".into()), ("west".into(), "SUCCESS".into()), ("edge".into(), "SUCCESS".into()), ("dead".into(), "ERROR".into())]);
+    assert_eq!(
+        statuses(f),
+        [("east".into(), "SUCCESS".into()), ("west".into(), "SUCCESS".into()), ("edge".into(), "SUCCESS".into()), ("dead".into(), "ERROR".into())]
+    );
     let p = frame(&frames, "ptp_profiles");
-    assert_eq!((strs(p, "cluster_id"), strs(p, "profile"), strs(p, "role")), (vec!["east".to_owned()], vec!["profile1".to_owned()], vec!["slave-only".to_owned()]));
+    assert_eq!(
+        (strs(p, "cluster_id"), strs(p, "profile"), strs(p, "role")),
+        (vec!["east".to_owned()], vec!["profile1".to_owned()], vec!["slave-only".to_owned()])
+    );
 
     // The node filter, and a cluster that is nothing but a refusing Prometheus.
     let frames = run(&fed, json!({"queryType": "cnf", "cnfView": "ptp", "node": "cpu-node-07"}), end).await.unwrap();
@@ -264,7 +282,8 @@ async fn cnf_workloads_from_pod_annotations_and_resources() {
     let du = json!({"metadata": {"name": "du-0", "namespace": "ran"},
                     "spec": {"nodeName": "worker-1", "containers": [{"name": "du", "resources": {"requests": {"cpu": "4", "openshift.io/storm5": "2"}}}]},
                     "status": {"phase": "Running"}});
-    let plain = json!({"metadata": {"name": "web-0", "namespace": "default"}, "spec": {"containers": [{"name": "web"}]}, "status": {"phase": "Running"}});
+    let plain =
+        json!({"metadata": {"name": "web-0", "namespace": "default"}, "spec": {"containers": [{"name": "web"}]}, "status": {"phase": "Running"}});
     k.list("/api/v1/pods", vec![recorded, broken, du, plain]);
     let fed = fed(json!([{"id": "a", "name": "ran-a", "kubernetes": {"server": url}}]));
     let frames = run(&fed, json!({"queryType": "cnf", "cnfView": "workloads"}), 1_800_000_000_000).await.unwrap();
@@ -272,7 +291,9 @@ async fn cnf_workloads_from_pod_annotations_and_resources() {
     assert_eq!(strs(f, "pod"), ["instance-manager-r-1f2b3c", "instance-manager-r-broken", "du-0"]);
     assert_eq!(strs(f, "interfaces")[0], "lhnet1 harvester-system/storagenetwork-95bj4 [192.168.0.3] 2e:51:e6:31:96:40");
     assert_eq!(strs(f, "sriov_resources")[2], "openshift.io/storm5=2");
-    assert!(notices(f).iter().any(|t| t.starts_with("Warning: ran-a/longhorn-system/instance-manager-r-broken: k8s.v1.cni.cncf.io/network-status is not a valid JSON list")));
+    assert!(notices(f).iter().any(|t| {
+        t.starts_with("Warning: ran-a/longhorn-system/instance-manager-r-broken: k8s.v1.cni.cncf.io/network-status is not a valid JSON list")
+    }));
     golden("workloads", &frames);
     // `pod` filters; the namespace narrows the list the API is asked for.
     let frames = run(&fed, json!({"queryType": "cnf", "cnfView": "workloads", "pod": "ran/du-0"}), 1_800_000_000_000).await.unwrap_err();
@@ -286,7 +307,12 @@ fn dpdk_cluster(k: &kube_api::KubeApi, stats1: ExecReply) {
     k.list("/api/v1/namespaces/ran/pods", vec![du.clone()]);
     k.list("/api/v1/pods", vec![du, other]);
     k.exec("ran", "du-0", Some(&ETHDEV_LIST_COMMAND), ExecReply::ok(fixture("dpdk-telemetry", "ethdev_list_reply.dpdk-docs-howto-telemetry.json")));
-    k.exec("ran", "du-0", Some(ETHDEV_STATS_COMMANDS[0]), ExecReply::ok(fixture("dpdk-telemetry", "session_transcript_ethdev_list_and_stats.knet-docs-dpdk-21.11.7.txt")));
+    k.exec(
+        "ran",
+        "du-0",
+        Some(ETHDEV_STATS_COMMANDS[0]),
+        ExecReply::ok(fixture("dpdk-telemetry", "session_transcript_ethdev_list_and_stats.knet-docs-dpdk-21.11.7.txt")),
+    );
     k.exec("ran", "du-0", Some(ETHDEV_STATS_COMMANDS[1]), stats1);
 }
 
@@ -301,7 +327,8 @@ async fn dpdk_stats_through_the_allowlisted_exec() {
         {"id": "b", "name": "ran-b", "kubernetes": {"server": b_url}},
     ]));
     // One port.
-    let frames = run(&fed, json!({"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-0", "port": 0, "clusters": ["a"]}), 1_800_000_000_000).await.unwrap();
+    let frames =
+        run(&fed, json!({"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-0", "port": 0, "clusters": ["a"]}), 1_800_000_000_000).await.unwrap();
     let p = frame(&frames, "dpdk_ports");
     assert_eq!((strs(p, "pod"), strs(p, "container"), strs(p, "port")), (vec!["ran/du-0".to_owned()], vec!["du".to_owned()], vec!["0".to_owned()]));
     assert_eq!((u64s(p, "ipackets"), u64s(p, "obytes")), (vec![10006228], vec![710344388]));
@@ -319,18 +346,32 @@ async fn dpdk_stats_through_the_allowlisted_exec() {
     let p = frame(&frames, "dpdk_ports");
     assert_eq!((strs(p, "cluster_id"), strs(p, "port")), (vec!["a".to_owned(), "b".to_owned()], vec!["0".to_owned(), "0".to_owned()]));
     let n = notices(p);
-    assert!(n.iter().any(|t| t.starts_with("Warning: ran-a/ran/du-0 port 1: /ethdev/stats: command exited with code 1: ConnectionRefusedError")), "{n:?}");
-    assert!(n.iter().any(|t| t == "Warning: ran-b/ran/du-0 port 1: /ethdev/stats: DPDK has no ethdev port 1 (/ethdev/stats,1 answered null)"), "{n:?}");
+    assert!(
+        n.iter().any(|t| t.starts_with("Warning: ran-a/ran/du-0 port 1: /ethdev/stats: command exited with code 1: ConnectionRefusedError")),
+        "{n:?}"
+    );
+    assert!(
+        n.iter().any(|t| t == "Warning: ran-b/ran/du-0 port 1: /ethdev/stats: DPDK has no ethdev port 1 (/ethdev/stats,1 answered null)"),
+        "{n:?}"
+    );
     let argvs: Vec<Vec<String>> = a.seen_execs.lock().unwrap()[1..].iter().map(|e| e.argv.clone()).collect();
-    assert_eq!(argvs, [ETHDEV_LIST_COMMAND.to_vec(), ETHDEV_STATS_COMMANDS[0].to_vec(), ETHDEV_STATS_COMMANDS[1].to_vec()].map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+    assert_eq!(
+        argvs,
+        [ETHDEV_LIST_COMMAND.to_vec(), ETHDEV_STATS_COMMANDS[0].to_vec(), ETHDEV_STATS_COMMANDS[1].to_vec()]
+            .map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>())
+    );
 
     // Only the failing port asked: the cluster fails, with the exec's error.
-    let e = run(&fed, json!({"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-0", "port": "1", "clusters": ["a"]}), 1_800_000_000_000).await.unwrap_err();
+    let e = run(&fed, json!({"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-0", "port": "1", "clusters": ["a"]}), 1_800_000_000_000)
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::UpstreamError);
     assert!(e.message.contains("ran-a: DPDK telemetry /ethdev/stats in ran/du-0: port 1: command exited with code 1"), "{e:?}");
     // A pod the cluster does not have never reaches an exec.
     let before = a.seen_execs.lock().unwrap().len();
-    let e = run(&fed, json!({"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-9", "port": 0, "clusters": ["a"]}), 1_800_000_000_000).await.unwrap_err();
+    let e = run(&fed, json!({"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-9", "port": 0, "clusters": ["a"]}), 1_800_000_000_000)
+        .await
+        .unwrap_err();
     assert_eq!((e.code, e.message.as_str()), (ErrorCode::NotFound, "ran-a: no pod ran/du-9 in this cluster"));
     assert_eq!(a.seen_execs.lock().unwrap().len(), before);
 }

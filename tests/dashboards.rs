@@ -51,10 +51,7 @@ fn strings_of(v: &Value, out: &mut Vec<String>) {
 /// variables by their `allValue`, textboxes by their default.
 fn interpolate_target(t: &Value, vars: &[Value]) -> Value {
     let mut text = t.to_string();
-    for v in vars
-        .iter()
-        .filter(|v| v["name"] != "cluster" && v["name"] != "datasource")
-    {
+    for v in vars.iter().filter(|v| v["name"] != "cluster" && v["name"] != "datasource") {
         let value = match v["type"].as_str() {
             Some("query") => v["allValue"].as_str(),
             Some("textbox") => v["query"].as_str(),
@@ -63,11 +60,7 @@ fn interpolate_target(t: &Value, vars: &[Value]) -> Value {
         if let Some(value) = value {
             // The value goes into a JSON string: escape it as one.
             let escaped = serde_json::to_string(value).unwrap();
-            text = interpolate(
-                &text,
-                v["name"].as_str().unwrap(),
-                &escaped[1..escaped.len() - 1],
-            );
+            text = interpolate(&text, v["name"].as_str().unwrap(), &escaped[1..escaped.len() - 1]);
         }
     }
     serde_json::from_str(&text).unwrap()
@@ -263,18 +256,11 @@ fn dashboards_are_well_formed() {
                 if let Some(field) = required_field(kind) {
                     str_of(t, field, &tctx);
                 }
-                assert_eq!(
-                    t["clusters"],
-                    json!(["$cluster"]),
-                    "{tctx}: clusters must be [\"$cluster\"]"
-                );
+                assert_eq!(t["clusters"], json!(["$cluster"]), "{tctx}: clusters must be [\"$cluster\"]");
                 let mut texts = Vec::new();
                 strings_of(t, &mut texts);
                 for v in texts.iter().flat_map(|s| referenced_vars(s)) {
-                    assert!(
-                        v.starts_with("__") || defined.contains(&v),
-                        "{tctx}: ${v} is not a dashboard variable"
-                    );
+                    assert!(v.starts_with("__") || defined.contains(&v), "{tctx}: ${v} is not a dashboard variable");
                 }
             }
         }
@@ -378,7 +364,8 @@ fn alert_rules_are_well_formed() {
                         other => panic!("{title}: expression type {other} is not used here"),
                     };
                     for i in &inputs {
-                        let at = seen.iter().position(|s| s == i).unwrap_or_else(|| panic!("{title}: {rid} reads {i}, which is not an earlier refId"));
+                        let at =
+                            seen.iter().position(|s| s == i).unwrap_or_else(|| panic!("{title}: {rid} reads {i}, which is not an earlier refId"));
                         used.insert(seen[at]);
                     }
                     if kind == "reduce" {
@@ -412,8 +399,19 @@ fn alert_rules_are_well_formed() {
         }
     }
     for want in [
-        "HighGPUUtilization", "HighGPUMemory", "HighGPUTemperature", "HighGatewayLatency", "HighErrorRate", "ServiceDown",
-        "HighRequestQueueDepth", "DriftDetected", "HighDriftScore", "BudgetExceeded", "BudgetWarning", "PTPOffsetHigh", "ClusterUnreachable",
+        "HighGPUUtilization",
+        "HighGPUMemory",
+        "HighGPUTemperature",
+        "HighGatewayLatency",
+        "HighErrorRate",
+        "ServiceDown",
+        "HighRequestQueueDepth",
+        "DriftDetected",
+        "HighDriftScore",
+        "BudgetExceeded",
+        "BudgetWarning",
+        "PTPOffsetHigh",
+        "ClusterUnreachable",
     ] {
         assert!(titles.contains(want), "alert rule {want} is missing");
     }
@@ -448,40 +446,16 @@ async fn run_checked(s: &Stack, ctx: &str, query: &Value, from_ms: i64, to_ms: i
         max_data_points: 1_000,
     };
     let bytes = serde_json::to_vec(query).unwrap();
-    let req = query::parse("", &bytes, env)
-        .unwrap_or_else(|e| panic!("{ctx}: does not parse: {e}\n{query}"));
-    let frames = federation::execute(&s.fed, &req)
-        .await
-        .unwrap_or_else(|e| panic!("{ctx}: query failed: {e}\n{query}"));
+    let req = query::parse("", &bytes, env).unwrap_or_else(|e| panic!("{ctx}: does not parse: {e}\n{query}"));
+    let frames = federation::execute(&s.fed, &req).await.unwrap_or_else(|e| panic!("{ctx}: query failed: {e}\n{query}"));
     let kind = query["queryType"].as_str().unwrap_or("metrics");
-    if kind == "metrics"
-        || (kind == "logs"
-            && !query["expr"]
-                .as_str()
-                .unwrap_or("")
-                .trim_start()
-                .starts_with('{'))
-    {
+    if kind == "metrics" || (kind == "logs" && !query["expr"].as_str().unwrap_or("").trim_start().starts_with('{')) {
         // Metric queries (PromQL, LogQL metric queries) answer data-plane frames.
-        let want_type = if query["instant"] == true {
-            "numeric-multi"
-        } else {
-            "timeseries-multi"
-        };
+        let want_type = if query["instant"] == true { "numeric-multi" } else { "timeseries-multi" };
         for f in &frames {
-            let meta = f
-                .meta
-                .as_ref()
-                .unwrap_or_else(|| panic!("{ctx}: frame without meta"));
-            assert_eq!(
-                meta.frame_type.as_deref(),
-                Some(want_type),
-                "{ctx}: data-plane type"
-            );
-            assert!(
-                meta.type_version.is_some_and(|v| v != [0, 0]),
-                "{ctx}: typeVersion"
-            );
+            let meta = f.meta.as_ref().unwrap_or_else(|| panic!("{ctx}: frame without meta"));
+            assert_eq!(meta.frame_type.as_deref(), Some(want_type), "{ctx}: data-plane type");
+            assert!(meta.type_version.is_some_and(|v| v != [0, 0]), "{ctx}: typeVersion");
         }
     }
     assert!(!frames.is_empty(), "{ctx}: no frame at all");
@@ -491,38 +465,20 @@ async fn run_checked(s: &Stack, ctx: &str, query: &Value, from_ms: i64, to_ms: i
         };
         // Informational notices (e.g. which GPU source answered) are fine; a
         // warning means a cluster or a part of the answer is missing.
-        let bad: Vec<_> = meta
-            .notices
-            .iter()
-            .filter(|n| n.severity != NoticeSeverity::Info)
-            .map(|n| &n.text)
-            .collect();
+        let bad: Vec<_> = meta.notices.iter().filter(|n| n.severity != NoticeSeverity::Info).map(|n| &n.text).collect();
         assert!(bad.is_empty(), "{ctx}: notices {bad:?}");
         if let Some(status) = meta.custom.as_ref().and_then(|c| c["clusters"].as_array()) {
             for c in status {
-                assert_eq!(
-                    c["status"], "SUCCESS",
-                    "{ctx}: cluster {} failed: {}",
-                    c["cluster_id"], c["error"]
-                );
+                assert_eq!(c["status"], "SUCCESS", "{ctx}: cluster {} failed: {}", c["cluster_id"], c["error"]);
             }
         }
     }
     let non_empty = if kind == "metrics" {
-        frames.iter().any(|f| {
-            f.fields
-                .iter()
-                .any(|fl| fl.name == "Value" && fl.values.len() > 0)
-        })
+        frames.iter().any(|f| f.fields.iter().any(|fl| fl.name == "Value" && fl.values.len() > 0))
     } else {
-        frames
-            .iter()
-            .any(|f| f.fields.first().is_some_and(|fl| fl.values.len() > 0))
+        frames.iter().any(|f| f.fields.first().is_some_and(|fl| fl.values.len() > 0))
     };
-    assert!(
-        non_empty,
-        "{ctx}: no data on the demo clusters (every frame empty)\n{query}"
-    );
+    assert!(non_empty, "{ctx}: no data on the demo clusters (every frame empty)\n{query}");
     frames
 }
 
@@ -545,19 +501,10 @@ async fn every_dashboard_target_returns_data() {
                 q.as_object_mut().unwrap().remove("datasource");
                 let mut texts = Vec::new();
                 strings_of(&q, &mut texts);
-                let left: BTreeSet<String> = texts
-                    .iter()
-                    .flat_map(|t| referenced_vars(t))
-                    .filter(|v| !v.starts_with("__"))
-                    .collect();
-                assert!(
-                    left.is_empty(),
-                    "{ctx}: uninterpolated variables {left:?} in {q}"
-                );
+                let left: BTreeSet<String> = texts.iter().flat_map(|t| referenced_vars(t)).filter(|v| !v.starts_with("__")).collect();
+                assert!(left.is_empty(), "{ctx}: uninterpolated variables {left:?} in {q}");
                 run_checked(&s, &ctx, &q, from, to).await;
-                *kinds
-                    .entry(q["queryType"].as_str().unwrap_or("metrics").to_owned())
-                    .or_insert(0) += 1;
+                *kinds.entry(q["queryType"].as_str().unwrap_or("metrics").to_owned()).or_insert(0) += 1;
                 checked += 1;
             }
         }
@@ -565,10 +512,7 @@ async fn every_dashboard_target_returns_data() {
     eprintln!("dashboards: {checked} targets returned data ({kinds:?})");
     assert!(checked >= 90, "only {checked} targets found");
     for kind in ["metrics", "logs", "traces", "alerts", "gpu", "cnf"] {
-        assert!(
-            kinds.contains_key(kind),
-            "no dashboard panel uses queryType {kind}"
-        );
+        assert!(kinds.contains_key(kind), "no dashboard panel uses queryType {kind}");
     }
 }
 

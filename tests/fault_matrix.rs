@@ -274,7 +274,10 @@ async fn serve_one(
             sock.write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 5000\r\nconnection: close\r\n\r\n{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[").await?;
             sock.shutdown().await?;
         }
-        Fault::InvalidJson => sock.write_all(respond("200 OK", json, "", r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":"#).as_bytes()).await?,
+        Fault::InvalidJson => {
+            sock.write_all(respond("200 OK", json, "", r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":"#).as_bytes())
+                .await?
+        }
         Fault::WrongShape => sock.write_all(respond("200 OK", json, "", wrong_shape).as_bytes()).await?,
         Fault::OversizeDeclared => {
             let body = format!(r#"{{"status":"success","pad":"{}"}}"#, "x".repeat(CAP * 2));
@@ -417,9 +420,7 @@ async fn healthy(kind: Kind, env: &HashMap<String, String>) -> Healthy {
                 check: Box::new(|frames| {
                     let mut got: Vec<(String, String, Vec<f64>)> = frames
                         .iter()
-                        .filter_map(|f| {
-                            Some((label(f, "cluster_id")?.to_owned(), label(f, "instance")?.to_owned(), field_values(f)?.clone()))
-                        })
+                        .filter_map(|f| Some((label(f, "cluster_id")?.to_owned(), label(f, "instance")?.to_owned(), field_values(f)?.clone())))
                         .collect();
                     got.sort_by(|a, b| a.1.cmp(&b.1));
                     assert_eq!(
@@ -433,7 +434,8 @@ async fn healthy(kind: Kind, env: &HashMap<String, String>) -> Healthy {
         }
         Kind::Loki => {
             let body = fixture("loki", "query_range_streams_forward.json");
-            let app = axum::Router::new().route("/loki/api/v1/query_range", axum::routing::get(move || async move { ([("content-type", "application/json")], body) }));
+            let app = axum::Router::new()
+                .route("/loki/api/v1/query_range", axum::routing::get(move || async move { ([("content-type", "application/json")], body) }));
             let (url, h) = serve_router(app).await;
             Healthy {
                 endpoint_json: format!(r#"{{"url":"{url}"}}"#),
@@ -459,7 +461,8 @@ async fn healthy(kind: Kind, env: &HashMap<String, String>) -> Healthy {
         }
         Kind::Tempo => {
             let body = fixture("tempo", "search_traceql_status_error.json");
-            let app = axum::Router::new().route("/api/search", axum::routing::get(move || async move { ([("content-type", "application/json")], body) }));
+            let app =
+                axum::Router::new().route("/api/search", axum::routing::get(move || async move { ([("content-type", "application/json")], body) }));
             let (url, h) = serve_router(app).await;
             Healthy {
                 endpoint_json: format!(r#"{{"url":"{url}"}}"#),

@@ -24,11 +24,7 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        if n == 0 {
-            0
-        } else {
-            (self.next() % n as u64) as usize
-        }
+        if n == 0 { 0 } else { (self.next() % n as u64) as usize }
     }
 }
 
@@ -106,9 +102,7 @@ fn mutate(rng: &mut Rng, seed: &[u8], others: &[Vec<u8>]) -> Vec<u8> {
             }
             1 if len > 0 => {
                 let i = rng.below(len);
-                v[i] = [
-                    0u8, 0xff, b'"', b'{', b'[', b'\\', b'9', b'-', b'.', b',', b'\n',
-                ][rng.below(11)];
+                v[i] = [0u8, 0xff, b'"', b'{', b'[', b'\\', b'9', b'-', b'.', b',', b'\n'][rng.below(11)];
             }
             2 => {
                 let t = TOKENS[rng.below(TOKENS.len())];
@@ -141,13 +135,7 @@ fn mutate(rng: &mut Rng, seed: &[u8], others: &[Vec<u8>]) -> Vec<u8> {
                 // Replace a run of digits with an extreme number.
                 let i = rng.below(len);
                 if v[i].is_ascii_digit() {
-                    let n: &[u8] = [
-                        &b"99999999999999999999"[..],
-                        b"-1",
-                        b"0",
-                        b"1.5e308",
-                        b"4294967296",
-                    ][rng.below(5)];
+                    let n: &[u8] = [&b"99999999999999999999"[..], b"-1", b"0", b"1.5e308", b"4294967296"][rng.below(5)];
                     let end = (i..len).find(|&j| !v[j].is_ascii_digit()).unwrap_or(len);
                     v.splice(i..end, n.iter().copied());
                 }
@@ -178,11 +166,8 @@ fn fixtures(dirs: &[&str]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for d in dirs {
         let dir = format!("{}/tests/fixtures/{d}", env!("CARGO_MANIFEST_DIR"));
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{dir}: {e}"))
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .collect();
+        let mut files: Vec<PathBuf> =
+            std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("{dir}: {e}")).filter_map(|e| e.ok()).map(|e| e.path()).collect();
         files.sort();
         for f in files {
             if f.file_name().is_some_and(|n| n != "SOURCES.md") {
@@ -222,12 +207,7 @@ fn seeds_for(target: &str) -> Vec<Vec<u8>> {
         "promql_logql_traceql" => query_seeds()
             .iter()
             .filter_map(|s| serde_json::from_slice::<serde_json::Value>(s).ok())
-            .filter_map(|v| {
-                v.get("expr")
-                    .or(v.get("query"))
-                    .and_then(|e| e.as_str())
-                    .map(|e| e.as_bytes().to_vec())
-            })
+            .filter_map(|v| v.get("expr").or(v.get("query")).and_then(|e| e.as_str()).map(|e| e.as_bytes().to_vec()))
             .collect(),
         "prometheus_response" => fixtures(&["prometheus"]),
         "loki_response" => fixtures(&["loki"]),
@@ -241,34 +221,19 @@ fn seeds_for(target: &str) -> Vec<Vec<u8>> {
 }
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn preview(data: &[u8]) -> String {
-    let s: String = data
-        .iter()
-        .take(300)
-        .flat_map(|b| std::ascii::escape_default(*b))
-        .map(char::from)
-        .collect();
-    if data.len() > 300 {
-        format!("{s}… ({} bytes)", data.len())
-    } else {
-        s
-    }
+    let s: String = data.iter().take(300).flat_map(|b| std::ascii::escape_default(*b)).map(char::from).collect();
+    if data.len() > 300 { format!("{s}… ({} bytes)", data.len()) } else { s }
 }
 
 #[test]
 fn fuzz_smoke_every_target() {
     let per_target = env_num("FUZZ_SMOKE_INPUTS", 20_000) as usize;
     let seed = env_num("FUZZ_SMOKE_SEED", 0x5eed_f1ee_75c0_9e11);
-    let crash_dir = PathBuf::from(format!(
-        "{}/target/fuzz-smoke-crashes",
-        env!("CARGO_MANIFEST_DIR")
-    ));
+    let crash_dir = PathBuf::from(format!("{}/target/fuzz-smoke-crashes", env!("CARGO_MANIFEST_DIR")));
     let mut crashes = Vec::new();
     let mut total = 0usize;
     for (name, target) in targets::TARGETS {
@@ -286,34 +251,19 @@ fn fuzz_smoke_every_target() {
                 std::fs::create_dir_all(&crash_dir).unwrap();
                 let path = crash_dir.join(format!("{name}-{seed:x}-{i}.bin"));
                 std::fs::write(&path, input).unwrap();
-                crashes.push(format!(
-                    "{name} input #{i} → {} : {}",
-                    path.display(),
-                    preview(input)
-                ));
+                crashes.push(format!("{name} input #{i} → {} : {}", path.display(), preview(input)));
             }
         }
     }
-    eprintln!(
-        "fuzz smoke: {total} inputs over {} targets (seed {seed:#x})",
-        targets::TARGETS.len()
-    );
-    assert!(
-        crashes.is_empty(),
-        "{} panicking inputs:\n{}",
-        crashes.len(),
-        crashes.join("\n")
-    );
+    eprintln!("fuzz smoke: {total} inputs over {} targets (seed {seed:#x})", targets::TARGETS.len());
+    assert!(crashes.is_empty(), "{} panicking inputs:\n{}", crashes.len(), crashes.join("\n"));
 }
 
 /// Inputs that once crashed a target (tests/fixtures/fuzz-regressions/<target>/,
 /// copied from fuzz/artifacts/) must not panic.
 #[test]
 fn fuzz_regressions_do_not_panic() {
-    let root = PathBuf::from(format!(
-        "{}/tests/fixtures/fuzz-regressions",
-        env!("CARGO_MANIFEST_DIR")
-    ));
+    let root = PathBuf::from(format!("{}/tests/fixtures/fuzz-regressions", env!("CARGO_MANIFEST_DIR")));
     let mut replayed = 0;
     for (name, target) in targets::TARGETS {
         let Ok(dir) = std::fs::read_dir(root.join(name)) else {
@@ -321,20 +271,11 @@ fn fuzz_regressions_do_not_panic() {
         };
         for file in dir.filter_map(|e| e.ok()).map(|e| e.path()) {
             let input = std::fs::read(&file).unwrap();
-            assert!(
-                catch_unwind(AssertUnwindSafe(|| target(&input))).is_ok(),
-                "{name}: {} ({}) panics",
-                file.display(),
-                preview(&input)
-            );
+            assert!(catch_unwind(AssertUnwindSafe(|| target(&input))).is_ok(), "{name}: {} ({}) panics", file.display(), preview(&input));
             replayed += 1;
         }
     }
-    assert!(
-        replayed >= 1,
-        "no regression inputs under {}",
-        root.display()
-    );
+    assert!(replayed >= 1, "no regression inputs under {}", root.display());
 }
 
 /// crash-22db22f4…: `-2[2e222]2` panicked inside promql-parser; now one INVALID_PROMQL naming the duration.
@@ -346,12 +287,7 @@ fn promql_number_duration_crash_is_a_clear_error() {
     ))
     .unwrap();
     assert_eq!(input, "-2[2e222]2");
-    let e = fleetscope::error::FleetError::from(
-        fleetscope::query::metrics::validate_promql(&input).unwrap_err(),
-    );
+    let e = fleetscope::error::FleetError::from(fleetscope::query::metrics::validate_promql(&input).unwrap_err());
     assert_eq!(e.code, fleetscope::error::ErrorCode::InvalidPromql);
-    assert!(
-        e.message.contains("duration \"2e222\" is out of range"),
-        "{e}"
-    );
+    assert!(e.message.contains("duration \"2e222\" is out of range"), "{e}");
 }

@@ -175,7 +175,16 @@ async fn multi_cluster_exec_with_failing_and_malformed_nodes() {
     assert_eq!(strs(s, "hottest_gpu"), vec!["cluster-a/a-h100/gpu0", "cluster-b/b-mig/gpu0", "cluster-a/a-h100/gpu0"]);
     assert_eq!(nums(s, "power_limit_w"), vec![Some(1020.0), Some(700.0), Some(1720.0)]);
     let m = &frames[1];
-    assert_eq!(strs(m, "model"), vec!["NVIDIA GeForce RTX 4080 SUPER", "NVIDIA H100 80GB HBM3", "NVIDIA H100 80GB HBM3", "NVIDIA GeForce RTX 4080 SUPER", "NVIDIA H100 80GB HBM3"]);
+    assert_eq!(
+        strs(m, "model"),
+        vec![
+            "NVIDIA GeForce RTX 4080 SUPER",
+            "NVIDIA H100 80GB HBM3",
+            "NVIDIA H100 80GB HBM3",
+            "NVIDIA GeForce RTX 4080 SUPER",
+            "NVIDIA H100 80GB HBM3"
+        ]
+    );
     assert_eq!(nums(m, "gpus"), vec![Some(1.0), Some(1.0), Some(1.0), Some(1.0), Some(2.0)]);
 }
 
@@ -201,7 +210,8 @@ async fn exec_is_an_allowlist() {
     };
     assert_eq!(execs.len(), 2, "{execs:?}");
     for (got, cmd) in execs.iter().zip([&QUERY_GPU_COMMAND[..], &QUERY_APPS_COMMAND[..]]) {
-        let commands: Vec<String> = url::form_urlencoded::parse(got.as_bytes()).filter(|(k, _)| k == "command").map(|(_, v)| v.into_owned()).collect();
+        let commands: Vec<String> =
+            url::form_urlencoded::parse(got.as_bytes()).filter(|(k, _)| k == "command").map(|(_, v)| v.into_owned()).collect();
         assert_eq!(commands, cmd.iter().map(|s| s.to_string()).collect::<Vec<_>>(), "{got} vs {}", expected(cmd));
         assert!(got.contains("container=nvidia-driver-ctr"), "{got}");
         assert!(got.contains("stdout=true") && got.contains("stderr=true") && !got.contains("stdin=true") && !got.contains("tty=true"), "{got}");

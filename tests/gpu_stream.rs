@@ -15,7 +15,9 @@ use fleetscope::plugin::{PluginState, StreamService};
 use fleetscope::probes::gpu::nvidia_smi::{QUERY_APPS_COMMAND, QUERY_GPU_COMMAND};
 use futures::StreamExt;
 use grafana_plugin_sdk::pluginv2::stream_server::Stream;
-use grafana_plugin_sdk::pluginv2::{DataSourceInstanceSettings, PluginContext, RunStreamRequest, StreamPacket, SubscribeStreamRequest, subscribe_stream_response};
+use grafana_plugin_sdk::pluginv2::{
+    DataSourceInstanceSettings, PluginContext, RunStreamRequest, StreamPacket, SubscribeStreamRequest, subscribe_stream_response,
+};
 use serde_json::{Value, json};
 use support::{ExecReply, KubeApi, driver_pod, gpu_node};
 

@@ -103,9 +103,8 @@ async fn merges_newest_lines_globally_with_notices_and_links() {
 #[tokio::test(flavor = "multi_thread")]
 async fn forward_keeps_the_oldest_lines_oldest_first() {
     let fed = fed().await;
-    let frames = run(&fed, r#"{"queryType":"logs","expr":"{app=~\".+\"}","limit":7,"direction":"forward","clusters":["east","west","edge"]}"#)
-        .await
-        .unwrap();
+    let frames =
+        run(&fed, r#"{"queryType":"logs","expr":"{app=~\".+\"}","limit":7,"direction":"forward","clusters":["east","west","edge"]}"#).await.unwrap();
     let mut want = all_fixture_times();
     want.sort_unstable();
     want.truncate(7);
@@ -188,7 +187,14 @@ async fn api_query_range_has_seed_envelope_and_merged_entries() {
 #[tokio::test(flavor = "multi_thread")]
 async fn api_instant_metric_query_and_errors() {
     let fed = fed().await;
-    let (status, v) = call(&fed, "GET", "api/v1/logs/query", "query=sum+by+(app)+(count_over_time({cluster%3D\"prod-east-1\"}[10m]))&cluster_ids=east,west&time=1795259617.796", "").await;
+    let (status, v) = call(
+        &fed,
+        "GET",
+        "api/v1/logs/query",
+        "query=sum+by+(app)+(count_over_time({cluster%3D\"prod-east-1\"}[10m]))&cluster_ids=east,west&time=1795259617.796",
+        "",
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["clusters_queried"], 2);
     let east = result(&v, "east");
@@ -210,7 +216,14 @@ async fn api_instant_metric_query_and_errors() {
 #[tokio::test(flavor = "multi_thread")]
 async fn api_labels_are_the_union_with_per_cluster_status() {
     let (fed, replay) = support::fed().await;
-    let (status, v) = call(&fed, "GET", "api/v1/logs/labels", "query=%7Bapp%3D%22model-server%22%7D&cluster_ids=east,west,edge&start=1795256017&end=1795259617", "").await;
+    let (status, v) = call(
+        &fed,
+        "GET",
+        "api/v1/logs/labels",
+        "query=%7Bapp%3D%22model-server%22%7D&cluster_ids=east,west,edge&start=1795256017&end=1795259617",
+        "",
+    )
+    .await;
     assert_eq!(status, 200, "{v}");
     let mut want: Vec<String> = Vec::new();
     for f in ["labels.json", "labels.loki-docs.json"] {
@@ -231,7 +244,8 @@ async fn api_labels_are_the_union_with_per_cluster_status() {
         assert_eq!(p.get("start").map(String::as_str), Some("1795256017000000000"));
     }
 
-    let (status, v) = call(&fed, "GET", "api/v1/logs/label/model/values", "query=%7Bnamespace%3D%22inference%22%7D&cluster_ids=east,west,broken", "").await;
+    let (status, v) =
+        call(&fed, "GET", "api/v1/logs/label/model/values", "query=%7Bnamespace%3D%22inference%22%7D&cluster_ids=east,west,broken", "").await;
     assert_eq!(status, 206, "{v}");
     assert_eq!(v["data"], serde_json::json!(["llama-3.1-70b-instruct", "mixtral-8x7b-instruct"]));
     assert_eq!(result(&v, "broken")["status"], "ERROR");

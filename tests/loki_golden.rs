@@ -32,7 +32,8 @@ fn frames_for(body: &[u8]) -> serde_json::Value {
         }
         loki::LokiData::Series { result_type, series } => {
             let instant = *result_type != fleetscope::frames::prometheus::ResultType::Matrix;
-            let opts = SeriesFrameOptions { ref_id: "A", instant, legend_format: None, step_ms: 15_000, executed_query: String::new(), links: vec![] };
+            let opts =
+                SeriesFrameOptions { ref_id: "A", instant, legend_format: None, step_ms: 15_000, executed_query: String::new(), links: vec![] };
             json::frames_to_json(&series_frames(series.clone(), &opts))
         }
     }
@@ -51,10 +52,9 @@ fn every_loki_fixture_matches_its_golden_frames() {
             std::fs::write(&golden, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
             continue;
         }
-        let want: serde_json::Value = serde_json::from_slice(
-            &std::fs::read(&golden).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", golden.display())),
-        )
-        .unwrap();
+        let want: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&golden).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", golden.display())))
+                .unwrap();
         assert_eq!(got, want, "{name}: frames differ from {}", golden.display());
         let fields = got[0]["schema"]["fields"].as_array().unwrap();
         assert!(!fields.is_empty(), "{name}: empty frame");

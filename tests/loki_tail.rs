@@ -53,7 +53,8 @@ async fn subscribe_validates_the_query_and_answers_the_schema() {
     let replay = support::replay().await;
     let ctx = ctx(support::settings_json(&replay.url, support::FLEET));
     let svc = service();
-    let (status, data) = subscribe(&svc, &ctx, "logs/tail/abc123", json!({"expr": "{app=\"model-server\"} |= \"batch\"", "clusters": ["east"]})).await.unwrap();
+    let (status, data) =
+        subscribe(&svc, &ctx, "logs/tail/abc123", json!({"expr": "{app=\"model-server\"} |= \"batch\"", "clusters": ["east"]})).await.unwrap();
     assert_eq!(status, subscribe_stream_response::Status::Ok as i32);
     let schema: Value = serde_json::from_slice(&data).unwrap();
     assert_eq!(field_names(&schema), ["timestamp", "body", "severity", "id", "labels", "traceID"]);
@@ -130,7 +131,10 @@ async fn run_stream_merges_reports_drops_reconnects_and_closes_sockets() {
         assert!(packet.data.starts_with(br#"{"schema":{"#), "Go key order: schema first");
         let frame: Value = serde_json::from_slice(&packet.data).unwrap();
         assert_eq!(frame["schema"]["meta"]["type"], "log-lines");
-        let texts: Vec<String> = frame["schema"]["meta"]["notices"].as_array().map(|n| n.iter().map(|n| n["text"].as_str().unwrap().to_owned()).collect()).unwrap_or_default();
+        let texts: Vec<String> = frame["schema"]["meta"]["notices"]
+            .as_array()
+            .map(|n| n.iter().map(|n| n["text"].as_str().unwrap().to_owned()).collect())
+            .unwrap_or_default();
         if first {
             assert!(texts.iter().any(|t| t.starts_with("LOKI_NOT_AVAILABLE: metrics-only")), "{texts:?}");
             first = false;

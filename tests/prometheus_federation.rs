@@ -10,7 +10,7 @@ use bytes::Bytes;
 use fleetscope::api::{self, ApiRequest};
 use fleetscope::error::ErrorCode;
 use fleetscope::federation::{self, Federation};
-use fleetscope::frames::{Frame, FieldValues, NoticeSeverity};
+use fleetscope::frames::{FieldValues, Frame, NoticeSeverity};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 
@@ -110,9 +110,10 @@ async fn aggregation_modes_give_exact_values() {
 async fn rate_and_special_values_per_cluster() {
     let s = stack();
     let end = s.end_ms();
-    let frames = run(&s, r#"{"expr":"rate(fleetscope_probe_counter_total[1m])","instant":true,"clusters":["east","west","edge"]}"#, end - 60_000, end)
-        .await
-        .unwrap();
+    let frames =
+        run(&s, r#"{"expr":"rate(fleetscope_probe_counter_total[1m])","instant":true,"clusters":["east","west","edge"]}"#, end - 60_000, end)
+            .await
+            .unwrap();
     let mut got: Vec<(String, f64)> = frames
         .iter()
         .map(|f| {
@@ -189,7 +190,8 @@ async fn resource_api_answers_in_the_seed_shapes() {
 
     let t = s.end_ms() as f64 / 1000.0;
     let (status, body) =
-        call(&s, "POST", "api/v1/metrics/query", "", &format!(r#"{{"query":"fleetscope_probe_value","cluster_ids":["east","west"],"time":{t}}}"#)).await;
+        call(&s, "POST", "api/v1/metrics/query", "", &format!(r#"{{"query":"fleetscope_probe_value","cluster_ids":["east","west"],"time":{t}}}"#))
+            .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["clusters_queried"], 2);
     assert_eq!(body["clusters_succeeded"], 2);
@@ -199,8 +201,14 @@ async fn resource_api_answers_in_the_seed_shapes() {
     assert_eq!(east["result_type"], "VECTOR");
     assert_eq!(east["data"].as_array().unwrap().len(), 2);
 
-    let (status, body) = call(&s, "POST", "api/v1/metrics/query_range", "", &format!(
-        r#"{{"query":"fleetscope_probe_value","cluster_ids":["east","dead"],"start_time":{},"end_time":{t},"step":"1m"}}"#, t - 600.0)).await;
+    let (status, body) = call(
+        &s,
+        "POST",
+        "api/v1/metrics/query_range",
+        "",
+        &format!(r#"{{"query":"fleetscope_probe_value","cluster_ids":["east","dead"],"start_time":{},"end_time":{t},"step":"1m"}}"#, t - 600.0),
+    )
+    .await;
     assert_eq!(status, 206, "{body}");
     assert_eq!(body["status"], "PARTIAL_RESULTS");
     assert_eq!(body["results"][1]["error_code"], "CLUSTER_UNREACHABLE");
@@ -250,9 +258,8 @@ async fn health_check_probes_every_backend_of_a_cluster() {
     let s = stack();
     let demo: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(format!("{}/settings-demo.json", s.env["FLEETSCOPE_STACK_DIR"])).unwrap()).unwrap();
-    let registry = |doc: &serde_json::Value| {
-        Federation::new(Registry::from_grafana(doc["jsonData"].to_string().as_bytes(), &HashMap::new()).unwrap())
-    };
+    let registry =
+        |doc: &serde_json::Value| Federation::new(Registry::from_grafana(doc["jsonData"].to_string().as_bytes(), &HashMap::new()).unwrap());
 
     let report = health::check(&registry(&demo)).await;
     assert_eq!(report.status, Overall::Ok, "{}", report.message);

@@ -44,7 +44,11 @@ fn part(v2: bool, services: &[&str]) -> String {
         .unwrap()
         .iter()
         .filter(|r| {
-            r["resource"]["attributes"].as_array().unwrap().iter().any(|a| a["key"] == "service.name" && services.contains(&a["value"]["stringValue"].as_str().unwrap()))
+            r["resource"]["attributes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["key"] == "service.name" && services.contains(&a["value"]["stringValue"].as_str().unwrap()))
         })
         .cloned()
         .collect();
@@ -172,7 +176,12 @@ async fn fed() -> (Arc<Federation>, Arc<Counts>) {
 }
 
 async fn run(fed: &Federation, json: &str) -> Result<Vec<Frame>, fleetscope::error::FleetError> {
-    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(1_795_259_809_000, 1_795_260_622_000).unwrap(), interval_ms: 15_000, max_data_points: 1000 };
+    let env = QueryEnvelope {
+        ref_id: "A".into(),
+        time_range: TimeRange::new(1_795_259_809_000, 1_795_260_622_000).unwrap(),
+        interval_ms: 15_000,
+        max_data_points: 1000,
+    };
     let req = query::parse("", json.as_bytes(), env)?;
     federation::execute(fed, &req).await
 }
@@ -194,7 +203,9 @@ fn custom_status(f: &Frame) -> Vec<(String, String, Option<String>)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| (c["cluster_id"].as_str().unwrap().to_owned(), c["status"].as_str().unwrap().to_owned(), c["error_code"].as_str().map(str::to_owned)))
+        .map(|c| {
+            (c["cluster_id"].as_str().unwrap().to_owned(), c["status"].as_str().unwrap().to_owned(), c["error_code"].as_str().map(str::to_owned))
+        })
         .collect()
 }
 
@@ -257,13 +268,23 @@ async fn criteria_search_and_cluster_without_tempo() {
     assert_eq!(e.code, ErrorCode::TempoNotAvailable);
     let frames = run(&fed, r#"{"queryType":"traces","serviceName":"llm-gateway","minDuration":"2s","clusters":["west"]}"#).await.unwrap();
     assert_eq!(frames[0].fields[0].len(), 10);
-    assert!(frames[0].meta.as_ref().unwrap().executed_query_string.as_deref().unwrap().contains(r#"{ resource.service.name = "llm-gateway" && duration >= 2000ms }"#));
+    assert!(
+        frames[0]
+            .meta
+            .as_ref()
+            .unwrap()
+            .executed_query_string
+            .as_deref()
+            .unwrap()
+            .contains(r#"{ resource.service.name = "llm-gateway" && duration >= 2000ms }"#)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn split_trace_is_merged_across_clusters() {
     let (fed, _) = fed().await;
-    let frames = run(&fed, &format!(r#"{{"queryType":"traces","tracesView":"trace","traceId":"{OOM}","datasource":{{"uid":"fs-uid"}}}}"#)).await.unwrap();
+    let frames =
+        run(&fed, &format!(r#"{{"queryType":"traces","tracesView":"trace","traceId":"{OOM}","datasource":{{"uid":"fs-uid"}}}}"#)).await.unwrap();
     assert_eq!(frames.len(), 1);
     let f = &frames[0];
     let meta = f.meta.as_ref().unwrap();
@@ -303,7 +324,9 @@ async fn split_trace_is_merged_across_clusters() {
 #[tokio::test(flavor = "multi_thread")]
 async fn trace_missing_everywhere() {
     let (fed, _) = fed().await;
-    let e = run(&fed, &format!(r#"{{"queryType":"traces","tracesView":"trace","traceId":"{UNKNOWN}","clusters":["east","west","edge"]}}"#)).await.unwrap_err();
+    let e = run(&fed, &format!(r#"{{"queryType":"traces","tracesView":"trace","traceId":"{UNKNOWN}","clusters":["east","west","edge"]}}"#))
+        .await
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::NotFound);
     assert_eq!(e.message, format!("trace {UNKNOWN} not found in 3 clusters"));
     let e = run(&fed, &format!(r#"{{"queryType":"traces","tracesView":"trace","traceId":"{UNKNOWN}"}}"#)).await.unwrap_err();
@@ -313,7 +336,8 @@ async fn trace_missing_everywhere() {
 #[tokio::test(flavor = "multi_thread")]
 async fn analysis_of_the_split_trace() {
     let (fed, _) = fed().await;
-    let frames = run(&fed, &format!(r#"{{"queryType":"traces","tracesView":"analysis","traceId":"{OOM}","clusters":["east","west","edge"]}}"#)).await.unwrap();
+    let frames =
+        run(&fed, &format!(r#"{{"queryType":"traces","tracesView":"analysis","traceId":"{OOM}","clusters":["east","west","edge"]}}"#)).await.unwrap();
     let by = |n: &str| frames.iter().find(|f| f.name == n).unwrap_or_else(|| panic!("no frame {n}"));
     let summary = by("Summary");
     assert_eq!(field(summary, "crossClusterHops"), &FieldValues::I64(vec![1]));
@@ -339,7 +363,10 @@ async fn analysis_of_the_split_trace() {
 #[tokio::test(flavor = "multi_thread")]
 async fn service_graph_from_search_window() {
     let (fed, _) = fed().await;
-    let frames = run(&fed, r#"{"queryType":"traces","tracesView":"serviceGraph","query":"{ status = error }","limit":30,"clusters":["east","west"]}"#).await.unwrap();
+    let frames =
+        run(&fed, r#"{"queryType":"traces","tracesView":"serviceGraph","query":"{ status = error }","limit":30,"clusters":["east","west"]}"#)
+            .await
+            .unwrap();
     assert_eq!(frames.len(), 2);
     let (nodes, edges) = (&frames[0], &frames[1]);
     assert_eq!(nodes.meta.as_ref().unwrap().preferred_visualisation_type.as_deref(), Some("nodeGraph"));
@@ -413,11 +440,24 @@ fn golden_frames() {
     let dir = format!("{}/tests/golden/tempo", env!("CARGO_MANIFEST_DIR"));
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
     let mut cases: Vec<(String, Frame)> = Vec::new();
-    for f in ["trace_by_id_v1_oom_error.json", "trace_by_id_v2_oom_error.json", "trace_by_id_v2_single_span.tempo-docs.json", "trace_by_id_otlp_3_resources.tempo-servicegraphs-testdata.json"] {
+    for f in [
+        "trace_by_id_v1_oom_error.json",
+        "trace_by_id_v2_oom_error.json",
+        "trace_by_id_v2_single_span.tempo-docs.json",
+        "trace_by_id_otlp_3_resources.tempo-servicegraphs-testdata.json",
+    ] {
         let spans = tempo::merge_spans(vec![("east".into(), "prod-east-1".into(), tempo::parse_trace(fixture(f).as_bytes()).unwrap())]);
         cases.push((f.into(), tempo::trace_frame(&spans, "A", Vec::new(), tempo::trace_meta())));
     }
-    for f in ["search_traceql_status_error.json", "search_traceql_gateway_duration_gt_2s.json", "search_traceql_select_decode_tokens.json", "search_traceql_structural_gateway_to_model_error.json", "search_recent_no_query.json", "search_legacy_tags_min_duration.json", "search_traceql_spanset_and_spansets.tempo-docs.json"] {
+    for f in [
+        "search_traceql_status_error.json",
+        "search_traceql_gateway_duration_gt_2s.json",
+        "search_traceql_select_decode_tokens.json",
+        "search_traceql_structural_gateway_to_model_error.json",
+        "search_recent_no_query.json",
+        "search_legacy_tags_min_duration.json",
+        "search_traceql_spanset_and_spansets.tempo-docs.json",
+    ] {
         let hits = tempo::merge_search(vec![("east".into(), "prod-east-1".into(), tempo::parse_search(fixture(f).as_bytes()).unwrap())], 1000);
         let link = federation::traces::trace_link(Some("fs-uid"));
         cases.push((f.into(), tempo::search_frame(&hits, "A", link, Default::default())));

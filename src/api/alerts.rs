@@ -13,76 +13,40 @@ use crate::error::{ErrorCode, FleetError};
 use crate::federation::Federation;
 use crate::federation::alerts as fed_alerts;
 use crate::frames::alertmanager::{self as conv, Origin};
-use crate::query::alerts::{
-    AlertState, AlertsFormat, AlertsQuery, DEFAULT_LIMIT, MAX_LIMIT, Matcher,
-};
+use crate::query::alerts::{AlertState, AlertsFormat, AlertsQuery, DEFAULT_LIMIT, MAX_LIMIT, Matcher};
 use crate::registry::Cluster;
 use crate::store;
 
-pub async fn route(
-    fed: &Federation,
-    req: &ApiRequest,
-    rest: &[&str],
-) -> Result<ApiResponse, FleetError> {
+pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
     let m = req.method.as_str();
     match (m, rest) {
         ("GET", [] | [""]) => list(fed, req).await,
         ("GET", ["history"]) => history(fed, req).await,
         ("POST", ["webhook", cluster_id]) => webhook(fed, req, cluster_id).await,
-        (_, ["webhook"]) => Err(FleetError::new(
-            ErrorCode::NotFound,
-            "the webhook URL names its cluster: POST /api/v1/alerts/webhook/{cluster_id}",
-        )),
+        (_, ["webhook"]) => Err(FleetError::new(ErrorCode::NotFound, "the webhook URL names its cluster: POST /api/v1/alerts/webhook/{cluster_id}")),
         ("GET", [fingerprint]) => one(fed, req, fingerprint).await,
-        (_, [] | [""] | ["history"] | ["webhook", _] | [_]) => {
-            Err(method_not_allowed(m, &req.path))
-        }
-        _ => Err(FleetError::new(
-            ErrorCode::NotFound,
-            format!("no resource at {:?}", req.path),
-        )),
+        (_, [] | [""] | ["history"] | ["webhook", _] | [_]) => Err(method_not_allowed(m, &req.path)),
+        _ => Err(FleetError::new(ErrorCode::NotFound, format!("no resource at {:?}", req.path))),
     }
 }
 
 /// An [`AlertsQuery`] from query parameters: `state`, `severity`, `matcher`
 /// (or `filter`, repeated), `limit`, `start`/`end`.
-fn query_from_params(
-    req: &ApiRequest,
-    history: bool,
-    default_window_ms: i64,
-) -> Result<AlertsQuery, FleetError> {
+fn query_from_params(req: &ApiRequest, history: bool, default_window_ms: i64) -> Result<AlertsQuery, FleetError> {
     let p = &req.params;
     let list = |k: &str| -> Vec<String> {
-        p.all(k)
-            .iter()
-            .flat_map(|v| {
-                v.split(',')
-                    .map(|s| s.trim().to_owned())
-                    .collect::<Vec<_>>()
-            })
-            .filter(|s| !s.is_empty())
-            .collect()
+        p.all(k).iter().flat_map(|v| v.split(',').map(|s| s.trim().to_owned()).collect::<Vec<_>>()).filter(|s| !s.is_empty()).collect()
     };
     let states = AlertsQuery::states(&list("state"), history)?;
-    let severities = list("severity")
-        .iter()
-        .map(|s| s.to_ascii_uppercase())
-        .collect();
-    let matchers = p
-        .all("matcher")
-        .iter()
-        .chain(p.all("filter").iter())
-        .map(|m| Matcher::parse("matcher", m))
-        .collect::<Result<_, _>>()?;
+    let severities = list("severity").iter().map(|s| s.to_ascii_uppercase()).collect();
+    let matchers = p.all("matcher").iter().chain(p.all("filter").iter()).map(|m| Matcher::parse("matcher", m)).collect::<Result<_, _>>()?;
     let limit = match p.get("limit") {
         None => DEFAULT_LIMIT,
         Some(l) => l
             .parse::<usize>()
             .ok()
             .filter(|l| (1..=MAX_LIMIT).contains(l))
-            .ok_or_else(|| {
-                FleetError::invalid_query(format!("`limit`: must be between 1 and {MAX_LIMIT}"))
-            })?,
+            .ok_or_else(|| FleetError::invalid_query(format!("`limit`: must be between 1 and {MAX_LIMIT}")))?,
     };
     let now = chrono::Utc::now().timestamp_millis();
     let end = p.time_ms("end")?.unwrap_or(now);
@@ -90,26 +54,14 @@ fn query_from_params(
     if start > end {
         return Err(FleetError::invalid_query("`start` is after `end`"));
     }
-    Ok(AlertsQuery {
-        states,
-        severities,
-        matchers,
-        history,
-        format: AlertsFormat::Table,
-        limit,
-        start_ms: start,
-        end_ms: end,
-    })
+    Ok(AlertsQuery { states, severities, matchers, history, format: AlertsFormat::Table, limit, start_ms: start, end_ms: end })
 }
 
 async fn list(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
     let started = Instant::now();
     let q = query_from_params(req, false, store::retention_ms(&fed.registry.settings))?;
     let l = fed_alerts::list(fed, &req.params.cluster_ids(), &q).await?;
-    let by_severity: serde_json::Map<String, serde_json::Value> = conv::severity_counts(&l.alerts)
-        .into_iter()
-        .map(|(s, n)| (s, json!(n)))
-        .collect();
+    let by_severity: serde_json::Map<String, serde_json::Value> = conv::severity_counts(&l.alerts).into_iter().map(|(s, n)| (s, json!(n))).collect();
     let succeeded = l.statuses.iter().filter(|s| s.error.is_none()).count();
     let mut body = json!({
         "alerts": l.alerts.iter().map(conv::Alert::to_json).collect::<Vec<_>>(),
@@ -130,42 +82,22 @@ async fn list(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetEr
     Ok(ApiResponse::json(if partial { 206 } else { 200 }, &body))
 }
 
-async fn one(
-    fed: &Federation,
-    req: &ApiRequest,
-    fingerprint: &str,
-) -> Result<ApiResponse, FleetError> {
+async fn one(fed: &Federation, req: &ApiRequest, fingerprint: &str) -> Result<ApiResponse, FleetError> {
     let mut q = query_from_params(req, false, store::retention_ms(&fed.registry.settings))?;
     q.states = AlertState::ALL.to_vec();
     let l = fed_alerts::list(fed, &req.params.cluster_ids(), &q).await?;
-    let matching: Vec<&conv::Alert> = l
-        .alerts
-        .iter()
-        .filter(|a| a.fingerprint == fingerprint)
-        .collect();
+    let matching: Vec<&conv::Alert> = l.alerts.iter().filter(|a| a.fingerprint == fingerprint).collect();
     let Some(first) = matching.first() else {
-        return Err(FleetError::new(
-            ErrorCode::NotFound,
-            format!("no alert with fingerprint {fingerprint:?} in the queried clusters"),
-        ));
+        return Err(FleetError::new(ErrorCode::NotFound, format!("no alert with fingerprint {fingerprint:?} in the queried clusters")));
     };
     let mut body = first.to_json();
-    body["clusters"] = json!(
-        matching
-            .iter()
-            .map(|a| a.cluster_id.as_str())
-            .collect::<Vec<_>>()
-    );
+    body["clusters"] = json!(matching.iter().map(|a| a.cluster_id.as_str()).collect::<Vec<_>>());
     Ok(ApiResponse::json(200, &body))
 }
 
 async fn history(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
     let q = query_from_params(req, true, store::retention_ms(&fed.registry.settings))?;
-    let fingerprint = req
-        .params
-        .get("fingerprint")
-        .filter(|f| !f.is_empty())
-        .map(str::to_owned);
+    let fingerprint = req.params.get("fingerprint").filter(|f| !f.is_empty()).map(str::to_owned);
     let events = fed_alerts::history(fed, &req.params.cluster_ids(), &q, fingerprint).await?;
     Ok(ApiResponse::json(
         200,
@@ -252,44 +184,24 @@ fn check_secret(cluster: &Cluster, req: &ApiRequest) -> Result<(), FleetError> {
             ),
         )),
         Some(got) if same_secret(&got, expected.expose().as_bytes()) => Ok(()),
-        Some(_) => Err(FleetError::new(
-            ErrorCode::Unauthorized,
-            format!(
-                "the webhook secret for cluster {:?} does not match",
-                cluster.id.as_str()
-            ),
-        )),
+        Some(_) => Err(FleetError::new(ErrorCode::Unauthorized, format!("the webhook secret for cluster {:?} does not match", cluster.id.as_str()))),
     }
 }
 
 /// `POST alerts/webhook/{cluster_id}`: validate, authenticate, store (durably),
 /// then answer 200. Re-delivery of stored transitions is a no-op.
-async fn webhook(
-    fed: &Federation,
-    req: &ApiRequest,
-    cluster_id: &str,
-) -> Result<ApiResponse, FleetError> {
+async fn webhook(fed: &Federation, req: &ApiRequest, cluster_id: &str) -> Result<ApiResponse, FleetError> {
     let cluster = fed.registry.get(cluster_id).ok_or_else(|| {
         FleetError::new(ErrorCode::ClusterNotFound, format!("webhook for unknown cluster {cluster_id:?}: no cluster with this id in the registry"))
     })?;
     check_secret(cluster, req)?;
     if req.body.is_empty() {
-        return Err(FleetError::invalid_query(
-            "webhook payload: empty body (an Alertmanager webhook payload, version 4, is expected)",
-        ));
+        return Err(FleetError::invalid_query("webhook payload: empty body (an Alertmanager webhook payload, version 4, is expected)"));
     }
-    let delivery = conv::parse_webhook(
-        &req.body,
-        Origin {
-            cluster_id: cluster.id.as_str(),
-            cluster_name: &cluster.name,
-        },
-    )
-    .map_err(|e| FleetError::invalid_query(format!("webhook payload: {e}")))?;
+    let delivery = conv::parse_webhook(&req.body, Origin { cluster_id: cluster.id.as_str(), cluster_name: &cluster.name })
+        .map_err(|e| FleetError::invalid_query(format!("webhook payload: {e}")))?;
     let store = store::for_settings(&fed.registry.settings).await?;
-    let outcome = store
-        .record(&delivery.alerts, chrono::Utc::now().timestamp_millis())
-        .await?;
+    let outcome = store.record(&delivery.alerts, chrono::Utc::now().timestamp_millis()).await?;
     store::events::publish(&fed.registry.settings, &outcome.fresh);
     tracing::info!(cluster = %cluster.id, receiver = %delivery.receiver, alerts = delivery.alerts.len(), stored = outcome.stored, duplicates = outcome.duplicates, "alert webhook stored");
     Ok(ApiResponse::json(

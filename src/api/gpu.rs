@@ -156,7 +156,9 @@ fn summary(outcomes: &[ClusterOutcome<ClusterGpus>]) -> Value {
     let per_cluster: Vec<Value> = healthy
         .iter()
         .map(|(o, a)| {
-            let mut v = totals(a.nodes.iter().filter(|n| n.error.is_none()).flat_map(|n| n.gpus.iter().map(move |g| (o.cluster.id.as_str(), n.node.as_str(), g))));
+            let mut v = totals(
+                a.nodes.iter().filter(|n| n.error.is_none()).flat_map(|n| n.gpus.iter().map(move |g| (o.cluster.id.as_str(), n.node.as_str(), g))),
+            );
             v["cluster_id"] = json!(o.cluster.id);
             v["cluster_name"] = json!(o.cluster.name);
             v["source"] = json!(a.source);

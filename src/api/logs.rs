@@ -26,9 +26,9 @@ use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::logs::{fetch, loki_targets, merge};
 use crate::federation::{Federation, decode_error, named};
+use crate::frames::Notice;
 use crate::frames::loki::{LokiData, LokiResponse};
 use crate::frames::prometheus::{PromData, parse_string_list};
-use crate::frames::Notice;
 use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
 use crate::registry::{Backend, Cluster};
 

@@ -9,8 +9,8 @@ use std::time::Instant;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::params::{parse_step_ms, parse_time_ms};
 use super::envelope::{self, add_union, seed_response};
+use super::params::{parse_step_ms, parse_time_ms};
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::status::{self, Status};
@@ -203,17 +203,23 @@ async fn labels(fed: &Federation, req: &ApiRequest, name: Option<&str>) -> Resul
     let (matches, start, end) = window(req)?;
     let name = name.map(str::to_owned);
     let started = Instant::now();
-    let outcomes = envelope::federated(fed, &fed.registry.targets(&req.params.cluster_ids())?, Backend::Prometheus, Federation::prometheus, |client, cluster| {
-        let (matches, name) = (matches.clone(), name.clone());
-        async move {
-            let body = match &name {
-                Some(n) => client.label_values(n, &matches, start, end).await,
-                None => client.labels(&matches, start, end).await,
+    let outcomes = envelope::federated(
+        fed,
+        &fed.registry.targets(&req.params.cluster_ids())?,
+        Backend::Prometheus,
+        Federation::prometheus,
+        |client, cluster| {
+            let (matches, name) = (matches.clone(), name.clone());
+            async move {
+                let body = match &name {
+                    Some(n) => client.label_values(n, &matches, start, end).await,
+                    None => client.labels(&matches, start, end).await,
+                }
+                .map_err(named(&cluster, Backend::Prometheus))?;
+                conv::parse_string_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
             }
-            .map_err(named(&cluster, Backend::Prometheus))?;
-            conv::parse_string_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
-        }
-    })
+        },
+    )
     .await;
     let union: BTreeSet<String> = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).flatten().cloned().collect();
     let mut resp = seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::String);
@@ -227,32 +233,48 @@ async fn series(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
         return Err(FleetError::invalid_query("`match[]`: at least one series selector is required"));
     }
     let started = Instant::now();
-    let outcomes = envelope::federated(fed, &fed.registry.targets(&req.params.cluster_ids())?, Backend::Prometheus, Federation::prometheus, |client, cluster| {
-        let matches = matches.clone();
-        async move {
-            let body = client.series(&matches, start, end).await.map_err(named(&cluster, Backend::Prometheus))?;
-            conv::parse_series_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
-        }
-    })
+    let outcomes = envelope::federated(
+        fed,
+        &fed.registry.targets(&req.params.cluster_ids())?,
+        Backend::Prometheus,
+        Federation::prometheus,
+        |client, cluster| {
+            let matches = matches.clone();
+            async move {
+                let body = client.series(&matches, start, end).await.map_err(named(&cluster, Backend::Prometheus))?;
+                conv::parse_series_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
+            }
+        },
+    )
     .await;
     Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
 }
 
 async fn metadata(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
     let metric = req.params.get("metric").map(str::to_owned);
-    let limit = req.params.get("limit").map(|l| l.parse::<u32>().map_err(|_| FleetError::invalid_query("`limit` must be a non-negative integer"))).transpose()?;
+    let limit = req
+        .params
+        .get("limit")
+        .map(|l| l.parse::<u32>().map_err(|_| FleetError::invalid_query("`limit` must be a non-negative integer")))
+        .transpose()?;
     let started = Instant::now();
-    let outcomes = envelope::federated(fed, &fed.registry.targets(&req.params.cluster_ids())?, Backend::Prometheus, Federation::prometheus, |client, cluster| {
-        let metric = metric.clone();
-        async move {
-            let body = client.metadata(metric.as_deref(), limit).await.map_err(named(&cluster, Backend::Prometheus))?;
-            #[derive(Deserialize)]
-            struct Answer {
-                data: std::collections::BTreeMap<String, Value>,
+    let outcomes = envelope::federated(
+        fed,
+        &fed.registry.targets(&req.params.cluster_ids())?,
+        Backend::Prometheus,
+        Federation::prometheus,
+        |client, cluster| {
+            let metric = metric.clone();
+            async move {
+                let body = client.metadata(metric.as_deref(), limit).await.map_err(named(&cluster, Backend::Prometheus))?;
+                #[derive(Deserialize)]
+                struct Answer {
+                    data: std::collections::BTreeMap<String, Value>,
+                }
+                serde_json::from_slice::<Answer>(&body).map(|a| a.data).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
             }
-            serde_json::from_slice::<Answer>(&body).map(|a| a.data).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
-        }
-    })
+        },
+    )
     .await;
     Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
 }

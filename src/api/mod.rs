@@ -5,8 +5,8 @@
 //! HTTP status; partial results are 206 (PARTIAL_RESULTS).
 
 mod alerts;
-mod envelope;
 mod cnf;
+mod envelope;
 mod gpu;
 mod logs;
 mod metrics;
@@ -76,11 +76,7 @@ impl ApiResponse {
     }
 
     pub fn error(e: &FleetError) -> Self {
-        ApiResponse {
-            status: e.code.http_status(),
-            content_type: "application/json",
-            body: serde_json::to_vec(&e.to_json()).unwrap_or_default(),
-        }
+        ApiResponse { status: e.code.http_status(), content_type: "application/json", body: serde_json::to_vec(&e.to_json()).unwrap_or_default() }
     }
 }
 

@@ -59,7 +59,5 @@ pub fn parse_step_ms(field: &str, v: &str) -> Result<i64, FleetError> {
             return Ok((secs * 1000.0).round() as i64);
         }
     }
-    parse_duration_ms(v)
-        .filter(|ms| *ms > 0)
-        .ok_or_else(|| FleetError::invalid_query(format!("`{field}`: {v:?} is not a duration like 30s or 1m")))
+    parse_duration_ms(v).filter(|ms| *ms > 0).ok_or_else(|| FleetError::invalid_query(format!("`{field}`: {v:?} is not a duration like 30s or 1m")))
 }

@@ -33,61 +33,34 @@ use crate::query::traces::{TracesQuery, normalize_trace_id};
 use crate::query::{QueryEnvelope, TimeRange};
 use crate::registry::{Backend, Cluster};
 
-pub async fn route(
-    fed: &Federation,
-    req: &ApiRequest,
-    rest: &[&str],
-) -> Result<ApiResponse, FleetError> {
+pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
     let m = req.method.as_str();
     match (m, rest) {
         ("POST" | "GET", ["search"]) => search(fed, req).await,
-        ("GET", ["services"]) => {
-            tag_values_api(fed, req, "resource.service.name", None, "services").await
-        }
+        ("GET", ["services"]) => tag_values_api(fed, req, "resource.service.name", None, "services").await,
         ("GET", ["operations"]) => {
             let q = req
                 .params
                 .get("service")
                 .filter(|s| !s.is_empty())
-                .map(|s| {
-                    format!(
-                        "{{ resource.service.name = {} }}",
-                        crate::query::traceql::quote(s)
-                    )
-                });
+                .map(|s| format!("{{ resource.service.name = {} }}", crate::query::traceql::quote(s)));
             tag_values_api(fed, req, "name", q, "operations").await
         }
         ("GET", ["tags"]) => tags(fed, req).await,
         ("GET", ["tag", tag, "values"]) => {
-            let q = req
-                .params
-                .get("q")
-                .filter(|s| !s.is_empty())
-                .map(str::to_owned);
+            let q = req.params.get("q").filter(|s| !s.is_empty()).map(str::to_owned);
             tag_values_api(fed, req, tag, q, "tagValues").await
         }
         ("GET", [id]) => trace(fed, req, id, false).await,
         ("GET", [id, "spans"]) => trace(fed, req, id, true).await,
-        (
-            _,
-            ["search" | "services" | "operations" | "tags"]
-            | ["tag", _, "values"]
-            | [_]
-            | [_, "spans"],
-        ) => Err(method_not_allowed(m, &req.path)),
-        _ => Err(FleetError::new(
-            ErrorCode::NotFound,
-            format!("no resource at {:?}", req.path),
-        )),
+        (_, ["search" | "services" | "operations" | "tags"] | ["tag", _, "values"] | [_] | [_, "spans"]) => Err(method_not_allowed(m, &req.path)),
+        _ => Err(FleetError::new(ErrorCode::NotFound, format!("no resource at {:?}", req.path))),
     }
 }
 
 /// `results`, counts and the status code of a federated answer.
 fn envelope(mut body: Value, statuses: &[ClusterStatus], started: Instant) -> ApiResponse {
-    let succeeded = statuses
-        .iter()
-        .filter(|s| s.status == Status::Success)
-        .count();
+    let succeeded = statuses.iter().filter(|s| s.status == Status::Success).count();
     body["results"] = json!(statuses);
     body["clusters_queried"] = json!(statuses.len());
     body["clusters_succeeded"] = json!(succeeded);
@@ -129,41 +102,24 @@ fn value_str(v: &Value) -> String {
 
 fn window(start: Option<&Value>, end: Option<&Value>) -> Result<TimeRange, FleetError> {
     let now = chrono::Utc::now().timestamp_millis();
-    let end = end
-        .map(|v| parse_time_ms("end_time", &value_str(v)))
-        .transpose()?
-        .unwrap_or(now);
-    let start = start
-        .map(|v| parse_time_ms("start_time", &value_str(v)))
-        .transpose()?
-        .unwrap_or(end - 3_600_000);
+    let end = end.map(|v| parse_time_ms("end_time", &value_str(v))).transpose()?.unwrap_or(now);
+    let start = start.map(|v| parse_time_ms("start_time", &value_str(v))).transpose()?.unwrap_or(end - 3_600_000);
     Ok(TimeRange::new(start, end)?)
 }
 
 fn rfc3339(ns: i64) -> String {
-    chrono::DateTime::from_timestamp(
-        ns.div_euclid(1_000_000_000),
-        ns.rem_euclid(1_000_000_000) as u32,
-    )
-    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-    .unwrap_or_default()
+    chrono::DateTime::from_timestamp(ns.div_euclid(1_000_000_000), ns.rem_euclid(1_000_000_000) as u32)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
 }
 
 async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
     let body: SearchBody = if req.method == "POST" && !req.body.is_empty() {
-        serde_json::from_slice(&req.body)
-            .map_err(|e| FleetError::invalid_query(format!("request body: {e}")))?
+        serde_json::from_slice(&req.body).map_err(|e| FleetError::invalid_query(format!("request body: {e}")))?
     } else {
         let p = &req.params;
-        let num = |k: &str| {
-            p.get(k)
-                .map(|v| {
-                    v.parse::<f64>().map_err(|_| {
-                        FleetError::invalid_query(format!("`{k}`: {v:?} is not a number"))
-                    })
-                })
-                .transpose()
-        };
+        let num =
+            |k: &str| p.get(k).map(|v| v.parse::<f64>().map_err(|_| FleetError::invalid_query(format!("`{k}`: {v:?} is not a number")))).transpose();
         SearchBody {
             cluster_ids: p.cluster_ids(),
             query: p.get("query").or(p.get("q")).map(str::to_owned),
@@ -172,21 +128,11 @@ async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
             min_duration_ms: num("min_duration_ms")?,
             max_duration_ms: num("max_duration_ms")?,
             tags: None,
-            start_time: p
-                .get("start_time")
-                .or(p.get("start"))
-                .map(|v| Value::String(v.to_owned())),
-            end_time: p
-                .get("end_time")
-                .or(p.get("end"))
-                .map(|v| Value::String(v.to_owned())),
+            start_time: p.get("start_time").or(p.get("start")).map(|v| Value::String(v.to_owned())),
+            end_time: p.get("end_time").or(p.get("end")).map(|v| Value::String(v.to_owned())),
             limit: p
                 .get("limit")
-                .map(|v| {
-                    v.parse::<u32>().map_err(|_| {
-                        FleetError::invalid_query(format!("`limit`: {v:?} is not a whole number"))
-                    })
-                })
+                .map(|v| v.parse::<u32>().map_err(|_| FleetError::invalid_query(format!("`limit`: {v:?} is not a whole number"))))
                 .transpose()?,
         }
     };
@@ -203,12 +149,7 @@ async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
     if let Some(tags) = body.tags {
         q["tags"] = json!(tags);
     }
-    let env = QueryEnvelope {
-        ref_id: "A".into(),
-        time_range: range,
-        interval_ms: 0,
-        max_data_points: 0,
-    };
+    let env = QueryEnvelope { ref_id: "A".into(), time_range: range, interval_ms: 0, max_data_points: 0 };
     let tq = TracesQuery::parse(q.to_string().as_bytes(), &env)?;
     let targets = fed.registry.targets(&body.cluster_ids)?;
     let started = Instant::now();
@@ -237,22 +178,11 @@ async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
             })
         })
         .collect();
-    Ok(envelope(
-        json!({ "traces": list, "total": list.len(), "query": tq.traceql }),
-        &statuses,
-        started,
-    ))
+    Ok(envelope(json!({ "traces": list, "total": list.len(), "query": tq.traceql }), &statuses, started))
 }
 
-async fn trace(
-    fed: &Federation,
-    req: &ApiRequest,
-    id: &str,
-    spans_only: bool,
-) -> Result<ApiResponse, FleetError> {
-    let trace_id = normalize_trace_id(id).ok_or_else(|| {
-        FleetError::invalid_query(format!("{id:?} is not a trace ID (1 to 32 hex digits)"))
-    })?;
+async fn trace(fed: &Federation, req: &ApiRequest, id: &str, spans_only: bool) -> Result<ApiResponse, FleetError> {
+    let trace_id = normalize_trace_id(id).ok_or_else(|| FleetError::invalid_query(format!("{id:?} is not a trace ID (1 to 32 hex digits)")))?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let started = Instant::now();
     let merged: MergedTrace = traces::fetch_trace(fed, &targets, &trace_id).await?;
@@ -262,15 +192,8 @@ async fn trace(
     } else {
         let start = merged.spans.iter().map(|s| s.start_ns).min().unwrap_or(0);
         let end = merged.spans.iter().map(|s| s.end_ns).max().unwrap_or(0);
-        let root = merged.spans.iter().find(|s| {
-            s.parent_span_id.is_empty()
-                || !merged.spans.iter().any(|p| p.span_id == s.parent_span_id)
-        });
-        let services: BTreeSet<&str> = merged
-            .spans
-            .iter()
-            .map(|s| s.resource.service_name.as_str())
-            .collect();
+        let root = merged.spans.iter().find(|s| s.parent_span_id.is_empty() || !merged.spans.iter().any(|p| p.span_id == s.parent_span_id));
+        let services: BTreeSet<&str> = merged.spans.iter().map(|s| s.resource.service_name.as_str()).collect();
         json!({
             "trace_id": trace_id,
             "clusters": merged.found_in.iter().map(|(c, _)| c).collect::<Vec<_>>(),
@@ -289,15 +212,8 @@ async fn trace(
 
 fn span_json(fed: &Federation, s: &Span) -> Value {
     let settings = &fed.registry.settings;
-    let logs = settings
-        .traces_to_logs
-        .as_ref()
-        .map(|l| trace_links::logs_query_for_span(l, s));
-    let metrics = settings
-        .traces_to_metrics
-        .as_ref()
-        .map(|m| trace_links::metrics_queries_for_span(m, s))
-        .unwrap_or_default();
+    let logs = settings.traces_to_logs.as_ref().map(|l| trace_links::logs_query_for_span(l, s));
+    let metrics = settings.traces_to_metrics.as_ref().map(|m| trace_links::metrics_queries_for_span(m, s)).unwrap_or_default();
     let q = |q: &trace_links::SpanQuery| json!({"name": q.name, "expr": q.expr, "start_ms": q.from_ms, "end_ms": q.to_ms, "cluster_id": q.cluster});
     json!({
         "span_id": s.span_id,
@@ -335,20 +251,10 @@ const INTRINSIC_SCOPES: &[&str] = &["span", "trace", "event", "link", "instrumen
 /// Nothing else: no `/`, `%`, `?`, `#`, `\`, spaces or control characters, no
 /// empty part, so no `.` or `..` (the client encodes the segment as well).
 fn valid_tag(tag: &str) -> bool {
-    let word = |w: &str| {
-        w.chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
+    let word =
+        |w: &str| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     let attribute = |a: &str| {
-        !a.is_empty()
-            && a.split('.').all(|part| {
-                !part.is_empty()
-                    && part
-                        .chars()
-                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':'))
-            })
+        !a.is_empty() && a.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':')))
     };
     if tag.is_empty() || tag.len() > 256 {
         return false;
@@ -367,10 +273,7 @@ fn valid_tag(tag: &str) -> bool {
 
 fn times(req: &ApiRequest) -> Result<(Option<i64>, Option<i64>), FleetError> {
     let p = &req.params;
-    Ok((
-        p.time_ms("start")?.or(p.time_ms("start_time")?),
-        p.time_ms("end")?.or(p.time_ms("end_time")?),
-    ))
+    Ok((p.time_ms("start")?.or(p.time_ms("start_time")?), p.time_ms("end")?.or(p.time_ms("end_time")?)))
 }
 
 #[derive(Deserialize)]
@@ -388,25 +291,14 @@ struct TypedValue {
     value: String,
 }
 
-async fn tag_values_api(
-    fed: &Federation,
-    req: &ApiRequest,
-    tag: &str,
-    q: Option<String>,
-    key: &str,
-) -> Result<ApiResponse, FleetError> {
+async fn tag_values_api(fed: &Federation, req: &ApiRequest, tag: &str, q: Option<String>, key: &str) -> Result<ApiResponse, FleetError> {
     if !valid_tag(tag) {
         return Err(FleetError::invalid_query(format!(
             "`tag`: {tag:?} is not a tag name: a scoped attribute (resource.service.name, span.http.route, .http.route) or an intrinsic (status, span:name)"
         )));
     }
     if let Some(q) = &q {
-        crate::query::traceql::validate(q).map_err(|e| {
-            FleetError::new(
-                ErrorCode::InvalidTraceql,
-                format!("invalid TraceQL in `q`: {e}"),
-            )
-        })?;
+        crate::query::traceql::validate(q).map_err(|e| FleetError::new(ErrorCode::InvalidTraceql, format!("invalid TraceQL in `q`: {e}")))?;
     }
     let (start, end) = times(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
@@ -417,13 +309,8 @@ async fn tag_values_api(
             let client = tempo(fed, &cluster);
             let (tag, q) = (tag.clone(), q.clone());
             async move {
-                let body = client?
-                    .tag_values_v2(&tag, q.as_deref(), start, end)
-                    .await
-                    .map_err(|e| tempo_error(&cluster, e))?;
-                serde_json::from_slice::<TagValues>(&body)
-                    .map(|v| v.tag_values)
-                    .map_err(|e| decode_error(&cluster, Backend::Tempo, e))
+                let body = client?.tag_values_v2(&tag, q.as_deref(), start, end).await.map_err(|e| tempo_error(&cluster, e))?;
+                serde_json::from_slice::<TagValues>(&body).map(|v| v.tag_values).map_err(|e| decode_error(&cluster, Backend::Tempo, e))
             }
         })
         .await;
@@ -436,10 +323,7 @@ async fn tag_values_api(
     for o in &outcomes {
         if let Ok(v) = &o.result {
             all.extend(v.iter().cloned());
-            by_cluster.insert(
-                o.cluster.id.to_string(),
-                json!(v.iter().map(|t| t.value.clone()).collect::<Vec<_>>()),
-            );
+            by_cluster.insert(o.cluster.id.to_string(), json!(v.iter().map(|t| t.value.clone()).collect::<Vec<_>>()));
         }
     }
     let list: Value = if key == "tagValues" {
@@ -447,11 +331,7 @@ async fn tag_values_api(
     } else {
         json!(all.into_iter().map(|t| t.value).collect::<BTreeSet<_>>())
     };
-    Ok(envelope(
-        json!({ key: list, "by_cluster": by_cluster }),
-        &statuses,
-        started,
-    ))
+    Ok(envelope(json!({ key: list, "by_cluster": by_cluster }), &statuses, started))
 }
 
 #[derive(Deserialize)]
@@ -468,19 +348,10 @@ struct Scope {
 }
 
 async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
-    let scope = req
-        .params
-        .get("scope")
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
+    let scope = req.params.get("scope").filter(|s| !s.is_empty()).map(str::to_owned);
     if let Some(s) = &scope {
-        if !matches!(
-            s.as_str(),
-            "resource" | "span" | "intrinsic" | "event" | "link" | "instrumentation" | "none"
-        ) {
-            return Err(FleetError::invalid_query(format!(
-                "`scope`: {s:?} is not one of resource, span, intrinsic, event, link, instrumentation"
-            )));
+        if !matches!(s.as_str(), "resource" | "span" | "intrinsic" | "event" | "link" | "instrumentation" | "none") {
+            return Err(FleetError::invalid_query(format!("`scope`: {s:?} is not one of resource, span, intrinsic, event, link, instrumentation")));
         }
     }
     let (start, end) = times(req)?;
@@ -491,13 +362,8 @@ async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetEr
             let client = tempo(fed, &cluster);
             let scope = scope.clone();
             async move {
-                let body = client?
-                    .tags_v2(scope.as_deref(), None, start, end)
-                    .await
-                    .map_err(|e| tempo_error(&cluster, e))?;
-                serde_json::from_slice::<Scopes>(&body)
-                    .map(|s| s.scopes)
-                    .map_err(|e| decode_error(&cluster, Backend::Tempo, e))
+                let body = client?.tags_v2(scope.as_deref(), None, start, end).await.map_err(|e| tempo_error(&cluster, e))?;
+                serde_json::from_slice::<Scopes>(&body).map(|s| s.scopes).map_err(|e| decode_error(&cluster, Backend::Tempo, e))
             }
         })
         .await;
@@ -508,16 +374,10 @@ async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetEr
     let mut merged: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for o in &outcomes {
         for s in o.result.as_ref().map(Vec::as_slice).unwrap_or(&[]) {
-            merged
-                .entry(s.name.clone())
-                .or_default()
-                .extend(s.tags.iter().cloned());
+            merged.entry(s.name.clone()).or_default().extend(s.tags.iter().cloned());
         }
     }
-    let scopes: Vec<Value> = merged
-        .into_iter()
-        .map(|(name, tags)| json!({"name": name, "tags": tags}))
-        .collect();
+    let scopes: Vec<Value> = merged.into_iter().map(|(name, tags)| json!({"name": name, "tags": tags})).collect();
     Ok(envelope(json!({ "scopes": scopes }), &statuses, started))
 }
 

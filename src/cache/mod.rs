@@ -83,10 +83,8 @@ impl QueryCache {
                 .expire_after(PerEntryTtl)
                 .build()
         });
-        let shared = settings
-            .enabled
-            .then(|| settings.redis_url.as_deref().filter(|u| !u.trim().is_empty()).and_then(shared::SharedLayer::new))
-            .flatten();
+        let shared =
+            settings.enabled.then(|| settings.redis_url.as_deref().filter(|u| !u.trim().is_empty()).and_then(shared::SharedLayer::new)).flatten();
         QueryCache { inner, shared, settings: settings.clone() }
     }
 

@@ -122,19 +122,21 @@ pub async fn run(cli: Cli) -> i32 {
 }
 
 async fn serve(fed: Arc<Federation>, listen: SocketAddr) -> Result<i32, String> {
-    let app = axum::Router::new().fallback(move |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-        let fed = fed.clone();
-        async move {
-            let headers = headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)));
-            let req = ApiRequest::new(method.as_str(), uri.path(), uri.query().unwrap_or(""), body).with_headers(headers);
-            let resp = api::handle(&fed, req).await;
-            (
-                axum::http::StatusCode::from_u16(resp.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-                [(axum::http::header::CONTENT_TYPE, resp.content_type), (axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
-                resp.body,
-            )
-        }
-    });
+    let app = axum::Router::new().fallback(
+        move |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let fed = fed.clone();
+            async move {
+                let headers = headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)));
+                let req = ApiRequest::new(method.as_str(), uri.path(), uri.query().unwrap_or(""), body).with_headers(headers);
+                let resp = api::handle(&fed, req).await;
+                (
+                    axum::http::StatusCode::from_u16(resp.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+                    [(axum::http::header::CONTENT_TYPE, resp.content_type), (axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
+                    resp.body,
+                )
+            }
+        },
+    );
     // Twice the API limit: bodies just over it reach `api::handle`, which names the limit.
     let app = app.layer(axum::extract::DefaultBodyLimit::max(2 * api::MAX_BODY_BYTES));
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -218,11 +220,8 @@ async fn check(fed: &Federation) -> Result<i32, String> {
     let report = health::check(fed).await;
     for c in &report.clusters {
         // e.g. `prometheus ok, loki ok, kubernetes QUERY_TIMEOUT`
-        let backends: Vec<String> = c
-            .checks
-            .iter()
-            .map(|b| format!("{} {}", b.backend.as_str(), b.error_code.map(|e| e.as_str()).unwrap_or("ok")))
-            .collect();
+        let backends: Vec<String> =
+            c.checks.iter().map(|b| format!("{} {}", b.backend.as_str(), b.error_code.map(|e| e.as_str()).unwrap_or("ok"))).collect();
         println!(
             "{:<20} {:<8} {:>6} ms  {}[{}]  {}",
             c.cluster_name,

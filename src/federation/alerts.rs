@@ -54,10 +54,7 @@ fn selection(states: &[AlertState]) -> StateSelection {
 
 impl Weigh for ClusterAlerts {
     fn weigh(&self) -> usize {
-        self.alerts
-            .iter()
-            .map(|a| 256 + a.labels.iter().chain(&a.annotations).map(|(k, v)| k.len() + v.len() + 48).sum::<usize>())
-            .sum::<usize>()
+        self.alerts.iter().map(|a| 256 + a.labels.iter().chain(&a.annotations).map(|(k, v)| k.len() + v.len() + 48).sum::<usize>()).sum::<usize>()
             + self.replica_errors.iter().map(|e| e.message.len() + 64).sum::<usize>()
     }
 }
@@ -129,7 +126,10 @@ pub async fn list(fed: &Federation, clusters: &[String], q: &AlertsQuery) -> Res
     for o in outcomes {
         let Ok(ca) = o.result else { continue };
         for e in &ca.replica_errors {
-            notices.push(Notice { severity: NoticeSeverity::Warning, text: format!("{}: alertmanager replica failed (others answered): {}", e.code, e.message) });
+            notices.push(Notice {
+                severity: NoticeSeverity::Warning,
+                text: format!("{}: alertmanager replica failed (others answered): {}", e.code, e.message),
+            });
         }
         alerts.extend(ca.alerts.iter().filter(|a| q.keeps(a.state, &a.severity, &a.labels)).cloned());
     }
@@ -162,9 +162,7 @@ async fn stored_resolved(fed: &Federation, targets: &[Arc<Cluster>], q: &AlertsQ
 pub async fn history(fed: &Federation, clusters: &[String], q: &AlertsQuery, fingerprint: Option<String>) -> Result<Vec<Transition>, FleetError> {
     let ids: Vec<String> = if clusters.is_empty() { Vec::new() } else { fed.registry.targets(clusters)?.iter().map(|c| c.id.to_string()).collect() };
     let store = store::for_settings(&fed.registry.settings).await?;
-    let events = store
-        .history(HistoryFilter { clusters: ids, fingerprint, from_ms: q.start_ms, to_ms: q.end_ms, limit: usize::MAX })
-        .await?;
+    let events = store.history(HistoryFilter { clusters: ids, fingerprint, from_ms: q.start_ms, to_ms: q.end_ms, limit: usize::MAX }).await?;
     Ok(events
         .into_iter()
         .filter(|t| {
@@ -232,7 +230,11 @@ pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &Alerts
 /// poll and ALERT_RESOLVED (ended "now") for alerts gone since. The baseline
 /// poll runs before this returns (no events for what is already active); a
 /// cluster whose poll failed keeps its previous alerts (an outage is not a resolve).
-pub async fn poll_diff(fed: Arc<Federation>, clusters: Vec<String>, every: std::time::Duration) -> impl futures::Stream<Item = Transition> + Send + 'static {
+pub async fn poll_diff(
+    fed: Arc<Federation>,
+    clusters: Vec<String>,
+    every: std::time::Duration,
+) -> impl futures::Stream<Item = Transition> + Send + 'static {
     type Seen = BTreeMap<(String, String), Alert>;
     let q = AlertsQuery {
         states: vec![AlertState::Firing, AlertState::Pending, AlertState::Suppressed],

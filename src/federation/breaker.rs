@@ -93,10 +93,12 @@ impl Breakers {
     /// Every tracked key with its state (for CollectMetrics).
     pub fn snapshot(&self) -> Vec<(String, State)> {
         let keys: Vec<String> = self.slots.lock().unwrap_or_else(|p| p.into_inner()).keys().cloned().collect();
-        keys.into_iter().map(|k| {
-            let s = self.state(&k);
-            (k, s)
-        }).collect()
+        keys.into_iter()
+            .map(|k| {
+                let s = self.state(&k);
+                (k, s)
+            })
+            .collect()
     }
 }
 

@@ -174,7 +174,12 @@ async fn ptp_objects(cluster: &Cluster, limits: &QueryLimits, out: &mut ClusterC
         Err(e) if not_served(&e) => {
             out.note(
                 NoticeSeverity::Warning,
-                format!("{}: no PTP operator: the cluster does not serve {}/{} NodePtpDevice (namespace {ns})", cluster.name, ptp::GROUP, ptp::VERSION),
+                format!(
+                    "{}: no PTP operator: the cluster does not serve {}/{} NodePtpDevice (namespace {ns})",
+                    cluster.name,
+                    ptp::GROUP,
+                    ptp::VERSION
+                ),
             );
             return Ok(());
         }
@@ -210,7 +215,12 @@ async fn sriov_view(cluster: &Cluster, limits: &QueryLimits) -> Result<ClusterCn
         Err(e) if not_served(&e) => {
             out.note(
                 NoticeSeverity::Warning,
-                format!("{}: no SR-IOV network operator: the cluster does not serve {}/{} SriovNetworkNodeState (namespace {ns})", cluster.name, sriov::GROUP, sriov::VERSION),
+                format!(
+                    "{}: no SR-IOV network operator: the cluster does not serve {}/{} SriovNetworkNodeState (namespace {ns})",
+                    cluster.name,
+                    sriov::GROUP,
+                    sriov::VERSION
+                ),
             );
             return Ok(out);
         }
@@ -267,11 +277,15 @@ async fn dpdk_view(cluster: &Cluster, limits: &QueryLimits, q: &CnfQuery) -> Res
     }
     let container = pod.spec.as_ref().and_then(|s| s.containers.first()).map(|c| c.name.clone()).unwrap_or_default();
     let exec_timeout = (limits.timeout / 2).min(Duration::from_secs(15));
-    let exec_err = |what: &str, e: String| FleetError::new(ErrorCode::UpstreamError, format!("{}: DPDK telemetry {what} in {ns}/{name}: {e}", cluster.name));
+    let exec_err =
+        |what: &str, e: String| FleetError::new(ErrorCode::UpstreamError, format!("{}: DPDK telemetry {what} in {ns}/{name}: {e}", cluster.name));
     let ports = match q.port {
         Some(p) => vec![p],
         None => {
-            let o = c.exec(&ns, &name, Some(&container), AllowedCommand::DPDK_ETHDEV_LIST, exec_timeout).await.map_err(|e| exec_err("/ethdev/list", e.to_string()))?;
+            let o = c
+                .exec(&ns, &name, Some(&container), AllowedCommand::DPDK_ETHDEV_LIST, exec_timeout)
+                .await
+                .map_err(|e| exec_err("/ethdev/list", e.to_string()))?;
             dpdk::parse_list(&o.stdout).map_err(|e| exec_err("/ethdev/list", e))?
         }
     };
@@ -339,10 +353,10 @@ pub fn to_frames(outcomes: Vec<ClusterOutcome<ClusterCnf>>, ref_id: &str, view: 
     Ok(frames)
 }
 
-
 fn ptp_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
     let mut rows = ClusterColumns::default();
-    let (mut node, mut process, mut iface, mut state, mut role, mut role_iface, mut devices) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut node, mut process, mut iface, mut state, mut role, mut role_iface, mut devices) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut cs, mut off, mut abs, mut max, mut freq, mut class, mut ir) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, a) in ok {
         for r in &a.ptp {
@@ -364,7 +378,15 @@ fn ptp_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
         }
     }
     let mut fields = rows.fields();
-    fields.extend([text("node", node), text("process", process), text("iface", iface), text("state", state), text("role", role), text("role_iface", role_iface), text("devices", devices)]);
+    fields.extend([
+        text("node", node),
+        text("process", process),
+        text("iface", iface),
+        text("state", state),
+        text("role", role),
+        text("role_iface", role_iface),
+        text("devices", devices),
+    ]);
     fields.extend([
         num("clock_state", "none", cs),
         num("offset_ns", "ns", off),
@@ -393,7 +415,15 @@ fn ptp_profiles_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
         }
     }
     let mut fields = rows.fields();
-    fields.extend([text("config", config), text("profile", profile), text("interface", iface), text("role", role), text("ptp4l_opts", p4), text("phc2sys_opts", p2), text("recommend", rec)]);
+    fields.extend([
+        text("config", config),
+        text("profile", profile),
+        text("interface", iface),
+        text("role", role),
+        text("ptp4l_opts", p4),
+        text("phc2sys_opts", p2),
+        text("recommend", rec),
+    ]);
     table("ptp_profiles", fields, false)
 }
 
@@ -402,7 +432,8 @@ fn sriov_frames(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Vec<Frame> {
     let (mut node, mut pf, mut pci, mut driver, mut speed, mut sync) = (vec![], vec![], vec![], vec![], vec![], vec![]);
     let (mut num_vfs, mut total, mut listed, mut synced) = (vec![], vec![], vec![], vec![]);
     let mut vrow = ClusterColumns::default();
-    let (mut vnode, mut vpf, mut vid, mut vpci, mut vdrv, mut vlan, mut mac, mut vsync) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut vnode, mut vpf, mut vid, mut vpci, mut vdrv, mut vlan, mut mac, mut vsync) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, a) in ok {
         for n in &a.sriov {
             for p in &n.pfs {
@@ -432,8 +463,20 @@ fn sriov_frames(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Vec<Frame> {
         }
     }
     let mut pfields = prow.fields();
-    pfields.extend([text("node", node), text("pf", pf), text("pci_address", pci), text("driver", driver), text("link_speed", speed), text("sync_status", sync)]);
-    pfields.extend([num("num_vfs", "none", num_vfs), num("total_vfs", "none", total), num("vfs_listed", "none", listed), num("synced", "none", synced)]);
+    pfields.extend([
+        text("node", node),
+        text("pf", pf),
+        text("pci_address", pci),
+        text("driver", driver),
+        text("link_speed", speed),
+        text("sync_status", sync),
+    ]);
+    pfields.extend([
+        num("num_vfs", "none", num_vfs),
+        num("total_vfs", "none", total),
+        num("vfs_listed", "none", listed),
+        num("synced", "none", synced),
+    ]);
     let mut vfields = vrow.fields();
     vfields.extend([
         text("node", vnode),
@@ -450,7 +493,8 @@ fn sriov_frames(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Vec<Frame> {
 
 fn workloads_frame(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Frame {
     let mut rows = ClusterColumns::default();
-    let (mut ns, mut pod, mut node, mut phase, mut nets, mut ifs, mut res, mut problems) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut ns, mut pod, mut node, mut phase, mut nets, mut ifs, mut res, mut problems) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (c, a) in ok {
         for p in &a.workloads {
             rows.push(c);
@@ -531,6 +575,12 @@ fn dpdk_frames(ok: &[(Arc<Cluster>, ClusterCnf)]) -> Vec<Frame> {
     let mut qfields = qrows.fields();
     qfields.extend([text("pod", qpod), text("port", qport), text("queue", queue)]);
     let [qi, qo, qib, qob, qe] = qcols;
-    qfields.extend([counter("ipackets", "none", qi), counter("opackets", "none", qo), counter("ibytes", "decbytes", qib), counter("obytes", "decbytes", qob), counter("errors", "none", qe)]);
+    qfields.extend([
+        counter("ipackets", "none", qi),
+        counter("opackets", "none", qo),
+        counter("ibytes", "decbytes", qib),
+        counter("obytes", "decbytes", qob),
+        counter("errors", "none", qe),
+    ]);
     vec![table("dpdk_ports", fields, true), table("dpdk_queues", qfields, true)]
 }

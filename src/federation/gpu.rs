@@ -51,10 +51,7 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &GpuQuery) -> 
             }
             if answer.nodes.is_empty() {
                 let which = q.node.as_deref().map(|n| format!(" named {n:?}")).unwrap_or_default();
-                return Err(FleetError::new(
-                    ErrorCode::NoGpuNodes,
-                    format!("{}: no GPU nodes{which} ({})", cluster.name, answer.source.as_str()),
-                ));
+                return Err(FleetError::new(ErrorCode::NoGpuNodes, format!("{}: no GPU nodes{which} ({})", cluster.name, answer.source.as_str())));
             }
             if answer.nodes.iter().all(|n| n.error.is_some()) {
                 let errs: Vec<String> = answer.nodes.iter().map(|n| format!("{}: {}", n.node, n.error.as_deref().unwrap_or(""))).collect();
@@ -219,7 +216,14 @@ async fn probe_node(client: &KubeClient, pod: &PodRef, container: Option<&str>, 
                 out.processes = p
                     .rows
                     .into_iter()
-                    .map(|r| ProcessRow { gpu_uuid: None, pid: Some(r.pid), process_name: r.process_name, used_memory_mib: r.used_memory_mib, pod: None, namespace: None })
+                    .map(|r| ProcessRow {
+                        gpu_uuid: None,
+                        pid: Some(r.pid),
+                        process_name: r.process_name,
+                        used_memory_mib: r.used_memory_mib,
+                        pod: None,
+                        namespace: None,
+                    })
                     .collect();
                 out.warnings.extend(p.problems.into_iter().map(|w| format!("--query-compute-apps {w}")));
             }
@@ -314,7 +318,14 @@ fn gpus_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
         }
     }
     let mut fields = c.fields();
-    fields.extend([text("node", node), text("gpu", gpu), text("uuid", uuid), text("model", model), text("driver_version", driver), text("source", source)]);
+    fields.extend([
+        text("node", node),
+        text("gpu", gpu),
+        text("uuid", uuid),
+        text("model", model),
+        text("driver_version", driver),
+        text("source", source),
+    ]);
     let [mt, mu, mf, ug, um, t, pd, pl, fan] = cols;
     fields.extend([
         num("memory_total_mib", "mbytes", mt),
@@ -378,7 +389,8 @@ fn nodes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
 
 fn processes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
     let mut c = ClusterColumns::default();
-    let (mut node, mut uuid, mut pid, mut name, mut mem, mut pod, mut ns, mut source) = (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
+    let (mut node, mut uuid, mut pid, mut name, mut mem, mut pod, mut ns, mut source) =
+        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
     for (cl, a) in ok {
         for n in a.nodes.iter().filter(|n| n.error.is_none()) {
             for p in &n.processes {
@@ -425,12 +437,12 @@ struct Totals {
 fn totals<'a>(items: impl Iterator<Item = (&'a str, &'a str, &'a GpuInfo)> + Clone, nodes: usize) -> Totals {
     let gpus: Vec<_> = items.collect();
     let (util_mean, util_max) = mean_max(gpus.iter().map(|(_, _, g)| g.utilization_gpu_pct));
-    let hottest = gpus
-        .iter()
-        .filter_map(|(c, n, g)| g.temperature_c.map(|t| (t, format!("{c}/{n}/gpu{}", g.index))))
-        .fold(None::<(f64, String)>, |acc, x| match acc {
-            Some(a) if a.0 >= x.0 => Some(a),
-            _ => Some(x),
+    let hottest =
+        gpus.iter().filter_map(|(c, n, g)| g.temperature_c.map(|t| (t, format!("{c}/{n}/gpu{}", g.index)))).fold(None::<(f64, String)>, |acc, x| {
+            match acc {
+                Some(a) if a.0 >= x.0 => Some(a),
+                _ => Some(x),
+            }
         });
     Totals {
         gpus: gpus.len() as f64,
@@ -466,7 +478,17 @@ fn summary_frames(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Vec<Frame> {
         c.push_named(name, id);
         source.push(src);
         hottest.push(t.hottest);
-        for (col, v) in cols.iter_mut().zip([Some(t.gpus), Some(t.nodes), t.mem_used, t.mem_total, t.util_mean, t.util_max, t.temp_max, t.power_draw, t.power_limit]) {
+        for (col, v) in cols.iter_mut().zip([
+            Some(t.gpus),
+            Some(t.nodes),
+            t.mem_used,
+            t.mem_total,
+            t.util_mean,
+            t.util_max,
+            t.temp_max,
+            t.power_draw,
+            t.power_limit,
+        ]) {
             col.push(v);
         }
     }

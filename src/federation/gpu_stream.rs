@@ -25,7 +25,7 @@ use super::gpu;
 use super::status;
 use super::{ClusterOutcome, Federation};
 use crate::error::{ErrorCode, FleetError};
-use crate::frames::{FrameMeta, Frame, Notice, NoticeSeverity};
+use crate::frames::{Frame, FrameMeta, Notice, NoticeSeverity};
 use crate::probes::gpu::{ClusterGpus, GpuSource};
 use crate::query::gpu::{GpuQuery, GpuView, SourceChoice};
 use crate::registry::Cluster;
@@ -102,7 +102,8 @@ fn failed_frames(cluster: &Arc<Cluster>, e: FleetError) -> Vec<Frame> {
     let ok = vec![ClusterOutcome { cluster: cluster.clone(), result: Ok(empty), elapsed: Duration::ZERO }];
     let failed: Vec<ClusterOutcome<ClusterGpus>> = vec![ClusterOutcome { cluster: cluster.clone(), result: Err(e.clone()), elapsed: Duration::ZERO }];
     let statuses = status::statuses(&failed);
-    let mut frames = gpu::to_frames(ok, "", GpuView::Gpus).unwrap_or_else(|_| vec![Frame { name: "gpus".into(), ref_id: String::new(), meta: None, fields: Vec::new() }]);
+    let mut frames = gpu::to_frames(ok, "", GpuView::Gpus)
+        .unwrap_or_else(|_| vec![Frame { name: "gpus".into(), ref_id: String::new(), meta: None, fields: Vec::new() }]);
     for f in &mut frames {
         let meta = f.meta.get_or_insert_with(FrameMeta::default);
         meta.notices = vec![Notice { severity: NoticeSeverity::Error, text: e.to_string() }];

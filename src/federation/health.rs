@@ -79,7 +79,8 @@ pub async fn check(fed: &Federation) -> HealthReport {
         .iter()
         .map(|cluster| {
             let version = versions.iter().find(|(id, _)| id == cluster.id.as_str()).and_then(|(_, v)| v.clone());
-            let checks: Vec<BackendHealth> = prometheus.iter().chain(&others).filter(|(id, _)| *id == cluster.id.as_str()).map(|(_, h)| h.clone()).collect();
+            let checks: Vec<BackendHealth> =
+                prometheus.iter().chain(&others).filter(|(id, _)| *id == cluster.id.as_str()).map(|(_, h)| h.clone()).collect();
             let failed = checks.iter().find(|c| c.status != Status::Success);
             ClusterHealth {
                 cluster_id: cluster.id.to_string(),

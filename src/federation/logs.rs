@@ -17,9 +17,9 @@ use crate::error::{ErrorCode, FleetError};
 use crate::frames::loki::{self as conv, DerivedField, LogColumns, LokiData, LokiResponse};
 use crate::frames::prometheus::{Labels, PromData, PromResponse, ResultType};
 use crate::frames::{DataLink, Frame, FrameMeta, InternalLink, Notice, NoticeSeverity};
-use crate::query::{LogsQuery, MetricsQuery};
 use crate::query::logql::LogqlKind;
 use crate::query::logs::Direction;
+use crate::query::{LogsQuery, MetricsQuery};
 use crate::registry::{Backend, Cluster};
 use crate::upstream::loki::LokiClient;
 
@@ -88,9 +88,8 @@ pub fn derived_fields(fed: &Federation, datasource_uid: Option<&str>) -> Result<
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            let regex = regex::Regex::new(&d.matcher_regex).map_err(|e| {
-                FleetError::new(ErrorCode::InvalidSettings, format!("jsonData.derivedFields[{i}].matcherRegex: {e}"))
-            })?;
+            let regex = regex::Regex::new(&d.matcher_regex)
+                .map_err(|e| FleetError::new(ErrorCode::InvalidSettings, format!("jsonData.derivedFields[{i}].matcherRegex: {e}")))?;
             let uid = d.datasource_uid.clone().filter(|u| !u.is_empty()).or_else(|| datasource_uid.map(str::to_owned));
             let link = match (d.url.as_deref().filter(|u| !u.is_empty()), uid) {
                 (Some(url), None) => Some(DataLink { title: d.name.clone(), url: url.to_owned(), internal: None }),
@@ -146,7 +145,8 @@ pub fn to_frames(
         return Ok(vec![conv::log_frame(cols, ref_id, derived, meta)]);
     }
     if !streams.is_empty() {
-        meta.notices.push(Notice { severity: NoticeSeverity::Warning, text: "some clusters answered log lines to a metric query; they were skipped".into() });
+        meta.notices
+            .push(Notice { severity: NoticeSeverity::Warning, text: "some clusters answered log lines to a metric query; they were skipped".into() });
     }
     // Samples take exactly the metrics path: labels, aggregation, frames.
     let as_prom = series
@@ -156,7 +156,11 @@ pub fn to_frames(
                 LokiData::Series { result_type, series } => PromData::Series { result_type, series },
                 LokiData::Streams(_) => PromData::Series { result_type: ResultType::Matrix, series: Vec::new() },
             };
-            ClusterOutcome { cluster, result: Ok(Arc::new(PromResponse { data, warnings: Vec::new(), infos: Vec::new(), histogram_samples: 0 })), elapsed: Default::default() }
+            ClusterOutcome {
+                cluster,
+                result: Ok(Arc::new(PromResponse { data, warnings: Vec::new(), infos: Vec::new(), histogram_samples: 0 })),
+                elapsed: Default::default(),
+            }
         })
         .collect();
     let mq = MetricsQuery {

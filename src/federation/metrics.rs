@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, aggregate, decode_error, named};
+use crate::cache::{CacheClass, Weigh, key_hash};
 use crate::error::FleetError;
 use crate::frames::prometheus::{self as conv, PromData, PromResponse, Series, SeriesFrameOptions};
-use crate::cache::{CacheClass, Weigh, key_hash};
 use crate::frames::{Frame, FrameMeta, Notice, NoticeSeverity};
 use crate::query::MetricsQuery;
 use crate::registry::{Backend, Cluster};
@@ -29,12 +29,9 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &MetricsQuery,
         let (key, class) = cache_key(&cluster, &q);
         let ask = async move {
             let client = client?;
-            let body = if q.instant {
-                client.query(&q.expr, q.end_ms).await
-            } else {
-                client.query_range(&q.expr, q.start_ms, q.end_ms, q.step_ms).await
-            }
-            .map_err(named(&cluster, Backend::Prometheus))?;
+            let body =
+                if q.instant { client.query(&q.expr, q.end_ms).await } else { client.query_range(&q.expr, q.start_ms, q.end_ms, q.step_ms).await }
+                    .map_err(named(&cluster, Backend::Prometheus))?;
             let parsed = if q.instant {
                 conv::parse_query_response(&body)
             } else {
@@ -86,10 +83,9 @@ impl crate::cache::SharedCodec for PromResponse {
 impl Weigh for PromResponse {
     fn weigh(&self) -> usize {
         match &self.data {
-            PromData::Series { series, .. } => series
-                .iter()
-                .map(|s| s.times_ms.len() * 16 + s.labels.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>() + 64)
-                .sum(),
+            PromData::Series { series, .. } => {
+                series.iter().map(|s| s.times_ms.len() * 16 + s.labels.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>() + 64).sum()
+            }
             PromData::Scalar { .. } => 16,
             PromData::String { value, .. } => value.len() + 16,
         }

@@ -93,10 +93,9 @@ impl Federation {
         match self.clients.get(&(cluster.id.clone(), backend)) {
             Some(Ok(c)) => Ok(c.clone()),
             Some(Err(e)) => Err(e.clone().into_fleet(&cluster.name, backend)),
-            None => Err(FleetError::new(
-                backend.not_available_code(),
-                format!("{}: no {backend} endpoint is configured for this cluster", cluster.name),
-            )),
+            None => {
+                Err(FleetError::new(backend.not_available_code(), format!("{}: no {backend} endpoint is configured for this cluster", cluster.name)))
+            }
         }
     }
 

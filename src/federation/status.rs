@@ -91,11 +91,7 @@ pub fn all_failed<T>(outcomes: &[ClusterOutcome<T>]) -> Option<FleetError> {
     let message = if errors.len() == 1 {
         errors[0].message.clone()
     } else {
-        format!(
-            "all {} clusters failed: {}",
-            errors.len(),
-            errors.iter().map(|e| format!("{} {}", e.code, e.message)).collect::<Vec<_>>().join("; ")
-        )
+        format!("all {} clusters failed: {}", errors.len(), errors.iter().map(|e| format!("{} {}", e.code, e.message)).collect::<Vec<_>>().join("; "))
     };
     Some(FleetError::new(code, message))
 }

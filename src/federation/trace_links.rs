@@ -205,7 +205,9 @@ mod tests {
     fn logs_query_with_tags_ids_and_shifted_window() {
         let s = span();
         let q = logs_query_for_span(
-            &logs(r#"{"tags":[{"key":"k8s.pod.name","value":"pod"},{"key":"k8s.namespace.name","value":"namespace"},{"key":"absent.attr"}],"filterBySpanId":true,"spanStartTimeShift":"-1m","spanEndTimeShift":"30s"}"#),
+            &logs(
+                r#"{"tags":[{"key":"k8s.pod.name","value":"pod"},{"key":"k8s.namespace.name","value":"namespace"},{"key":"absent.attr"}],"filterBySpanId":true,"spanStartTimeShift":"-1m","spanEndTimeShift":"30s"}"#,
+            ),
             &s,
         );
         assert_eq!(q.expr, format!(r#"{{pod="vllm-llama70b-0", namespace="inference"}} |= "{}" |= "{}""#, s.trace_id, s.span_id));
@@ -217,7 +219,10 @@ mod tests {
     #[test]
     fn custom_logs_query_is_interpolated() {
         let s = span();
-        let q = logs_query_for_span(&logs(r#"{"customQuery":"{app=\"model-server\", pod=\"${__span.tags[\"k8s.pod.name\"]}\"} | logfmt | trace_id=\"${__span.traceId}\""}"#), &s);
+        let q = logs_query_for_span(
+            &logs(r#"{"customQuery":"{app=\"model-server\", pod=\"${__span.tags[\"k8s.pod.name\"]}\"} | logfmt | trace_id=\"${__span.traceId}\""}"#),
+            &s,
+        );
         assert_eq!(q.expr, format!(r#"{{app="model-server", pod="vllm-llama70b-0"}} | logfmt | trace_id="{}""#, s.trace_id));
     }
 

@@ -222,7 +222,14 @@ pub async fn service_graph(fed: &Federation, targets: &[Arc<Cluster>], ref_id: &
             let idx = match nodes.iter().position(|n| n.id == s.resource.service_name) {
                 Some(i) => i,
                 None => {
-                    nodes.push(NodeStat { id: s.resource.service_name.clone(), subtitle: String::new(), mainstat: 0.0, secondarystat: 0.0, errors: 0, total: 0 });
+                    nodes.push(NodeStat {
+                        id: s.resource.service_name.clone(),
+                        subtitle: String::new(),
+                        mainstat: 0.0,
+                        secondarystat: 0.0,
+                        errors: 0,
+                        total: 0,
+                    });
                     nodes.len() - 1
                 }
             };
@@ -237,7 +244,10 @@ pub async fn service_graph(fed: &Federation, targets: &[Arc<Cluster>], ref_id: &
         }
     }
     if missing > 0 {
-        notices.push(Notice { severity: NoticeSeverity::Warning, text: format!("{missing} of {} traces found by the search could not be fetched", hits.len()) });
+        notices.push(Notice {
+            severity: NoticeSeverity::Warning,
+            text: format!("{missing} of {} traces found by the search could not be fetched", hits.len()),
+        });
     }
     nodes.sort_by(|a, b| a.id.cmp(&b.id));
     let mut frames = trace_analysis::node_graph(nodes, &calls, ref_id, ("Spans", "Errors"));

@@ -78,7 +78,23 @@ fn frames_have_the_documented_shape() {
     alerts[1].severity = "PAGE".into();
     let t = alerts_frame(&alerts, "A");
     let names: Vec<&str> = t.fields.iter().map(|f| f.name.as_str()).collect();
-    assert_eq!(names, ["id", "fingerprint", "cluster", "cluster_id", "alertname", "severity", "state", "labels", "annotations", "starts_at", "ends_at", "generator_url"]);
+    assert_eq!(
+        names,
+        [
+            "id",
+            "fingerprint",
+            "cluster",
+            "cluster_id",
+            "alertname",
+            "severity",
+            "state",
+            "labels",
+            "annotations",
+            "starts_at",
+            "ends_at",
+            "generator_url"
+        ]
+    );
     assert!(t.fields.iter().all(|f| f.len() == 12));
     let s = by_severity_frame(&alerts, "A");
     let counts: Vec<(String, f64)> = s

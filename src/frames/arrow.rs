@@ -33,8 +33,8 @@ use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{
-    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch, RecordBatchOptions,
-    StringArray, TimestampNanosecondArray, UInt64Array,
+    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray, TimestampNanosecondArray,
+    UInt64Array,
 };
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
 use arrow_ipc::writer::FileWriter;
@@ -60,24 +60,16 @@ pub const META_KEY_TSTYPE: &str = "tstype";
 /// `data.UnmarshalArrowFrames`.
 pub fn encode(frame: &Frame) -> Result<Vec<u8>, FrameError> {
     let rows = row_count(frame)?;
-    let arrow_err = |source: ArrowError| FrameError::Arrow {
-        frame: frame.name.clone(),
-        source,
-    };
+    let arrow_err = |source: ArrowError| FrameError::Arrow { frame: frame.name.clone(), source };
 
     let schema = Arc::new(schema(frame)?);
 
     let mut out = Vec::with_capacity(estimated_size(frame));
     let mut writer = FileWriter::try_new(&mut out, &schema).map_err(arrow_err)?;
     if rows > 0 {
-        let columns = frame
-            .fields
-            .iter()
-            .map(|field| column(field).map_err(arrow_err))
-            .collect::<Result<Vec<ArrayRef>, FrameError>>()?;
+        let columns = frame.fields.iter().map(|field| column(field).map_err(arrow_err)).collect::<Result<Vec<ArrayRef>, FrameError>>()?;
         let options = RecordBatchOptions::new().with_row_count(Some(rows));
-        let batch = RecordBatch::try_new_with_options(schema.clone(), columns, &options)
-            .map_err(arrow_err)?;
+        let batch = RecordBatch::try_new_with_options(schema.clone(), columns, &options).map_err(arrow_err)?;
         writer.write(&batch).map_err(arrow_err)?;
     }
     writer.finish().map_err(arrow_err)?;
@@ -96,12 +88,7 @@ pub fn row_count(frame: &Frame) -> Result<usize, FrameError> {
     for field in &frame.fields[1..] {
         let len = field.len();
         if len != expected {
-            return Err(FrameError::LengthMismatch {
-                frame: frame.name.clone(),
-                field: field.name.clone(),
-                len,
-                expected,
-            });
+            return Err(FrameError::LengthMismatch { frame: frame.name.clone(), field: field.name.clone(), len, expected });
         }
     }
     Ok(expected)
@@ -131,11 +118,7 @@ fn arrow_type(values: &FieldValues) -> (DataType, bool) {
 pub(crate) fn ts_type(values: &FieldValues) -> &'static str {
     match values {
         FieldValues::TimeNs(_) | FieldValues::NullableTimeNs(_) => "time",
-        FieldValues::F64(_)
-        | FieldValues::NullableF64(_)
-        | FieldValues::I64(_)
-        | FieldValues::NullableI64(_)
-        | FieldValues::U64(_) => "number",
+        FieldValues::F64(_) | FieldValues::NullableF64(_) | FieldValues::I64(_) | FieldValues::NullableI64(_) | FieldValues::U64(_) => "number",
         FieldValues::Bool(_) | FieldValues::NullableBool(_) => "boolean",
         FieldValues::Str(_) | FieldValues::NullableStr(_) => "string",
         FieldValues::Json(_) | FieldValues::NullableJson(_) => "other",
@@ -143,19 +126,13 @@ pub(crate) fn ts_type(values: &FieldValues) -> &'static str {
 }
 
 fn schema(frame: &Frame) -> Result<Schema, FrameError> {
-    let meta_err = |source: serde_json::Error| FrameError::Meta {
-        frame: frame.name.clone(),
-        source,
-    };
+    let meta_err = |source: serde_json::Error| FrameError::Meta { frame: frame.name.clone(), source };
 
     let mut metadata = Metadata::new();
     metadata.insert(META_KEY_NAME, frame.name.as_str());
     metadata.insert(META_KEY_REF_ID, frame.ref_id.as_str());
     if let Some(meta) = &frame.meta {
-        metadata.insert(
-            META_KEY_META,
-            serde_json::to_string(meta).map_err(meta_err)?,
-        );
+        metadata.insert(META_KEY_META, serde_json::to_string(meta).map_err(meta_err)?);
     }
 
     let fields = frame
@@ -167,16 +144,10 @@ fn schema(frame: &Frame) -> Result<Schema, FrameError> {
             md.insert(META_KEY_NAME, field.name.as_str());
             md.insert(META_KEY_TSTYPE, ts_type(&field.values));
             if !field.labels.is_empty() {
-                md.insert(
-                    META_KEY_LABELS,
-                    serde_json::to_string(&field.labels).map_err(meta_err)?,
-                );
+                md.insert(META_KEY_LABELS, serde_json::to_string(&field.labels).map_err(meta_err)?);
             }
             if let Some(config) = &field.config {
-                md.insert(
-                    META_KEY_CONFIG,
-                    serde_json::to_string(config).map_err(meta_err)?,
-                );
+                md.insert(META_KEY_CONFIG, serde_json::to_string(config).map_err(meta_err)?);
             }
             Ok(ArrowField::new(field.name.clone(), data_type, nullable).with_metadata(md))
         })
@@ -187,13 +158,8 @@ fn schema(frame: &Frame) -> Result<Schema, FrameError> {
 
 fn column(field: &Field) -> Result<ArrayRef, ArrowError> {
     let array: ArrayRef = match &field.values {
-        FieldValues::TimeNs(v) => Arc::new(TimestampNanosecondArray::new(
-            ScalarBuffer::from(v.clone()),
-            None,
-        )),
-        FieldValues::NullableTimeNs(v) => {
-            Arc::new(v.iter().copied().collect::<TimestampNanosecondArray>())
-        }
+        FieldValues::TimeNs(v) => Arc::new(TimestampNanosecondArray::new(ScalarBuffer::from(v.clone()), None)),
+        FieldValues::NullableTimeNs(v) => Arc::new(v.iter().copied().collect::<TimestampNanosecondArray>()),
         FieldValues::F64(v) => Arc::new(Float64Array::new(ScalarBuffer::from(v.clone()), None)),
         FieldValues::NullableF64(v) => Arc::new(v.iter().copied().collect::<Float64Array>()),
         FieldValues::I64(v) => Arc::new(Int64Array::new(ScalarBuffer::from(v.clone()), None)),
@@ -204,9 +170,7 @@ fn column(field: &Field) -> Result<ArrayRef, ArrowError> {
         FieldValues::Str(v) => Arc::new(strings(v.iter().map(|s| Some(s.as_str())), v.len())?),
         FieldValues::NullableStr(v) => Arc::new(strings(v.iter().map(|s| s.as_deref()), v.len())?),
         FieldValues::Json(v) => Arc::new(json_binary(v.iter().map(Some), v.len())?),
-        FieldValues::NullableJson(v) => {
-            Arc::new(json_binary(v.iter().map(Option::as_ref), v.len())?)
-        }
+        FieldValues::NullableJson(v) => Arc::new(json_binary(v.iter().map(Option::as_ref), v.len())?),
     };
     Ok(array)
 }
@@ -222,10 +186,7 @@ fn offset_overflow(total: usize) -> ArrowError {
 }
 
 /// A `Utf8` array (32-bit offsets). Errors instead of panicking past 2 GiB.
-fn strings<'a>(
-    values: impl Iterator<Item = Option<&'a str>> + Clone,
-    len: usize,
-) -> Result<StringArray, ArrowError> {
+fn strings<'a>(values: impl Iterator<Item = Option<&'a str>> + Clone, len: usize) -> Result<StringArray, ArrowError> {
     let total: usize = values.clone().map(|s| s.map_or(0, str::len)).sum();
     if total > MAX_OFFSET {
         return Err(offset_overflow(total));
@@ -238,17 +199,13 @@ fn strings<'a>(
 }
 
 /// A `Binary` array of serialised JSON texts, `null` entries for `None`.
-fn json_binary<'a>(
-    values: impl Iterator<Item = Option<&'a JsonValue>>,
-    len: usize,
-) -> Result<BinaryArray, ArrowError> {
+fn json_binary<'a>(values: impl Iterator<Item = Option<&'a JsonValue>>, len: usize) -> Result<BinaryArray, ArrowError> {
     let mut bytes: Vec<u8> = Vec::new();
     let mut ends: Vec<usize> = Vec::with_capacity(len);
     let mut valid: Vec<bool> = Vec::with_capacity(len);
     for value in values {
         if let Some(value) = value {
-            serde_json::to_writer(&mut bytes, value)
-                .map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
+            serde_json::to_writer(&mut bytes, value).map_err(|e| ArrowError::ExternalError(Box::new(e)))?;
         }
         valid.push(value.is_some());
         ends.push(bytes.len());
@@ -260,16 +217,8 @@ fn json_binary<'a>(
     offsets.push(0);
     // Every end is <= bytes.len() <= i32::MAX, checked above.
     offsets.extend(ends.into_iter().map(|end| end as i32));
-    let nulls = if valid.iter().all(|v| *v) {
-        None
-    } else {
-        Some(NullBuffer::from(valid))
-    };
-    BinaryArray::try_new(
-        OffsetBuffer::new(ScalarBuffer::from(offsets)),
-        Buffer::from_vec(bytes),
-        nulls,
-    )
+    let nulls = if valid.iter().all(|v| *v) { None } else { Some(NullBuffer::from(valid)) };
+    BinaryArray::try_new(OffsetBuffer::new(ScalarBuffer::from(offsets)), Buffer::from_vec(bytes), nulls)
 }
 
 /// A rough output size so the writer rarely reallocates.
@@ -279,10 +228,7 @@ fn estimated_size(frame: &Frame) -> usize {
         .iter()
         .map(|f| match &f.values {
             FieldValues::Str(v) => v.iter().map(|s| s.len() + 4).sum(),
-            FieldValues::NullableStr(v) => v
-                .iter()
-                .map(|s| s.as_ref().map_or(0, String::len) + 4)
-                .sum(),
+            FieldValues::NullableStr(v) => v.iter().map(|s| s.as_ref().map_or(0, String::len) + 4).sum(),
             FieldValues::Json(v) => v.len() * 64,
             FieldValues::NullableJson(v) => v.len() * 64,
             other => other.len() * 8 + other.len() / 8 + 1,
@@ -305,26 +251,18 @@ pub(crate) mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::frames::{
-        DataLink, FieldConfig, FrameMeta, InternalLink, Notice, NoticeSeverity, QueryStat,
-    };
+    use crate::frames::{DataLink, FieldConfig, FrameMeta, InternalLink, Notice, NoticeSeverity, QueryStat};
 
     /// Decodes bytes with arrow-ipc's file reader: (schema, batches).
     pub(crate) fn decode(bytes: &[u8]) -> (SchemaRef, Vec<RecordBatch>) {
-        let reader =
-            FileReader::try_new(Cursor::new(bytes.to_vec()), None).expect("valid Arrow IPC file");
+        let reader = FileReader::try_new(Cursor::new(bytes.to_vec()), None).expect("valid Arrow IPC file");
         let schema = reader.schema();
-        let batches = reader
-            .collect::<Result<Vec<_>, _>>()
-            .expect("readable record batches");
+        let batches = reader.collect::<Result<Vec<_>, _>>().expect("readable record batches");
         (schema, batches)
     }
 
     fn labels(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     /// A frame with every column kind, labels + config on one field, an internal
@@ -333,15 +271,8 @@ pub(crate) mod tests {
     pub(crate) fn representative_frame() -> Frame {
         let mut meta = FrameMeta::dataplane("timeseries-multi");
         meta.executed_query_string = Some("up{job=\"node\"}".to_owned());
-        meta.stats = vec![QueryStat {
-            display_name: "Clusters queried".to_owned(),
-            value: 3.0,
-            unit: None,
-        }];
-        meta.notices = vec![Notice {
-            severity: NoticeSeverity::Warning,
-            text: "cluster b: timeout".to_owned(),
-        }];
+        meta.stats = vec![QueryStat { display_name: "Clusters queried".to_owned(), value: 3.0, unit: None }];
+        meta.notices = vec![Notice { severity: NoticeSeverity::Warning, text: "cluster b: timeout".to_owned() }];
         meta.custom = Some(json!({"clusters": {"a": "ok", "b": "error"}}));
 
         let link = DataLink {
@@ -359,69 +290,26 @@ pub(crate) mod tests {
             ref_id: "A".to_owned(),
             meta: Some(meta),
             fields: vec![
-                Field::new(
-                    "time",
-                    FieldValues::TimeNs(vec![
-                        1_700_000_000_000_000_000,
-                        1_700_000_000_001_500_000,
-                        -1_500_000,
-                        0,
-                    ]),
-                ),
-                Field::new(
-                    "value",
-                    FieldValues::F64(vec![1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]),
-                )
-                .with_labels(labels(&[
-                    ("cluster", "prod-a"),
-                    ("cluster_id", "a"),
-                    ("job", "node"),
-                ]))
-                .with_config(FieldConfig {
-                    display_name_from_ds: Some("up prod-a".to_owned()),
-                    unit: Some("short".to_owned()),
-                    interval: Some(15000.0),
-                    links: vec![link],
-                    custom: None,
-                    color: None,
-                }),
-                Field::new(
-                    "maybe",
-                    FieldValues::NullableF64(vec![Some(-0.25), None, Some(f64::NAN), Some(1e300)]),
-                ),
-                Field::new(
-                    "seen",
-                    FieldValues::NullableTimeNs(vec![None, Some(5), Some(1_000_000), None]),
-                ),
+                Field::new("time", FieldValues::TimeNs(vec![1_700_000_000_000_000_000, 1_700_000_000_001_500_000, -1_500_000, 0])),
+                Field::new("value", FieldValues::F64(vec![1.5, f64::NAN, f64::INFINITY, f64::NEG_INFINITY]))
+                    .with_labels(labels(&[("cluster", "prod-a"), ("cluster_id", "a"), ("job", "node")]))
+                    .with_config(FieldConfig {
+                        display_name_from_ds: Some("up prod-a".to_owned()),
+                        unit: Some("short".to_owned()),
+                        interval: Some(15000.0),
+                        links: vec![link],
+                        custom: None,
+                        color: None,
+                    }),
+                Field::new("maybe", FieldValues::NullableF64(vec![Some(-0.25), None, Some(f64::NAN), Some(1e300)])),
+                Field::new("seen", FieldValues::NullableTimeNs(vec![None, Some(5), Some(1_000_000), None])),
                 Field::new("count", FieldValues::I64(vec![i64::MIN, -1, 0, i64::MAX])),
-                Field::new(
-                    "opt_count",
-                    FieldValues::NullableI64(vec![Some(7), None, None, Some(-7)]),
-                ),
+                Field::new("opt_count", FieldValues::NullableI64(vec![Some(7), None, None, Some(-7)])),
                 Field::new("bytes", FieldValues::U64(vec![0, 1, u64::MAX, 42])),
                 Field::new("up", FieldValues::Bool(vec![true, false, true, false])),
-                Field::new(
-                    "ok",
-                    FieldValues::NullableBool(vec![None, Some(true), Some(false), None]),
-                ),
-                Field::new(
-                    "host",
-                    FieldValues::Str(vec![
-                        "a".into(),
-                        "".into(),
-                        "ünïcødé ✓".into(),
-                        "q\"\\".into(),
-                    ]),
-                ),
-                Field::new(
-                    "note",
-                    FieldValues::NullableStr(vec![
-                        None,
-                        Some("x".into()),
-                        Some(String::new()),
-                        None,
-                    ]),
-                ),
+                Field::new("ok", FieldValues::NullableBool(vec![None, Some(true), Some(false), None])),
+                Field::new("host", FieldValues::Str(vec!["a".into(), "".into(), "ünïcødé ✓".into(), "q\"\\".into()])),
+                Field::new("note", FieldValues::NullableStr(vec![None, Some("x".into()), Some(String::new()), None])),
                 Field::new(
                     "tags",
                     FieldValues::Json(vec![
@@ -431,25 +319,14 @@ pub(crate) mod tests {
                         json!({"n": 1.25, "s": "x"}),
                     ]),
                 ),
-                Field::new(
-                    "logs",
-                    FieldValues::NullableJson(vec![
-                        Some(json!([1, 2])),
-                        None,
-                        Some(json!("s")),
-                        None,
-                    ]),
-                ),
+                Field::new("logs", FieldValues::NullableJson(vec![Some(json!([1, 2])), None, Some(json!("s")), None])),
             ],
         }
     }
 
     fn metadata_json(md: &Metadata, key: &str) -> JsonValue {
-        let text = md
-            .get(key)
-            .unwrap_or_else(|| panic!("metadata key {key:?} missing: {md:?}"));
-        serde_json::from_str(text)
-            .unwrap_or_else(|e| panic!("metadata {key:?} is not JSON ({e}): {text}"))
+        let text = md.get(key).unwrap_or_else(|| panic!("metadata key {key:?} missing: {md:?}"));
+        serde_json::from_str(text).unwrap_or_else(|e| panic!("metadata {key:?} is not JSON ({e}): {text}"))
     }
 
     #[test]
@@ -488,10 +365,7 @@ pub(crate) mod tests {
 
     #[test]
     fn meta_omitted_when_none_and_empty_name_kept() {
-        let frame = Frame {
-            fields: vec![Field::new("v", FieldValues::F64(vec![1.0]))],
-            ..Frame::default()
-        };
+        let frame = Frame { fields: vec![Field::new("v", FieldValues::F64(vec![1.0]))], ..Frame::default() };
         let (schema, _) = decode(&encode(&frame).unwrap());
         let md = schema.metadata();
         assert!(!md.contains_key("meta"), "{md:?}");
@@ -525,16 +399,8 @@ pub(crate) mod tests {
             assert_eq!(field.data_type(), &data_type, "field {name}");
             assert_eq!(field.is_nullable(), nullable, "field {name}");
             let md = field.metadata();
-            assert_eq!(
-                md.get("name").map(String::as_str),
-                Some(name),
-                "field {name}"
-            );
-            assert_eq!(
-                md.get("tstype").map(String::as_str),
-                Some(tstype),
-                "field {name}"
-            );
+            assert_eq!(md.get("name").map(String::as_str), Some(name), "field {name}");
+            assert_eq!(md.get("tstype").map(String::as_str), Some(tstype), "field {name}");
         }
     }
 
@@ -544,10 +410,7 @@ pub(crate) mod tests {
         let (schema, _) = decode(&encode(&frame).unwrap());
         let value = schema.field_with_name("value").unwrap();
         let md = value.metadata();
-        assert_eq!(
-            metadata_json(md, "labels"),
-            json!({"cluster": "prod-a", "cluster_id": "a", "job": "node"})
-        );
+        assert_eq!(metadata_json(md, "labels"), json!({"cluster": "prod-a", "cluster_id": "a", "job": "node"}));
         assert_eq!(
             metadata_json(md, "config"),
             json!({
@@ -567,10 +430,7 @@ pub(crate) mod tests {
         );
         // A field with neither carries no labels/config keys at all.
         let time = schema.field_with_name("time").unwrap().metadata();
-        assert!(
-            !time.contains_key("labels") && !time.contains_key("config"),
-            "{time:?}"
-        );
+        assert!(!time.contains_key("labels") && !time.contains_key("config"), "{time:?}");
         assert_eq!(time.len(), 2, "{time:?}");
     }
 
@@ -584,15 +444,7 @@ pub(crate) mod tests {
         assert_eq!(batch.num_columns(), 13);
 
         let time = batch.column(0).as_primitive::<TimestampNanosecondType>();
-        assert_eq!(
-            time.values().to_vec(),
-            vec![
-                1_700_000_000_000_000_000,
-                1_700_000_000_001_500_000,
-                -1_500_000,
-                0
-            ]
-        );
+        assert_eq!(time.values().to_vec(), vec![1_700_000_000_000_000_000, 1_700_000_000_001_500_000, -1_500_000, 0]);
         assert_eq!(time.null_count(), 0);
 
         let value = batch.column(1).as_primitive::<Float64Type>();
@@ -605,10 +457,7 @@ pub(crate) mod tests {
         let maybe = batch.column(2).as_primitive::<Float64Type>();
         assert_eq!(maybe.value(0), -0.25);
         assert!(maybe.is_null(1));
-        assert!(
-            maybe.is_valid(2) && maybe.value(2).is_nan(),
-            "NaN must stay a value, not become null"
-        );
+        assert!(maybe.is_valid(2) && maybe.value(2).is_nan(), "NaN must stay a value, not become null");
         assert_eq!(maybe.value(3), 1e300);
         assert_eq!(maybe.null_count(), 1);
 
@@ -630,37 +479,17 @@ pub(crate) mod tests {
         assert_eq!(ok, vec![None, Some(true), Some(false), None]);
 
         let host: Vec<Option<&str>> = batch.column(9).as_string::<i32>().iter().collect();
-        assert_eq!(
-            host,
-            vec![Some("a"), Some(""), Some("ünïcødé ✓"), Some("q\"\\")]
-        );
+        assert_eq!(host, vec![Some("a"), Some(""), Some("ünïcødé ✓"), Some("q\"\\")]);
         let note: Vec<Option<&str>> = batch.column(10).as_string::<i32>().iter().collect();
         assert_eq!(note, vec![None, Some("x"), Some(""), None]);
 
         let tags = batch.column(11).as_binary::<i32>();
         assert_eq!(tags.null_count(), 0);
-        let tags: Vec<JsonValue> = tags
-            .iter()
-            .map(|b| serde_json::from_slice(b.unwrap()).unwrap())
-            .collect();
-        assert_eq!(
-            tags,
-            vec![
-                json!([{"key": "http.method", "value": "GET"}]),
-                json!({}),
-                JsonValue::Null,
-                json!({"n": 1.25, "s": "x"})
-            ]
-        );
+        let tags: Vec<JsonValue> = tags.iter().map(|b| serde_json::from_slice(b.unwrap()).unwrap()).collect();
+        assert_eq!(tags, vec![json!([{"key": "http.method", "value": "GET"}]), json!({}), JsonValue::Null, json!({"n": 1.25, "s": "x"})]);
         let logs = batch.column(12).as_binary::<i32>();
-        let logs: Vec<Option<JsonValue>> = logs
-            .iter()
-            .map(|b| b.map(|b| serde_json::from_slice(b).unwrap()))
-            .collect();
-        assert_eq!(
-            logs,
-            vec![Some(json!([1, 2])), None, Some(json!("s")), None]
-        );
+        let logs: Vec<Option<JsonValue>> = logs.iter().map(|b| b.map(|b| serde_json::from_slice(b).unwrap())).collect();
+        assert_eq!(logs, vec![Some(json!([1, 2])), None, Some(json!("s")), None]);
     }
 
     #[test]
@@ -675,16 +504,8 @@ pub(crate) mod tests {
             ..Frame::default()
         };
         match encode(&frame) {
-            Err(FrameError::LengthMismatch {
-                frame,
-                field,
-                len,
-                expected,
-            }) => {
-                assert_eq!(
-                    (frame.as_str(), field.as_str(), len, expected),
-                    ("bad", "short", 1, 3)
-                );
+            Err(FrameError::LengthMismatch { frame, field, len, expected }) => {
+                assert_eq!((frame.as_str(), field.as_str(), len, expected), ("bad", "short", 1, 3));
             }
             other => panic!("expected LengthMismatch, got {other:?}"),
         }
@@ -692,22 +513,12 @@ pub(crate) mod tests {
 
     #[test]
     fn frame_without_fields_encodes_and_decodes() {
-        let frame = Frame {
-            name: "empty".into(),
-            ref_id: "B".into(),
-            ..Frame::default()
-        };
+        let frame = Frame { name: "empty".into(), ref_id: "B".into(), ..Frame::default() };
         let bytes = encode(&frame).unwrap();
         let (schema, batches) = decode(&bytes);
         assert!(schema.fields().is_empty());
-        assert_eq!(
-            schema.metadata().get("name").map(String::as_str),
-            Some("empty")
-        );
-        assert_eq!(
-            schema.metadata().get("refId").map(String::as_str),
-            Some("B")
-        );
+        assert_eq!(schema.metadata().get("name").map(String::as_str), Some("empty"));
+        assert_eq!(schema.metadata().get("refId").map(String::as_str), Some("B"));
         assert!(batches.is_empty());
     }
 
@@ -725,29 +536,17 @@ pub(crate) mod tests {
         };
         let (schema, batches) = decode(&encode(&frame).unwrap());
         assert_eq!(schema.fields().len(), 3);
-        assert_eq!(
-            schema.field(0).data_type(),
-            &DataType::Timestamp(TimeUnit::Nanosecond, None)
-        );
+        assert_eq!(schema.field(0).data_type(), &DataType::Timestamp(TimeUnit::Nanosecond, None));
         assert_eq!(schema.field(1).data_type(), &DataType::Binary);
         assert!(schema.field(1).is_nullable());
         assert_eq!(schema.field(2).data_type(), &DataType::Utf8);
         assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 0);
-        assert_eq!(
-            metadata_json(schema.metadata(), "meta"),
-            json!({"type": "numeric-multi", "typeVersion": [0, 1]})
-        );
+        assert_eq!(metadata_json(schema.metadata(), "meta"), json!({"type": "numeric-multi", "typeVersion": [0, 1]}));
     }
 
     #[test]
     fn nullable_column_without_nulls_is_still_nullable() {
-        let frame = Frame {
-            fields: vec![Field::new(
-                "v",
-                FieldValues::NullableF64(vec![Some(1.0), Some(2.0)]),
-            )],
-            ..Frame::default()
-        };
+        let frame = Frame { fields: vec![Field::new("v", FieldValues::NullableF64(vec![Some(1.0), Some(2.0)]))], ..Frame::default() };
         let (schema, batches) = decode(&encode(&frame).unwrap());
         assert!(schema.field(0).is_nullable());
         assert_eq!(batches[0].column(0).null_count(), 0);
@@ -789,41 +588,18 @@ pub(crate) mod tests {
             std::fs::write(&json_path, &json_text).unwrap();
         }
 
-        let golden_arrow = std::fs::read(&arrow_path).unwrap_or_else(|e| {
-            panic!(
-                "{} unreadable ({e}); run with UPDATE_GOLDEN=1 to create it",
-                arrow_path.display()
-            )
-        });
+        let golden_arrow =
+            std::fs::read(&arrow_path).unwrap_or_else(|e| panic!("{} unreadable ({e}); run with UPDATE_GOLDEN=1 to create it", arrow_path.display()));
         let (golden_schema, golden_batches) = decode(&golden_arrow);
         let (schema, batches) = decode(&arrow_bytes);
-        assert_eq!(
-            golden_schema, schema,
-            "golden Arrow schema differs; UPDATE_GOLDEN=1 if intended"
-        );
-        assert_eq!(
-            golden_batches, batches,
-            "golden Arrow data differs; UPDATE_GOLDEN=1 if intended"
-        );
-        assert!(
-            golden_arrow == arrow_bytes,
-            "golden Arrow bytes differ; UPDATE_GOLDEN=1 if intended"
-        );
+        assert_eq!(golden_schema, schema, "golden Arrow schema differs; UPDATE_GOLDEN=1 if intended");
+        assert_eq!(golden_batches, batches, "golden Arrow data differs; UPDATE_GOLDEN=1 if intended");
+        assert!(golden_arrow == arrow_bytes, "golden Arrow bytes differ; UPDATE_GOLDEN=1 if intended");
 
-        let golden_json_text = std::fs::read(&json_path).unwrap_or_else(|e| {
-            panic!(
-                "{} unreadable ({e}); run with UPDATE_GOLDEN=1 to create it",
-                json_path.display()
-            )
-        });
+        let golden_json_text =
+            std::fs::read(&json_path).unwrap_or_else(|e| panic!("{} unreadable ({e}); run with UPDATE_GOLDEN=1 to create it", json_path.display()));
         let golden_json: JsonValue = serde_json::from_slice(&golden_json_text).unwrap();
-        assert_eq!(
-            golden_json, json_value,
-            "golden frame JSON differs; UPDATE_GOLDEN=1 if intended"
-        );
-        assert!(
-            golden_json_text == json_text,
-            "golden frame JSON bytes differ; UPDATE_GOLDEN=1 if intended"
-        );
+        assert_eq!(golden_json, json_value, "golden frame JSON differs; UPDATE_GOLDEN=1 if intended");
+        assert!(golden_json_text == json_text, "golden frame JSON bytes differ; UPDATE_GOLDEN=1 if intended");
     }
 }

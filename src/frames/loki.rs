@@ -43,7 +43,10 @@ pub struct LokiStream {
 pub enum LokiData {
     Streams(Vec<LokiStream>),
     /// `matrix` and `vector` results.
-    Series { result_type: ResultType, series: Vec<Series> },
+    Series {
+        result_type: ResultType,
+        series: Vec<Series>,
+    },
 }
 
 /// A parsed query answer.
@@ -144,7 +147,8 @@ pub fn parse_tail_message(body: &[u8]) -> Result<TailMessage, String> {
         .unwrap_or_default()
         .into_iter()
         .map(|d| {
-            let timestamp_ns = d.timestamp.parse::<i64>().map_err(|_| format!("dropped entry timestamp {:?} is not integer nanoseconds", d.timestamp))?;
+            let timestamp_ns =
+                d.timestamp.parse::<i64>().map_err(|_| format!("dropped entry timestamp {:?} is not integer nanoseconds", d.timestamp))?;
             let labels = match d.labels {
                 Some(RawLabels::Text(t)) => t,
                 Some(RawLabels::Map(m)) => {

@@ -155,7 +155,9 @@ fn tail_messages_real_session_and_dropped_entries() {
 
     let old = parse_tail_message(br#"{"streams":[],"dropped_entries":[{"timestamp":"5","labels":"{job=\"x\"}"}]}"#).unwrap();
     assert_eq!(old.dropped[0].labels, r#"{job="x"}"#);
-    for bad in [&br#"{"streams":[{"stream":{}"#[..], br#"{"dropped_entries":[{"timestamp":"soon"}]}"#, br#"{"streams":[{"metric":{},"values":[[1,"2"]]}]}"#] {
+    for bad in
+        [&br#"{"streams":[{"stream":{}"#[..], br#"{"dropped_entries":[{"timestamp":"soon"}]}"#, br#"{"streams":[{"metric":{},"values":[[1,"2"]]}]}"#]
+    {
         assert!(parse_tail_message(bad).is_err(), "{}", String::from_utf8_lossy(bad));
     }
 }

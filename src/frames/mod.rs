@@ -66,11 +66,7 @@ pub struct FrameMeta {
 impl FrameMeta {
     /// Meta for a data-plane frame type at version 0.1.
     pub fn dataplane(frame_type: &str) -> Self {
-        FrameMeta {
-            frame_type: Some(frame_type.to_owned()),
-            type_version: Some([0, 1]),
-            ..FrameMeta::default()
-        }
+        FrameMeta { frame_type: Some(frame_type.to_owned()), type_version: Some([0, 1]), ..FrameMeta::default() }
     }
 }
 

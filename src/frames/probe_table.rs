@@ -39,6 +39,10 @@ pub fn counter(name: &str, unit: &str, v: Vec<u64>) -> Field {
 
 /// A `numeric-long` data-plane frame when `numeric`, else a plain table.
 pub fn table(name: &str, fields: Vec<Field>, numeric: bool) -> Frame {
-    let meta = if numeric { FrameMeta::dataplane("numeric-long") } else { FrameMeta { preferred_visualisation_type: Some("table".into()), ..FrameMeta::default() } };
+    let meta = if numeric {
+        FrameMeta::dataplane("numeric-long")
+    } else {
+        FrameMeta { preferred_visualisation_type: Some("table".into()), ..FrameMeta::default() }
+    };
     Frame { name: name.into(), ref_id: String::new(), meta: Some(meta), fields }
 }

@@ -34,9 +34,18 @@ pub struct Series {
 #[derive(Debug, Clone, PartialEq)]
 pub enum PromData {
     /// `matrix` and `vector` results (vector series hold one point each).
-    Series { result_type: ResultType, series: Vec<Series> },
-    Scalar { time_ms: i64, value: f64 },
-    String { time_ms: i64, value: String },
+    Series {
+        result_type: ResultType,
+        series: Vec<Series>,
+    },
+    Scalar {
+        time_ms: i64,
+        value: f64,
+    },
+    String {
+        time_ms: i64,
+        value: String,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -106,12 +115,8 @@ pub fn parse_query_response(body: &[u8]) -> Result<PromResponse, String> {
                 histogram_samples: hist,
             });
         }
-        ResultElems::Pair(time_ms, PairValue::Text(value)) if declared == Some(ResultType::String) => {
-            PromData::String { time_ms, value }
-        }
-        ResultElems::Pair(time_ms, PairValue::Text(v)) => {
-            PromData::Scalar { time_ms, value: parse_value(&v).map_err(|e| e.to_string())? }
-        }
+        ResultElems::Pair(time_ms, PairValue::Text(value)) if declared == Some(ResultType::String) => PromData::String { time_ms, value },
+        ResultElems::Pair(time_ms, PairValue::Text(v)) => PromData::Scalar { time_ms, value: parse_value(&v).map_err(|e| e.to_string())? },
     };
     Ok(PromResponse { data, warnings: top.warnings, infos: top.infos, histogram_samples: 0 })
 }

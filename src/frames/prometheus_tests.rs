@@ -70,9 +70,16 @@ fn docs_examples_parse() {
 fn error_envelope_and_garbage_are_errors_not_panics() {
     let e = parse_query_response(&fixture("error_bad_data.grafana-promlib.json")).unwrap_err();
     assert!(e.contains("start"), "{e}");
-    for bad in [&b"<html>502</html>"[..], b"", b"{\"status\":\"success\"}", b"{\"data\":{\"result\":[{\"values\":[[1,\"x\"]]}]}}",
-        b"{\"data\":{\"result\":[{\"values\":[[1]]}]}}", b"{\"data\":{\"result\":[1,\"2\",3]}}", b"{\"data\":{\"result\":[{\"values\":[[1,\"2\"]]}]}} trailing",
-        b"{\"data\":{\"resultType\":\"cube\",\"result\":[]}}"] {
+    for bad in [
+        &b"<html>502</html>"[..],
+        b"",
+        b"{\"status\":\"success\"}",
+        b"{\"data\":{\"result\":[{\"values\":[[1,\"x\"]]}]}}",
+        b"{\"data\":{\"result\":[{\"values\":[[1]]}]}}",
+        b"{\"data\":{\"result\":[1,\"2\",3]}}",
+        b"{\"data\":{\"result\":[{\"values\":[[1,\"2\"]]}]}} trailing",
+        b"{\"data\":{\"resultType\":\"cube\",\"result\":[]}}",
+    ] {
         assert!(parse_query_response(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
     }
 }
@@ -88,7 +95,14 @@ fn legend_templates() {
 #[test]
 fn frames_follow_the_dataplane_contract() {
     let s = Series { labels: [("a".to_string(), "b".to_string())].into(), times_ms: vec![1000, 2000], values: vec![1.0, f64::NAN] };
-    let opts = SeriesFrameOptions { ref_id: "A", instant: false, legend_format: Some("{{a}}"), step_ms: 1000, executed_query: "Expr: x".into(), links: vec![] };
+    let opts = SeriesFrameOptions {
+        ref_id: "A",
+        instant: false,
+        legend_format: Some("{{a}}"),
+        step_ms: 1000,
+        executed_query: "Expr: x".into(),
+        links: vec![],
+    };
     let frames = series_frames(vec![s.clone(), s], &opts);
     assert_eq!(frames.len(), 2);
     let f = &frames[0];

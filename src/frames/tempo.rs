@@ -228,7 +228,8 @@ fn add_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 /// The search results table. `trace_link` goes on `traceID`.
 pub fn search_frame(hits: &[SearchHit], ref_id: &str, trace_link: Option<DataLink>, meta: FrameMeta) -> Frame {
     let mut id_field = Field::new("traceID", FieldValues::Str(hits.iter().map(|h| h.trace_id.clone()).collect()));
-    id_field.config = Some(FieldConfig { display_name_from_ds: Some("Trace ID".into()), links: trace_link.into_iter().collect(), ..FieldConfig::default() });
+    id_field.config =
+        Some(FieldConfig { display_name_from_ds: Some("Trace ID".into()), links: trace_link.into_iter().collect(), ..FieldConfig::default() });
     let ms = || Some(FieldConfig { unit: Some("ms".into()), ..FieldConfig::default() });
     let mut duration = Field::new("duration", FieldValues::F64(hits.iter().map(|h| h.duration_ms).collect()));
     duration.config = ms();
@@ -425,7 +426,9 @@ impl RawAnyValue {
             return JsonValue::Array(a.values.into_iter().map(RawAnyValue::into_json).collect());
         }
         if let Some(kv) = self.kvlist_value {
-            return JsonValue::Object(kv.values.into_iter().map(|kv| (kv.key, kv.value.map(RawAnyValue::into_json).unwrap_or(JsonValue::Null))).collect());
+            return JsonValue::Object(
+                kv.values.into_iter().map(|kv| (kv.key, kv.value.map(RawAnyValue::into_json).unwrap_or(JsonValue::Null))).collect(),
+            );
         }
         if let Some(b) = self.bytes_value {
             return JsonValue::String(b);
@@ -586,11 +589,7 @@ pub fn parse_trace(body: &[u8]) -> Result<Vec<Span>, String> {
     }
     expect_object(body)?;
     let doc: RawTraceDoc = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    let batches = doc
-        .batches
-        .or(doc.resource_spans)
-        .or_else(|| doc.trace.and_then(|t| t.batches.or(t.resource_spans)))
-        .unwrap_or_default();
+    let batches = doc.batches.or(doc.resource_spans).or_else(|| doc.trace.and_then(|t| t.batches.or(t.resource_spans))).unwrap_or_default();
     let mut spans = Vec::new();
     for rs in batches {
         let mut tags = rs.resource.map(|r| attrs(r.attributes)).unwrap_or_default();
@@ -607,8 +606,10 @@ pub fn parse_trace(body: &[u8]) -> Result<Vec<Span>, String> {
             for s in ss.spans {
                 let trace_id = id_to_hex(&s.trace_id, 16).ok_or_else(|| format!("traceId {:?} is neither hex nor base64", s.trace_id))?;
                 let span_id = id_to_hex(&s.span_id, 8).filter(|i| !i.is_empty()).ok_or_else(|| format!("spanId {:?} is not a span ID", s.span_id))?;
-                let parent_span_id = id_to_hex(&s.parent_span_id, 8).ok_or_else(|| format!("parentSpanId {:?} is not a span ID", s.parent_span_id))?;
-                let start_ns = s.start_time_unix_nano.as_ref().and_then(Num::as_i64).ok_or_else(|| format!("span {span_id}: startTimeUnixNano is missing"))?;
+                let parent_span_id =
+                    id_to_hex(&s.parent_span_id, 8).ok_or_else(|| format!("parentSpanId {:?} is not a span ID", s.parent_span_id))?;
+                let start_ns =
+                    s.start_time_unix_nano.as_ref().and_then(Num::as_i64).ok_or_else(|| format!("span {span_id}: startTimeUnixNano is missing"))?;
                 let end_ns = s.end_time_unix_nano.as_ref().and_then(Num::as_i64).unwrap_or(start_ns);
                 let (status_code, status_message) = match s.status {
                     Some(st) => (status_code(st.code.as_ref()), st.message),
@@ -617,7 +618,11 @@ pub fn parse_trace(body: &[u8]) -> Result<Vec<Span>, String> {
                 let events = s
                     .events
                     .into_iter()
-                    .map(|e| SpanEvent { time_ns: e.time_unix_nano.as_ref().and_then(Num::as_i64).unwrap_or(start_ns), name: e.name, attributes: attrs(e.attributes) })
+                    .map(|e| SpanEvent {
+                        time_ns: e.time_unix_nano.as_ref().and_then(Num::as_i64).unwrap_or(start_ns),
+                        name: e.name,
+                        attributes: attrs(e.attributes),
+                    })
                     .collect();
                 let links = s
                     .links

@@ -72,7 +72,14 @@ fn search_restores_leading_zeros_and_counts() {
     assert_eq!(h.span_count, Some(10));
     assert_eq!(h.error_count, Some(6));
     assert_eq!(h.matched, 6);
-    for f in ["search_recent_no_query.json", "search_legacy_tags_min_duration.json", "search_traceql_select_decode_tokens.json", "search_traceql_structural_gateway_to_model_error.json", "search_traceql_gateway_duration_gt_2s.json", "search_traceql_spanset_and_spansets.tempo-docs.json"] {
+    for f in [
+        "search_recent_no_query.json",
+        "search_legacy_tags_min_duration.json",
+        "search_traceql_select_decode_tokens.json",
+        "search_traceql_structural_gateway_to_model_error.json",
+        "search_traceql_gateway_duration_gt_2s.json",
+        "search_traceql_spanset_and_spansets.tempo-docs.json",
+    ] {
         assert!(!parse_search(&fixture(f)).unwrap().is_empty(), "{f}");
     }
     assert!(parse_search(b"[]").is_err());
@@ -102,7 +109,13 @@ fn merge_search_dedupes_sorts_and_limits() {
         2,
     );
     assert_eq!(merged.iter().map(|h| h.trace_id.as_str()).collect::<Vec<_>>(), vec!["b", "c"]);
-    let all = merge_search(vec![("e".into(), "east".into(), vec![hit("a", 1_000_000_000, 100.0, "gw")]), ("w".into(), "west".into(), vec![hit("a", 1_050_000_000, 200.0, "<root span not yet received>")])], 10);
+    let all = merge_search(
+        vec![
+            ("e".into(), "east".into(), vec![hit("a", 1_000_000_000, 100.0, "gw")]),
+            ("w".into(), "west".into(), vec![hit("a", 1_050_000_000, 200.0, "<root span not yet received>")]),
+        ],
+        10,
+    );
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].clusters, vec!["east", "west"]);
     assert_eq!(all[0].cluster_ids, vec!["e", "w"]);

@@ -158,17 +158,18 @@ pub fn analyze(spans: &[Span]) -> Analysis {
     let self_ns: Vec<i64> = (0..n)
         .map(|i| {
             let s = &spans[i];
-            let iv = t.children[i]
-                .iter()
-                .map(|&c| (spans[c].start_ns.max(s.start_ns), spans[c].end_ns.min(s.end_ns)))
-                .filter(|(a, b)| b > a)
-                .collect();
+            let iv =
+                t.children[i].iter().map(|&c| (spans[c].start_ns.max(s.start_ns), spans[c].end_ns.min(s.end_ns))).filter(|(a, b)| b > a).collect();
             (s.duration_ns() - union_ns(iv)).max(0)
         })
         .collect();
     let mut onpath = vec![0i64; n];
     let mut order = Vec::new();
-    if let Some(&root) = t.roots.iter().max_by(|a, b| spans[**a].duration_ns().cmp(&spans[**b].duration_ns()).then_with(|| spans[**b].start_ns.cmp(&spans[**a].start_ns))) {
+    if let Some(&root) = t
+        .roots
+        .iter()
+        .max_by(|a, b| spans[**a].duration_ns().cmp(&spans[**b].duration_ns()).then_with(|| spans[**b].start_ns.cmp(&spans[**a].start_ns)))
+    {
         critical(spans, &t, root, spans[root].end_ns, 0, &mut onpath, &mut order, &mut HashSet::new());
     }
     let critical_path: Vec<usize> = order.into_iter().filter(|&i| onpath[i] > 0).collect();
@@ -202,11 +203,8 @@ pub fn analyze(spans: &[Span]) -> Analysis {
     slowest.sort_by(|a, b| spans[*b].duration_ns().cmp(&spans[*a].duration_ns()).then_with(|| spans[*a].start_ns.cmp(&spans[*b].start_ns)));
     slowest.truncate(SLOWEST);
     let errors: Vec<usize> = by_start.iter().copied().filter(|&i| spans[i].is_error()).collect();
-    let hops: Vec<(usize, usize)> = by_start
-        .iter()
-        .filter_map(|&c| t.parent[c].map(|p| (p, c)))
-        .filter(|&(p, c)| spans[p].cluster != spans[c].cluster)
-        .collect();
+    let hops: Vec<(usize, usize)> =
+        by_start.iter().filter_map(|&c| t.parent[c].map(|p| (p, c))).filter(|&(p, c)| spans[p].cluster != spans[c].cluster).collect();
     Analysis {
         trace_id: spans.first().map(|s| s.trace_id.clone()).unwrap_or_default(),
         start_ns,
@@ -296,8 +294,14 @@ pub fn analysis_frames(spans: &[Span], a: &Analysis, ref_id: &str) -> Vec<Frame>
     ));
 
     let mut f = span_fields(spans, &a.critical_path);
-    f.push(Field::new("timeOnPath", FieldValues::F64(a.critical_path.iter().map(|&i| ms(a.spans[i].critical_ns)).collect())).with_config(ms_config("Time on critical path")));
-    f.push(Field::new("percentOfTrace", FieldValues::F64(a.critical_path.iter().map(|&i| a.spans[i].critical_ns as f64 / total * 100.0).collect())).with_config(FieldConfig { unit: Some("percent".into()), ..named("% of trace") }));
+    f.push(
+        Field::new("timeOnPath", FieldValues::F64(a.critical_path.iter().map(|&i| ms(a.spans[i].critical_ns)).collect()))
+            .with_config(ms_config("Time on critical path")),
+    );
+    f.push(
+        Field::new("percentOfTrace", FieldValues::F64(a.critical_path.iter().map(|&i| a.spans[i].critical_ns as f64 / total * 100.0).collect()))
+            .with_config(FieldConfig { unit: Some("percent".into()), ..named("% of trace") }),
+    );
     frames.push(table("Critical path", ref_id, f));
 
     let mut by_self: Vec<usize> = (0..spans.len()).collect();
@@ -318,8 +322,10 @@ pub fn analysis_frames(spans: &[Span], a: &Analysis, ref_id: &str) -> Vec<Frame>
             Field::new("spans", FieldValues::I64(svc.iter().map(|s| s.spans as i64).collect())),
             Field::new("errors", FieldValues::I64(svc.iter().map(|s| s.errors as i64).collect())),
             Field::new("selfTime", FieldValues::F64(svc.iter().map(|s| ms(s.self_ns)).collect())).with_config(ms_config("Self time")),
-            Field::new("percentOfTrace", FieldValues::F64(svc.iter().map(|s| s.self_ns as f64 / total * 100.0).collect())).with_config(FieldConfig { unit: Some("percent".into()), ..named("% of trace") }),
-            Field::new("timeOnPath", FieldValues::F64(svc.iter().map(|s| ms(s.critical_ns)).collect())).with_config(ms_config("Time on critical path")),
+            Field::new("percentOfTrace", FieldValues::F64(svc.iter().map(|s| s.self_ns as f64 / total * 100.0).collect()))
+                .with_config(FieldConfig { unit: Some("percent".into()), ..named("% of trace") }),
+            Field::new("timeOnPath", FieldValues::F64(svc.iter().map(|s| ms(s.critical_ns)).collect()))
+                .with_config(ms_config("Time on critical path")),
         ],
     ));
 
@@ -344,7 +350,18 @@ pub fn analysis_frames(spans: &[Span], a: &Analysis, ref_id: &str) -> Vec<Frame>
         ],
     ));
 
-    let nodes = a.services.iter().map(|s| NodeStat { id: s.service.clone(), subtitle: s.clusters.join(", "), mainstat: ms(s.self_ns), secondarystat: s.spans as f64, errors: s.errors, total: s.spans }).collect();
+    let nodes = a
+        .services
+        .iter()
+        .map(|s| NodeStat {
+            id: s.service.clone(),
+            subtitle: s.clusters.join(", "),
+            mainstat: ms(s.self_ns),
+            secondarystat: s.spans as f64,
+            errors: s.errors,
+            total: s.spans,
+        })
+        .collect();
     frames.extend(node_graph(nodes, &a.calls, ref_id, ("Self time (ms)", "Spans")));
     frames
 }
@@ -402,12 +419,18 @@ pub fn node_graph(nodes: Vec<NodeStat>, calls: &[ServiceCall], ref_id: &str, sta
             Field::new("subtitle", FieldValues::Str(nodes.iter().map(|n| n.subtitle.clone()).collect())),
             Field::new("mainstat", FieldValues::F64(nodes.iter().map(|n| n.mainstat).collect())).with_config(named(stat_names.0)),
             Field::new("secondarystat", FieldValues::F64(nodes.iter().map(|n| n.secondarystat).collect())).with_config(named(stat_names.1)),
-            Field::new("arc__failed", FieldValues::F64(nodes.iter().map(|n| if n.total == 0 { 0.0 } else { n.errors as f64 / n.total as f64 }).collect()))
-                .with_config(named("Failed"))
-                .with_color(color("red")),
-            Field::new("arc__success", FieldValues::F64(nodes.iter().map(|n| if n.total == 0 { 1.0 } else { 1.0 - n.errors as f64 / n.total as f64 }).collect()))
-                .with_config(named("Success"))
-                .with_color(color("green")),
+            Field::new(
+                "arc__failed",
+                FieldValues::F64(nodes.iter().map(|n| if n.total == 0 { 0.0 } else { n.errors as f64 / n.total as f64 }).collect()),
+            )
+            .with_config(named("Failed"))
+            .with_color(color("red")),
+            Field::new(
+                "arc__success",
+                FieldValues::F64(nodes.iter().map(|n| if n.total == 0 { 1.0 } else { 1.0 - n.errors as f64 / n.total as f64 }).collect()),
+            )
+            .with_config(named("Success"))
+            .with_color(color("green")),
             Field::new("detail__errors", FieldValues::I64(nodes.iter().map(|n| n.errors as i64).collect())).with_config(named("Errors")),
         ],
     };
@@ -510,7 +533,14 @@ mod tests {
     fn critical_path_skips_parallel_shorter_children() {
         // root 0–100; a 10–60 and b 20–90 run in parallel; c 55–70 a's child.
         let base = oom().remove(0);
-        let mk = |id: &str, parent: &str, s: i64, e: i64| Span { span_id: id.into(), parent_span_id: parent.into(), start_ns: s * 1_000_000, end_ns: e * 1_000_000, name: id.into(), ..base.clone() };
+        let mk = |id: &str, parent: &str, s: i64, e: i64| Span {
+            span_id: id.into(),
+            parent_span_id: parent.into(),
+            start_ns: s * 1_000_000,
+            end_ns: e * 1_000_000,
+            name: id.into(),
+            ..base.clone()
+        };
         let spans = vec![mk("r", "", 0, 100), mk("a", "r", 10, 60), mk("b", "r", 20, 90), mk("c", "a", 55, 70)];
         let a = analyze(&spans);
         let path: Vec<&str> = a.critical_path.iter().map(|&i| spans[i].name.as_str()).collect();
@@ -534,7 +564,10 @@ mod tests {
         let names: Vec<&str> = nodes.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, vec!["id", "title", "subtitle", "mainstat", "secondarystat", "arc__failed", "arc__success", "detail__errors"]);
         let edges = frames.iter().find(|f| f.name == "edges").unwrap();
-        assert_eq!(edges.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), vec!["id", "source", "target", "mainstat", "secondarystat", "detail__errors"]);
+        assert_eq!(
+            edges.fields.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
+            vec!["id", "source", "target", "mainstat", "secondarystat", "detail__errors"]
+        );
         assert_eq!(edges.fields[0].values, FieldValues::Str(vec!["llm-gateway->search-assistant".into(), "search-assistant->model-server".into()]));
         assert_eq!(edges.meta.as_ref().unwrap().preferred_visualisation_type.as_deref(), Some("nodeGraph"));
         assert_eq!(quantile_ms(&mut [5_000_000, 1_000_000, 3_000_000], 0.95), 5.0);

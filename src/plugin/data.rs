@@ -28,9 +28,10 @@ impl Data for DataService {
             let fed = fed.clone();
             async move {
                 let result = match fed {
-                    Ok(fed) => AssertUnwindSafe(answer(&fed, q)).catch_unwind().await.unwrap_or_else(|_| {
-                        Err(FleetError::internal("the query crashed inside the plugin; it was isolated, please report it"))
-                    }),
+                    Ok(fed) => AssertUnwindSafe(answer(&fed, q))
+                        .catch_unwind()
+                        .await
+                        .unwrap_or_else(|_| Err(FleetError::internal("the query crashed inside the plugin; it was isolated, please report it"))),
                     Err(e) => Err(e),
                 };
                 (q.ref_id.clone(), to_data_response(result))
@@ -56,10 +57,7 @@ async fn answer(fed: &Federation, q: &DataQuery) -> Result<Vec<Vec<u8>>, FleetEr
     let frames = federation::execute(fed, &parsed).await?;
     // Consume the frames while encoding: each frame's columns are freed as soon
     // as its Arrow bytes exist, so columns and IPC bytes never coexist in full.
-    frames
-        .into_iter()
-        .map(|f| frames::arrow::encode(&f).map_err(|e| FleetError::new(ErrorCode::Internal, e.to_string())))
-        .collect()
+    frames.into_iter().map(|f| frames::arrow::encode(&f).map_err(|e| FleetError::new(ErrorCode::Internal, e.to_string()))).collect()
 }
 
 fn to_data_response(result: Result<Vec<Vec<u8>>, FleetError>) -> DataResponse {

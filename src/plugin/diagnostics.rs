@@ -5,8 +5,8 @@
 //! Per-cluster details go to `jsonDetails.clusters` for the config editor.
 
 use grafana_plugin_sdk::pluginv2::{
-    CheckHealthRequest, CheckHealthResponse, CollectMetricsRequest, CollectMetricsResponse, check_health_response,
-    collect_metrics_response, diagnostics_server::Diagnostics,
+    CheckHealthRequest, CheckHealthResponse, CollectMetricsRequest, CollectMetricsResponse, check_health_response, collect_metrics_response,
+    diagnostics_server::Diagnostics,
 };
 
 use super::PluginState;
@@ -43,9 +43,14 @@ impl Diagnostics for DiagnosticsService {
         Ok(tonic::Response::new(resp))
     }
 
-    async fn collect_metrics(&self, _request: tonic::Request<CollectMetricsRequest>) -> Result<tonic::Response<CollectMetricsResponse>, tonic::Status> {
+    async fn collect_metrics(
+        &self,
+        _request: tonic::Request<CollectMetricsRequest>,
+    ) -> Result<tonic::Response<CollectMetricsResponse>, tonic::Status> {
         let mut text = crate::telemetry::render();
-        text.push_str("# HELP fleetscope_circuit_breaker_open Circuit breaker state per datasource, cluster and backend (0 closed, 1 open, 0.5 half-open).\n");
+        text.push_str(
+            "# HELP fleetscope_circuit_breaker_open Circuit breaker state per datasource, cluster and backend (0 closed, 1 open, 0.5 half-open).\n",
+        );
         text.push_str("# TYPE fleetscope_circuit_breaker_open gauge\n");
         for (datasource, fed) in self.0.instances.all() {
             for (key, state) in fed.breakers.snapshot() {
@@ -60,8 +65,6 @@ impl Diagnostics for DiagnosticsService {
                 ));
             }
         }
-        Ok(tonic::Response::new(CollectMetricsResponse {
-            metrics: Some(collect_metrics_response::Payload { prometheus: text.into_bytes() }),
-        }))
+        Ok(tonic::Response::new(CollectMetricsResponse { metrics: Some(collect_metrics_response::Payload { prometheus: text.into_bytes() }) }))
     }
 }

@@ -25,9 +25,9 @@ impl Instances {
 
     /// The instance for the datasource in `ctx`.
     pub fn get(&self, ctx: Option<&PluginContext>) -> Result<Arc<Federation>, FleetError> {
-        let settings = ctx.and_then(|c| c.data_source_instance_settings.as_ref()).ok_or_else(|| {
-            FleetError::new(ErrorCode::InvalidSettings, "request carries no datasource instance settings")
-        })?;
+        let settings = ctx
+            .and_then(|c| c.data_source_instance_settings.as_ref())
+            .ok_or_else(|| FleetError::new(ErrorCode::InvalidSettings, "request carries no datasource instance settings"))?;
         let key = if settings.uid.is_empty() { settings.id.to_string() } else { settings.uid.clone() };
         {
             let map = self.by_datasource.lock().unwrap_or_else(|p| p.into_inner());

@@ -23,8 +23,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use grafana_plugin_sdk::pluginv2::{
-    data_server::DataServer, diagnostics_server::DiagnosticsServer, resource_server::ResourceServer,
-    stream_server::StreamServer,
+    data_server::DataServer, diagnostics_server::DiagnosticsServer, resource_server::ResourceServer, stream_server::StreamServer,
 };
 use tokio::sync::watch;
 use tracing_subscriber::prelude::*;

@@ -9,8 +9,8 @@
 //! `federation::gpu_stream`).
 
 use grafana_plugin_sdk::pluginv2::{
-    PluginContext, PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamPacket, SubscribeStreamRequest,
-    SubscribeStreamResponse, publish_stream_response, stream_server::Stream, subscribe_stream_response,
+    PluginContext, PublishStreamRequest, PublishStreamResponse, RunStreamRequest, StreamPacket, SubscribeStreamRequest, SubscribeStreamResponse,
+    publish_stream_response, stream_server::Stream, subscribe_stream_response,
 };
 
 use std::pin::Pin;
@@ -20,8 +20,11 @@ use futures::StreamExt;
 
 use super::PluginState;
 use crate::error::FleetError;
+use crate::federation::logs::{
+    self,
+    tail::{self, TailQuery},
+};
 use crate::federation::{Federation, gpu_stream};
-use crate::federation::logs::{self, tail::{self, TailQuery}};
 use crate::frames::{alertmanager, json};
 use crate::store::events;
 
@@ -31,7 +34,10 @@ pub struct StreamService(pub PluginState);
 impl Stream for StreamService {
     type RunStreamStream = Pin<Box<dyn futures::Stream<Item = Result<StreamPacket, tonic::Status>> + Send + 'static>>;
 
-    async fn subscribe_stream(&self, request: tonic::Request<SubscribeStreamRequest>) -> Result<tonic::Response<SubscribeStreamResponse>, tonic::Status> {
+    async fn subscribe_stream(
+        &self,
+        request: tonic::Request<SubscribeStreamRequest>,
+    ) -> Result<tonic::Response<SubscribeStreamResponse>, tonic::Status> {
         let req = request.into_inner();
         if tail_channel(&req.path).is_some() {
             return subscribe_tail(&self.0, &req).map(tonic::Response::new);
@@ -51,10 +57,7 @@ impl Stream for StreamService {
         }
         let path = req.path;
         tracing::info!(channel = %path, "subscription to an unknown channel refused");
-        Ok(tonic::Response::new(SubscribeStreamResponse {
-            status: subscribe_stream_response::Status::NotFound as i32,
-            data: Vec::new(),
-        }))
+        Ok(tonic::Response::new(SubscribeStreamResponse { status: subscribe_stream_response::Status::NotFound as i32, data: Vec::new() }))
     }
 
     async fn run_stream(&self, request: tonic::Request<RunStreamRequest>) -> Result<tonic::Response<Self::RunStreamStream>, tonic::Status> {
@@ -76,10 +79,7 @@ impl Stream for StreamService {
     }
 
     async fn publish_stream(&self, _request: tonic::Request<PublishStreamRequest>) -> Result<tonic::Response<PublishStreamResponse>, tonic::Status> {
-        Ok(tonic::Response::new(PublishStreamResponse {
-            status: publish_stream_response::Status::PermissionDenied as i32,
-            data: Vec::new(),
-        }))
+        Ok(tonic::Response::new(PublishStreamResponse { status: publish_stream_response::Status::PermissionDenied as i32, data: Vec::new() }))
     }
 }
 

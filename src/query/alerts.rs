@@ -73,7 +73,8 @@ impl Matcher {
             value.to_owned()
         };
         let mut chars = name.chars();
-        let valid_name = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        let valid_name =
+            matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !valid_name {
             return Err(err(format!("{raw:?}: {name:?} is not a valid label name")));
         }
@@ -161,7 +162,13 @@ impl AlertsQuery {
         let state = items(raw.state);
         let states = Self::states(&state, raw.history)?;
         let severities = items(raw.severity).iter().map(|s| s.to_ascii_uppercase()).collect();
-        let matchers = raw.matchers.unwrap_or_default().iter().filter(|m| !m.trim().is_empty()).map(|m| Matcher::parse("matchers", m)).collect::<Result<_, _>>()?;
+        let matchers = raw
+            .matchers
+            .unwrap_or_default()
+            .iter()
+            .filter(|m| !m.trim().is_empty())
+            .map(|m| Matcher::parse("matchers", m))
+            .collect::<Result<_, _>>()?;
         let format = match raw.format.as_deref().unwrap_or("table") {
             "" | "table" => AlertsFormat::Table,
             "annotations" => AlertsFormat::Annotations,
@@ -188,10 +195,8 @@ impl AlertsQuery {
     pub fn states(items: &[String], history: bool) -> Result<Vec<AlertState>, QueryError> {
         let mut states = Vec::new();
         for s in items {
-            let st = AlertState::parse(s).ok_or_else(|| QueryError::Field {
-                field: "state",
-                message: format!("{s:?} is not one of FIRING, PENDING, RESOLVED, SUPPRESSED"),
-            })?;
+            let st = AlertState::parse(s)
+                .ok_or_else(|| QueryError::Field { field: "state", message: format!("{s:?} is not one of FIRING, PENDING, RESOLVED, SUPPRESSED") })?;
             if !states.contains(&st) {
                 states.push(st);
             }
@@ -224,7 +229,8 @@ mod tests {
 
     #[test]
     fn parses_filters() {
-        let q = AlertsQuery::parse(br#"{"state":"firing,SUPPRESSED","severity":["critical"],"matchers":["team=\"db\"","job=~\"node.*\""]}"#, &env()).unwrap();
+        let q = AlertsQuery::parse(br#"{"state":"firing,SUPPRESSED","severity":["critical"],"matchers":["team=\"db\"","job=~\"node.*\""]}"#, &env())
+            .unwrap();
         assert_eq!(q.states, vec![AlertState::Firing, AlertState::Suppressed]);
         assert_eq!(q.severities, vec!["CRITICAL"]);
         assert_eq!(q.matchers[1], Matcher { name: "job".into(), op: "=~", value: "node.*".into() });

@@ -54,7 +54,8 @@ impl PodSelector {
             None => (None, s.to_owned()),
         };
         // DNS-1123 names: what Kubernetes accepts for namespaces and pods.
-        let ok = |x: &str| !x.is_empty() && x.len() <= 253 && x.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
+        let ok =
+            |x: &str| !x.is_empty() && x.len() <= 253 && x.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.');
         if !ok(&name) || ns.as_deref().is_some_and(|n| !ok(n)) {
             return Err(QueryError::Field { field: "pod", message: format!("{s:?} is not `namespace/name` or `name` of a Kubernetes pod") });
         }
@@ -137,7 +138,10 @@ impl CnfQuery {
         let pod = PodSelector::parse(raw.pod.as_deref().unwrap_or(""))?;
         let port = parse_port(raw.port.as_ref().unwrap_or(&serde_json::Value::Null))?;
         if view == CnfView::Dpdk && pod.is_none() {
-            return Err(QueryError::Field { field: "pod", message: "cnfView dpdk needs the CNF pod (`namespace/name`) whose telemetry to read".into() });
+            return Err(QueryError::Field {
+                field: "pod",
+                message: "cnfView dpdk needs the CNF pod (`namespace/name`) whose telemetry to read".into(),
+            });
         }
         let node = raw.node.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && n != "$__all" && n != "All");
         Ok(CnfQuery { view, pod, port, node, time_ms: env.time_range.to_ms })

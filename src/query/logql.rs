@@ -48,20 +48,7 @@ const RANGE_FUNCS: &[&str] = &[
     "absent_over_time",
 ];
 /// Vector aggregations: `agg [by|without (…)] ( [param,] <metric> ) [by|without (…)]`.
-const VECTOR_AGGS: &[&str] = &[
-    "sum",
-    "avg",
-    "min",
-    "max",
-    "count",
-    "stddev",
-    "stdvar",
-    "topk",
-    "bottomk",
-    "sort",
-    "sort_desc",
-    "approx_topk",
-];
+const VECTOR_AGGS: &[&str] = &["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "sort", "sort_desc", "approx_topk"];
 const PARAM_AGGS: &[&str] = &["topk", "bottomk", "approx_topk"];
 const BINARY_WORDS: &[&str] = &["and", "or", "unless"];
 
@@ -90,19 +77,13 @@ struct Token {
 
 /// Punctuation, longest first.
 const PUNCT: &[&str] = &[
-    "|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<=", "{", "}", "(", ")", "[", "]", ",",
-    "|", "=", ">", "<", "+", "-", "*", "/", "%", "^",
+    "|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<=", "{", "}", "(", ")", "[", "]", ",", "|", "=", ">", "<", "+", "-", "*", "/", "%", "^",
 ];
 
 /// Validate `expr`; the error names the position (`line L, col C`).
 pub fn validate(expr: &str) -> Result<LogqlKind, String> {
     let toks = tokenize(expr).map_err(|(pos, m)| at(expr, pos, &m))?;
-    let mut p = Parser {
-        toks,
-        i: 0,
-        len: expr.len(),
-        depth: 0,
-    };
+    let mut p = Parser { toks, i: 0, len: expr.len(), depth: 0 };
     let kind = p.top().map_err(|(pos, m)| at(expr, pos, &m))?;
     Ok(kind)
 }
@@ -111,12 +92,7 @@ fn at(expr: &str, pos: usize, message: &str) -> String {
     let pos = pos.min(expr.len());
     let before = &expr[..expr.floor_char_boundary_compat(pos)];
     let line = before.matches('\n').count() + 1;
-    let col = before
-        .rsplit('\n')
-        .next()
-        .map(|l| l.chars().count())
-        .unwrap_or(0)
-        + 1;
+    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
     format!("parse error at line {line}, col {col}: {message}")
 }
 
@@ -159,44 +135,24 @@ fn tokenize(s: &str) -> Result<Vec<Token>, (usize, String)> {
             }
             i += 1;
             let body = &s[start + 1..i - 1];
-            let text = if c == b'`' {
-                Some(body.to_owned())
-            } else {
-                unquote(body)
-            };
-            out.push(Token {
-                tok: Tok::Str(text),
-                pos: start,
-            });
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit))
-        {
+            let text = if c == b'`' { Some(body.to_owned()) } else { unquote(body) };
+            out.push(Token { tok: Tok::Str(text), pos: start });
+        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
                 i += 1;
             }
-            out.push(Token {
-                tok: Tok::Num(s[start..i].to_owned()),
-                pos: start,
-            });
+            out.push(Token { tok: Tok::Num(s[start..i].to_owned()), pos: start });
         } else if c.is_ascii_alphabetic() || c == b'_' {
             let start = i;
             while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
                 i += 1;
             }
-            out.push(Token {
-                tok: Tok::Ident(s[start..i].to_owned()),
-                pos: start,
-            });
+            out.push(Token { tok: Tok::Ident(s[start..i].to_owned()), pos: start });
         } else if c == b'$' {
-            return Err((
-                i,
-                "unexpanded template variable (interpolate it before sending)".into(),
-            ));
+            return Err((i, "unexpanded template variable (interpolate it before sending)".into()));
         } else if let Some(p) = PUNCT.iter().find(|p| s[i..].starts_with(**p)) {
-            out.push(Token {
-                tok: Tok::Punct(p),
-                pos: i,
-            });
+            out.push(Token { tok: Tok::Punct(p), pos: i });
             i += p.len();
         } else {
             let ch = s[i..].chars().next().unwrap_or('?');
@@ -258,21 +214,11 @@ fn check_regex(re: &str, usage: RegexUse) -> Result<(), String> {
     };
     let compiled = regex::Regex::new(&pattern).map_err(|e| {
         let why = e.to_string();
-        let why = why
-            .lines()
-            .rev()
-            .find(|l| !l.trim().is_empty())
-            .unwrap_or("")
-            .trim()
-            .trim_start_matches("error: ")
-            .to_owned();
+        let why = why.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim().trim_start_matches("error: ").to_owned();
         format!("invalid regular expression {}: {why}", shown(re))
     })?;
     if matches!(usage, RegexUse::Stage) && compiled.capture_names().flatten().next().is_none() {
-        return Err(format!(
-            "the regexp stage needs at least one named capture group such as (?P<name>…) in {}",
-            shown(re)
-        ));
+        return Err(format!("the regexp stage needs at least one named capture group such as (?P<name>…) in {}", shown(re)));
     }
     Ok(())
 }
@@ -301,10 +247,7 @@ fn check_brackets(toks: &[Token]) -> Result<(), (usize, String)> {
                     match stack.pop() {
                         Some((open, _)) if open == want => {}
                         Some((open, pos)) => {
-                            return Err((
-                                t.pos,
-                                format!("{p:?} does not close {open:?} opened at byte {pos}"),
-                            ));
+                            return Err((t.pos, format!("{p:?} does not close {open:?} opened at byte {pos}")));
                         }
                         None => return Err((t.pos, format!("unmatched {p:?}"))),
                     }
@@ -352,10 +295,7 @@ impl Parser {
     }
 
     fn err<T>(&self, expected: &str) -> PResult<T> {
-        Err((
-            self.pos(),
-            format!("expected {expected}, found {}", self.describe()),
-        ))
+        Err((self.pos(), format!("expected {expected}, found {}", self.describe())))
     }
 
     fn is_punct(&self, p: &str) -> bool {
@@ -375,11 +315,7 @@ impl Parser {
     }
 
     fn expect_punct(&mut self, p: &str) -> PResult<()> {
-        if self.eat_punct(p) {
-            Ok(())
-        } else {
-            self.err(&format!("{p:?}"))
-        }
+        if self.eat_punct(p) { Ok(()) } else { self.err(&format!("{p:?}")) }
     }
 
     fn ident(&mut self) -> PResult<String> {
@@ -416,9 +352,7 @@ impl Parser {
         if self.depth >= MAX_NESTING {
             return Err((
                 self.pos(),
-                format!(
-                    "nesting deeper than {MAX_NESTING} levels (aggregations, parentheses); the nesting limit is {MAX_NESTING}"
-                ),
+                format!("nesting deeper than {MAX_NESTING} levels (aggregations, parentheses); the nesting limit is {MAX_NESTING}"),
             ));
         }
         self.depth += 1;
@@ -439,10 +373,7 @@ impl Parser {
             LogqlKind::Metric
         };
         if self.peek().is_some() {
-            return Err((
-                self.pos(),
-                format!("unexpected {} after a complete query", self.describe()),
-            ));
+            return Err((self.pos(), format!("unexpected {} after a complete query", self.describe())));
         }
         Ok(kind)
     }
@@ -457,10 +388,7 @@ impl Parser {
         let open = self.pos();
         self.expect_punct("{")?;
         if self.is_punct("}") {
-            return Err((
-                open,
-                "a stream selector needs at least one matcher, e.g. {app=\"api\"}".into(),
-            ));
+            return Err((open, "a stream selector needs at least one matcher, e.g. {app=\"api\"}".into()));
         }
         loop {
             self.ident()?;
@@ -479,17 +407,12 @@ impl Parser {
     }
 
     fn at_stage_start(&self) -> bool {
-        matches!(
-            self.peek(),
-            Some(Tok::Punct("|" | "|=" | "!=" | "|~" | "!~" | "|>" | "!>"))
-        )
+        matches!(self.peek(), Some(Tok::Punct("|" | "|=" | "!=" | "|~" | "!~" | "|>" | "!>")))
     }
 
     fn pipeline(&mut self) -> PResult<()> {
         while self.at_stage_start() {
-            let Some(Tok::Punct(op)) = self.peek().cloned() else {
-                unreachable!()
-            };
+            let Some(Tok::Punct(op)) = self.peek().cloned() else { unreachable!() };
             self.i += 1;
             match op {
                 "|" => self.pipe_stage()?,
@@ -527,12 +450,7 @@ impl Parser {
             Some(Tok::Punct("(")) => return self.label_filter(),
             _ => return self.err("a pipeline stage (json, logfmt, regexp, pattern, line_format, label_format, unwrap, a label filter, …)"),
         };
-        let followed_by_op = matches!(
-            self.peek_at(1),
-            Some(Tok::Punct(
-                "=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<="
-            ))
-        );
+        let followed_by_op = matches!(self.peek_at(1), Some(Tok::Punct("=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<=")));
         match name.as_str() {
             "json" | "logfmt" | "unpack" | "decolorize" if !followed_by_op => {
                 self.i += 1;
@@ -577,12 +495,7 @@ impl Parser {
                 let f = self.ident()?;
                 if self.eat_punct("(") {
                     if !matches!(f.as_str(), "bytes" | "duration" | "duration_seconds") {
-                        return Err((
-                            self.pos(),
-                            format!(
-                                "unknown unwrap conversion {f:?} (bytes, duration, duration_seconds)"
-                            ),
-                        ));
+                        return Err((self.pos(), format!("unknown unwrap conversion {f:?} (bytes, duration, duration_seconds)")));
                     }
                     self.ident()?;
                     self.expect_punct(")")?;
@@ -595,8 +508,7 @@ impl Parser {
 
     /// True when the identifier at the cursor is the last thing of this stage.
     fn stage_ends_after_ident(&self) -> bool {
-        !matches!(self.peek_at(1), Some(Tok::Punct("," | "=")))
-            && matches!(self.peek(), Some(Tok::Ident(s)) if s == "and" || s == "or")
+        !matches!(self.peek_at(1), Some(Tok::Punct("," | "="))) && matches!(self.peek(), Some(Tok::Ident(s)) if s == "and" || s == "or")
     }
 
     /// `a, b="c", d` (parser params, drop/keep lists).
@@ -604,8 +516,7 @@ impl Parser {
         loop {
             self.ident()?;
             if allow_values && matches!(self.peek(), Some(Tok::Punct("=" | "!=" | "=~" | "!~"))) {
-                let regex = matches!(self.peek(), Some(Tok::Punct("=~" | "!~")))
-                    .then_some(RegexUse::LabelMatcher);
+                let regex = matches!(self.peek(), Some(Tok::Punct("=~" | "!~"))).then_some(RegexUse::LabelMatcher);
                 self.i += 1;
                 self.pattern(regex)?;
             }
@@ -624,22 +535,16 @@ impl Parser {
             } else {
                 self.ident()?;
                 let op = match self.peek() {
-                    Some(Tok::Punct(
-                        p @ ("=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<="),
-                    )) => *p,
+                    Some(Tok::Punct(p @ ("=" | "!=" | "=~" | "!~" | "==" | ">" | ">=" | "<" | "<="))) => *p,
                     _ => {
                         return self.err("a comparison operator (=, !=, =~, !~, ==, >, >=, <, <=)");
                     }
                 };
                 self.i += 1;
                 match self.peek() {
-                    Some(Tok::Str(_)) if matches!(op, "=~" | "!~") => {
-                        self.pattern(Some(RegexUse::LabelMatcher))?
-                    }
+                    Some(Tok::Str(_)) if matches!(op, "=~" | "!~") => self.pattern(Some(RegexUse::LabelMatcher))?,
                     Some(Tok::Str(_)) | Some(Tok::Num(_)) => self.i += 1,
-                    Some(Tok::Punct("-")) if matches!(self.peek_at(1), Some(Tok::Num(_))) => {
-                        self.i += 2
-                    }
+                    Some(Tok::Punct("-")) if matches!(self.peek_at(1), Some(Tok::Num(_))) => self.i += 2,
                     Some(Tok::Ident(f)) if f == "ip" => {
                         self.i += 1;
                         self.expect_punct("(")?;
@@ -661,12 +566,8 @@ impl Parser {
     fn metric_expr(&mut self) -> PResult<()> {
         self.metric_unary()?;
         loop {
-            let is_op = matches!(
-                self.peek(),
-                Some(Tok::Punct(
-                    "+" | "-" | "*" | "/" | "%" | "^" | "==" | "!=" | ">" | ">=" | "<" | "<="
-                ))
-            ) || BINARY_WORDS.iter().any(|w| self.is_word(w));
+            let is_op = matches!(self.peek(), Some(Tok::Punct("+" | "-" | "*" | "/" | "%" | "^" | "==" | "!=" | ">" | ">=" | "<" | "<=")))
+                || BINARY_WORDS.iter().any(|w| self.is_word(w));
             if !is_op {
                 return Ok(());
             }
@@ -733,7 +634,10 @@ impl Parser {
                     self.metric_unary()?;
                     self.expect_punct(")")
                 } else {
-                    Err((start, format!("unknown function or keyword {f:?}; a query starts with a stream selector {{…}} or a function such as rate(…)")))
+                    Err((
+                        start,
+                        format!("unknown function or keyword {f:?}; a query starts with a stream selector {{…}} or a function such as rate(…)"),
+                    ))
                 }
             }
             _ => self.err("a stream selector {…}, a function such as rate(…) or a number"),
@@ -747,9 +651,7 @@ impl Parser {
             match self.peek() {
                 Some(Tok::Num(_)) => self.i += 1,
                 _ => {
-                    return self.err(
-                        "the quantile (e.g. 0.95) as the first argument of quantile_over_time",
-                    );
+                    return self.err("the quantile (e.g. 0.95) as the first argument of quantile_over_time");
                 }
             }
             self.expect_punct(",")?;
@@ -797,10 +699,7 @@ impl Parser {
                 self.i += 1;
                 Ok(())
             }
-            Some(Tok::Num(d)) => Err((
-                self.pos(),
-                format!("{d:?} is not a duration like 30s, 5m or 1h"),
-            )),
+            Some(Tok::Num(d)) => Err((self.pos(), format!("{d:?} is not a duration like 30s, 5m or 1h"))),
             _ => self.err("a duration like 5m"),
         }
     }
@@ -848,74 +747,23 @@ mod tests {
     fn accepts_real_queries() {
         for (q, kind) in [
             (r#"{app="llm-gateway"}"#, LogqlKind::Log),
-            (
-                r#"{cluster="prod-east-1", app="llm-gateway"}"#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"{app="model-server"} | logfmt | level="warn""#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"{namespace="gpu-operator"} |~ "level=(warn|error)""#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"{app="llm-gateway"} | json | status >= 500"#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"{app=~"llm-.*", env!="dev"} |= "error" != "timeout" | json | line_format "{{.msg}}""#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"{app="a"} | json team="labels.team", model | keep team, model | drop __error__"#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"{app="a"} | logfmt --strict | duration > 1.5s and (level="error" or status=~"5..")"#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"{app="a"} | label_format lvl=level, msg="{{.msg}}" | regexp `(?P<ip>\S+)` | decolorize"#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"sum by (app) (rate({cluster="prod-east-1"}[5m]))"#,
-                LogqlKind::Metric,
-            ),
-            (
-                r#"sum by (detected_level) (count_over_time({app="llm-gateway"}[5m]))"#,
-                LogqlKind::Metric,
-            ),
-            (
-                r#"quantile_over_time(0.95, {app="llm-gateway"} | json | status = 200 | unwrap latency_ms [10m]) by (model)"#,
-                LogqlKind::Metric,
-            ),
-            (
-                r#"sum by(model)(rate({app="model-server"}|logfmt|level="error"[5m]))"#,
-                LogqlKind::Metric,
-            ),
-            (
-                r#"topk(5, sum by (app) (bytes_rate({env="prod"}[1m] offset 1h))) / 2"#,
-                LogqlKind::Metric,
-            ),
-            (
-                r#"sum(rate({a="b"}[5m])) / on (app) group_left sum(rate({a="c"}[5m])) > bool 0.5"#,
-                LogqlKind::Metric,
-            ),
-            (
-                r#"avg_over_time({a="b"} | unwrap duration(latency) [1m])"#,
-                LogqlKind::Metric,
-            ),
-            (
-                r#"{app=~"llm-(gateway|router)", pod!~"canary-.*"} |~ `\d{3} (GET|POST)` !~ "(?i)health""#,
-                LogqlKind::Log,
-            ),
-            (
-                r#"{app="a"} | regexp "(?P<method>\\w+) (?P<path>\\S+)" | status=~"5.." | drop level=~"debug|trace""#,
-                LogqlKind::Log,
-            ),
+            (r#"{cluster="prod-east-1", app="llm-gateway"}"#, LogqlKind::Log),
+            (r#"{app="model-server"} | logfmt | level="warn""#, LogqlKind::Log),
+            (r#"{namespace="gpu-operator"} |~ "level=(warn|error)""#, LogqlKind::Log),
+            (r#"{app="llm-gateway"} | json | status >= 500"#, LogqlKind::Log),
+            (r#"{app=~"llm-.*", env!="dev"} |= "error" != "timeout" | json | line_format "{{.msg}}""#, LogqlKind::Log),
+            (r#"{app="a"} | json team="labels.team", model | keep team, model | drop __error__"#, LogqlKind::Log),
+            (r#"{app="a"} | logfmt --strict | duration > 1.5s and (level="error" or status=~"5..")"#, LogqlKind::Log),
+            (r#"{app="a"} | label_format lvl=level, msg="{{.msg}}" | regexp `(?P<ip>\S+)` | decolorize"#, LogqlKind::Log),
+            (r#"sum by (app) (rate({cluster="prod-east-1"}[5m]))"#, LogqlKind::Metric),
+            (r#"sum by (detected_level) (count_over_time({app="llm-gateway"}[5m]))"#, LogqlKind::Metric),
+            (r#"quantile_over_time(0.95, {app="llm-gateway"} | json | status = 200 | unwrap latency_ms [10m]) by (model)"#, LogqlKind::Metric),
+            (r#"sum by(model)(rate({app="model-server"}|logfmt|level="error"[5m]))"#, LogqlKind::Metric),
+            (r#"topk(5, sum by (app) (bytes_rate({env="prod"}[1m] offset 1h))) / 2"#, LogqlKind::Metric),
+            (r#"sum(rate({a="b"}[5m])) / on (app) group_left sum(rate({a="c"}[5m])) > bool 0.5"#, LogqlKind::Metric),
+            (r#"avg_over_time({a="b"} | unwrap duration(latency) [1m])"#, LogqlKind::Metric),
+            (r#"{app=~"llm-(gateway|router)", pod!~"canary-.*"} |~ `\d{3} (GET|POST)` !~ "(?i)health""#, LogqlKind::Log),
+            (r#"{app="a"} | regexp "(?P<method>\\w+) (?P<path>\\S+)" | status=~"5.." | drop level=~"debug|trace""#, LogqlKind::Log),
             (r#"{app=~"a\\.b\\/c"} |~ "\\Q(literal\\E""#, LogqlKind::Log),
         ] {
             assert_eq!(validate(q), Ok(kind), "{q}");
@@ -925,99 +773,39 @@ mod tests {
     #[test]
     fn rejects_garbage_with_positions() {
         for (q, want) in [
-            (
-                r#"{app="llm-gateway"} | json | status >="#,
-                "line 1, col 39: expected a value after \">=\"",
-            ),
+            (r#"{app="llm-gateway"} | json | status >="#, "line 1, col 39: expected a value after \">=\""),
             ("", "expected a stream selector"),
             ("app=\"x\"", "unknown function or keyword \"app\""),
             (r#"{app="x""#, "col 1: \"{\" is never closed"),
             (r#"{app="x}"#, "col 6: unterminated string"),
             (r#"{app="x")"#, "col 9: \")\" does not close \"{\""),
-            (
-                r#"{}"#,
-                "col 1: a stream selector needs at least one matcher",
-            ),
+            (r#"{}"#, "col 1: a stream selector needs at least one matcher"),
             (r#"{app=x}"#, "col 6: expected a quoted string"),
-            (
-                r#"{app=>"x"}"#,
-                "col 6: expected a quoted string, found \">\"",
-            ),
+            (r#"{app=>"x"}"#, "col 6: expected a quoted string, found \">\""),
             (r#"{app~"x"}"#, "col 5: unexpected character"),
             (r#"{app "x"}"#, "col 6: expected a label matcher operator"),
-            (
-                r#"{app="x"} foo"#,
-                "col 11: unexpected \"foo\" after a complete query",
-            ),
-            (
-                r#"{app="x"} |= "#,
-                "expected a quoted string after the line filter",
-            ),
+            (r#"{app="x"} foo"#, "col 11: unexpected \"foo\" after a complete query"),
+            (r#"{app="x"} |= "#, "expected a quoted string after the line filter"),
             (r#"{app="x"} | "#, "expected a pipeline stage"),
-            (
-                r#"rate({app="x"})"#,
-                "col 15: expected a range such as [5m]",
-            ),
+            (r#"rate({app="x"})"#, "col 15: expected a range such as [5m]"),
             (r#"rate({app="x"}[5q])"#, "col 16: \"5q\" is not a duration"),
             (r#"sum(rate({app="x"}[5m]) by (a"#, "\"(\" is never closed"),
-            (
-                r#"frobnicate({app="x"}[5m])"#,
-                "col 1: unknown function or keyword \"frobnicate\"",
-            ),
-            (
-                r#"sum({app="x"})"#,
-                "col 5: a log query cannot be used as a number",
-            ),
+            (r#"frobnicate({app="x"}[5m])"#, "col 1: unknown function or keyword \"frobnicate\""),
+            (r#"sum({app="x"})"#, "col 5: a log query cannot be used as a number"),
             (r#"{app="$svc"}"#, ""),
-            (
-                "{app=\"x\"}\n| json | a =",
-                "line 2, col 13: expected a value after \"=\"",
-            ),
-            (
-                r#"{app="x"} | json | $x"#,
-                "col 20: unexpanded template variable",
-            ),
-            (
-                r#"{app=~"("}"#,
-                "col 7: invalid regular expression \"(\": unclosed group",
-            ),
-            (
-                r#"{app="x", env!~"a[b"}"#,
-                "col 16: invalid regular expression \"a[b\": unclosed character class",
-            ),
-            (
-                r#"{app="x"} |~ "a(?P<x" "#,
-                "col 14: invalid regular expression",
-            ),
-            (
-                r#"{app="x"} != "ok" !~ "x{2,1}" "#,
-                "col 22: invalid regular expression",
-            ),
-            (
-                r#"{app="x"} |~ "ok" or "(" "#,
-                "col 22: invalid regular expression",
-            ),
-            (
-                r#"{app="x"} | json | status=~"5(" "#,
-                "col 28: invalid regular expression",
-            ),
-            (
-                r#"{app="x"} | logfmt | drop level=~"*" "#,
-                "col 34: invalid regular expression",
-            ),
-            (
-                r#"{app="x"} | regexp "(?P<ip" "#,
-                "col 20: invalid regular expression",
-            ),
+            ("{app=\"x\"}\n| json | a =", "line 2, col 13: expected a value after \"=\""),
+            (r#"{app="x"} | json | $x"#, "col 20: unexpanded template variable"),
+            (r#"{app=~"("}"#, "col 7: invalid regular expression \"(\": unclosed group"),
+            (r#"{app="x", env!~"a[b"}"#, "col 16: invalid regular expression \"a[b\": unclosed character class"),
+            (r#"{app="x"} |~ "a(?P<x" "#, "col 14: invalid regular expression"),
+            (r#"{app="x"} != "ok" !~ "x{2,1}" "#, "col 22: invalid regular expression"),
+            (r#"{app="x"} |~ "ok" or "(" "#, "col 22: invalid regular expression"),
+            (r#"{app="x"} | json | status=~"5(" "#, "col 28: invalid regular expression"),
+            (r#"{app="x"} | logfmt | drop level=~"*" "#, "col 34: invalid regular expression"),
+            (r#"{app="x"} | regexp "(?P<ip" "#, "col 20: invalid regular expression"),
             (r#"{app="x"} | regexp "(\\S+)" "#, "named capture group"),
-            (
-                r#"sum(count_over_time({app=~"(?=x)"}[5m]))"#,
-                "col 27: invalid regular expression",
-            ),
-            (
-                format!(r#"{{app=~"{}"}}"#, "(".repeat(100)).as_str(),
-                "…: unclosed group",
-            ),
+            (r#"sum(count_over_time({app=~"(?=x)"}[5m]))"#, "col 27: invalid regular expression"),
+            (format!(r#"{{app=~"{}"}}"#, "(".repeat(100)).as_str(), "…: unclosed group"),
         ] {
             match validate(q) {
                 Err(e) => assert!(e.contains(want), "{q:?}: {e}"),
@@ -1029,46 +817,21 @@ mod tests {
 
     #[test]
     fn deep_nesting_is_rejected_not_overflowing() {
-        let too_deep = |open: &str, inner: &str, close: &str| {
-            format!("{}{inner}{}", open.repeat(12_000), close.repeat(12_000))
-        };
+        let too_deep = |open: &str, inner: &str, close: &str| format!("{}{inner}{}", open.repeat(12_000), close.repeat(12_000));
         for q in [
             too_deep("sum(", r#"count_over_time({a="b"}[5m])"#, ")"),
             too_deep("(", r#"count_over_time({a="b"}[5m])"#, ")"),
             too_deep("vector(", "1", ")"),
-            too_deep(
-                "label_replace(",
-                r#"rate({a="b"}[1m])"#,
-                r#","a","b","c","d")"#,
-            ),
-            format!(
-                "rate({}{{a=\"b\"}}[5m]{})",
-                "(".repeat(12_000),
-                ")".repeat(12_000)
-            ),
-            format!(
-                "{{a=\"b\"}} | {}x=\"y\"{}",
-                "(".repeat(12_000),
-                ")".repeat(12_000)
-            ),
+            too_deep("label_replace(", r#"rate({a="b"}[1m])"#, r#","a","b","c","d")"#),
+            format!("rate({}{{a=\"b\"}}[5m]{})", "(".repeat(12_000), ")".repeat(12_000)),
+            format!("{{a=\"b\"}} | {}x=\"y\"{}", "(".repeat(12_000), ")".repeat(12_000)),
         ] {
             let e = validate(&q).unwrap_err();
-            assert!(
-                e.contains(&format!("nesting limit is {MAX_NESTING}")),
-                "{}…: {e}",
-                &q[..40]
-            );
+            assert!(e.contains(&format!("nesting limit is {MAX_NESTING}")), "{}…: {e}", &q[..40]);
         }
         // Signs do not nest; 100 levels of aggregation are fine.
-        assert_eq!(
-            validate(&format!("{}1", "-".repeat(30_000))),
-            Ok(LogqlKind::Metric)
-        );
-        let q = format!(
-            "{}count_over_time({{a=\"b\"}}[5m]){}",
-            "sum(".repeat(100),
-            ")".repeat(100)
-        );
+        assert_eq!(validate(&format!("{}1", "-".repeat(30_000))), Ok(LogqlKind::Metric));
+        let q = format!("{}count_over_time({{a=\"b\"}}[5m]){}", "sum(".repeat(100), ")".repeat(100));
         assert_eq!(validate(&q), Ok(LogqlKind::Metric));
     }
 }

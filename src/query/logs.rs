@@ -133,9 +133,15 @@ impl LogsQuery {
         };
         let min_step_ms = match &raw.step {
             None | Some(serde_json::Value::Null) => 0,
-            Some(serde_json::Value::Number(n)) => n.as_f64().filter(|f| *f >= 0.0 && f.is_finite()).map(|f| (f * 1000.0).round() as i64).ok_or_else(|| field("step", format!("{n} is not a valid number of seconds")))?,
+            Some(serde_json::Value::Number(n)) => n
+                .as_f64()
+                .filter(|f| *f >= 0.0 && f.is_finite())
+                .map(|f| (f * 1000.0).round() as i64)
+                .ok_or_else(|| field("step", format!("{n} is not a valid number of seconds")))?,
             Some(serde_json::Value::String(s)) if s.trim().is_empty() || s.trim().starts_with('$') => 0,
-            Some(serde_json::Value::String(s)) => parse_step_text(s.trim()).ok_or_else(|| field("step", format!("{s:?} is not a duration like 30s or 1m")))?,
+            Some(serde_json::Value::String(s)) => {
+                parse_step_text(s.trim()).ok_or_else(|| field("step", format!("{s:?} is not a duration like 30s or 1m")))?
+            }
             Some(other) => return Err(field("step", format!("{other} is not a duration"))),
         };
         let step_ms = effective_step_ms(&env.time_range, env.interval_ms, env.max_data_points, min_step_ms);

@@ -60,7 +60,11 @@ mod tests {
     #[test]
     fn power_view_becomes_promql() {
         let q = parse(br#"{"queryType":"macos","view":"power","node":"mac-\"x"}"#, &env()).unwrap();
-        assert!(q.expr.starts_with("{__name__=~\"macos_cpu_power_watts|macos_gpu_power_watts|macos_ane_power_watts|macos_package_power_watts|"), "{}", q.expr);
+        assert!(
+            q.expr.starts_with("{__name__=~\"macos_cpu_power_watts|macos_gpu_power_watts|macos_ane_power_watts|macos_package_power_watts|"),
+            "{}",
+            q.expr
+        );
         assert!(q.expr.ends_with(", node=\"mac-\\\"x\"}"), "{}", q.expr);
         assert_eq!(q.legend_format.as_deref(), Some("{{node}}"));
         assert!(!q.instant);

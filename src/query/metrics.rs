@@ -32,10 +32,7 @@ impl Aggregate {
             "avg" => Ok(Aggregate::Avg),
             "min" => Ok(Aggregate::Min),
             "max" => Ok(Aggregate::Max),
-            other => Err(QueryError::Field {
-                field: "aggregate",
-                message: format!("{other:?} is not one of merge, sum, avg, min, max"),
-            }),
+            other => Err(QueryError::Field { field: "aggregate", message: format!("{other:?} is not one of merge, sum, avg, min, max") }),
         }
     }
 
@@ -111,19 +108,10 @@ impl MetricsQuery {
         let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
         let expr = raw.expr.unwrap_or_default();
         if expr.trim().is_empty() {
-            return Err(QueryError::Field {
-                field: "expr",
-                message: "a PromQL expression is required".into(),
-            });
+            return Err(QueryError::Field { field: "expr", message: "a PromQL expression is required".into() });
         }
         if expr.len() > MAX_EXPR_BYTES {
-            return Err(QueryError::Field {
-                field: "expr",
-                message: format!(
-                    "expression is {} bytes; the limit is {MAX_EXPR_BYTES}",
-                    expr.len()
-                ),
-            });
+            return Err(QueryError::Field { field: "expr", message: format!("expression is {} bytes; the limit is {MAX_EXPR_BYTES}", expr.len()) });
         }
         let instant = match (raw.instant, raw.range) {
             (Some(true), _) => true,
@@ -134,25 +122,15 @@ impl MetricsQuery {
             None => 0,
             Some(s) => parse_step(&s)?,
         };
-        let step_ms = effective_step_ms(
-            &env.time_range,
-            env.interval_ms,
-            env.max_data_points,
-            min_step_ms,
-        );
+        let step_ms = effective_step_ms(&env.time_range, env.interval_ms, env.max_data_points, min_step_ms);
         let expr = expand_variables(&expr, step_ms, &env.time_range);
         validate_promql(&expr)?;
         let (start_ms, end_ms) = if instant {
             (env.time_range.to_ms, env.time_range.to_ms)
         } else {
-            (
-                align_down(env.time_range.from_ms, step_ms),
-                align_down(env.time_range.to_ms, step_ms),
-            )
+            (align_down(env.time_range.from_ms, step_ms), align_down(env.time_range.to_ms, step_ms))
         };
-        let legend_format = raw
-            .legend_format
-            .filter(|l| !l.trim().is_empty() && l != "__auto");
+        let legend_format = raw.legend_format.filter(|l| !l.trim().is_empty() && l != "__auto");
         Ok(MetricsQuery {
             expr,
             instant,
@@ -170,11 +148,7 @@ impl MetricsQuery {
         if self.instant {
             format!("Expr: {}\nInstant at: {}", self.expr, self.end_ms)
         } else {
-            format!(
-                "Expr: {}\nStep: {}",
-                self.expr,
-                format_duration(self.step_ms)
-            )
+            format!("Expr: {}\nStep: {}", self.expr, format_duration(self.step_ms))
         }
     }
 }
@@ -185,12 +159,8 @@ pub fn validate_promql(expr: &str) -> Result<(), QueryError> {
     // promql-parser is third-party code run on untrusted text: a panic left in
     // it must become an error, not a dead worker (release builds unwind).
     match std::panic::catch_unwind(|| promql_parser::parser::parse(expr)) {
-        Ok(parsed) => parsed
-            .map(|_| ())
-            .map_err(|e| QueryError::Promql(e.to_string())),
-        Err(_) => Err(QueryError::Promql(
-            "the PromQL parser failed on this expression".into(),
-        )),
+        Ok(parsed) => parsed.map(|_| ()).map_err(|e| QueryError::Promql(e.to_string())),
+        Err(_) => Err(QueryError::Promql("the PromQL parser failed on this expression".into())),
     }
 }
 
@@ -234,14 +204,9 @@ fn check_number_durations(expr: &str) -> Result<(), String> {
             c if c.is_ascii_whitespace() => i += 1,
             c if c.is_ascii_alphanumeric() || c == b'_' || c == b'.' => {
                 let start = i;
-                while i < b.len()
-                    && (b[i].is_ascii_alphanumeric()
-                        || matches!(b[i], b'_' | b'.')
-                        || (b[i] == b':' && !in_brackets))
-                {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'_' | b'.') || (b[i] == b':' && !in_brackets)) {
                     // An exponent's sign belongs to the number: `1e+30`.
-                    let exponent = matches!(b[i], b'e' | b'E')
-                        && (b[start].is_ascii_digit() || b[start] == b'.');
+                    let exponent = matches!(b[i], b'e' | b'E') && (b[start].is_ascii_digit() || b[start] == b'.');
                     i += 1;
                     if exponent && i < b.len() && matches!(b[i], b'+' | b'-') {
                         i += 1;
@@ -251,11 +216,7 @@ fn check_number_durations(expr: &str) -> Result<(), String> {
                 if duration_next && let Some(secs) = number_value(word) {
                     if !(secs.is_finite() && secs <= MAX_DURATION_SECS) {
                         let line = expr[..start].matches('\n').count() + 1;
-                        let col = expr[..start]
-                            .rsplit('\n')
-                            .next()
-                            .map_or(0, |l| l.chars().count())
-                            + 1;
+                        let col = expr[..start].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
                         return Err(format!(
                             "parse error at line {line}, col {col}: duration {word:?} is out of range (at most {} seconds, about 292 years)",
                             MAX_DURATION_SECS as i64
@@ -283,14 +244,9 @@ fn number_value(word: &str) -> Option<f64> {
 }
 
 fn parse_step(s: &StepValue) -> Result<i64, QueryError> {
-    let bad = |m: String| QueryError::Field {
-        field: "step",
-        message: m,
-    };
+    let bad = |m: String| QueryError::Field { field: "step", message: m };
     match s {
-        StepValue::Seconds(f) if f.is_finite() && *f >= 0.0 && *f <= 86_400.0 * 365.0 => {
-            Ok((f * 1000.0).round() as i64)
-        }
+        StepValue::Seconds(f) if f.is_finite() && *f >= 0.0 && *f <= 86_400.0 * 365.0 => Ok((f * 1000.0).round() as i64),
         StepValue::Seconds(f) => Err(bad(format!("{f} is not a valid number of seconds"))),
         StepValue::Text(t) => {
             let t = t.trim();
@@ -301,8 +257,7 @@ fn parse_step(s: &StepValue) -> Result<i64, QueryError> {
             if let Ok(f) = t.parse::<f64>() {
                 return parse_step(&StepValue::Seconds(f));
             }
-            parse_duration_ms(t)
-                .ok_or_else(|| bad(format!("{t:?} is not a duration like 30s, 1m or 1h30m")))
+            parse_duration_ms(t).ok_or_else(|| bad(format!("{t:?} is not a duration like 30s, 1m or 1h30m")))
         }
     }
 }
@@ -321,9 +276,7 @@ pub fn parse_duration_ms(s: &str) -> Option<i64> {
         }
         let n: i64 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
         let mult = match &rest[..unit_len] {
             "ms" => 1,
             "s" => 1_000,
@@ -342,31 +295,15 @@ pub fn parse_duration_ms(s: &str) -> Option<i64> {
 
 /// Format milliseconds the way PromQL durations are written (`15s`, `1500ms`).
 pub fn format_duration(ms: i64) -> String {
-    if ms % 1000 == 0 {
-        format!("{}s", ms / 1000)
-    } else {
-        format!("{ms}ms")
-    }
+    if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
 
 /// The step Grafana's Prometheus datasource would use, in whole seconds (≥ 1 s).
-pub fn effective_step_ms(
-    range: &TimeRange,
-    interval_ms: i64,
-    max_data_points: i64,
-    min_step_ms: i64,
-) -> i64 {
+pub fn effective_step_ms(range: &TimeRange, interval_ms: i64, max_data_points: i64, min_step_ms: i64) -> i64 {
     let span = range.duration_ms().max(0);
-    let by_points = if max_data_points > 0 {
-        span / max_data_points
-    } else {
-        0
-    };
+    let by_points = if max_data_points > 0 { span / max_data_points } else { 0 };
     let safe = (span + MAX_POINTS - 1) / MAX_POINTS;
-    let step = [interval_ms, min_step_ms, by_points, safe, 1_000]
-        .into_iter()
-        .max()
-        .unwrap_or(1_000);
+    let step = [interval_ms, min_step_ms, by_points, safe, 1_000].into_iter().max().unwrap_or(1_000);
     (step + 999) / 1_000 * 1_000
 }
 
@@ -401,10 +338,7 @@ pub fn expand_variables(expr: &str, step_ms: i64, range: &TimeRange) -> String {
         let mut rest = out.as_str();
         while let Some(i) = rest.find(&needle) {
             let after = &rest[i + needle.len()..];
-            let continues = after
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
+            let continues = after.chars().next().is_some_and(|c| c.is_ascii_alphanumeric() || c == '_');
             result.push_str(&rest[..i]);
             result.push_str(if continues { &needle } else { value });
             rest = after;

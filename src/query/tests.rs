@@ -2,27 +2,18 @@ use super::metrics::{Aggregate, effective_step_ms, expand_variables, parse_durat
 use super::*;
 
 fn env(from: i64, to: i64) -> QueryEnvelope {
-    QueryEnvelope {
-        ref_id: "A".into(),
-        time_range: TimeRange::new(from, to).unwrap(),
-        interval_ms: 15_000,
-        max_data_points: 1000,
-    }
+    QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to).unwrap(), interval_ms: 15_000, max_data_points: 1000 }
 }
 
 fn metrics(json: &str) -> Result<(QueryRequest, MetricsQuery), QueryError> {
     let q = parse("", json.as_bytes(), env(3_600_000, 7_200_000))?;
-    let QueryKind::Metrics(m) = q.kind.clone() else {
-        panic!("not a metrics query")
-    };
+    let QueryKind::Metrics(m) = q.kind.clone() else { panic!("not a metrics query") };
     Ok((q, m))
 }
 
 #[test]
 fn metrics_defaults_to_range_merge_and_all_clusters() {
-    let (q, m) =
-        metrics(r#"{"refId":"A","expr":"up","datasource":{"uid":"x"},"intervalMs":15000}"#)
-            .unwrap();
+    let (q, m) = metrics(r#"{"refId":"A","expr":"up","datasource":{"uid":"x"},"intervalMs":15000}"#).unwrap();
     assert!(q.clusters.is_empty());
     assert!(!m.instant);
     assert_eq!(m.aggregate, Aggregate::Merge);
@@ -36,10 +27,7 @@ fn clusters_accept_lists_and_interpolated_strings() {
         (r#"{"expr":"up","clusters":["a","b"]}"#, vec!["a", "b"]),
         (r#"{"expr":"up","clusters":"{a,b}"}"#, vec!["a", "b"]),
         (r#"{"expr":"up","clusters":"a, b"}"#, vec!["a", "b"]),
-        (
-            r#"{"expr":"up","clusters":["{a,b}","c"]}"#,
-            vec!["a", "b", "c"],
-        ),
+        (r#"{"expr":"up","clusters":["{a,b}","c"]}"#, vec!["a", "b", "c"]),
         (r#"{"expr":"up","clusters":""}"#, vec![]),
     ] {
         assert_eq!(metrics(json).unwrap().0.clusters, want, "{json}");
@@ -56,33 +44,13 @@ fn invalid_promql_is_one_clear_error() {
 
 #[test]
 fn malformed_and_unknown_queries_name_the_problem() {
-    assert!(matches!(
-        metrics("{not json").unwrap_err(),
-        QueryError::Json(_)
-    ));
-    assert!(
-        matches!(metrics(r#"{"queryType":"bogus","expr":"up"}"#).unwrap_err(), QueryError::UnknownKind(k) if k == "bogus")
-    );
-    assert!(matches!(
-        metrics(r#"{"expr":""}"#).unwrap_err(),
-        QueryError::Field { field: "expr", .. }
-    ));
-    assert!(matches!(
-        metrics(r#"{"expr":"up","aggregate":"median"}"#).unwrap_err(),
-        QueryError::Field {
-            field: "aggregate",
-            ..
-        }
-    ));
-    assert!(matches!(
-        metrics(r#"{"expr":"up","step":"fast"}"#).unwrap_err(),
-        QueryError::Field { field: "step", .. }
-    ));
+    assert!(matches!(metrics("{not json").unwrap_err(), QueryError::Json(_)));
+    assert!(matches!(metrics(r#"{"queryType":"bogus","expr":"up"}"#).unwrap_err(), QueryError::UnknownKind(k) if k == "bogus"));
+    assert!(matches!(metrics(r#"{"expr":""}"#).unwrap_err(), QueryError::Field { field: "expr", .. }));
+    assert!(matches!(metrics(r#"{"expr":"up","aggregate":"median"}"#).unwrap_err(), QueryError::Field { field: "aggregate", .. }));
+    assert!(matches!(metrics(r#"{"expr":"up","step":"fast"}"#).unwrap_err(), QueryError::Field { field: "step", .. }));
     let huge = format!(r#"{{"expr":"{}"}}"#, "a".repeat(70_000));
-    assert!(matches!(
-        metrics(&huge).unwrap_err(),
-        QueryError::Field { field: "expr", .. }
-    ));
+    assert!(matches!(metrics(&huge).unwrap_err(), QueryError::Field { field: "expr", .. }));
 }
 
 #[test]
@@ -94,9 +62,7 @@ fn bad_time_ranges_are_rejected() {
 
 #[test]
 fn instant_and_aggregate_and_legend() {
-    let (_, m) =
-        metrics(r#"{"expr":"up","instant":true,"aggregate":"SUM","legendFormat":"{{job}}"}"#)
-            .unwrap();
+    let (_, m) = metrics(r#"{"expr":"up","instant":true,"aggregate":"SUM","legendFormat":"{{job}}"}"#).unwrap();
     assert!(m.instant);
     assert_eq!(m.end_ms, 7_200_000);
     assert_eq!(m.aggregate, Aggregate::Sum);
@@ -110,21 +76,10 @@ fn instant_and_aggregate_and_legend() {
 fn step_follows_grafana_rules() {
     let hour = TimeRange::new(0, 3_600_000).unwrap();
     assert_eq!(effective_step_ms(&hour, 15_000, 1000, 0), 15_000);
-    assert_eq!(
-        effective_step_ms(&hour, 1_000, 100, 0),
-        36_000,
-        "maxDataPoints bounds the step"
-    );
-    assert_eq!(
-        effective_step_ms(&hour, 1_000, 0, 60_000),
-        60_000,
-        "min step wins"
-    );
+    assert_eq!(effective_step_ms(&hour, 1_000, 100, 0), 36_000, "maxDataPoints bounds the step");
+    assert_eq!(effective_step_ms(&hour, 1_000, 0, 60_000), 60_000, "min step wins");
     let year = TimeRange::new(0, 365 * 86_400_000).unwrap();
-    assert!(
-        effective_step_ms(&year, 1, 0, 0) >= 365 * 86_400_000 / 11_000,
-        "≤ 11k points"
-    );
+    assert!(effective_step_ms(&year, 1, 0, 0) >= 365 * 86_400_000 / 11_000, "≤ 11k points");
     assert_eq!(effective_step_ms(&hour, 1, 0, 0), 1_000, "at least 1s");
     let (_, m) = metrics(r#"{"expr":"up","step":"1m"}"#).unwrap();
     assert_eq!(m.step_ms, 60_000);
@@ -134,24 +89,11 @@ fn step_follows_grafana_rules() {
 #[test]
 fn variables_expand_longest_first() {
     let r = TimeRange::new(0, 3_600_000).unwrap();
-    assert_eq!(
-        expand_variables("rate(x[$__rate_interval])", 15_000, &r),
-        "rate(x[60s])"
-    );
-    assert_eq!(
-        expand_variables("rate(x[$__interval]) + $__interval_ms", 30_000, &r),
-        "rate(x[30s]) + 30000"
-    );
-    assert_eq!(
-        expand_variables("increase(x[$__range]) / $__range_s", 15_000, &r),
-        "increase(x[3600s]) / 3600"
-    );
+    assert_eq!(expand_variables("rate(x[$__rate_interval])", 15_000, &r), "rate(x[60s])");
+    assert_eq!(expand_variables("rate(x[$__interval]) + $__interval_ms", 30_000, &r), "rate(x[30s]) + 30000");
+    assert_eq!(expand_variables("increase(x[$__range]) / $__range_s", 15_000, &r), "increase(x[3600s]) / 3600");
     assert_eq!(expand_variables("x[${__interval}]", 15_000, &r), "x[15s]");
-    assert_eq!(
-        expand_variables("$__intervalx", 15_000, &r),
-        "$__intervalx",
-        "no partial-name match"
-    );
+    assert_eq!(expand_variables("$__intervalx", 15_000, &r), "$__intervalx", "no partial-name match");
     let (_, m) = metrics(r#"{"expr":"rate(x[$__rate_interval])"}"#).unwrap();
     assert_eq!(m.expr, "rate(x[60s])");
 }
@@ -190,23 +132,11 @@ fn number_durations_out_of_range_are_errors_not_panics() {
         }
     }
     // Numbers that are not durations, and durations in range, are untouched.
-    for expr in [
-        "up[300]",
-        "up offset 1e9",
-        "rate(up[5m:30])",
-        "up{a=\"offset 1e30\"}",
-        "job:up:rate5m[1h]",
-        "up * 1e300",
-        "up offset 5m",
-        "x # [1e30]\n",
-    ] {
+    for expr in
+        ["up[300]", "up offset 1e9", "rate(up[5m:30])", "up{a=\"offset 1e30\"}", "job:up:rate5m[1h]", "up * 1e300", "up offset 5m", "x # [1e30]\n"]
+    {
         assert_eq!(validate_promql(expr), Ok(()), "{expr}");
     }
-    let e = validate_promql("up\n  offset 2e222")
-        .unwrap_err()
-        .to_string();
-    assert!(
-        e.contains("line 2, col 10: duration \"2e222\" is out of range"),
-        "{e}"
-    );
+    let e = validate_promql("up\n  offset 2e222").unwrap_err().to_string();
+    assert!(e.contains("line 2, col 10: duration \"2e222\" is out of range"), "{e}");
 }

@@ -182,7 +182,8 @@ fn err(line: usize, col: usize, message: impl Into<String>) -> TraceqlError {
 }
 
 fn is_attr_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, '{' | '}' | '(' | ')' | '=' | '~' | '!' | '<' | '>' | '&' | '|' | '^' | ',' | '"' | '`' | '\'' | '+' | '*' | '%')
+    !c.is_whitespace()
+        && !matches!(c, '{' | '}' | '(' | ')' | '=' | '~' | '!' | '<' | '>' | '&' | '|' | '^' | ',' | '"' | '`' | '\'' | '+' | '*' | '%')
 }
 
 struct Lexer<'a> {
@@ -449,7 +450,14 @@ impl<'a> Lexer<'a> {
                 }
                 let known = SCOPED_INTRINSICS.iter().find(|(s, _)| *s == w).map(|(_, n)| *n).unwrap_or(&[]);
                 if !known.contains(&name.as_str()) {
-                    return Err(err(line, col, format!("unknown intrinsic `{w}:{name}` (known: {})", known.iter().map(|n| format!("{w}:{n}")).collect::<Vec<_>>().join(", "))));
+                    return Err(err(
+                        line,
+                        col,
+                        format!(
+                            "unknown intrinsic `{w}:{name}` (known: {})",
+                            known.iter().map(|n| format!("{w}:{n}")).collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
                 }
                 Ok(Tok::Intrinsic)
             }
@@ -629,7 +637,8 @@ impl Parser {
                 let Tok::Str(pattern) = &t.tok else {
                     return Err(self.unexpected("a string holding a regular expression"));
                 };
-                regex::Regex::new(pattern).map_err(|e| err(t.line, t.col, format!("invalid regular expression: {}", e.to_string().lines().last().unwrap_or(""))))?;
+                regex::Regex::new(pattern)
+                    .map_err(|e| err(t.line, t.col, format!("invalid regular expression: {}", e.to_string().lines().last().unwrap_or(""))))?;
                 self.advance();
                 Ok(Kind::Bool)
             }
@@ -712,7 +721,11 @@ impl Parser {
         let word = match &t.tok {
             Tok::LBrace | Tok::LParen => return self.spanset_expr(),
             Tok::Ident(w) => w.clone(),
-            _ => return Err(self.unexpected("a pipeline stage (select, by, coalesce, count, avg, min, max, sum, a `{ … }` filter or a metrics function)")),
+            _ => {
+                return Err(
+                    self.unexpected("a pipeline stage (select, by, coalesce, count, avg, min, max, sum, a `{ … }` filter or a metrics function)")
+                );
+            }
         };
         self.advance();
         match word.as_str() {
@@ -874,11 +887,7 @@ pub fn quote(s: &str) -> String {
 
 /// A millisecond count as a TraceQL duration literal (`1500ms`, `250us`).
 pub fn duration_literal(ms: f64) -> String {
-    if ms.fract() == 0.0 {
-        format!("{}ms", ms as i64)
-    } else {
-        format!("{}us", (ms * 1000.0).round() as i64)
-    }
+    if ms.fract() == 0.0 { format!("{}ms", ms as i64) } else { format!("{}us", (ms * 1000.0).round() as i64) }
 }
 
 /// A tag key as a TraceQL attribute: scoped keys stay, the rest get `.` (any scope).
@@ -947,7 +956,9 @@ mod tests {
         // Every query in tempo-real/*.request.txt that Tempo answered 200.
         ok(r#"{ resource.service.name = "llm-gateway" && kind = server && duration > 2s }"#);
         ok(r#"{ status = error }"#);
-        ok(r#"{ resource.service.name = "model-server" && name = "decode" } | select(span.gen_ai.usage.output_tokens, span.vllm.decode.tokens_per_second, resource.k8s.pod.name)"#);
+        ok(
+            r#"{ resource.service.name = "model-server" && name = "decode" } | select(span.gen_ai.usage.output_tokens, span.vllm.decode.tokens_per_second, resource.k8s.pod.name)"#,
+        );
         ok(r#"{ resource.service.name = "llm-gateway" } >> { resource.service.name = "model-server" && status = error }"#);
         assert!(ok(r#"{ status = error } | count_over_time() by (resource.service.name)"#).metrics);
         assert!(ok(r#"{ name = "decode" } | histogram_over_time(duration)"#).metrics);
@@ -1016,8 +1027,14 @@ mod tests {
         let q = format!("{}{{ status = error }}{}", "(".repeat(100), ")".repeat(100));
         ok(&q);
         // Through the query model too, as a Grafana query would arrive.
-        let json = serde_json::json!({"queryType": "traces", "query": format!("{}{{ status = error }}{}", "(".repeat(30_000), ")".repeat(30_000))}).to_string();
-        let env = crate::query::QueryEnvelope { ref_id: "A".into(), time_range: crate::query::TimeRange::new(0, 1).unwrap(), interval_ms: 0, max_data_points: 0 };
+        let json = serde_json::json!({"queryType": "traces", "query": format!("{}{{ status = error }}{}", "(".repeat(30_000), ")".repeat(30_000))})
+            .to_string();
+        let env = crate::query::QueryEnvelope {
+            ref_id: "A".into(),
+            time_range: crate::query::TimeRange::new(0, 1).unwrap(),
+            interval_ms: 0,
+            max_data_points: 0,
+        };
         let e = crate::query::parse("", json.as_bytes(), env).unwrap_err();
         assert_eq!(crate::error::FleetError::from(e).code, crate::error::ErrorCode::InvalidTraceql);
     }

@@ -137,9 +137,13 @@ pub fn parse_duration_text_ms(s: &str) -> Option<f64> {
 fn duration_field(name: &'static str, v: Option<serde_json::Value>) -> Result<Option<f64>, QueryError> {
     match v {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Number(n)) => n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(Some).ok_or_else(|| field(name, format!("{n} is not a duration"))),
+        Some(serde_json::Value::Number(n)) => {
+            n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(Some).ok_or_else(|| field(name, format!("{n} is not a duration")))
+        }
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
-        Some(serde_json::Value::String(s)) => parse_duration_text_ms(&s).map(Some).ok_or_else(|| field(name, format!("{s:?} is not a duration like 100ms, 1.5s or 2m"))),
+        Some(serde_json::Value::String(s)) => {
+            parse_duration_text_ms(&s).map(Some).ok_or_else(|| field(name, format!("{s:?} is not a duration like 100ms, 1.5s or 2m")))
+        }
         Some(other) => Err(field(name, format!("{other} is not a duration"))),
     }
 }
@@ -149,7 +153,9 @@ fn count_field(name: &'static str, v: Option<serde_json::Value>, default: u32, m
         None | Some(serde_json::Value::Null) => return Ok(default),
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => return Ok(default),
         Some(serde_json::Value::String(s)) => s.trim().parse::<u32>().map_err(|_| field(name, format!("{s:?} is not a whole number")))?,
-        Some(serde_json::Value::Number(n)) => n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| field(name, format!("{n} is not a whole number")))?,
+        Some(serde_json::Value::Number(n)) => {
+            n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| field(name, format!("{n} is not a whole number")))?
+        }
         Some(other) => return Err(field(name, format!("{other} is not a whole number"))),
     };
     if n == 0 || n > max {
@@ -231,7 +237,16 @@ impl TracesQuery {
                 None => ("query", query.clone().ok_or_else(|| field("traceId", "a trace ID is required for this view"))?),
             };
             let trace_id = normalize_trace_id(&given).ok_or_else(|| field(name, format!("{given:?} is not a trace ID (1 to 32 hex digits)")))?;
-            return Ok(TracesQuery { view, traceql: String::new(), trace_id: Some(trace_id), limit: 1, spss: DEFAULT_SPSS, start_ms, end_ms, datasource_uid });
+            return Ok(TracesQuery {
+                view,
+                traceql: String::new(),
+                trace_id: Some(trace_id),
+                limit: 1,
+                spss: DEFAULT_SPSS,
+                start_ms,
+                end_ms,
+                datasource_uid,
+            });
         }
         let criteria = Criteria {
             service: raw.service_name.filter(|s| !s.trim().is_empty()),
@@ -246,13 +261,20 @@ impl TracesQuery {
             }
         }
         let traceql = match (query, criteria.is_empty()) {
-            (Some(_), false) => return Err(field("query", "give either TraceQL in `query` or search criteria (serviceName, operation, minDuration, maxDuration, tags), not both")),
+            (Some(_), false) => {
+                return Err(field(
+                    "query",
+                    "give either TraceQL in `query` or search criteria (serviceName, operation, minDuration, maxDuration, tags), not both",
+                ));
+            }
             (Some(q), true) => q,
             (None, _) => traceql::compile(&criteria),
         };
         let info = traceql::validate(&traceql).map_err(|e| QueryError::Traceql(e.to_string()))?;
         if info.metrics {
-            return Err(QueryError::Traceql("TraceQL metrics functions (rate, count_over_time, …) are not a trace search; use a metrics panel with Tempo's metrics API".into()));
+            return Err(QueryError::Traceql(
+                "TraceQL metrics functions (rate, count_over_time, …) are not a trace search; use a metrics panel with Tempo's metrics API".into(),
+            ));
         }
         let max = if view == TracesView::ServiceGraph { MAX_GRAPH_TRACES } else { MAX_LIMIT };
         let limit = count_field("limit", raw.limit, DEFAULT_LIMIT, max)?;
@@ -294,8 +316,13 @@ mod tests {
 
     #[test]
     fn criteria_become_traceql() {
-        let q = parse(r#"{"serviceName":"order-service","minDuration":"1s","maxDuration":5000,"tags":"http.status_code=500 team=\"a b\"","limit":"5"}"#).unwrap();
-        assert_eq!(q.traceql, r#"{ resource.service.name = "order-service" && duration >= 1000ms && duration <= 5000ms && .http.status_code = 500 && .team = "a b" }"#);
+        let q =
+            parse(r#"{"serviceName":"order-service","minDuration":"1s","maxDuration":5000,"tags":"http.status_code=500 team=\"a b\"","limit":"5"}"#)
+                .unwrap();
+        assert_eq!(
+            q.traceql,
+            r#"{ resource.service.name = "order-service" && duration >= 1000ms && duration <= 5000ms && .http.status_code = 500 && .team = "a b" }"#
+        );
         assert_eq!(q.limit, 5);
         assert_eq!(parse(r#"{"tracesView":"search"}"#).unwrap().traceql, "{}");
     }

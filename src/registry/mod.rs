@@ -17,8 +17,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{ErrorCode, FleetError};
-pub use settings::{ConfigFile, JsonData, PrometheusKind};
 use settings::{ClusterSettings, EndpointSettings, KubernetesSettings};
+pub use settings::{ConfigFile, JsonData, PrometheusKind};
 
 /// Why settings could not be used. Always names the offending path.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -272,8 +272,7 @@ impl Registry {
     /// Parse the CLI's YAML config file (`jsonData:` + `secureJsonData:`).
     pub fn from_yaml(text: &str) -> Result<Self, SettingsError> {
         let de = serde_yaml::Deserializer::from_str(text);
-        let file: ConfigFile = serde_path_to_error::deserialize(de)
-            .map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
+        let file: ConfigFile = serde_path_to_error::deserialize(de).map_err(|e| invalid(e.path().to_string(), e.inner().to_string()))?;
         Registry::build(file.json_data, &file.secure_json_data)
     }
 
@@ -348,10 +347,7 @@ impl Registry {
             }
         }
         if !missing.is_empty() {
-            return Err(FleetError::new(
-                ErrorCode::ClusterNotFound,
-                format!("cluster(s) not in the registry: {}", missing.join(", ")),
-            ));
+            return Err(FleetError::new(ErrorCode::ClusterNotFound, format!("cluster(s) not in the registry: {}", missing.join(", "))));
         }
         Ok(out)
     }
@@ -456,15 +452,10 @@ fn parse_http_url(path: &str, raw: &str) -> Result<url::Url, SettingsError> {
 }
 
 /// The secret names a cluster may carry in `secureJsonData`.
-const SECRET_NAMES: &[&str] =
-    &["bearerToken", "basicAuthPassword", "tlsCACert", "tlsClientCert", "tlsClientKey", "webhookSecret"];
+const SECRET_NAMES: &[&str] = &["bearerToken", "basicAuthPassword", "tlsCACert", "tlsClientCert", "tlsClientKey", "webhookSecret"];
 
 fn secret(secure: &HashMap<String, String>, id: &ClusterId, backend: Backend, name: &str) -> Option<Secret> {
-    secure
-        .get(&format!("{id}.{backend}.{name}"))
-        .or_else(|| secure.get(&format!("{id}.{name}")))
-        .filter(|v| !v.is_empty())
-        .map(|v| Secret(v.clone()))
+    secure.get(&format!("{id}.{backend}.{name}")).or_else(|| secure.get(&format!("{id}.{name}"))).filter(|v| !v.is_empty()).map(|v| Secret(v.clone()))
 }
 
 fn credentials(
@@ -508,10 +499,7 @@ fn check_secret_keys(clusters: &[Arc<Cluster>], secure: &HashMap<String, String>
             [c, n] => (*c, None, *n),
             [c, b, n] => (*c, Some(*b), *n),
             _ => {
-                return Err(invalid(
-                    format!("secureJsonData.{key}"),
-                    "expected <clusterId>.<secret> or <clusterId>.<backend>.<secret>",
-                ));
+                return Err(invalid(format!("secureJsonData.{key}"), "expected <clusterId>.<secret> or <clusterId>.<backend>.<secret>"));
             }
         };
         if !clusters.iter().any(|c| c.id.as_str() == cid) {
@@ -523,10 +511,7 @@ fn check_secret_keys(clusters: &[Arc<Cluster>], secure: &HashMap<String, String>
             }
         }
         if !SECRET_NAMES.contains(&name) {
-            return Err(invalid(
-                format!("secureJsonData.{key}"),
-                format!("unknown secret {name:?} (expected one of {})", SECRET_NAMES.join(", ")),
-            ));
+            return Err(invalid(format!("secureJsonData.{key}"), format!("unknown secret {name:?} (expected one of {})", SECRET_NAMES.join(", "))));
         }
     }
     Ok(())

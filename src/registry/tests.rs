@@ -14,11 +14,7 @@ const TWO: &str = r#"{"clusters":[
 
 #[test]
 fn parses_clusters_limits_and_secrets() {
-    let reg = Registry::from_grafana(
-        TWO.as_bytes(),
-        &secure(&[("east.prometheus.basicAuthPassword", "pw"), ("east.bearerToken", "tok")]),
-    )
-    .unwrap();
+    let reg = Registry::from_grafana(TWO.as_bytes(), &secure(&[("east.prometheus.basicAuthPassword", "pw"), ("east.bearerToken", "tok")])).unwrap();
     assert_eq!(reg.clusters().len(), 2);
     let east = reg.get("east").unwrap();
     assert_eq!(east.name, "prod-east-1");
@@ -47,8 +43,7 @@ fn targets_default_to_enabled_clusters_and_reject_unknown() {
 
 #[test]
 fn unknown_key_is_named_with_its_path() {
-    let err = Registry::from_grafana(br#"{"clusters":[{"id":"a","prometheus":{"url":"http://x","tenantt":"y"}}]}"#, &HashMap::new())
-        .unwrap_err();
+    let err = Registry::from_grafana(br#"{"clusters":[{"id":"a","prometheus":{"url":"http://x","tenantt":"y"}}]}"#, &HashMap::new()).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("jsonData.clusters[0].prometheus"), "{msg}");
     assert!(msg.contains("tenantt"), "{msg}");
@@ -76,20 +71,17 @@ fn bad_values_are_rejected_with_path() {
 
 #[test]
 fn secret_keys_are_checked_without_leaking_values() {
-    let err = Registry::from_grafana(TWO.as_bytes(), &secure(&[("east.basicAuthPassword", "pw"), ("east.bearerTokn", "s3cr3t")]))
-        .unwrap_err();
+    let err = Registry::from_grafana(TWO.as_bytes(), &secure(&[("east.basicAuthPassword", "pw"), ("east.bearerTokn", "s3cr3t")])).unwrap_err();
     let msg = err.to_string();
     assert!(msg.contains("east.bearerTokn"), "{msg}");
     assert!(!msg.contains("s3cr3t"), "{msg}");
-    let err = Registry::from_grafana(TWO.as_bytes(), &secure(&[("east.basicAuthPassword", "pw"), ("north.bearerToken", "x")]))
-        .unwrap_err();
+    let err = Registry::from_grafana(TWO.as_bytes(), &secure(&[("east.basicAuthPassword", "pw"), ("north.bearerToken", "x")])).unwrap_err();
     assert!(err.to_string().contains("north"), "{err}");
 }
 
 #[test]
 fn secrets_never_print() {
-    let reg = Registry::from_grafana(TWO.as_bytes(), &secure(&[("east.basicAuthPassword", "hunter2"), ("east.bearerToken", "tok3n")]))
-        .unwrap();
+    let reg = Registry::from_grafana(TWO.as_bytes(), &secure(&[("east.basicAuthPassword", "hunter2"), ("east.bearerToken", "tok3n")])).unwrap();
     let dbg = format!("{reg:?}");
     assert!(!dbg.contains("hunter2") && !dbg.contains("tok3n"), "{dbg}");
     let desc = reg.get("east").unwrap().describe().to_string();

@@ -106,18 +106,13 @@ impl RedisStore {
     pub async fn history(&self, f: &HistoryFilter) -> Result<Vec<Transition>, FleetError> {
         let mut conn = self.conn.clone();
         let keys: Vec<String> = timed(
-            redis::cmd("ZRANGE")
-                .arg(format!("{}:events", self.prefix))
-                .arg(f.to_ms)
-                .arg(f.from_ms)
-                .arg("BYSCORE")
-                .arg("REV")
-                .query_async(&mut conn),
+            redis::cmd("ZRANGE").arg(format!("{}:events", self.prefix)).arg(f.to_ms).arg(f.from_ms).arg("BYSCORE").arg("REV").query_async(&mut conn),
         )
         .await?;
         let mut out = Vec::new();
         for chunk in keys.chunks(500) {
-            let bodies: Vec<Option<String>> = timed(redis::cmd("HMGET").arg(format!("{}:event", self.prefix)).arg(chunk).query_async(&mut conn)).await?;
+            let bodies: Vec<Option<String>> =
+                timed(redis::cmd("HMGET").arg(format!("{}:event", self.prefix)).arg(chunk).query_async(&mut conn)).await?;
             for body in bodies.into_iter().flatten() {
                 let t: Transition = serde_json::from_str(&body).map_err(err)?;
                 if f.keeps(&t) {

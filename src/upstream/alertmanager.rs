@@ -38,12 +38,8 @@ impl AlertmanagerClient {
     /// `GET /api/v2/alerts` with server-side state and matcher filters.
     pub async fn alerts(&self, sel: StateSelection, filters: &[String]) -> Result<Bytes, UpstreamError> {
         let b = |v: bool| if v { "true".to_owned() } else { "false".to_owned() };
-        let mut params: Vec<(&str, String)> = vec![
-            ("active", b(sel.active)),
-            ("silenced", b(sel.suppressed)),
-            ("inhibited", b(sel.suppressed)),
-            ("unprocessed", b(sel.unprocessed)),
-        ];
+        let mut params: Vec<(&str, String)> =
+            vec![("active", b(sel.active)), ("silenced", b(sel.suppressed)), ("inhibited", b(sel.suppressed)), ("unprocessed", b(sel.unprocessed))];
         params.extend(filters.iter().map(|f| ("filter", f.clone())));
         self.http.get("api/v2/alerts", &params).await
     }

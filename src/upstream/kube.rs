@@ -193,14 +193,12 @@ impl KubeClient {
                 let uri: http::Uri = url.as_str().parse().map_err(|e| UpstreamError::Request(format!("kubernetes.server: {e}")))?;
                 kube::Config::new(uri)
             }
-            None => kube::Config::incluster().map_err(|e| {
-                UpstreamError::Connect(format!("kubernetes.server is empty and the in-cluster config is unavailable ({e})"))
-            })?,
+            None => kube::Config::incluster()
+                .map_err(|e| UpstreamError::Connect(format!("kubernetes.server is empty and the in-cluster config is unavailable ({e})")))?,
         };
         let creds = &access.credentials;
         if let Some(ca) = &creds.ca_cert_pem {
-            let certs = pem::parse_many(ca.expose().as_bytes())
-                .map_err(|e| UpstreamError::Request(format!("tlsCACert is not PEM: {e}")))?;
+            let certs = pem::parse_many(ca.expose().as_bytes()).map_err(|e| UpstreamError::Request(format!("tlsCACert is not PEM: {e}")))?;
             let der: Vec<Vec<u8>> = certs.into_iter().filter(|p| p.tag() == "CERTIFICATE").map(|p| p.into_contents()).collect();
             if der.is_empty() {
                 return Err(UpstreamError::Request("tlsCACert holds no CERTIFICATE block".into()));
@@ -288,10 +286,8 @@ impl KubeClient {
             if capacity == 0 {
                 continue;
             }
-            let ready = status
-                .and_then(|s| s.conditions.as_ref())
-                .map(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-                .unwrap_or(false);
+            let ready =
+                status.and_then(|s| s.conditions.as_ref()).map(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True")).unwrap_or(false);
             out.push(GpuNode { name, gpu_capacity: capacity, ready, labels: n.metadata.labels.unwrap_or_default() });
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
@@ -418,7 +414,8 @@ async fn read_capped(r: impl tokio::io::AsyncRead + Unpin) -> Result<String, Exe
 mod tests {
     #[test]
     fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")] {
+        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")]
+        {
             assert_eq!(super::base64(i.as_bytes()), o);
         }
     }

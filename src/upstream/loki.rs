@@ -28,11 +28,7 @@ fn ns(ms: i64) -> String {
 }
 
 fn step(ms: i64) -> String {
-    if ms % 1000 == 0 {
-        (ms / 1000).to_string()
-    } else {
-        format!("{:.3}", ms as f64 / 1000.0)
-    }
+    if ms % 1000 == 0 { (ms / 1000).to_string() } else { format!("{:.3}", ms as f64 / 1000.0) }
 }
 
 impl LokiClient {
@@ -64,27 +60,12 @@ impl LokiClient {
     }
 
     /// `/loki/api/v1/query` at `time_ms`.
-    pub async fn query(
-        &self,
-        expr: &str,
-        time_ms: i64,
-        limit: u32,
-        direction: Direction,
-    ) -> Result<Bytes, UpstreamError> {
-        let p = [
-            ("query", expr.to_owned()),
-            ("time", ns(time_ms)),
-            ("limit", limit.to_string()),
-            ("direction", direction.as_str().to_owned()),
-        ];
+    pub async fn query(&self, expr: &str, time_ms: i64, limit: u32, direction: Direction) -> Result<Bytes, UpstreamError> {
+        let p = [("query", expr.to_owned()), ("time", ns(time_ms)), ("limit", limit.to_string()), ("direction", direction.as_str().to_owned())];
         self.http.get("loki/api/v1/query", &p).await
     }
 
-    fn window(
-        query: Option<&str>,
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Vec<(&'static str, String)> {
+    fn window(query: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Vec<(&'static str, String)> {
         let mut p = Vec::new();
         if let Some(q) = query {
             p.push(("query", q.to_owned()));
@@ -99,47 +80,20 @@ impl LokiClient {
     }
 
     /// `/loki/api/v1/labels`.
-    pub async fn labels(
-        &self,
-        query: Option<&str>,
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Result<Bytes, UpstreamError> {
-        self.http
-            .get("loki/api/v1/labels", &Self::window(query, start_ms, end_ms))
-            .await
+    pub async fn labels(&self, query: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
+        self.http.get("loki/api/v1/labels", &Self::window(query, start_ms, end_ms)).await
     }
 
     /// `/loki/api/v1/label/<name>/values`; `name` must already be a validated label name.
-    pub async fn label_values(
-        &self,
-        name: &str,
-        query: Option<&str>,
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Result<Bytes, UpstreamError> {
-        self.http
-            .get_segments(
-                &["loki", "api", "v1", "label", name, "values"],
-                &Self::window(query, start_ms, end_ms),
-            )
-            .await
+    pub async fn label_values(&self, name: &str, query: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
+        self.http.get_segments(&["loki", "api", "v1", "label", name, "values"], &Self::window(query, start_ms, end_ms)).await
     }
 
     /// `/loki/api/v1/tail` websocket: entries from `start_ns` on, `limit` at
     /// most for the backfill before live lines. Each text message is one
     /// `{"streams":[…],"dropped_entries":[…]}` (see `frames::loki::parse_tail_message`).
-    pub async fn tail(
-        &self,
-        expr: &str,
-        limit: u32,
-        start_ns: i64,
-    ) -> Result<WebSocket, UpstreamError> {
-        let p = [
-            ("query", expr.to_owned()),
-            ("limit", limit.to_string()),
-            ("start", start_ns.to_string()),
-        ];
+    pub async fn tail(&self, expr: &str, limit: u32, start_ns: i64) -> Result<WebSocket, UpstreamError> {
+        let p = [("query", expr.to_owned()), ("limit", limit.to_string()), ("start", start_ns.to_string())];
         self.http.websocket("loki/api/v1/tail", &p).await
     }
 }

@@ -48,29 +48,13 @@ impl PrometheusClient {
     }
 
     /// `/api/v1/query_range` over `[start_ms, end_ms]` at `step_ms`.
-    pub async fn query_range(
-        &self,
-        expr: &str,
-        start_ms: i64,
-        end_ms: i64,
-        step_ms: i64,
-    ) -> Result<Bytes, UpstreamError> {
-        let params = self.with_kind(vec![
-            ("query", expr.to_owned()),
-            ("start", ts(start_ms)),
-            ("end", ts(end_ms)),
-            ("step", ts(step_ms)),
-        ]);
+    pub async fn query_range(&self, expr: &str, start_ms: i64, end_ms: i64, step_ms: i64) -> Result<Bytes, UpstreamError> {
+        let params = self.with_kind(vec![("query", expr.to_owned()), ("start", ts(start_ms)), ("end", ts(end_ms)), ("step", ts(step_ms))]);
         self.http.post_form("api/v1/query_range", &params).await
     }
 
-    fn window(
-        matches: &[String],
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Vec<(&'static str, String)> {
-        let mut p: Vec<(&'static str, String)> =
-            matches.iter().map(|m| ("match[]", m.clone())).collect();
+    fn window(matches: &[String], start_ms: Option<i64>, end_ms: Option<i64>) -> Vec<(&'static str, String)> {
+        let mut p: Vec<(&'static str, String)> = matches.iter().map(|m| ("match[]", m.clone())).collect();
         if let Some(s) = start_ms {
             p.push(("start", ts(s)));
         }
@@ -81,52 +65,23 @@ impl PrometheusClient {
     }
 
     /// `/api/v1/series`.
-    pub async fn series(
-        &self,
-        matches: &[String],
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Result<Bytes, UpstreamError> {
-        self.http
-            .post_form("api/v1/series", &Self::window(matches, start_ms, end_ms))
-            .await
+    pub async fn series(&self, matches: &[String], start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
+        self.http.post_form("api/v1/series", &Self::window(matches, start_ms, end_ms)).await
     }
 
     /// `/api/v1/labels`.
-    pub async fn labels(
-        &self,
-        matches: &[String],
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Result<Bytes, UpstreamError> {
-        self.http
-            .post_form("api/v1/labels", &Self::window(matches, start_ms, end_ms))
-            .await
+    pub async fn labels(&self, matches: &[String], start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
+        self.http.post_form("api/v1/labels", &Self::window(matches, start_ms, end_ms)).await
     }
 
     /// `/api/v1/label/<name>/values` (GET only upstream). `name` must already be
     /// validated as a label name by the caller.
-    pub async fn label_values(
-        &self,
-        name: &str,
-        matches: &[String],
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Result<Bytes, UpstreamError> {
-        self.http
-            .get_segments(
-                &["api", "v1", "label", name, "values"],
-                &Self::window(matches, start_ms, end_ms),
-            )
-            .await
+    pub async fn label_values(&self, name: &str, matches: &[String], start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
+        self.http.get_segments(&["api", "v1", "label", name, "values"], &Self::window(matches, start_ms, end_ms)).await
     }
 
     /// `/api/v1/metadata`.
-    pub async fn metadata(
-        &self,
-        metric: Option<&str>,
-        limit: Option<u32>,
-    ) -> Result<Bytes, UpstreamError> {
+    pub async fn metadata(&self, metric: Option<&str>, limit: Option<u32>) -> Result<Bytes, UpstreamError> {
         let mut p: Vec<(&str, String)> = Vec::new();
         if let Some(m) = metric {
             p.push(("metric", m.to_owned()));

@@ -40,31 +40,15 @@ impl TempoClient {
     }
 
     /// `/api/search` with TraceQL `q` over `[start_ms, end_ms]`.
-    pub async fn search(
-        &self,
-        q: &str,
-        start_ms: i64,
-        end_ms: i64,
-        limit: u32,
-        spss: u32,
-    ) -> Result<Bytes, UpstreamError> {
-        let p = vec![
-            ("q", q.to_owned()),
-            ("start", secs(start_ms)),
-            ("end", secs_up(end_ms)),
-            ("limit", limit.to_string()),
-            ("spss", spss.to_string()),
-        ];
+    pub async fn search(&self, q: &str, start_ms: i64, end_ms: i64, limit: u32, spss: u32) -> Result<Bytes, UpstreamError> {
+        let p =
+            vec![("q", q.to_owned()), ("start", secs(start_ms)), ("end", secs_up(end_ms)), ("limit", limit.to_string()), ("spss", spss.to_string())];
         self.http.get("api/search", &p).await
     }
 
     /// A trace by ID (32 hex digits): `Ok(None)` when this Tempo does not have it.
     pub async fn trace(&self, trace_id: &str) -> Result<Option<Bytes>, UpstreamError> {
-        match self
-            .http
-            .get_segments(&["api", "v2", "traces", trace_id], &[])
-            .await
-        {
+        match self.http.get_segments(&["api", "v2", "traces", trace_id], &[]).await {
             Ok(body) => Ok(Some(body)),
             Err(UpstreamError::Status { status: 404, .. }) => self.trace_v1(trace_id).await,
             Err(e) => Err(e),
@@ -73,11 +57,7 @@ impl TempoClient {
 
     /// v1 `/api/traces/<id>`; 404 (empty body) means not found.
     pub async fn trace_v1(&self, trace_id: &str) -> Result<Option<Bytes>, UpstreamError> {
-        match self
-            .http
-            .get_segments(&["api", "traces", trace_id], &[])
-            .await
-        {
+        match self.http.get_segments(&["api", "traces", trace_id], &[]).await {
             Ok(body) => Ok(Some(body)),
             Err(UpstreamError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),
@@ -94,13 +74,7 @@ impl TempoClient {
     }
 
     /// `/api/v2/search/tags` (names grouped by scope); `scope` narrows it.
-    pub async fn tags_v2(
-        &self,
-        scope: Option<&str>,
-        q: Option<&str>,
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Result<Bytes, UpstreamError> {
+    pub async fn tags_v2(&self, scope: Option<&str>, q: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
         let mut p = Vec::new();
         if let Some(s) = scope {
             p.push(("scope", s.to_owned()));
@@ -115,21 +89,13 @@ impl TempoClient {
     /// `/api/v2/search/tag/<tag>/values` (typed values). `tag` is validated by
     /// the caller (scoped attribute or intrinsic name) and travels as one
     /// percent-encoded path segment whatever it holds.
-    pub async fn tag_values_v2(
-        &self,
-        tag: &str,
-        q: Option<&str>,
-        start_ms: Option<i64>,
-        end_ms: Option<i64>,
-    ) -> Result<Bytes, UpstreamError> {
+    pub async fn tag_values_v2(&self, tag: &str, q: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
         let mut p = Vec::new();
         if let Some(q) = q {
             p.push(("q", q.to_owned()));
         }
         Self::window(&mut p, start_ms, end_ms);
-        self.http
-            .get_segments(&["api", "v2", "search", "tag", tag, "values"], &p)
-            .await
+        self.http.get_segments(&["api", "v2", "search", "tag", tag, "values"], &p).await
     }
 
     /// `/api/status/buildinfo`.

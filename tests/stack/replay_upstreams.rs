@@ -52,24 +52,19 @@ const CLUSTERS: [&str; 3] = ["east", "west", "edge"];
 const NEWEST_BEFORE_END_NS: i64 = 30_000_000_000;
 
 fn read(dir: &Path, name: &str) -> String {
-    std::fs::read_to_string(dir.join(name))
-        .unwrap_or_else(|e| panic!("replay_upstreams: cannot read {name}: {e}"))
+    std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("replay_upstreams: cannot read {name}: {e}"))
 }
 
 fn read_json(dir: &Path, name: &str) -> Value {
-    serde_json::from_str(&read(dir, name))
-        .unwrap_or_else(|e| panic!("replay_upstreams: {name} is not JSON: {e}"))
+    serde_json::from_str(&read(dir, name)).unwrap_or_else(|e| panic!("replay_upstreams: {name} is not JSON: {e}"))
 }
 
 fn num(v: &Value) -> Option<i64> {
-    v.as_i64()
-        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+    v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
 }
 
 async fn serve(app: Router) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind 127.0.0.1");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind 127.0.0.1");
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         let _ = axum::serve(listener, app).await;
@@ -106,10 +101,7 @@ fn anchored(re: &str) -> Option<Regex> {
 }
 
 fn select(query: &str) -> Selection {
-    let mut sel = Selection {
-        matchers: Vec::new(),
-        line_filters: Vec::new(),
-    };
+    let mut sel = Selection { matchers: Vec::new(), line_filters: Vec::new() };
     let Some(open) = query.find('{') else {
         return sel;
     };
@@ -121,18 +113,13 @@ fn select(query: &str) -> Selection {
             rest = r;
             break;
         }
-        let name_len = rest
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(rest.len());
+        let name_len = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(rest.len());
         if name_len == 0 {
             return sel;
         }
         let name = rest[..name_len].to_owned();
         rest = rest[name_len..].trim_start();
-        let op = ["=~", "!~", "!=", "="]
-            .into_iter()
-            .find(|op| rest.starts_with(op))
-            .unwrap_or("=");
+        let op = ["=~", "!~", "!=", "="].into_iter().find(|op| rest.starts_with(op)).unwrap_or("=");
         rest = rest[op.len()..].trim_start();
         let Some((value, r)) = quoted(rest) else {
             return sel;
@@ -146,21 +133,14 @@ fn select(query: &str) -> Selection {
     }
     loop {
         rest = rest.trim_start();
-        let Some(op) = ["|=", "!=", "|~", "!~"]
-            .into_iter()
-            .find(|op| rest.starts_with(op))
-        else {
+        let Some(op) = ["|=", "!=", "|~", "!~"].into_iter().find(|op| rest.starts_with(op)) else {
             break;
         };
         let Some((value, r)) = quoted(rest[2..].trim_start()) else {
             break;
         };
         rest = r;
-        let re = if op.ends_with('~') {
-            Regex::new(&value).ok()
-        } else {
-            None
-        };
+        let re = if op.ends_with('~') { Regex::new(&value).ok() } else { None };
         sel.line_filters.push((op.to_owned(), value, re));
     }
     sel
@@ -174,14 +154,12 @@ impl Selection {
         })
     }
     fn line_matches(&self, line: &str) -> bool {
-        self.line_filters
-            .iter()
-            .all(|(op, text, re)| match op.as_str() {
-                "|=" => line.contains(text.as_str()),
-                "!=" => !line.contains(text.as_str()),
-                "|~" => re.as_ref().is_some_and(|r| r.is_match(line)),
-                _ => re.as_ref().is_none_or(|r| !r.is_match(line)),
-            })
+        self.line_filters.iter().all(|(op, text, re)| match op.as_str() {
+            "|=" => line.contains(text.as_str()),
+            "!=" => !line.contains(text.as_str()),
+            "|~" => re.as_ref().is_some_and(|r| r.is_match(line)),
+            _ => re.as_ref().is_none_or(|r| !r.is_match(line)),
+        })
     }
 }
 
@@ -201,17 +179,10 @@ fn loki_replay(dir: &Path, streams_file: &str) -> LokiReplay {
     let recorded = read_json(dir, streams_file);
     let mut streams = Vec::new();
     let mut newest = i64::MIN;
-    for s in recorded["data"]["result"]
-        .as_array()
-        .expect("recorded streams")
-    {
+    for s in recorded["data"]["result"].as_array().expect("recorded streams") {
         let labels: BTreeMap<String, String> = serde_json::from_value(s["stream"].clone()).unwrap();
-        let values: Vec<(i64, String)> = s["values"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| (num(&v[0]).unwrap(), v[1].as_str().unwrap().to_owned()))
-            .collect();
+        let values: Vec<(i64, String)> =
+            s["values"].as_array().unwrap().iter().map(|v| (num(&v[0]).unwrap(), v[1].as_str().unwrap().to_owned())).collect();
         newest = newest.max(values.iter().map(|v| v.0).max().unwrap_or(i64::MIN));
         streams.push((labels, values));
     }
@@ -227,20 +198,11 @@ fn loki_replay(dir: &Path, streams_file: &str) -> LokiReplay {
         .iter()
         .map(|s| {
             let app = s["metric"]["app"].as_str().unwrap_or_default().to_owned();
-            let vals = s["values"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter_map(|v| v[1].as_str()?.parse().ok())
-                .collect();
+            let vals = s["values"].as_array().unwrap().iter().filter_map(|v| v[1].as_str()?.parse().ok()).collect();
             (app, vals)
         })
         .collect();
-    LokiReplay {
-        streams,
-        stats: recorded["data"]["stats"].clone(),
-        rates,
-    }
+    LokiReplay { streams, stats: recorded["data"]["stats"].clone(), rates }
 }
 
 fn success(data: Value) -> Response {
@@ -256,29 +218,15 @@ fn param_ns(p: &HashMap<String, String>, key: &str, default: i64) -> i64 {
 }
 
 fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as i64).unwrap_or(0)
 }
 
 impl LokiReplay {
     fn apps(&self, sel: &Selection) -> BTreeSet<String> {
-        self.streams
-            .iter()
-            .filter(|(l, _)| sel.stream_matches(l))
-            .filter_map(|(l, _)| l.get("app").cloned())
-            .collect()
+        self.streams.iter().filter(|(l, _)| sel.stream_matches(l)).filter_map(|(l, _)| l.get("app").cloned()).collect()
     }
 
-    fn log_query(
-        &self,
-        sel: &Selection,
-        start: i64,
-        end: i64,
-        limit: usize,
-        forward: bool,
-    ) -> Value {
+    fn log_query(&self, sel: &Selection, start: i64, end: i64, limit: usize, forward: bool) -> Value {
         let anchor = end - NEWEST_BEFORE_END_NS;
         let mut entries: Vec<(i64, usize, &str)> = Vec::new();
         for (i, (labels, values)) in self.streams.iter().enumerate() {
@@ -296,15 +244,9 @@ impl LokiReplay {
         entries.truncate(limit);
         let mut by_stream: BTreeMap<usize, Vec<Value>> = BTreeMap::new();
         for (ts, i, line) in entries {
-            by_stream
-                .entry(i)
-                .or_default()
-                .push(json!([ts.to_string(), line]));
+            by_stream.entry(i).or_default().push(json!([ts.to_string(), line]));
         }
-        let result: Vec<Value> = by_stream
-            .into_iter()
-            .map(|(i, values)| json!({"stream": self.streams[i].0, "values": values}))
-            .collect();
+        let result: Vec<Value> = by_stream.into_iter().map(|(i, values)| json!({"stream": self.streams[i].0, "values": values})).collect();
         json!({"resultType": "streams", "result": result, "stats": self.stats})
     }
 
@@ -315,8 +257,7 @@ impl LokiReplay {
             .into_iter()
             .filter_map(|app| {
                 let vals = self.rates.get(&app).filter(|v| !v.is_empty())?;
-                let first = start.div_euclid(step_ns) * step_ns
-                    + if start % step_ns == 0 { 0 } else { step_ns };
+                let first = start.div_euclid(step_ns) * step_ns + if start % step_ns == 0 { 0 } else { step_ns };
                 let points: Vec<Value> = (0..)
                     .map(|k| first + k * step_ns)
                     .take_while(|t| *t <= end)
@@ -334,10 +275,7 @@ fn is_metric_query(q: &str) -> bool {
     !q.trim_start().starts_with('{')
 }
 
-async fn loki_query_range(
-    State(r): State<Arc<LokiReplay>>,
-    Query(p): Query<HashMap<String, String>>,
-) -> Response {
+async fn loki_query_range(State(r): State<Arc<LokiReplay>>, Query(p): Query<HashMap<String, String>>) -> Response {
     let Some(q) = p.get("query") else {
         return bad_request("query is required");
     };
@@ -348,23 +286,15 @@ async fn loki_query_range(
     }
     let sel = select(q);
     if is_metric_query(q) {
-        let step = p
-            .get("step")
-            .and_then(|s| s.trim_end_matches('s').parse().ok())
-            .unwrap_or(15.0);
+        let step = p.get("step").and_then(|s| s.trim_end_matches('s').parse().ok()).unwrap_or(15.0);
         return success(r.metric_range(&sel, start, end, step));
     }
     let limit = p.get("limit").and_then(|l| l.parse().ok()).unwrap_or(100);
-    let forward = p
-        .get("direction")
-        .is_some_and(|d| d.eq_ignore_ascii_case("forward"));
+    let forward = p.get("direction").is_some_and(|d| d.eq_ignore_ascii_case("forward"));
     success(r.log_query(&sel, start, end, limit, forward))
 }
 
-async fn loki_query(
-    State(r): State<Arc<LokiReplay>>,
-    Query(p): Query<HashMap<String, String>>,
-) -> Response {
+async fn loki_query(State(r): State<Arc<LokiReplay>>, Query(p): Query<HashMap<String, String>>) -> Response {
     let Some(q) = p.get("query") else {
         return bad_request("query is required");
     };
@@ -387,10 +317,7 @@ async fn loki_labels(State(r): State<Arc<LokiReplay>>) -> Response {
     axum::Json(json!({"status": "success", "data": names})).into_response()
 }
 
-async fn loki_label_values(
-    State(r): State<Arc<LokiReplay>>,
-    UrlPath(name): UrlPath<String>,
-) -> Response {
+async fn loki_label_values(State(r): State<Arc<LokiReplay>>, UrlPath(name): UrlPath<String>) -> Response {
     let values: BTreeSet<&String> = r.streams.iter().filter_map(|(l, _)| l.get(&name)).collect();
     axum::Json(json!({"status": "success", "data": values})).into_response()
 }
@@ -423,10 +350,7 @@ struct TempoReplay {
 /// A Tempo holding no traces.
 fn empty_tempo() -> TempoReplay {
     let empty = json!({"traces": [], "metrics": {"inspectedTraces": 0, "inspectedBytes": "0", "completedJobs": 1, "totalJobs": 1}});
-    let searches = ["error", "duration", "structural", "select", "recent"]
-        .into_iter()
-        .map(|k| (k, empty.clone()))
-        .collect();
+    let searches = ["error", "duration", "structural", "select", "recent"].into_iter().map(|k| (k, empty.clone())).collect();
     let no_values = json!({"tagValues": [], "metrics": {}});
     TempoReplay {
         searches,
@@ -442,14 +366,8 @@ fn tempo_replay(dir: &Path) -> TempoReplay {
     let mut searches = HashMap::new();
     for (key, file) in [
         ("error", "tempo/search_traceql_status_error.json"),
-        (
-            "duration",
-            "tempo/search_traceql_gateway_duration_gt_2s.json",
-        ),
-        (
-            "structural",
-            "tempo/search_traceql_structural_gateway_to_model_error.json",
-        ),
+        ("duration", "tempo/search_traceql_gateway_duration_gt_2s.json"),
+        ("structural", "tempo/search_traceql_structural_gateway_to_model_error.json"),
         ("select", "tempo/search_traceql_select_decode_tokens.json"),
         ("recent", "tempo/search_recent_no_query.json"),
     ] {
@@ -459,10 +377,7 @@ fn tempo_replay(dir: &Path) -> TempoReplay {
     // The recorded OOM trace (its ID is in the recorded request line).
     traces.insert(
         "6c48c5c2029f7c3ddb565ad52f1ac6bd".to_owned(),
-        (
-            read_json(dir, "tempo/trace_by_id_v2_oom_error.json"),
-            read_json(dir, "tempo/trace_by_id_v1_oom_error.json"),
-        ),
+        (read_json(dir, "tempo/trace_by_id_v2_oom_error.json"), read_json(dir, "tempo/trace_by_id_v1_oom_error.json")),
     );
     TempoReplay {
         searches,
@@ -511,26 +426,14 @@ fn shift_starts(v: &mut Value, delta: i64) {
     }
 }
 
-async fn tempo_search(
-    State(r): State<Arc<TempoReplay>>,
-    Query(p): Query<HashMap<String, String>>,
-) -> Response {
+async fn tempo_search(State(r): State<Arc<TempoReplay>>, Query(p): Query<HashMap<String, String>>) -> Response {
     let q = p.get("q").map(String::as_str).unwrap_or("{}");
     let secs = |k: &str, d: i64| p.get(k).and_then(|v| v.parse::<i64>().ok()).unwrap_or(d);
     let end = secs("end", now_ns() / 1_000_000_000) * 1_000_000_000;
     let start = secs("start", end / 1_000_000_000 - 3600) * 1_000_000_000;
-    let limit = p
-        .get("limit")
-        .and_then(|l| l.parse().ok())
-        .unwrap_or(20usize);
+    let limit = p.get("limit").and_then(|l| l.parse().ok()).unwrap_or(20usize);
     let mut answer = r.search_answer(q).clone();
-    let newest = answer["traces"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|t| num(&t["startTimeUnixNano"]))
-        .max()
-        .unwrap_or(0);
+    let newest = answer["traces"].as_array().into_iter().flatten().filter_map(|t| num(&t["startTimeUnixNano"])).max().unwrap_or(0);
     shift_starts(&mut answer, end - NEWEST_BEFORE_END_NS - newest);
     if let Some(traces) = answer["traces"].as_array_mut() {
         traces.retain(|t| num(&t["startTimeUnixNano"]).is_some_and(|s| s >= start && s <= end));
@@ -546,36 +449,20 @@ fn trace_by_id(r: &TempoReplay, id: &str, v2: bool) -> Response {
     }
 }
 
-async fn tempo_trace_v2(
-    State(r): State<Arc<TempoReplay>>,
-    UrlPath(id): UrlPath<String>,
-) -> Response {
+async fn tempo_trace_v2(State(r): State<Arc<TempoReplay>>, UrlPath(id): UrlPath<String>) -> Response {
     trace_by_id(&r, &id, true)
 }
 
-async fn tempo_trace_v1(
-    State(r): State<Arc<TempoReplay>>,
-    UrlPath(id): UrlPath<String>,
-) -> Response {
+async fn tempo_trace_v1(State(r): State<Arc<TempoReplay>>, UrlPath(id): UrlPath<String>) -> Response {
     trace_by_id(&r, &id, false)
 }
 
-async fn tempo_tags(
-    State(r): State<Arc<TempoReplay>>,
-    Query(p): Query<HashMap<String, String>>,
-) -> Response {
-    let answer = if p.get("scope").is_some_and(|s| s == "resource") {
-        &r.tags_resource
-    } else {
-        &r.tags
-    };
+async fn tempo_tags(State(r): State<Arc<TempoReplay>>, Query(p): Query<HashMap<String, String>>) -> Response {
+    let answer = if p.get("scope").is_some_and(|s| s == "resource") { &r.tags_resource } else { &r.tags };
     axum::Json(answer.clone()).into_response()
 }
 
-async fn tempo_tag_values(
-    State(r): State<Arc<TempoReplay>>,
-    UrlPath(tag): UrlPath<String>,
-) -> Response {
+async fn tempo_tag_values(State(r): State<Arc<TempoReplay>>, UrlPath(tag): UrlPath<String>) -> Response {
     let answer = match tag.as_str() {
         "resource.service.name" => r.values_service.clone(),
         "status" => r.values_status.clone(),
@@ -607,16 +494,11 @@ fn tempo_router(replay: Arc<TempoReplay>) -> Router {
 const GPU_NS: &str = "nvidia-gpu-operator";
 const PTP_PATH: &str = "/apis/ptp.openshift.io/v1/namespaces/openshift-ptp";
 const SRIOV_PATH: &str = "/apis/sriovnetwork.openshift.io/v1/namespaces/openshift-sriov-network-operator/sriovnetworknodestates";
-const H100: &str =
-    "nvidia-smi/query_gpu_all_fields.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
-const H100_APPS: &str =
-    "nvidia-smi/query_compute_apps.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
-const MIG: &str =
-    "nvidia-smi/query_gpu_all_fields_mig.h100-mig.drv590.load.nvidia_gpu_exporter.csv";
-const RTX: &str =
-    "nvidia-smi/query_gpu_all_fields.rtx-4080-super.drv595.load.nvidia_gpu_exporter.csv";
-const RTX_APPS: &str =
-    "nvidia-smi/query_compute_apps.rtx-4080-super.drv595.load.nvidia_gpu_exporter.csv";
+const H100: &str = "nvidia-smi/query_gpu_all_fields.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
+const H100_APPS: &str = "nvidia-smi/query_compute_apps.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
+const MIG: &str = "nvidia-smi/query_gpu_all_fields_mig.h100-mig.drv590.load.nvidia_gpu_exporter.csv";
+const RTX: &str = "nvidia-smi/query_gpu_all_fields.rtx-4080-super.drv595.load.nvidia_gpu_exporter.csv";
+const RTX_APPS: &str = "nvidia-smi/query_compute_apps.rtx-4080-super.drv595.load.nvidia_gpu_exporter.csv";
 
 fn node_object(name: &str, gpus: u32) -> Value {
     let mut capacity = json!({"cpu": "64", "memory": "528157520Ki"});
@@ -637,17 +519,9 @@ fn driver_pod(node: &str) -> Value {
 
 /// One cluster's API: GPU nodes with (gpu capture, apps capture), a CPU node,
 /// and the telco node that carries PTP, SR-IOV and the DPDK workload `ran/du-0`.
-async fn kube_cluster(
-    dir: &Path,
-    gpu_nodes: &[(&str, &str, Option<&str>)],
-    cpu_node: Option<&str>,
-    ptp_node: &str,
-) -> String {
+async fn kube_cluster(dir: &Path, gpu_nodes: &[(&str, &str, Option<&str>)], cpu_node: Option<&str>, ptp_node: &str) -> String {
     let (url, k): (String, Arc<KubeApi>) = kube_api::start().await;
-    let mut nodes: Vec<Value> = gpu_nodes
-        .iter()
-        .map(|(n, _, _)| node_object(n, 1))
-        .collect();
+    let mut nodes: Vec<Value> = gpu_nodes.iter().map(|(n, _, _)| node_object(n, 1)).collect();
     nodes.extend(cpu_node.map(|n| node_object(n, 0)));
     k.list("/api/v1/nodes", nodes);
     let mut pods: Vec<Value> = Vec::new();
@@ -655,79 +529,40 @@ async fn kube_cluster(
         let pod = driver_pod(node);
         let name = pod["metadata"]["name"].as_str().unwrap().to_owned();
         pods.push(pod);
-        k.exec(
-            GPU_NS,
-            &name,
-            Some(&QUERY_GPU_COMMAND),
-            ExecReply::ok(read(dir, gpu)),
-        );
-        k.exec(
-            GPU_NS,
-            &name,
-            Some(&QUERY_APPS_COMMAND),
-            ExecReply::ok(apps.map(|a| read(dir, a)).unwrap_or_default()),
-        );
+        k.exec(GPU_NS, &name, Some(&QUERY_GPU_COMMAND), ExecReply::ok(read(dir, gpu)));
+        k.exec(GPU_NS, &name, Some(&QUERY_APPS_COMMAND), ExecReply::ok(apps.map(|a| read(dir, a)).unwrap_or_default()));
     }
     k.list(&format!("/api/v1/namespaces/{GPU_NS}/pods"), pods.clone());
 
-    let mut device = yaml_object(&read(
-        dir,
-        "k8s-cnf/nodeptpdevice.ptp-operator-test-developers-md.yaml",
-    ));
+    let mut device = yaml_object(&read(dir, "k8s-cnf/nodeptpdevice.ptp-operator-test-developers-md.yaml"));
     device["metadata"]["name"] = json!(ptp_node);
     k.list(&format!("{PTP_PATH}/nodeptpdevices"), vec![device]);
-    k.list(
-        &format!("{PTP_PATH}/ptpconfigs"),
-        vec![yaml_object(&read(
-            dir,
-            "k8s-cnf/ptpconfig_ordinary_clock.ptp-operator-readme.yaml",
-        ))],
-    );
+    k.list(&format!("{PTP_PATH}/ptpconfigs"), vec![yaml_object(&read(dir, "k8s-cnf/ptpconfig_ordinary_clock.ptp-operator-readme.yaml"))]);
 
-    let mut state = yaml_object(&read(
-        dir,
-        "k8s-cnf/sriovnetworknodestate_igb_vfio_vfs.openshift-examples-web.yaml",
-    ));
+    let mut state = yaml_object(&read(dir, "k8s-cnf/sriovnetworknodestate_igb_vfio_vfs.openshift-examples-web.yaml"));
     state["metadata"]["name"] = json!(ptp_node);
     k.list(SRIOV_PATH, vec![state]);
     let du = json!({"metadata": {"name": "du-0", "namespace": "ran",
                                  "annotations": {"k8s.v1.cni.cncf.io/networks": "ran/sriov-fh0,ran/sriov-fh1"}},
                     "spec": {"nodeName": ptp_node, "containers": [{"name": "du", "resources": {"requests": {"cpu": "8", "openshift.io/intel_fh": "2", "hugepages-1Gi": "8Gi"}}}]},
                     "status": {"phase": "Running"}});
-    let mut multus = yaml_object(&read(
-        dir,
-        "k8s-cnf/pod_metadata_multus_networks_and_network_status.harvester-docs.yaml",
-    ));
+    let mut multus = yaml_object(&read(dir, "k8s-cnf/pod_metadata_multus_networks_and_network_status.harvester-docs.yaml"));
     multus["metadata"]["name"] = json!("instance-manager-r-1f2b3c");
     multus["metadata"]["namespace"] = json!("longhorn-system");
     k.list("/api/v1/namespaces/ran/pods", vec![du.clone()]);
     pods.extend([du, multus]);
-    k.exec(
-        "ran",
-        "du-0",
-        Some(&ETHDEV_LIST_COMMAND),
-        ExecReply::ok(read(
-            dir,
-            "dpdk-telemetry/ethdev_list_reply.dpdk-docs-howto-telemetry.json",
-        )),
-    );
+    k.exec("ran", "du-0", Some(&ETHDEV_LIST_COMMAND), ExecReply::ok(read(dir, "dpdk-telemetry/ethdev_list_reply.dpdk-docs-howto-telemetry.json")));
     k.exec(
         "ran",
         "du-0",
         Some(ETHDEV_STATS_COMMANDS[0]),
-        ExecReply::ok(read(
-            dir,
-            "dpdk-telemetry/session_transcript_ethdev_list_and_stats.knet-docs-dpdk-21.11.7.txt",
-        )),
+        ExecReply::ok(read(dir, "dpdk-telemetry/session_transcript_ethdev_list_and_stats.knet-docs-dpdk-21.11.7.txt")),
     );
     k.exec(
         "ran",
         "du-0",
         Some(ETHDEV_STATS_COMMANDS[1]),
-        ExecReply::ok(read(
-            dir,
-            "dpdk-telemetry/ethdev_stats_reply_2_active_queues.knet-docs-dpdk-21.11.7.json",
-        )),
+        ExecReply::ok(read(dir, "dpdk-telemetry/ethdev_stats_reply_2_active_queues.knet-docs-dpdk-21.11.7.json")),
     );
     k.list("/api/v1/pods", pods);
     url
@@ -747,51 +582,28 @@ async fn main() {
     let empty_tempo = Arc::new(empty_tempo());
     let mut env = Vec::new();
     for c in CLUSTERS {
-        let (streams, gpu_nodes, cpu_node, ptp_node): (_, Vec<(&str, &str, Option<&str>)>, _, _) =
-            match c {
-                "east" => (
-                    "loki/query_range_streams_backward_limit.json",
-                    vec![("gpu-node-a3", H100, Some(H100_APPS))],
-                    Some("cpu-node-12"),
-                    "cpu-node-12",
-                ),
-                "west" => (
-                    "loki/query_range_streams_forward.json",
-                    vec![
-                        ("gpu-node-b1", H100, Some(H100_APPS)),
-                        ("gpu-node-b2", MIG, None),
-                    ],
-                    Some("cpu-node-07"),
-                    "cpu-node-07",
-                ),
-                _ => (
-                    "loki/query_range_streams_gpu_agent_errors_edge.json",
-                    vec![
-                        ("edge-gpu-1", RTX, Some(RTX_APPS)),
-                        ("edge-gpu-2", RTX, None),
-                    ],
-                    None,
-                    "edge-gpu-1",
-                ),
-            };
-        let up = c.to_ascii_uppercase();
-        env.push(format!(
-            "LOKI_{up}_URL={}",
-            serve(loki_router(loki_replay(&dir, streams))).await
-        ));
-        let tempo = if c == "east" {
-            recorded_tempo.clone()
-        } else {
-            empty_tempo.clone()
+        let (streams, gpu_nodes, cpu_node, ptp_node): (_, Vec<(&str, &str, Option<&str>)>, _, _) = match c {
+            "east" => {
+                ("loki/query_range_streams_backward_limit.json", vec![("gpu-node-a3", H100, Some(H100_APPS))], Some("cpu-node-12"), "cpu-node-12")
+            }
+            "west" => (
+                "loki/query_range_streams_forward.json",
+                vec![("gpu-node-b1", H100, Some(H100_APPS)), ("gpu-node-b2", MIG, None)],
+                Some("cpu-node-07"),
+                "cpu-node-07",
+            ),
+            _ => (
+                "loki/query_range_streams_gpu_agent_errors_edge.json",
+                vec![("edge-gpu-1", RTX, Some(RTX_APPS)), ("edge-gpu-2", RTX, None)],
+                None,
+                "edge-gpu-1",
+            ),
         };
-        env.push(format!(
-            "TEMPO_{up}_URL={}",
-            serve(tempo_router(tempo)).await
-        ));
-        env.push(format!(
-            "K8S_{up}_URL={}",
-            kube_cluster(&dir, &gpu_nodes, cpu_node, ptp_node).await
-        ));
+        let up = c.to_ascii_uppercase();
+        env.push(format!("LOKI_{up}_URL={}", serve(loki_router(loki_replay(&dir, streams))).await));
+        let tempo = if c == "east" { recorded_tempo.clone() } else { empty_tempo.clone() };
+        env.push(format!("TEMPO_{up}_URL={}", serve(tempo_router(tempo)).await));
+        env.push(format!("K8S_{up}_URL={}", kube_cluster(&dir, &gpu_nodes, cpu_node, ptp_node).await));
     }
     let tmp = env_out.with_extension("tmp");
     std::fs::write(&tmp, env.join("\n") + "\n").expect("write env");

@@ -104,7 +104,12 @@ async fn labels(State(seen): State<Seen>, headers: HeaderMap, Query(p): Query<Ha
     }
 }
 
-async fn label_values(State(seen): State<Seen>, headers: HeaderMap, Path(name): Path<String>, Query(mut p): Query<HashMap<String, String>>) -> Response {
+async fn label_values(
+    State(seen): State<Seen>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+    Query(mut p): Query<HashMap<String, String>>,
+) -> Response {
     let tenant = tenant(&headers);
     p.insert("name".into(), name.clone());
     seen.label_params.lock().unwrap().push((tenant.clone(), p));

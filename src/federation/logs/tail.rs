@@ -93,7 +93,10 @@ impl TailQuery {
         match logql::validate(&expr) {
             Ok(LogqlKind::Log) => {}
             Ok(LogqlKind::Metric) => {
-                return Err(FleetError::new(ErrorCode::InvalidLogql, "live tail needs a log query (a stream selector and pipeline), not a metric query"));
+                return Err(FleetError::new(
+                    ErrorCode::InvalidLogql,
+                    "live tail needs a log query (a stream selector and pipeline), not a metric query",
+                ));
             }
             Err(e) => return Err(FleetError::new(ErrorCode::InvalidLogql, format!("invalid LogQL in `expr`: {e}"))),
         }
@@ -159,10 +162,8 @@ pub fn open(fed: &Arc<Federation>, q: &TailQuery) -> Result<TailStream, FleetErr
     let derived = derived_fields(fed, q.datasource_uid.as_deref())?;
     let start_ns = q.start_ns.unwrap_or_else(|| chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX));
     let (tx, events) = mpsc::channel(64);
-    let tasks = targets
-        .into_iter()
-        .map(|cluster| tokio::spawn(follow(fed.clone(), cluster, q.expr.clone(), q.limit, start_ns, tx.clone())))
-        .collect();
+    let tasks =
+        targets.into_iter().map(|cluster| tokio::spawn(follow(fed.clone(), cluster, q.expr.clone(), q.limit, start_ns, tx.clone()))).collect();
     Ok(TailStream { events, derived, pending, _tasks: Tasks(tasks) })
 }
 
@@ -199,7 +200,9 @@ async fn follow(fed: Arc<Federation>, cluster: Arc<Cluster>, expr: String, limit
                         Some(Ok(Message::Binary(b))) => b,
                         // tungstenite answers pings itself.
                         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => continue,
-                        Some(Ok(Message::Close(frame))) => break format!("closed by Loki{}", frame.map(|f| format!(" ({} {})", f.code, f.reason)).unwrap_or_default()),
+                        Some(Ok(Message::Close(frame))) => {
+                            break format!("closed by Loki{}", frame.map(|f| format!(" ({} {})", f.code, f.reason)).unwrap_or_default());
+                        }
                         Some(Err(e)) => break format!("connection lost: {e}"),
                         None => break "connection lost".to_owned(),
                     };

@@ -154,7 +154,10 @@ mod tests {
     fn recorded_replies() {
         assert_eq!(parse_list(&fixture("ethdev_list_reply.dpdk-docs-howto-telemetry.json")).unwrap(), [0, 1]);
         let s = parse_stats(&fixture("ethdev_stats_reply_2_active_queues.knet-docs-dpdk-21.11.7.json"), 0).unwrap();
-        assert_eq!((s.ipackets, s.opackets, s.ibytes, s.obytes, s.imissed, s.ierrors, s.oerrors, s.rx_nombuf), (10006228, 10005020, 1020453075, 710344388, 0, 0, 0, 0));
+        assert_eq!(
+            (s.ipackets, s.opackets, s.ibytes, s.obytes, s.imissed, s.ierrors, s.oerrors, s.rx_nombuf),
+            (10006228, 10005020, 1020453075, 710344388, 0, 0, 0, 0)
+        );
         let q = s.queues();
         assert_eq!(q.len(), 2);
         assert_eq!((q[1].ipackets, q[1].obytes), (4991509, 354354181));

@@ -223,7 +223,8 @@ pub fn profiles(objects: &[DynamicObject]) -> (Vec<PtpProfile>, Vec<String>) {
             problems.push(format!("PtpConfig {config}: spec.profile is missing or not a list"));
             continue;
         };
-        let recommends: Vec<&serde_json::Value> = spec.and_then(|s| s.get("recommend")).and_then(|r| r.as_array()).map(|r| r.iter().collect()).unwrap_or_default();
+        let recommends: Vec<&serde_json::Value> =
+            spec.and_then(|s| s.get("recommend")).and_then(|r| r.as_array()).map(|r| r.iter().collect()).unwrap_or_default();
         for p in list {
             let profile = str_field(p, "name");
             let ptp4l_opts = str_field(p, "ptp4lOpts");
@@ -233,7 +234,10 @@ pub fn profiles(objects: &[DynamicObject]) -> (Vec<PtpProfile>, Vec<String>) {
                 .filter(|r| r.get("profile").and_then(|x| x.as_str()) == Some(profile.as_str()))
                 .flat_map(|r| r.get("match").and_then(|m| m.as_array()).cloned().unwrap_or_default())
                 .filter_map(|m| {
-                    m.get("nodeLabel").and_then(|x| x.as_str()).map(|l| format!("nodeLabel={l}")).or_else(|| m.get("nodeName").and_then(|x| x.as_str()).map(|n| format!("nodeName={n}")))
+                    m.get("nodeLabel")
+                        .and_then(|x| x.as_str())
+                        .map(|l| format!("nodeLabel={l}"))
+                        .or_else(|| m.get("nodeName").and_then(|x| x.as_str()).map(|n| format!("nodeName={n}")))
                 })
                 .collect();
             out.push(PtpProfile {

@@ -44,7 +44,10 @@ fn recorded_daemon_metrics_become_rows() {
 
 #[test]
 fn states_and_roles_are_named() {
-    assert_eq!([clock_state_name(Some(0.0)), clock_state_name(Some(1.0)), clock_state_name(Some(2.0)), clock_state_name(Some(7.0))], ["FREERUN", "LOCKED", "HOLDOVER", "UNKNOWN"]);
+    assert_eq!(
+        [clock_state_name(Some(0.0)), clock_state_name(Some(1.0)), clock_state_name(Some(2.0)), clock_state_name(Some(7.0))],
+        ["FREERUN", "LOCKED", "HOLDOVER", "UNKNOWN"]
+    );
     assert_eq!([role_name(Some(3.0)), role_name(Some(2.0)), role_name(None)], ["FAULTY", "MASTER", "UNKNOWN"]);
     assert!(same_iface("ens2fx", "ens2f0") && same_iface("eno1", "eno1") && !same_iface("ens2fx", "ens3f0") && !same_iface("x", ""));
 }
@@ -58,7 +61,10 @@ fn recorded_operator_objects() {
     let (profiles, problems) = profiles(&[obj(&fixture("ptpconfig_ordinary_clock.ptp-operator-readme.yaml"))]);
     assert!(problems.is_empty(), "{problems:?}");
     let p = &profiles[0];
-    assert_eq!((p.config.as_str(), p.profile.as_str(), p.interface.as_str(), p.role), ("ordinary-clock-ptpconfig", "profile1", "enp134s0f0", "slave-only"));
+    assert_eq!(
+        (p.config.as_str(), p.profile.as_str(), p.interface.as_str(), p.role),
+        ("ordinary-clock-ptpconfig", "profile1", "enp134s0f0", "slave-only")
+    );
     assert_eq!(p.recommend, ["nodeLabel=node-role.kubernetes.io/worker"]);
 }
 
@@ -78,7 +84,10 @@ fn malformed_objects_are_reported_not_fatal() {
 #[test]
 fn operator_nodes_without_metrics_get_a_row() {
     let mut rows = rows_from_series(&series_from_prom(&fixture("ptp_metrics_cloud_event_proxy_sidecar.cloud-event-proxy-plugins-readme.prom")));
-    merge_devices(&mut rows, &[NodeDevices { node: "NODE_NAME".into(), devices: vec!["ens2f0".into()] }, NodeDevices { node: "a-node".into(), devices: vec![] }]);
+    merge_devices(
+        &mut rows,
+        &[NodeDevices { node: "NODE_NAME".into(), devices: vec!["ens2f0".into()] }, NodeDevices { node: "a-node".into(), devices: vec![] }],
+    );
     assert_eq!(rows.iter().map(|r| (r.node.as_str(), r.devices.len())).collect::<Vec<_>>(), [("NODE_NAME", 1), ("a-node", 0)]);
     assert_eq!(rows[1].state(), "UNKNOWN");
 }

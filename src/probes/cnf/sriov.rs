@@ -114,7 +114,11 @@ mod tests {
     use super::*;
 
     fn fixture() -> DynamicObject {
-        let text = std::fs::read_to_string(format!("{}/tests/fixtures/k8s-cnf/sriovnetworknodestate_igb_vfio_vfs.openshift-examples-web.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/k8s-cnf/sriovnetworknodestate_igb_vfio_vfs.openshift-examples-web.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         serde_yaml::from_str(&text).unwrap()
     }
 

@@ -148,7 +148,11 @@ mod tests {
     use super::*;
 
     fn recorded() -> Pod {
-        let text = std::fs::read_to_string(format!("{}/tests/fixtures/k8s-cnf/pod_metadata_multus_networks_and_network_status.harvester-docs.yaml", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/k8s-cnf/pod_metadata_multus_networks_and_network_status.harvester-docs.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         serde_yaml::from_str(&text).unwrap()
     }
 
@@ -158,7 +162,10 @@ mod tests {
         assert_eq!(p.networks, ["harvester-system/storagenetwork-95bj4@lhnet1"]);
         assert_eq!(p.attachments.len(), 1, "the default network is left out");
         let a = &p.attachments[0];
-        assert_eq!((a.name.as_str(), a.interface.as_str(), a.ips.as_slice(), a.mac.as_str()), ("harvester-system/storagenetwork-95bj4", "lhnet1", &["192.168.0.3".to_owned()][..], "2e:51:e6:31:96:40"));
+        assert_eq!(
+            (a.name.as_str(), a.interface.as_str(), a.ips.as_slice(), a.mac.as_str()),
+            ("harvester-system/storagenetwork-95bj4", "lhnet1", &["192.168.0.3".to_owned()][..], "2e:51:e6:31:96:40")
+        );
         assert!(p.problems.is_empty());
     }
 
@@ -171,9 +178,13 @@ mod tests {
             "spec": {"nodeName": "w1", "containers": [
                 {"name": "du", "resources": {"requests": {"cpu": "4", "openshift.io/storm5": "2"}, "limits": {"openshift.io/storm5": "2"}}},
                 {"name": "side", "resources": {"requests": {"intel.com/intel_sriov_netdevice": "1"}}}]},
-            "status": {"phase": "Running"}})).unwrap();
+            "status": {"phase": "Running"}}))
+        .unwrap();
         let p = from_pod(&pod).unwrap();
-        assert_eq!(p.sriov_resources, [("intel.com/intel_sriov_netdevice".to_owned(), "1".to_owned()), ("openshift.io/storm5".to_owned(), "2".to_owned())]);
+        assert_eq!(
+            p.sriov_resources,
+            [("intel.com/intel_sriov_netdevice".to_owned(), "1".to_owned()), ("openshift.io/storm5".to_owned(), "2".to_owned())]
+        );
         assert!(p.networks.is_empty());
         let plain: Pod = serde_json::from_value(serde_json::json!({"metadata": {"name": "web"}, "spec": {"containers": [{"name": "c", "resources": {"requests": {"nvidia.com/gpu": "1"}}}]}})).unwrap();
         assert!(from_pod(&plain).is_none());

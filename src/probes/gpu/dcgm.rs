@@ -13,7 +13,8 @@ use super::{NodeGpus, ProcessRow};
 use crate::frames::prometheus::Series;
 
 /// Every DCGM metric the GPU views read, in one selector.
-pub const DCGM_QUERY: &str = "{__name__=~\"DCGM_FI_DEV_(GPU_UTIL|MEM_COPY_UTIL|FB_USED|FB_FREE|FB_RESERVED|GPU_TEMP|POWER_USAGE|POWER_MGMT_LIMIT|FAN_SPEED)\"}";
+pub const DCGM_QUERY: &str =
+    "{__name__=~\"DCGM_FI_DEV_(GPU_UTIL|MEM_COPY_UTIL|FB_USED|FB_FREE|FB_RESERVED|GPU_TEMP|POWER_USAGE|POWER_MGMT_LIMIT|FAN_SPEED)\"}";
 
 #[derive(Default)]
 struct Acc {

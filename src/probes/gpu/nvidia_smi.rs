@@ -44,8 +44,7 @@ pub const QUERY_GPU_COMMAND: [&str; 3] = [
 ];
 
 /// The GPU process command.
-pub const QUERY_APPS_COMMAND: [&str; 3] =
-    ["nvidia-smi", "--query-compute-apps=pid,process_name,used_memory", "--format=csv,noheader,nounits"];
+pub const QUERY_APPS_COMMAND: [&str; 3] = ["nvidia-smi", "--query-compute-apps=pid,process_name,used_memory", "--format=csv,noheader,nounits"];
 
 /// One physical GPU as nvidia-smi reports it. Numbers are `None` when the
 /// device does not report them (`[N/A]`, `[Not Supported]`, MIG mode).
@@ -128,17 +127,11 @@ struct Columns {
 
 /// Lines of an output, without blank ones, `\r` trimmed, numbered from 1.
 fn lines(output: &str) -> Vec<(usize, &str)> {
-    output
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-        .filter(|(_, l)| !l.trim().is_empty())
-        .collect()
+    output.lines().enumerate().map(|(i, l)| (i + 1, l.trim_end_matches('\r'))).filter(|(_, l)| !l.trim().is_empty()).collect()
 }
 
 fn columns(first: &str, fields: &[&'static str], required: &[&'static str]) -> Result<Columns, ParseError> {
-    let header: Vec<String> =
-        first.split(',').map(|h| h.trim().split(" [").next().unwrap_or_default().trim().to_owned()).collect();
+    let header: Vec<String> = first.split(',').map(|h| h.trim().split(" [").next().unwrap_or_default().trim().to_owned()).collect();
     // A data row never has a cell that is exactly a field name.
     if !header.iter().any(|h| fields.contains(&h.as_str())) {
         return Ok(Columns { positions: (0..fields.len()).map(Some).collect(), width: fields.len(), has_header: false });
@@ -148,11 +141,7 @@ fn columns(first: &str, fields: &[&'static str], required: &[&'static str]) -> R
             return Err(ParseError::MissingColumn(r));
         }
     }
-    Ok(Columns {
-        positions: fields.iter().map(|f| header.iter().position(|h| h == f)).collect(),
-        width: header.len(),
-        has_header: true,
-    })
+    Ok(Columns { positions: fields.iter().map(|f| header.iter().position(|h| h == f)).collect(), width: header.len(), has_header: true })
 }
 
 fn finish<T>(rows: Vec<T>, problems: Vec<String>, first_line: Option<&str>) -> Result<Parsed<T>, ParseError> {
@@ -223,8 +212,7 @@ fn gpu_row(line: &str, cols: &Columns, row_number: usize) -> Result<GpuInfo, Str
 pub fn parse_processes(output: &str) -> Result<Parsed<GpuProcess>, ParseError> {
     let all = lines(output);
     let Some(&(_, first)) = all.first() else { return Ok(Parsed { rows: Vec::new(), problems: Vec::new() }) };
-    let header_names: Vec<String> =
-        first.split(',').map(|h| h.trim().split(" [").next().unwrap_or_default().trim().to_owned()).collect();
+    let header_names: Vec<String> = first.split(',').map(|h| h.trim().split(" [").next().unwrap_or_default().trim().to_owned()).collect();
     let has_header = header_names.iter().any(|h| h == "pid") && header_names.iter().any(|h| h == "process_name");
     let mut rows = Vec::new();
     let mut problems = Vec::new();
@@ -248,11 +236,7 @@ fn app_row(line: &str) -> Result<GpuProcess, String> {
         return Err(format!("{} columns, expected 3 (truncated or malformed output)", line.split(',').count()));
     };
     let (name, mem) = rest.rsplit_once(',').unwrap_or((rest, ""));
-    Ok(GpuProcess {
-        pid: pid(p)?,
-        process_name: name.trim().to_owned(),
-        used_memory_mib: number(mem).map_err(|e| format!("used_memory: {e}"))?,
-    })
+    Ok(GpuProcess { pid: pid(p)?, process_name: name.trim().to_owned(), used_memory_mib: number(mem).map_err(|e| format!("used_memory: {e}"))? })
 }
 
 fn app_row_by_header(line: &str, header: &[String]) -> Result<GpuProcess, String> {

@@ -13,8 +13,7 @@ fn fixture(name: &str) -> String {
 /// seed's 13 columns: what the plugin's own command prints on that machine.
 fn project(capture: &str) -> String {
     let mut lines = capture.lines();
-    let header: Vec<String> =
-        lines.next().unwrap().split(',').map(|h| h.trim().split(" [").next().unwrap().to_owned()).collect();
+    let header: Vec<String> = lines.next().unwrap().split(',').map(|h| h.trim().split(" [").next().unwrap().to_owned()).collect();
     lines
         .filter(|l| !l.trim().is_empty())
         .map(|l| {

@@ -65,10 +65,11 @@ impl PowerSample {
         // The gpu_power sampler reports under `gpu`; cpu_power also repeats it under `processor`.
         let gpu_w = watts(doc.get("gpu"), "gpu", elapsed_s).or_else(|| watts(processor, "gpu", elapsed_s));
         let ane_w = watts(processor, "ane", elapsed_s);
-        let package_w = processor.and_then(|p| p.get("combined_power")).and_then(Plist::as_f64).map(|mw| mw / 1000.0).or(match (cpu_w, gpu_w, ane_w) {
-            (Some(c), Some(g), Some(a)) => Some(c + g + a),
-            _ => None,
-        });
+        let package_w =
+            processor.and_then(|p| p.get("combined_power")).and_then(Plist::as_f64).map(|mw| mw / 1000.0).or(match (cpu_w, gpu_w, ane_w) {
+                (Some(c), Some(g), Some(a)) => Some(c + g + a),
+                _ => None,
+            });
         let thermal_pressure = doc.get("thermal_pressure").and_then(Plist::as_str).and_then(thermal_level);
         PowerSample { cpu_w, gpu_w, ane_w, package_w, thermal_pressure, hw_model: doc.get("hw_model").and_then(Plist::as_str).map(str::to_owned) }
     }
@@ -103,7 +104,11 @@ mod tests {
     use super::*;
 
     fn recorded() -> String {
-        std::fs::read_to_string(format!("{}/tests/fixtures/powermetrics/plist_gpu_power_single_sample.mac16-8.matiasinsaurralde-powermetrics-testdata.plist", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!(
+            "{}/tests/fixtures/powermetrics/plist_gpu_power_single_sample.mac16-8.matiasinsaurralde-powermetrics-testdata.plist",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]

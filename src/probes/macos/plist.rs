@@ -173,7 +173,11 @@ fn unescape(raw: &str) -> Result<String, String> {
             "quot" => '"',
             "apos" => '\'',
             _ => {
-                let code = if let Some(h) = ent.strip_prefix("#x") { u32::from_str_radix(h, 16).ok() } else { ent.strip_prefix('#').and_then(|d| d.parse().ok()) };
+                let code = if let Some(h) = ent.strip_prefix("#x") {
+                    u32::from_str_radix(h, 16).ok()
+                } else {
+                    ent.strip_prefix('#').and_then(|d| d.parse().ok())
+                };
                 code.and_then(char::from_u32).ok_or_else(|| format!("unknown entity &{ent};"))?
             }
         };
@@ -205,7 +209,11 @@ mod tests {
 
     #[test]
     fn recorded_document() {
-        let text = std::fs::read_to_string(format!("{}/tests/fixtures/powermetrics/plist_gpu_power_single_sample.mac16-8.matiasinsaurralde-powermetrics-testdata.plist", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/powermetrics/plist_gpu_power_single_sample.mac16-8.matiasinsaurralde-powermetrics-testdata.plist",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
         let p = parse(&text).unwrap();
         assert_eq!(p.get("is_delta"), Some(&Plist::Bool(true)));
         assert_eq!(p.get("kern_bootargs"), Some(&Plist::String(String::new())));
@@ -219,7 +227,14 @@ mod tests {
 
     #[test]
     fn malformed_documents_are_errors() {
-        for bad in ["", "<plist><dict><key>a</key></dict></plist>", "<plist><integer>x</integer></plist>", "<plist><dict><string>v</string></dict></plist>", "<plist><real>1</real>", "<plist><string>&bogus;</string></plist>"] {
+        for bad in [
+            "",
+            "<plist><dict><key>a</key></dict></plist>",
+            "<plist><integer>x</integer></plist>",
+            "<plist><dict><string>v</string></dict></plist>",
+            "<plist><real>1</real>",
+            "<plist><string>&bogus;</string></plist>",
+        ] {
             assert!(parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(parse("<plist><string>a &amp; &#x3C;b&gt;</string></plist>").unwrap(), Plist::String("a & <b>".into()));
