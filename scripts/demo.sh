@@ -4,7 +4,8 @@
 # them, federated queries printed, then serve until Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=target/release/gpx_fleetscope
+# The static musl build make build makes (the linux/amd64 binary make dist ships).
+bin=target/${FLEETSCOPE_TARGET:-x86_64-unknown-linux-musl}/release/gpx_fleetscope
 listen=${FLEETSCOPE_DEMO_LISTEN:-127.0.0.1:8080}
 
 tests/stack/stack.sh up

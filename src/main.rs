@@ -3,6 +3,12 @@
 
 use clap::Parser;
 
+/// musl's malloc serialises every allocation behind one lock; the static Linux
+/// builds use mimalloc instead (measured in docs/operations.md, "Static builds").
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// go-plugin handshake cookie Grafana sets for backend plugins.
 const MAGIC_COOKIE_KEY: &str = "grafana_plugin_type";
 const MAGIC_COOKIE_VALUE: &str = "datasource";

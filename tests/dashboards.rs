@@ -174,6 +174,33 @@ fn plugin_json_includes_match_the_dashboards() {
     }
 }
 
+/// `__requires` is what Grafana's import dialog checks: the Grafana version the plugin needs
+/// (plugin.json `grafanaDependency`), the Fleetscope datasource and every panel plugin used,
+/// the Fleetscope panel plugin with the version shipped beside it.
+#[test]
+fn dashboards_require_the_grafana_version_and_every_panel_plugin() {
+    let plugin = read_json(&root().join("plugin.json"));
+    let dependency = str_of(&plugin["dependencies"], "grafanaDependency", "plugin.json");
+    let min_grafana = dependency.trim_start_matches(">=").trim();
+    let panel_plugin = read_json(&root().join("frontend/panel/plugin.json"));
+    let panel_id = str_of(&panel_plugin, "id", "frontend/panel/plugin.json");
+    let version = env!("CARGO_PKG_VERSION");
+    for (file, dash) in dashboards() {
+        let requires = dash["__requires"].as_array().unwrap_or_else(|| panic!("{file}: __requires missing"));
+        let find = |kind: &str, id: &str| requires.iter().find(|r| r["type"] == kind && r["id"] == id);
+        let grafana = find("grafana", "grafana").unwrap_or_else(|| panic!("{file}: __requires names no Grafana version"));
+        assert_eq!(grafana["version"], min_grafana, "{file}: __requires Grafana version must be plugin.json's grafanaDependency");
+        let ds = find("datasource", PLUGIN_ID).unwrap_or_else(|| panic!("{file}: __requires lacks the Fleetscope datasource"));
+        assert_eq!(ds["version"], version, "{file}: datasource version");
+        let used: BTreeSet<&str> = all_panels(&dash).iter().filter_map(|p| p["type"].as_str()).filter(|t| *t != "row").collect();
+        let required: BTreeSet<&str> = requires.iter().filter(|r| r["type"] == "panel").filter_map(|r| r["id"].as_str()).collect();
+        assert_eq!(used, required, "{file}: __requires panels and the panels used differ");
+        if used.contains(panel_id) {
+            assert_eq!(find("panel", panel_id).unwrap()["version"], version, "{file}: {panel_id} version");
+        }
+    }
+}
+
 /// `npm run typecheck` checks each dashboard against `@grafana/schema`'s
 /// `Dashboard` (frontend/src/provisioning/dashboards.schema.ts): none may be missing there.
 #[test]
@@ -324,6 +351,34 @@ fn all_rules() -> Vec<Value> {
 fn is_duration(s: &str) -> bool {
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     !num.is_empty() && ["s", "m", "h", "d"].contains(&unit)
+}
+
+/// Every rule says why its noDataState is what it is (the comment right above it), and only
+/// rules over metrics that legitimately vanish may stay OK: a rule over a metric that always
+/// exists while its exporter runs must not go silent when the exporter does.
+#[test]
+fn alert_rules_say_why_no_data_is_what_they_say() {
+    let text = std::fs::read_to_string(root().join("provisioning/alerting/fleetscope-rules.yaml")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut stated = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(state) = line.trim().strip_prefix("noDataState: ") else { continue };
+        let above = lines[..i].iter().rev().find(|l| !l.trim().is_empty()).map(|l| l.trim()).unwrap_or("");
+        let reason = above
+            .strip_prefix(&format!("# noDataState {state}: "))
+            .unwrap_or_else(|| panic!("line {}: noDataState {state} without a `# noDataState {state}: <why>` comment above it", i + 1));
+        assert!(reason.len() >= 30, "line {}: say why noDataState is {state}: {reason:?}", i + 1);
+        stated += 1;
+    }
+    let rules = all_rules();
+    assert_eq!(stated, rules.len(), "one reasoned noDataState per rule");
+    let silent: Vec<&str> = rules.iter().filter(|r| r["noDataState"] == "OK").map(|r| str_of(r, "title", "rule")).collect();
+    assert!(silent.len() * 2 < rules.len(), "most rules watch metrics that always exist; OK on no data: {silent:?}");
+    // Gauges every exporter always writes: their absence is an outage of the exporter.
+    for (title, state) in [("HighGPUTemperature", "NoData"), ("ServiceDown", "NoData"), ("ClusterUnreachable", "Alerting")] {
+        let rule = rules.iter().find(|r| r["title"] == title).unwrap_or_else(|| panic!("rule {title} missing"));
+        assert_eq!(rule["noDataState"], state, "{title}");
+    }
 }
 
 #[test]

@@ -2,6 +2,11 @@
 //! `powermetrics -f plist --samplers cpu_power,gpu_power,ane_power,thermal`
 //! (needs root, as powermetrics does) and serves the latest sample on
 //! `/metrics` with the names of docs/metrics.md, labelled `node`.
+//!
+//! Two ways in, one set of flags ([`ExporterArgs`]): the `macos-exporter`
+//! subcommand of `gpx_fleetscope`, and the `fleetscope-macos-exporter` binary
+//! shipped for darwin (src/bin/macos_exporter.rs; docs/macos-exporter.md).
+//! It stops (exit 2) when powermetrics exits: launchd's KeepAlive restarts it.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -23,11 +28,29 @@ fn hostname() -> String {
     String::from_utf8_lossy(&buf[..end]).split('.').next().unwrap_or("localhost").to_owned()
 }
 
-pub async fn run(listen: SocketAddr, interval_ms: u64, node: Option<String>, powermetrics: PathBuf) -> Result<i32, String> {
+/// The exporter's flags (both entry points).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExporterArgs {
+    /// Address to serve /metrics on (port 0: any free port, printed at start).
+    #[arg(long, default_value = "0.0.0.0:9101")]
+    pub listen: SocketAddr,
+    /// powermetrics sample interval in milliseconds (at least 100).
+    #[arg(long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(100..))]
+    pub interval_ms: u64,
+    /// `node` label (default: the host name).
+    #[arg(long)]
+    pub node: Option<String>,
+    /// The powermetrics executable.
+    #[arg(long, default_value = "/usr/bin/powermetrics")]
+    pub powermetrics: PathBuf,
+}
+
+pub async fn run(args: ExporterArgs) -> Result<i32, String> {
+    let ExporterArgs { listen, interval_ms, node, powermetrics } = args;
     let node = node.unwrap_or_else(hostname);
     let latest = Arc::new(RwLock::new(String::new()));
     let mut child = tokio::process::Command::new(&powermetrics)
-        .args(["-f", "plist", "--samplers", SAMPLERS, "-i", &interval_ms.max(100).to_string()])
+        .args(["-f", "plist", "--samplers", SAMPLERS, "-i", &interval_ms.to_string()])
         .stdout(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -71,7 +94,8 @@ pub async fn run(listen: SocketAddr, interval_ms: u64, node: Option<String>, pow
         }),
     );
     let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    eprintln!("macos-exporter: node {node}, serving http://{listen}/metrics");
+    let bound = listener.local_addr().map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    eprintln!("macos-exporter: node {node}, serving http://{bound}/metrics");
     tokio::select! {
         r = axum::serve(listener, app) => r.map_err(|e| e.to_string())?,
         _ = reader => return Err("powermetrics exited".into()),

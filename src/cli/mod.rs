@@ -4,7 +4,7 @@
 //! * `query`  — run one PromQL query across clusters and print it;
 //! * `check`  — the health check; exit status 1 unless every cluster is healthy.
 
-mod macos_exporter;
+pub mod macos_exporter;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -66,18 +66,7 @@ enum Command {
         expr: String,
     },
     /// On an Apple-Silicon Mac: serve powermetrics power/thermal on /metrics (docs/metrics.md).
-    MacosExporter {
-        #[arg(long, default_value = "0.0.0.0:9101")]
-        listen: SocketAddr,
-        /// powermetrics sample interval in milliseconds.
-        #[arg(long, default_value_t = 5000)]
-        interval_ms: u64,
-        /// `node` label (default: the host name).
-        #[arg(long)]
-        node: Option<String>,
-        #[arg(long, default_value = "/usr/bin/powermetrics")]
-        powermetrics: PathBuf,
-    },
+    MacosExporter(macos_exporter::ExporterArgs),
     /// Check every cluster's health.
     Check {
         #[arg(long, env = "FLEETSCOPE_CONFIG")]
@@ -106,7 +95,7 @@ pub async fn run(cli: Cli) -> i32 {
             Ok(fed) => run_query(&fed, &clusters, &from, &to, instant, &aggregate, step.as_deref(), &output, &expr).await,
             Err(e) => Err(e),
         },
-        Command::MacosExporter { listen, interval_ms, node, powermetrics } => macos_exporter::run(listen, interval_ms, node, powermetrics).await,
+        Command::MacosExporter(args) => macos_exporter::run(args).await,
         Command::Check { config } => match load(&config) {
             Ok(fed) => check(&fed).await,
             Err(e) => Err(e),

@@ -15,7 +15,7 @@ import (
 // TestParentDeathEndsPlugin starts and SIGKILLs.
 const childRoleEnv = "FLEETSCOPE_CONFORMANCE_ROLE"
 
-const howToRun = "run via make test (it sets FLEETSCOPE_BIN=<abs path of target/release/gpx_fleetscope> " +
+const howToRun = "run via make test (it sets FLEETSCOPE_BIN=<abs path of target/x86_64-unknown-linux-musl/release/gpx_fleetscope> " +
 	"and FLEETSCOPE_STACK_ENV=<abs path of .stack/env> after tests/stack/stack.sh up)"
 
 func TestMain(m *testing.M) {

@@ -23,8 +23,8 @@ STEP=15
 HOURS=6
 READY_TIMEOUT=${STACK_READY_TIMEOUT:-60}
 CLUSTERS=(east west edge)
-# The replayed Loki/Tempo/Kubernetes APIs: a cargo example sharing the release build.
-REPLAY_BIN=${FLEETSCOPE_REPLAY_BIN:-$ROOT/target/release/examples/replay_upstreams}
+# The replayed Loki/Tempo/Kubernetes APIs: a cargo example sharing the release build (make build: static musl).
+REPLAY_BIN=${FLEETSCOPE_REPLAY_BIN:-$ROOT/target/${FLEETSCOPE_TARGET:-x86_64-unknown-linux-musl}/release/examples/replay_upstreams}
 
 log() { printf 'stack: %s\n' "$*" >&2; }
 

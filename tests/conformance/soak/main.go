@@ -6,7 +6,7 @@
 //	FLEETSCOPE_STACK_ENV=.stack/env go run ./soak   (from tests/conformance; `make soak` does this)
 //
 // Environment: SOAK_SECONDS (default 600), SOAK_WORKERS (8), SOAK_FLAP_SECONDS (10),
-// FLEETSCOPE_PLUGIN_BIN (default ../../target/release/gpx_fleetscope).
+// FLEETSCOPE_PLUGIN_BIN (default ../../target/x86_64-unknown-linux-musl/release/gpx_fleetscope).
 // It prints RSS of the plugin at start/end (and the peak), the error rate and
 // p50/p99 latency, and exits 1 when a query failed outright (every cluster
 // failed or the call errored) outside the flapping cluster's own notices, or
@@ -161,7 +161,7 @@ func main() {
 	}
 	bin := os.Getenv("FLEETSCOPE_PLUGIN_BIN")
 	if bin == "" {
-		bin, _ = filepath.Abs("../../target/release/gpx_fleetscope")
+		bin, _ = filepath.Abs("../../target/x86_64-unknown-linux-musl/release/gpx_fleetscope")
 	}
 	seconds := envInt("SOAK_SECONDS", 600)
 	workers := envInt("SOAK_WORKERS", 8)
