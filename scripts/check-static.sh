@@ -33,7 +33,7 @@ done
 [ "$run" = 1 ] || exit 0
 
 bin=$1
-name=$(basename "$bin")
+name=gpx_fleetscope   # the name clap prints in --version, whatever the file is called
 root=$(mktemp -d "${TMPDIR:-/tmp}/fleetscope-empty-root.XXXXXX")
 trap 'rm -rf "$root" "$root.stdout" "$root.stderr"' EXIT
 install -m 0755 "$bin" "$root/$name"
@@ -51,7 +51,7 @@ echo "check-static: empty root: --version → $out"
 #    CORE-PROTOCOL-VERSION|APP-PROTOCOL-VERSION|NETWORK-TYPE|NETWORK-ADDR|PROTOCOL.
 fifo="$root.stdout"
 mkfifo "$fifo"
-env -i grafana_plugin_type=datasource PLUGIN_PROTOCOL_VERSIONS=2 chroot "$root" "/$name" >"$fifo" 2>"$root.stderr" &
+env -i grafana_plugin_type=datasource PLUGIN_PROTOCOL_VERSIONS=2 "$(command -v chroot)" "$root" "/$name" >"$fifo" 2>"$root.stderr" &
 pid=$!
 line=""
 read -r -t 30 line <"$fifo" || true
