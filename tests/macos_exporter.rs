@@ -114,16 +114,18 @@ fn serves_the_recorded_sample_in_the_exposition_format() {
     let addr = line.trim().trim_start_matches("macos-exporter: node mac-studio-01, serving http://").trim_end_matches("/metrics").to_owned();
     assert!(!addr.ends_with(":0"), "the bound port is printed, not port 0: {line}");
 
-    // The sample is served once powermetrics' first document arrived (no sample yet: empty body).
-    let mut body = String::new();
-    let mut head = String::new();
-    for _ in 0..400 {
-        (head, body) = http_get(&addr, "/metrics");
-        if !body.is_empty() {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
+    // The sample is served once powermetrics' first document arrived (before that: an empty body).
+    let (head, body) = (0..400)
+        .find_map(|_| {
+            let (head, body) = http_get(&addr, "/metrics");
+            if body.is_empty() {
+                std::thread::sleep(std::time::Duration::from_millis(25));
+                None
+            } else {
+                Some((head, body))
+            }
+        })
+        .expect("no sample served after 400 polls");
     assert!(head.starts_with("HTTP/1.0 200") || head.starts_with("HTTP/1.1 200"), "{head}");
     assert!(head.to_ascii_lowercase().contains("content-type: text/plain; version=0.0.4"), "{head}");
     // gpu_energy 9 mJ over elapsed_ns 5005449083 (the recording has only the gpu_power sampler).

@@ -146,7 +146,7 @@ mod toml_like {
 
     impl Doc {
         pub fn get(&self, key: &str) -> Option<&str> {
-            self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim_matches('"')).map(|v| v as &str)
+            self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.trim_matches('"'))
         }
     }
 

@@ -17,6 +17,13 @@ use tokio::io::AsyncReadExt;
 use crate::probes::macos::{PowerSample, SAMPLERS, plist, split_documents};
 
 /// This machine's host name (the `node` label when none is given).
+#[cfg(not(unix))]
+fn hostname() -> String {
+    std::env::var("COMPUTERNAME").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into())
+}
+
+/// This machine's host name (the `node` label when none is given).
+#[cfg(unix)]
 fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into buf.

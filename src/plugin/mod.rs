@@ -102,22 +102,46 @@ pub async fn run() -> i32 {
     }
 }
 
+/// Waits for SIGTERM or SIGINT; false when the handlers cannot be installed.
+#[cfg(unix)]
+async fn stop_signal() -> bool {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+        tracing::warn!("cannot install signal handlers");
+        return false;
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
+        _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+    }
+    true
+}
+
+/// Waits for Ctrl-C / Ctrl-Break (Windows has no SIGTERM); false when it cannot listen.
+#[cfg(not(unix))]
+async fn stop_signal() -> bool {
+    match tokio::signal::ctrl_c().await {
+        Ok(()) => {
+            tracing::info!("Ctrl-C: shutting down");
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            false
+        }
+    }
+}
+
 /// Ask the server to stop on SIGTERM/SIGINT or when the parent process goes away.
 fn spawn_stop_watchers(stop: watch::Sender<bool>) {
     let mut stopped = stop.subscribe();
     let on_signal = stop.clone();
     tokio::spawn(async move {
-        use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
-            tracing::warn!("cannot install signal handlers");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => tracing::info!("SIGTERM: shutting down"),
-            _ = int.recv() => tracing::info!("SIGINT: shutting down"),
+        if stop_signal().await {
+            let _ = on_signal.send(true);
         }
-        let _ = on_signal.send(true);
     });
+    #[cfg(unix)]
     tokio::spawn(async move {
         // SAFETY: getppid has no preconditions and cannot fail.
         let parent = unsafe { libc::getppid() };
@@ -132,6 +156,9 @@ fn spawn_stop_watchers(stop: watch::Sender<bool>) {
             }
         }
     });
+    // Windows has no getppid: there go-plugin's Kill (TerminateProcess) is what ends us.
+    #[cfg(not(unix))]
+    drop(stop);
     // Graceful shutdown waits for in-flight calls; a stuck stream must not keep
     // the process alive after Grafana is gone.
     tokio::spawn(async move {
