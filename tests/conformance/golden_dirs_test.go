@@ -64,7 +64,7 @@ func goldenFrames(t *testing.T, path string) data.Frames {
 
 func TestGoldenFramesOfEveryUpstreamDecodeWithTheSDK(t *testing.T) {
 	var files []string
-	for _, dir := range []string{"tempo", "loki", "cnf", "alertmanager", "gpu"} {
+	for _, dir := range []string{"tempo", "loki", "cnf", "alertmanager", "gpu", "prometheus"} {
 		m, _ := filepath.Glob(filepath.Join("..", "golden", dir, "*.json"))
 		files = append(files, m...)
 	}
