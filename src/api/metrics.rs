@@ -130,6 +130,7 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
     let parsed = query::parse("metrics", query_json.to_string().as_bytes(), env)?;
     let QueryKind::Metrics(q) = &parsed.kind else { return Err(FleetError::internal("parsed a metrics query as another kind")) };
     let targets = fed.registry.targets(&body.cluster_ids)?;
+    let q = &q.with_scrape_interval(fed.registry.scrape_interval_for(&targets))?;
     let started = Instant::now();
     let outcomes = metrics::fetch(fed, &targets, q, metrics::CacheUse::Use).await;
     let total_ms = started.elapsed().as_millis() as u64;
@@ -160,7 +161,7 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
         };
         return Ok(ApiResponse::json(code, &answer));
     }
-    Ok(seed_response(outcomes, total_ms, |resp| prom_data_json(&resp.data), |resp| result_type(&resp.data)))
+    Ok(seed_response(outcomes, total_ms, |resp| conv::result_json(resp), |resp| result_type(&resp.data)))
 }
 
 fn result_type(d: &PromData) -> ResultType {

@@ -478,6 +478,15 @@ fn histogram_series_json(h: &HistogramSeries) -> serde_json::Value {
     json!({ "metric": h.labels, "histograms": samples })
 }
 
+/// `data.result` of a whole answer, native-histogram series included.
+pub fn result_json(r: &PromResponse) -> serde_json::Value {
+    let mut result = data_json(&r.data);
+    if let serde_json::Value::Array(items) = &mut result {
+        items.extend(r.histograms.iter().map(histogram_series_json));
+    }
+    result
+}
+
 /// A whole answer in Prometheus' own format: what the shared (Redis) cache
 /// stores, read back with [`parse_query_response`].
 pub fn encode_query_response(r: &PromResponse) -> Vec<u8> {
@@ -486,13 +495,9 @@ pub fn encode_query_response(r: &PromResponse) -> Vec<u8> {
         PromData::Scalar { .. } => ResultType::Scalar,
         PromData::String { .. } => ResultType::String,
     };
-    let mut result = data_json(&r.data);
-    if let serde_json::Value::Array(items) = &mut result {
-        items.extend(r.histograms.iter().map(histogram_series_json));
-    }
     let body = serde_json::json!({
         "status": "success",
-        "data": { "resultType": format!("{result_type:?}").to_ascii_lowercase(), "result": result },
+        "data": { "resultType": format!("{result_type:?}").to_ascii_lowercase(), "result": result_json(r) },
         "warnings": r.warnings,
         "infos": r.infos,
     });

@@ -539,7 +539,9 @@ pub fn format_duration(ms: i64) -> String {
     if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
 
-/// The step Grafana's Prometheus datasource would use, in whole seconds (≥ 1 s).
+/// The step of a `logs` metric query (Loki): the largest of the min step,
+/// `intervalMs`, `range / maxDataPoints` and `range / 11000`, in whole seconds (≥ 1 s).
+/// Metrics queries use [`grafana_step_ms`].
 pub fn effective_step_ms(range: &TimeRange, interval_ms: i64, max_data_points: i64, min_step_ms: i64) -> i64 {
     let span = range.duration_ms().max(0);
     let by_points = if max_data_points > 0 { span / max_data_points } else { 0 };
@@ -552,7 +554,8 @@ fn align_down(t: i64, step: i64) -> i64 {
     t.div_euclid(step) * step
 }
 
-/// Expand Grafana's interval/range variables, longest names first.
+/// Expand the interval/range variables of a `logs` query (Loki), longest names
+/// first; metrics queries use Grafana's Prometheus spellings instead.
 pub fn expand_variables(expr: &str, step_ms: i64, range: &TimeRange) -> String {
     if !expr.contains("$__") && !expr.contains("${__") {
         return expr.to_owned();
