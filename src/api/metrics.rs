@@ -126,7 +126,8 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
     } else {
         query_json.as_object_mut().map(|o| o.remove("step"));
     }
-    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to)?, interval_ms: 0, max_data_points: 0 };
+    // No panel width here: the caller's step holds up to Prometheus' 11,000 points.
+    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to)?, interval_ms: 0, max_data_points: 11_000 };
     let parsed = query::parse("metrics", query_json.to_string().as_bytes(), env)?;
     let QueryKind::Metrics(q) = &parsed.kind else { return Err(FleetError::internal("parsed a metrics query as another kind")) };
     let targets = fed.registry.targets(&body.cluster_ids)?;

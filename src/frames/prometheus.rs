@@ -734,7 +734,7 @@ pub fn histogram_frames(histograms: Vec<HistogramSeries>, opts: &PromFrameOption
                     y_min.push(b.lower);
                     y_max.push(b.upper);
                     count.push(b.count);
-                    layout.push(i64::from(b.boundary_rule));
+                    layout.push(b.boundary_rule);
                 }
             }
             let mut y_min = Field::new("yMin", FieldValues::F64(y_min));
@@ -750,7 +750,7 @@ pub fn histogram_frames(histograms: Vec<HistogramSeries>, opts: &PromFrameOption
                     y_min.with_labels(h.labels),
                     Field::new("yMax", FieldValues::F64(y_max)),
                     Field::new("count", FieldValues::F64(count)),
-                    Field::new("yLayout", FieldValues::I64(layout)),
+                    Field::new("yLayout", FieldValues::I8(layout)),
                 ],
             }
         })

@@ -69,7 +69,7 @@ fn native_histograms_become_heatmap_cells() {
     assert_eq!(f.fields[1].values, FieldValues::F64(vec![0.7071067811865475, 1.0]));
     assert_eq!(f.fields[1].labels["job"], "prometheus");
     assert_eq!(f.fields[3].values, FieldValues::F64(vec![5.0, 7.5]));
-    assert_eq!(f.fields[4].values, FieldValues::I64(vec![0, 0]));
+    assert_eq!(f.fields[4].values, FieldValues::I8(vec![0, 0]));
     // The shared cache stores the answer as Prometheus wrote it and reads it back unchanged.
     assert_eq!(parse_query_response(&encode_query_response(&r)).unwrap(), r);
 }
