@@ -188,14 +188,32 @@ fn frames_for(c: &Case, fed: &Federation) -> Vec<Frame> {
     frames
 }
 
+/// With `FLEETSCOPE_RECORD_PROMETHEUS=1`, record every case once, before any
+/// test of this file reads a recording (on its own thread and runtime: the
+/// tests run inside theirs).
+fn ensure_recorded() {
+    static RECORDED: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    RECORDED.get_or_init(|| {
+        if !std::env::var("FLEETSCOPE_RECORD_PROMETHEUS").is_ok_and(|v| v == "1") {
+            return;
+        }
+        let native = std::env::var("PROM_NATIVE_URL").is_ok();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                for c in CASES.iter().filter(|c| c.source == Source::Stack || native) {
+                    record(c).await;
+                }
+            });
+        })
+        .join()
+        .expect("recording failed");
+    });
+}
+
 #[tokio::test]
 async fn every_recorded_prometheus_answer_matches_its_golden_frames() {
-    if std::env::var("FLEETSCOPE_RECORD_PROMETHEUS").is_ok_and(|v| v == "1") {
-        let native = std::env::var("PROM_NATIVE_URL").is_ok();
-        for c in CASES.iter().filter(|c| c.source == Source::Stack || native) {
-            record(c).await;
-        }
-    }
+    ensure_recorded();
     let fed = Federation::new(Registry::from_grafana(REGISTRY, &Default::default()).unwrap());
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
     for c in CASES {
@@ -216,6 +234,7 @@ async fn every_recorded_prometheus_answer_matches_its_golden_frames() {
 /// golden cannot silently lose a behaviour.
 #[tokio::test]
 async fn goldens_show_grafanas_behaviour() {
+    ensure_recorded();
     let fed = Federation::new(Registry::from_grafana(REGISTRY, &Default::default()).unwrap());
     let by_name = |name: &str| frames_for(CASES.iter().find(|c| c.name == name).unwrap(), &fed);
     let display = |f: &Frame| f.fields[1].config.as_ref().and_then(|c| c.display_name_from_ds.clone());
@@ -286,6 +305,7 @@ async fn goldens_show_grafanas_behaviour() {
 
 #[test]
 fn every_case_has_a_recording_and_a_golden() {
+    ensure_recorded();
     for c in CASES {
         assert!(recorded_path(c.name).exists(), "{}: no recording", c.name);
         assert!(Path::new(&root().join("tests/golden/prometheus").join(format!("{}.frame.json", c.name))).exists(), "{}: no golden", c.name);
