@@ -63,7 +63,10 @@ const CASES: &[Case] = &[
     case("range_label_less_sum", r#"{"expr":"sum(fleetscope_probe_value)","range":true,"interval":"1m"}"#),
     case("range_legend_template", r#"{"expr":"fleetscope_probe_value","range":true,"interval":"1m","legendFormat":"{{instance}} on {{cluster}}"}"#),
     case("range_legend_auto", r#"{"expr":"sum by (instance) (fleetscope_probe_value)","range":true,"interval":"1m","legendFormat":"__auto"}"#),
-    case("range_gaps_every_other_step", r#"{"expr":"fleetscope_probe_value{instance=\"probe-0\"} and on() (minute() % 2 == 0)","range":true,"interval":"1m"}"#),
+    case(
+        "range_gaps_every_other_step",
+        r#"{"expr":"fleetscope_probe_value{instance=\"probe-0\"} and on() (minute() % 2 == 0)","range":true,"interval":"1m"}"#,
+    ),
     case("range_nan", r#"{"expr":"0 * fleetscope_probe_value{instance=\"probe-0\"} / 0","range":true,"interval":"1m"}"#),
     case("range_rate_interval", r#"{"expr":"rate(fleetscope_probe_counter_total[$__rate_interval])","range":true}"#),
     case("range_empty", r#"{"expr":"fleetscope_no_such_metric","range":true,"interval":"1m"}"#),
@@ -71,10 +74,7 @@ const CASES: &[Case] = &[
     case("instant_scalar_inf", r#"{"expr":"1 / 0","instant":true,"range":false}"#),
     case("instant_string", r#"{"expr":"\"fleetscope\"","instant":true,"range":false}"#),
     case("both_range_and_instant", r#"{"expr":"sum(fleetscope_probe_value)","instant":true,"range":true,"interval":"1m"}"#),
-    Case {
-        with_dead_cluster: true,
-        ..case("notices_on_every_frame", r#"{"expr":"fleetscope_probe_value","range":true,"interval":"1m"}"#)
-    },
+    Case { with_dead_cluster: true, ..case("notices_on_every_frame", r#"{"expr":"fleetscope_probe_value","range":true,"interval":"1m"}"#) },
     Case {
         source: Source::Native,
         span_ms: 5_000,
@@ -152,7 +152,8 @@ async fn record(c: &Case) {
         Source::Stack => "tests/stack east Prometheus 2.42 (backfilled generator data)",
         Source::Native => "tests/stack/native_histograms.py: Prometheus 2.42 --enable-feature=native-histograms,exemplar-storage scraping protobuf",
     };
-    let doc = json!({ "source": source, "query": serde_json::from_str::<Value>(c.query).unwrap(), "fromMs": from_ms, "toMs": to_ms, "answers": answers });
+    let doc =
+        json!({ "source": source, "query": serde_json::from_str::<Value>(c.query).unwrap(), "fromMs": from_ms, "toMs": to_ms, "answers": answers });
     std::fs::create_dir_all(recorded_path(c.name).parent().unwrap()).unwrap();
     std::fs::write(recorded_path(c.name), serde_json::to_string_pretty(&doc).unwrap() + "\n").unwrap();
 }
@@ -224,8 +225,9 @@ async fn every_recorded_prometheus_answer_matches_its_golden_frames() {
             std::fs::write(&golden, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
             continue;
         }
-        let want: Value = serde_json::from_slice(&std::fs::read(&golden).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", golden.display())))
-            .unwrap();
+        let want: Value =
+            serde_json::from_slice(&std::fs::read(&golden).unwrap_or_else(|e| panic!("{}: {e} (UPDATE_GOLDEN=1 writes it)", golden.display())))
+                .unwrap();
         assert_eq!(got, want, "{}: frames differ from {}", c.name, golden.display());
     }
 }
@@ -242,10 +244,7 @@ async fn goldens_show_grafanas_behaviour() {
 
     let f = by_name("range_metric_name_and_labels");
     assert_eq!(f[0].fields[1].name, "fleetscope_probe_value");
-    assert_eq!(
-        display(&f[0]).as_deref(),
-        Some(r#"fleetscope_probe_value{cluster="prod-east", cluster_id="east", instance="probe-0", job="probe"}"#)
-    );
+    assert_eq!(display(&f[0]).as_deref(), Some(r#"fleetscope_probe_value{cluster="prod-east", cluster_id="east", instance="probe-0", job="probe"}"#));
     assert_eq!(interval(&f[0]), Some(60_000.0));
     let meta = f[0].meta.as_ref().unwrap();
     assert_eq!(meta.executed_query_string.as_deref(), Some("Expr: fleetscope_probe_value\nStep: 1m0s"));

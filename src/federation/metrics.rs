@@ -109,9 +109,7 @@ pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &Metric
         }
         out
     };
-    let exemplars = async {
-        if q.exemplars { Some(fetch_exemplars(fed, &targets, &q).await) } else { None }
-    };
+    let exemplars = async { if q.exemplars { Some(fetch_exemplars(fed, &targets, &q).await) } else { None } };
     let (answers, exemplars) = tokio::join!(answers, exemplars);
     let mut frames = Vec::new();
     for (part, outcomes) in answers {
@@ -294,7 +292,9 @@ pub fn exemplar_links(fed: &Federation, q: &MetricsQuery) -> impl Fn(&str) -> Ve
                             datasource_name: String::new(),
                         }),
                     }),
-                    (None, Some(url)) => Some(DataLink { title: title.unwrap_or_else(|| format!("Go to {url}")), url: url.to_owned(), internal: None }),
+                    (None, Some(url)) => {
+                        Some(DataLink { title: title.unwrap_or_else(|| format!("Go to {url}")), url: url.to_owned(), internal: None })
+                    }
                     (None, None) => None,
                 }
             })

@@ -119,7 +119,12 @@ fn arrow_type(values: &FieldValues) -> (DataType, bool) {
 pub(crate) fn ts_type(values: &FieldValues) -> &'static str {
     match values {
         FieldValues::TimeNs(_) | FieldValues::NullableTimeNs(_) => "time",
-        FieldValues::F64(_) | FieldValues::NullableF64(_) | FieldValues::I64(_) | FieldValues::NullableI64(_) | FieldValues::U64(_) | FieldValues::I8(_) => "number",
+        FieldValues::F64(_)
+        | FieldValues::NullableF64(_)
+        | FieldValues::I64(_)
+        | FieldValues::NullableI64(_)
+        | FieldValues::U64(_)
+        | FieldValues::I8(_) => "number",
         FieldValues::Bool(_) | FieldValues::NullableBool(_) => "boolean",
         FieldValues::Str(_) | FieldValues::NullableStr(_) => "string",
         FieldValues::Json(_) | FieldValues::NullableJson(_) => "other",

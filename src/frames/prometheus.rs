@@ -145,12 +145,7 @@ pub fn parse_query_response(body: &[u8]) -> Result<PromResponse, String> {
             if matches!(result_type, ResultType::Scalar | ResultType::String) {
                 return Err(format!("resultType {result_type:?} with a series list"));
             }
-            return Ok(PromResponse {
-                data: PromData::Series { result_type, series },
-                warnings: top.warnings,
-                infos: top.infos,
-                histograms,
-            });
+            return Ok(PromResponse { data: PromData::Series { result_type, series }, warnings: top.warnings, infos: top.infos, histograms });
         }
         ResultElems::Pair(time_ms, PairValue::Text(value)) if declared == Some(ResultType::String) => PromData::String { time_ms, value },
         ResultElems::Pair(time_ms, PairValue::Text(v)) => PromData::Scalar { time_ms, value: parse_value(&v).map_err(|e| e.to_string())? },
@@ -664,7 +659,13 @@ pub fn display_name(labels: &Labels, opts: &PromFrameOptions<'_>) -> Option<Stri
         None if !upstream_labelled => opts.expr.to_owned(),
         None => metric_name_from_labels(labels),
     };
-    if name == "{}" { Some(opts.expr.to_owned()) } else if name.is_empty() { None } else { Some(name) }
+    if name == "{}" {
+        Some(opts.expr.to_owned())
+    } else if name.is_empty() {
+        None
+    } else {
+        Some(name)
+    }
 }
 
 /// The frame type (and whether it carries a data-plane version) Grafana gives a result type.
@@ -726,8 +727,13 @@ pub fn histogram_frames(histograms: Vec<HistogramSeries>, opts: &PromFrameOption
         .into_iter()
         .map(|h| {
             let cells = h.samples.iter().map(|s| s.buckets.len()).sum();
-            let (mut x, mut y_min, mut y_max, mut count, mut layout) =
-                (Vec::with_capacity(cells), Vec::with_capacity(cells), Vec::with_capacity(cells), Vec::with_capacity(cells), Vec::with_capacity(cells));
+            let (mut x, mut y_min, mut y_max, mut count, mut layout) = (
+                Vec::with_capacity(cells),
+                Vec::with_capacity(cells),
+                Vec::with_capacity(cells),
+                Vec::with_capacity(cells),
+                Vec::with_capacity(cells),
+            );
             for s in &h.samples {
                 for b in &s.buckets {
                     x.push(s.time_ms);

@@ -78,7 +78,8 @@ fn native_histograms_become_heatmap_cells() {
 fn value_fields_are_named_and_displayed_like_grafana() {
     let labels = |pairs: &[(&str, &str)]| -> Labels { pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect() };
     let added: &[&str] = &["cluster", "cluster_id", "clusters"];
-    let opts = |legend: Option<&'static str>| PromFrameOptions { ref_id: "A", expr: "sum(up)", legend_format: legend, step_ms: 15_000, added_labels: added };
+    let opts =
+        |legend: Option<&'static str>| PromFrameOptions { ref_id: "A", expr: "sum(up)", legend_format: legend, step_ms: 15_000, added_labels: added };
     let up = labels(&[("__name__", "up"), ("job", "api"), ("instance", "a:9090"), ("cluster", "east"), ("cluster_id", "e")]);
     assert_eq!(display_name(&up, &opts(None)).as_deref(), Some(r#"up{cluster="east", cluster_id="e", instance="a:9090", job="api"}"#));
     assert_eq!(display_name(&up, &opts(Some("__auto"))), None, "labelled: Grafana builds the name from the labels");
@@ -91,7 +92,8 @@ fn value_fields_are_named_and_displayed_like_grafana() {
     assert_eq!(metric_name_from_labels(&labels(&[("path", "a\"b")])), r#"{path="a\"b"}"#);
 
     let s = Series { labels: up.clone(), times_ms: vec![1000, 2000], values: vec![1.0, 0.0] };
-    let frames = prometheus_frames(vec![s, Series { labels: only_cluster, times_ms: vec![1000], values: vec![3.0] }], ResultType::Matrix, &opts(None));
+    let frames =
+        prometheus_frames(vec![s, Series { labels: only_cluster, times_ms: vec![1000], values: vec![3.0] }], ResultType::Matrix, &opts(None));
     assert_eq!(frames[0].fields[1].name, "up", "named after __name__, as Grafana's dataplane frames");
     assert_eq!(frames[0].fields[1].labels["__name__"], "up");
     assert_eq!(frames[1].fields[1].name, "Value");

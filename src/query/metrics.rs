@@ -221,10 +221,7 @@ impl MetricsQuery {
     pub fn parts(&self) -> Vec<MetricsQuery> {
         let (true, Some(inputs)) = (self.both, self.inputs.as_ref()) else { return vec![self.clone()] };
         let (_, _, start_ms, end_ms) = resolve(inputs, false);
-        vec![
-            MetricsQuery { both: false, ..self.clone() },
-            MetricsQuery { both: false, instant: false, start_ms, end_ms, ..self.clone() },
-        ]
+        vec![MetricsQuery { both: false, ..self.clone() }, MetricsQuery { both: false, instant: false, start_ms, end_ms, ..self.clone() }]
     }
 
     /// The step-aligned range window (of an instant query too: its exemplars
@@ -344,8 +341,7 @@ fn expand_grafana_variables(expr: &str, step_ms: i64, inputs: &StepInputs) -> St
 /// Grafana's interval text (`gtime.FormatInterval`): the largest whole unit
 /// (`90s` → `1m`, as Grafana writes `$__interval`).
 pub fn format_interval(ms: i64) -> String {
-    const UNITS: &[(i64, &str)] =
-        &[(31_536_000_000, "y"), (86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s"), (1, "ms")];
+    const UNITS: &[(i64, &str)] = &[(31_536_000_000, "y"), (86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s"), (1, "ms")];
     for (size, unit) in UNITS {
         if ms >= *size {
             return format!("{}{unit}", ms / size);
