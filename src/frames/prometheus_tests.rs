@@ -57,7 +57,7 @@ fn native_histograms_become_heatmap_cells() {
     assert_eq!(r.histograms.len(), 1);
     let h = &r.histograms[0];
     assert_eq!(h.labels["__name__"], "http_request_duration_seconds");
-    assert_eq!(h.samples[0].buckets[1], HistogramBucket { boundary_rule: 0, lower: 1.0, upper: 1.414213562373095, count: 7.5 });
+    assert_eq!(h.samples[0].buckets[1], HistogramBucket { boundary_rule: 0, lower: 1.0, upper: "1.414213562373095".parse().unwrap(), count: 7.5 });
     let opts = PromFrameOptions { ref_id: "A", expr: "http_request_duration_seconds", legend_format: None, step_ms: 60_000, added_labels: &[] };
     let frames = histogram_frames(r.histograms.clone(), &opts);
     let f = &frames[0];
