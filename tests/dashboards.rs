@@ -487,7 +487,8 @@ async fn run_checked(s: &Stack, ctx: &str, query: &Value, from_ms: i64, to_ms: i
         }
     }
     let non_empty = if kind == "metrics" {
-        frames.iter().any(|f| f.fields.iter().any(|fl| fl.name == "Value" && fl.values.len() > 0))
+        // The value field is named after the metric (Grafana's dataplane frames): the one after `Time`.
+        frames.iter().any(|f| f.fields.get(1).is_some_and(|fl| fl.values.len() > 0))
     } else {
         frames.iter().any(|f| f.fields.first().is_some_and(|fl| fl.values.len() > 0))
     };
@@ -535,7 +536,7 @@ async fn every_dashboard_target_returns_data() {
 fn evaluate(frames: &[Frame], op: &str, params: &[f64]) -> Vec<(String, f64, bool)> {
     let mut out = Vec::new();
     for f in frames {
-        for fl in f.fields.iter().filter(|fl| fl.name == "Value") {
+        for fl in f.fields.iter().skip(1).take(1) {
             let vals: Vec<f64> = match &fl.values {
                 FieldValues::F64(v) => v.iter().copied().filter(|x| !x.is_nan()).collect(),
                 _ => continue,

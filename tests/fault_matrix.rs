@@ -376,14 +376,14 @@ struct Healthy {
 }
 
 fn field_values(f: &Frame) -> Option<&Vec<f64>> {
-    f.fields.iter().find(|fl| fl.name == "Value").and_then(|fl| match &fl.values {
+    f.fields.get(1).and_then(|fl| match &fl.values {
         FieldValues::F64(v) => Some(v),
         _ => None,
     })
 }
 
 fn label<'a>(f: &'a Frame, name: &str) -> Option<&'a str> {
-    f.fields.iter().find(|fl| fl.name == "Value").and_then(|fl| fl.labels.get(name)).map(String::as_str)
+    f.fields.get(1).and_then(|fl| fl.labels.get(name)).map(String::as_str)
 }
 
 /// A string column's values (plain or nullable), or nothing.

@@ -205,7 +205,8 @@ fn print_table(frames: &[Frame]) {
                 println!("! {}", n.text);
             }
         }
-        let Some(value) = f.fields.iter().find(|fl| fl.name == "Value") else { continue };
+        // The value field follows `Time`; it is named after the metric (`up`) or `Value`.
+        let Some(value) = f.fields.get(1) else { continue };
         let labels: Vec<String> = value.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
         let (n, last) = match &value.values {
             FieldValues::F64(v) => (v.len(), v.last().copied()),
