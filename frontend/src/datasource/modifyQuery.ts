@@ -1,55 +1,54 @@
 import { SyntaxNode } from '@lezer/common';
 
 import { stringEscape } from './interpolate';
-import { parse } from './language/parse';
+import { maskVariables, parse } from './language/parse';
 
 export type MatchOp = '=' | '!=' | '=~' | '!~';
 
 /**
- * Add `key op "value"` to every selector of a PromQL expression (`{…}` blocks,
- * or a bare metric name that has none). Text inside strings is never touched.
- * Used by Explore's filter-for/filter-out buttons and ad-hoc filters.
+ * Add `key op "value"` to every vector selector of a PromQL expression, using
+ * the lezer-promql tree: `x{a="1"}` → `x{a="1", key="v"}`, `x` → `x{key="v"}`
+ * (also inside `rate(x[5m])`). A matcher already present is not added twice;
+ * an expression the grammar cannot read is returned unchanged. Used by
+ * Explore's filter-for/filter-out buttons and ad-hoc filters.
  */
 export function addLabelMatcher(expr: string, key: string, op: MatchOp, value: string): string {
   const matcher = `${key}${op}"${stringEscape(value)}"`;
-  let out = '';
-  let quote: string | null = null;
-  let sawSelector = false;
-  for (let i = 0; i < expr.length; i++) {
-    const c = expr[i];
-    if (quote) {
-      if (c === '\\') {
-        out += c + (expr[i + 1] ?? '');
-        i++;
-        continue;
+  const tree = parse('promql', maskVariables('promql', expr));
+  let broken = false;
+  const edits: Array<{ at: number; text: string }> = [];
+  tree.iterate({
+    enter: (ref) => {
+      if (ref.type.isError) {
+        broken = true;
       }
-      if (c === quote) {
-        quote = null;
+      if (ref.name !== 'VectorSelector') {
+        return;
       }
-      out += c;
-      continue;
-    }
-    if (c === '"' || c === "'" || c === '`') {
-      quote = c;
-    } else if (c === '}' && !/\[[^\]]*$/.test(out)) {
-      sawSelector = true;
-      const inner = out.slice(out.lastIndexOf('{') + 1).trim();
-      if (inner.includes(matcher)) {
-        out += c;
-        continue;
+      const node = ref.node;
+      const matchers = node.getChild('LabelMatchers');
+      if (matchers) {
+        const inner = expr.slice(matchers.from + 1, matchers.to - 1).trim();
+        if (!inner.split(',').some((m) => m.trim() === matcher)) {
+          edits.push({ at: matchers.to - 1, text: inner === '' ? matcher : `, ${matcher}` });
+        }
+      } else {
+        const name = node.getChild('Identifier');
+        if (name) {
+          edits.push({ at: name.to, text: `{${matcher}}` });
+        }
       }
-      out += inner === '' ? `${matcher}}` : `, ${matcher}}`;
-      continue;
-    }
-    out += c;
+      return false;
+    },
+  });
+  if (broken) {
+    return expr;
   }
-  if (sawSelector) {
-    return out;
+  let out = expr;
+  for (const e of edits.sort((a, b) => b.at - a.at)) {
+    out = out.slice(0, e.at) + e.text + out.slice(e.at);
   }
-  // A bare metric name (maybe with a range): `up` → `up{key="v"}`. Anything more
-  // complex without a selector is left alone rather than guessed at.
-  const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\s*\[[^\]]*\])?$/.exec(expr.trim());
-  return m ? `${m[1]}{${matcher}}${m[2] ?? ''}` : expr;
+  return out;
 }
 
 const PARSER_NODES = ['LabelParser', 'JsonExpressionParser', 'LogfmtParser', 'LogfmtExpressionParser'];
@@ -94,7 +93,7 @@ const isParserStage = (stage: SyntaxNode) => {
  * grammar cannot read is returned unchanged.
  */
 export function addLogqlLabelFilter(expr: string, key: string, op: MatchOp, value: string): string {
-  const tree = parse('logql', expr);
+  const tree = parse('logql', maskVariables('logql', expr));
   let broken = false;
   const selectors: SyntaxNode[] = [];
   tree.iterate({

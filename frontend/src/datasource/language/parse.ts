@@ -37,11 +37,12 @@ export function maskVariables(language: QueryLanguage, text: string): string {
   return text.replace(VARIABLE, (v, offset: number) => {
     const before = text.slice(0, offset);
     // Inside `[...]` a duration is expected; elsewhere a name or (inside quotes) anything goes.
-    if (/\[[^\]]*$/.test(before) && !/"[^"]*$/.test(before)) {
-      return '1' + 's'.repeat(v.length - 1);
+    const inString = (before.match(/(?<!\\)"/g)?.length ?? 0) % 2 === 1;
+    if (/\[[^\]]*$/.test(before) && !inString) {
+      return '1s' + ' '.repeat(Math.max(0, v.length - 2));
     }
     if (language === 'traceql' && /(=|!=|>|<|>=|<=|=~|!~)\s*$/.test(before)) {
-      return '1' + '0'.repeat(v.length - 1);
+      return '1' + ' '.repeat(v.length - 1);
     }
     return 'v' + '_'.repeat(v.length - 1);
   });
