@@ -5,8 +5,10 @@
  * registers (languages, completion and hover providers, markers, actions), so
  * tests can drive completion through the real providers.
  */
-import type { CodeEditorProps } from '@grafana/ui';
-import { KeyboardEvent, useEffect, useRef } from 'react';
+import type { CodeEditor } from '@grafana/ui';
+import { ComponentProps, KeyboardEvent, useEffect, useRef } from 'react';
+
+type CodeEditorProps = ComponentProps<typeof CodeEditor>;
 
 export interface Marker {
   message: string;

@@ -118,6 +118,9 @@ describe('QueryEditor', () => {
     await user.tab();
     expect(current()).toMatchObject({ legendFormat: '{{cluster}}', step: '30s' });
     expect(onRunQuery).toHaveBeenCalled();
+    // The exemplars toggle sends `exemplars: true` (the backend then asks each cluster's query_exemplars).
+    await user.click(screen.getByRole('switch', { name: 'Exemplars' }));
+    expect(current().exemplars).toBe(true);
   });
 
   it('switches query type, keeping the clusters and starting the kind fresh', async () => {

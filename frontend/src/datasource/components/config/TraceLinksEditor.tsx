@@ -35,7 +35,7 @@ function TagsEditor({ label, tags, onChange }: { label: string; tags: TagMapping
           </InlineFieldRow>
         ))}
         <div>
-          <Button size="sm" variant="secondary" icon="plus" onClick={() => onChange([...tags, { key: '' }])}>
+          <Button size="sm" variant="secondary" icon="plus" aria-label={`Add ${label} tag`} onClick={() => onChange([...tags, { key: '' }])}>
             Add tag
           </Button>
         </div>
