@@ -139,7 +139,7 @@ async function runQuery(ds: DataSourceApi<FleetscopeQuery, FleetscopeOptions>, r
   return rxjs.lastValueFrom(ds.query(req) as rxjs.Observable<DataQueryResponse>);
 }
 
-const errorsOf = (r: DataQueryResponse) => [...(r.errors ?? []), ...(r.error ? [r.error] : [])].map((e) => e.message ?? 'query failed');
+const errorsOf = (r: DataQueryResponse) => (r.errors ?? []).map((e) => e.message ?? 'query failed');
 
 /** The clusters a frame's rows or series come from (labels, a cluster column, or JSON labels). */
 function clustersOf(f: DataFrame): string[] {

@@ -7,18 +7,32 @@ const TTL_MS = 60_000;
 
 /**
  * `CompletionData` from the federated resource API, scoped to the editor's
- * clusters (already interpolated) and time range. Answers are cached per
- * request for a minute, so typing does not refetch on every key.
+ * clusters (already interpolated) and time range (`setScope`, after each
+ * render of the editor). Answers are cached per request and cluster set for a
+ * minute, so typing does not refetch on every key.
  */
 export class ResourceCompletionData implements CompletionData {
   private readonly cache = new Map<string, { at: number; value: Promise<unknown> }>();
+  private scopeClusters: string[] = [];
+  private scopeRange?: HintRange;
 
   constructor(
     private readonly resources: ResourceClient,
-    private readonly clusters: () => string[],
-    private readonly range: () => HintRange | undefined = () => undefined,
     private readonly now: () => number = Date.now
   ) {}
+
+  setScope(clusters: string[], range?: HintRange) {
+    this.scopeClusters = clusters;
+    this.scopeRange = range;
+  }
+
+  private clusters(): string[] {
+    return this.scopeClusters;
+  }
+
+  private range(): HintRange | undefined {
+    return this.scopeRange;
+  }
 
   private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
     const k = `${this.clusters().join(',')}|${key}`;

@@ -6,7 +6,7 @@
  * tests can drive completion through the real providers.
  */
 import type { CodeEditor } from '@grafana/ui';
-import { ComponentProps, KeyboardEvent, useEffect, useRef } from 'react';
+import { ComponentProps, KeyboardEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 type CodeEditorProps = ComponentProps<typeof CodeEditor>;
 
@@ -32,6 +32,9 @@ export class FakeModel {
   static next = 1;
   id = `model-${FakeModel.next++}`;
   constructor(public value: string) {}
+  setValue(v: string) {
+    this.value = v;
+  }
   getValue() {
     return this.value;
   }
@@ -101,13 +104,15 @@ export async function completeAt(languageId: string, model: FakeModel, offset = 
 }
 
 export function FakeCodeEditor(props: CodeEditorProps) {
-  const model = useRef(new FakeModel(props.value));
+  const [model] = useState(() => new FakeModel(props.value));
   const actions = useRef<Array<{ keybindings?: number[]; run: () => void }>>([]);
   const changeListeners = useRef<Array<() => void>>([]);
-  model.current.value = props.value;
+  useLayoutEffect(() => {
+    model.setValue(props.value);
+  });
 
   useEffect(() => {
-    const m = model.current;
+    const m = model;
     fakeMonacoState.models.set(m.id, m);
     const editor = {
       getModel: () => m,
@@ -142,12 +147,12 @@ export function FakeCodeEditor(props: CodeEditorProps) {
 
   return (
     <textarea
-      data-model-id={model.current.id}
+      data-model-id={model.id}
       aria-label={props.monacoOptions?.ariaLabel as string | undefined}
       value={props.value}
       onKeyDown={onKeyDown}
       onChange={(e) => {
-        model.current.value = e.currentTarget.value;
+        model.setValue(e.currentTarget.value);
         props.onChange?.(e.currentTarget.value);
         changeListeners.current.forEach((fn) => fn());
       }}

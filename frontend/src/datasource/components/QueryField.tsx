@@ -1,7 +1,7 @@
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
 import { CodeEditor, Monaco, monacoTypes, useStyles2 } from '@grafana/ui';
-import { useCallback, useEffect, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react';
 
 import { CompletionData } from '../language/completion';
 import { LANGUAGE_IDS, ensureLanguage, markSyntaxErrors, registerProviders } from '../language/monaco';
@@ -37,7 +37,9 @@ export function QueryField(props: QueryFieldProps) {
   const disposables = useRef<monacoTypes.IDisposable[]>([]);
   // Latest callbacks for Monaco's long-lived handlers.
   const latest = useRef({ onRunQuery, data, onChange });
-  latest.current = { onRunQuery, data, onChange };
+  useLayoutEffect(() => {
+    latest.current = { onRunQuery, data, onChange };
+  });
   const errors = syntaxErrors(language, value);
 
   useEffect(() => () => disposables.current.forEach((d) => d.dispose()), []);

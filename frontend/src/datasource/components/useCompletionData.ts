@@ -1,26 +1,22 @@
-import { useMemo, useRef } from 'react';
+import { useCallback, useLayoutEffect, useMemo } from 'react';
 
 import { ResourceCompletionData } from '../completionData';
 import { CompletionData } from '../language/completion';
 import { KindEditorProps } from './editorProps';
 import { hintClusters } from './useClusters';
 
-/** Completion candidates for an editor, from the clusters it has selected and its time range. */
+/**
+ * Completion candidates for an editor: one cache per editor, scoped after each
+ * render to the clusters it has selected and its time range, which Monaco's
+ * long-lived providers read at each request.
+ */
 export function useCompletionData(props: KindEditorProps): () => CompletionData {
   const { datasource, query, range } = props;
-  const current = useRef({ clusters: query.clusters, range });
-  current.current = { clusters: query.clusters, range };
-  const data = useMemo(
-    () =>
-      new ResourceCompletionData(
-        datasource.resources,
-        () => hintClusters(current.current.clusters),
-        () => {
-          const r = current.current.range;
-          return r ? { from: r.from.valueOf(), to: r.to.valueOf() } : undefined;
-        }
-      ),
-    [datasource]
-  );
-  return () => data;
+  const data = useMemo(() => new ResourceCompletionData(datasource.resources), [datasource]);
+  const from = range?.from.valueOf();
+  const to = range?.to.valueOf();
+  useLayoutEffect(() => {
+    data.setScope(hintClusters(query.clusters), from !== undefined && to !== undefined ? { from, to } : undefined);
+  }, [data, query.clusters, from, to]);
+  return useCallback(() => data, [data]);
 }
