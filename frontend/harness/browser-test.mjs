@@ -101,7 +101,7 @@ const browser = await chromium.launch({
 const harness = (page) => page.evaluate(() => JSON.parse(JSON.stringify(window.__harness)));
 
 /** The Monaco editor of a query field (`promql`, `logql`, `traceql`). */
-const field = (page, lang) => page.locator(`[data-testid=fleetscope-query-field-${lang}] .monaco-editor`);
+const field = (page, lang) => page.locator(`[data-testid=fleetscope-query-field-${lang}] .monaco-editor[role=code]`);
 
 /** Focus a Monaco field and replace its text by typing (Monaco auto-closes brackets and quotes as you type). */
 async function focusEmpty(page, lang) {
@@ -265,7 +265,7 @@ try {
     }
 
     await check('LogQL in Monaco: stream labels and parsed labels complete from the backend; the logs volume and the rows say their cluster', async () => {
-      let state = await pickAndWait(page, qe, 'Logs');
+      await qe.getByRole('radio', { name: 'Logs', exact: true }).click();
       await focusEmpty(page, 'logql');
       await page.keyboard.type('{ap', { delay: 15 });
       await waitForSuggestion(page, /^app/);
@@ -279,9 +279,10 @@ try {
       await waitForSuggestion(page, /^route/);
       await shot('completion-logql-parsed');
       await page.keyboard.press('Escape');
-      await page.keyboard.press('Backspace');
-      await page.keyboard.press('Backspace');
-      state = await runAndWait(page);
+      for (let i = 0; i < 3; i++) {
+        await page.keyboard.press('Backspace');
+      }
+      const state = await runAndWait(page);
       assert(state.lastQuery.expr === '{app="llm-gateway"} | json', `query was ${JSON.stringify(state.lastQuery.expr)}`);
       noErrors(state, 'logs');
       assert(rowsOf(state) > 0, 'no log lines');
@@ -311,7 +312,7 @@ try {
         const help = page.locator('#query-help');
         await help.getByText('Fleetscope logs cheat sheet').waitFor();
         await shot('query-help', help);
-        await help.getByRole('button', { name: '{app="gateway"} |= "error"' }).click();
+        await help.getByRole('button', { name: '{app="gateway"} |= "error"', exact: true }).click();
         const text = async () => ((await field(page, 'logql').locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' ');
         await page.waitForFunction(
           () => (document.querySelector('[data-testid=fleetscope-query-field-logql] .view-lines')?.textContent ?? '').replace(/\u00a0/g, ' ').includes('|= "error"'),
@@ -322,7 +323,7 @@ try {
       });
 
       await check('TraceQL in Monaco: attributes and values from Tempo complete; search → open the trace, merged across clusters', async () => {
-        await pickAndWait(page, qe, 'Traces');
+        await qe.getByRole('radio', { name: 'Traces', exact: true }).click();
         await focusEmpty(page, 'traceql');
         await page.keyboard.type('{ resource.', { delay: 15 });
         await waitForSuggestion(page, /resource\.service\.name/);
@@ -337,7 +338,12 @@ try {
         noErrors(state, 'trace search');
         assert(rowsOf(state) > 0, 'no traces found');
         await shot('query-editor-traces');
+        // The demo Tempo holds one whole recorded trace (an OOM error); the search must have found it.
+        const found = state.lastResult.frames.flatMap((f) => f.traceIds ?? []);
+        const id = '6c48c5c2029f7c3ddb565ad52f1ac6bd';
+        assert(found.includes(id), `the search did not list ${id}: ${found.join(', ')}`);
         const runs = state.runs;
+        await page.getByTestId('trace-to-open').fill(id);
         await page.getByTestId('open-trace').click();
         await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 30_000 });
         const trace = await harness(page);
@@ -370,8 +376,8 @@ try {
       await ce.getByRole('textbox', { name: 'Bearer token' }).first().waitFor();
       const value = await ce.getByRole('textbox', { name: 'Bearer token' }).first().inputValue();
       assert(value === 'configured', `bearer token field shows ${JSON.stringify(value)}`);
-      assert((await ce.getByLabel('Trace to logs tags attribute 1').inputValue()) === 'k8s.namespace.name', 'tracesToLogs tag not shown');
-      assert((await ce.getByLabel('Trace to metrics query 1').inputValue()).includes('$__tags'), 'tracesToMetrics query not shown');
+      assert((await ce.getByLabel('Trace to logs tags attribute 1', { exact: true }).inputValue()) === 'k8s.namespace.name', 'tracesToLogs tag not shown');
+      assert((await ce.getByLabel('Trace to metrics query 1', { exact: true }).inputValue()).includes('$__tags'), 'tracesToMetrics query not shown');
       await shot('config-editor', ce);
     });
 

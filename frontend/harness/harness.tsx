@@ -63,6 +63,8 @@ interface FrameSummary {
   rows: number;
   fields: string[];
   clusters: string[];
+  /** Trace search results: the trace IDs found. */
+  traceIds?: string[];
 }
 
 /** What the Playwright test reads. */
@@ -171,6 +173,7 @@ function summarise(f: DataFrame): FrameSummary {
     rows: f.length,
     fields: f.fields.map((x) => x.name),
     clusters: clustersOf(f),
+    traceIds: f.fields.find((x) => x.name === 'traceID')?.values.map(String),
   };
 }
 
@@ -342,6 +345,7 @@ function App(props: {
   const [volume, setVolume] = React.useState<DataFrame[]>();
   const [context, setContext] = React.useState<HarnessState['context']>();
   const [settings, setSettings] = React.useState(() => toSettings(clusters));
+  const [traceToOpen, setTraceToOpen] = React.useState('');
   const supplementary = ds as unknown as {
     getSupplementaryRequest: (t: SupplementaryQueryType, r: DataQueryRequest<FleetscopeQuery>) => DataQueryRequest<FleetscopeQuery> | undefined;
     getLogRowContext: (row: LogRowModel, o: { direction: LogRowContextQueryDirection; limit: number }, q: FleetscopeQuery) => Promise<DataQueryResponse>;
@@ -413,12 +417,8 @@ function App(props: {
     setContext(ctx);
   };
 
-  const openFirstTrace = async () => {
-    const frame = result?.series.find((f) => f.fields.some((x) => x.name === 'traceID'));
-    const id = frame?.fields.find((x) => x.name === 'traceID')?.values[0];
-    if (!id) {
-      return;
-    }
+  // As clicking a trace ID in the search table does (the test picks one the demo Tempo holds whole).
+  const openTrace = async (id: string) => {
     state.openedTrace = String(id);
     const next: FleetscopeQuery = { ...latest.current, tracesView: 'trace', traceId: String(id) };
     latest.current = next;
@@ -454,9 +454,12 @@ function App(props: {
               </grafanaUi.Button>
             )}
             {kind === 'traces' && (query.tracesView ?? 'search') === 'search' && (
-              <grafanaUi.Button size="sm" variant="secondary" onClick={() => void openFirstTrace()} data-testid="open-trace">
-                Open the first trace
-              </grafanaUi.Button>
+              <>
+                <grafanaUi.Input width={40} placeholder="trace ID" aria-label="Trace to open" data-testid="trace-to-open" value={traceToOpen} onChange={(e) => setTraceToOpen(e.currentTarget.value)} />
+                <grafanaUi.Button size="sm" variant="secondary" onClick={() => void openTrace(traceToOpen)} data-testid="open-trace">
+                  Open trace
+                </grafanaUi.Button>
+              </>
             )}
           </div>
           <ResultView data={result} />
