@@ -127,7 +127,7 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
                 {model.rows.map((r: ServiceRow, i) => [
                   grouped && (i === 0 || model.rows[i - 1].team !== r.team) ? (
                     <tr key={`team:${r.team ?? ''}`} className={styles.group} data-testid="llmops-team">
-                      <td colSpan={2}>{r.team ?? 'No team'}</td>
+                      <td colSpan={2}>{r.team ?? 'No team label'}</td>
                       {!narrow && <td className={styles.muted}>{teamServices(model.rows, r.team)} services</td>}
                       <td className={styles.num}>{fmt('reqps', teamRequests(model.rows, r.team), 1)}</td>
                       <td colSpan={options.showAlerts ? 4 : 3} />

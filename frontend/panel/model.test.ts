@@ -128,6 +128,24 @@ describe('LLM ops model on the demo dashboard shapes (team × service)', () => {
     expect(m.rows[0].clusters).toEqual(['prod-east-1', 'prod-west-1']);
   });
 
+  it('reads the latency unit from the query of the refId, even when only its first frame carries it', () => {
+    const lat = (labels: Record<string, string>, v: number, query?: string) => {
+      const f = fsSeries('latency', labels, [v, v, v, v, v]);
+      return query ? { ...f, meta: { ...f.meta, executedQueryString: query } } : f;
+    };
+    const m = buildModel(
+      [
+        lat({ team: 'a', service_name: 's', ...eastL }, 250, 'histogram_quantile(0.95, sum by (le, team) (rate(gateway_latency_ms_bucket[5m])))'),
+        lat({ team: 'b', service_name: 's', ...eastL }, 400),
+      ],
+      { latencyUnit: 'auto' }
+    );
+    expect(m.rows.map((r) => [r.team, r.p95Ms])).toEqual([
+      ['a', 250],
+      ['b', 400],
+    ]);
+  });
+
   it('counts every active alert it is given, and per row by service (and team) on the row’s clusters', () => {
     const m = buildModel(frames(), { groupBy: 'auto' });
     expect(m.alerts).toHaveLength(4);

@@ -121,7 +121,7 @@ export function roleOf(frame: DataFrame, options: LLMOpsOptions): Role | undefin
 }
 
 /** Time series (`timeseries-multi` frames, Prometheus wide frames) → one Series per numeric field. */
-function toSeries(frame: DataFrame, role: Role): Series[] {
+function toSeries(frame: DataFrame, role: Role, queryText = frame.meta?.executedQueryString): Series[] {
   const time = frame.fields.find((f) => f.type === FieldType.time);
   return frame.fields
     .filter((f) => f.type === FieldType.number)
@@ -136,7 +136,7 @@ function toSeries(frame: DataFrame, role: Role): Series[] {
         }
       }
       const name = getFieldDisplayName(f, frame);
-      const source = [name, f.labels?.__name__, frame.refId, frame.meta?.executedQueryString].filter(Boolean).join(' ');
+      const source = [name, f.labels?.__name__, frame.refId, queryText].filter(Boolean).join(' ');
       return { role, labels: { ...(f.labels ?? {}) }, name, source, times, values, last };
     });
 }
@@ -279,6 +279,14 @@ export function buildModel(frames: DataFrame[], opts: Partial<LLMOpsOptions> = {
   const alerts: ActiveAlert[] = [];
   const unmatched: string[] = [];
 
+  // A backend may put the executed query on the first frame of a query only: share it per refId.
+  const queryTexts = new Map<string, string>();
+  for (const frame of frames) {
+    const q = frame.meta?.executedQueryString;
+    if (q && frame.refId && !queryTexts.has(frame.refId)) {
+      queryTexts.set(frame.refId, q);
+    }
+  }
   const seen = new Set<Role>();
   for (const frame of frames) {
     const role = roleOf(frame, options);
@@ -295,7 +303,7 @@ export function buildModel(frames: DataFrame[], opts: Partial<LLMOpsOptions> = {
       alerts.push(...alertsFromTable(frame));
       continue;
     }
-    byRole[role].push(...toSeries(frame, role));
+    byRole[role].push(...toSeries(frame, role, frame.meta?.executedQueryString ?? queryTexts.get(frame.refId ?? '')));
   }
   alerts.push(...alertsFromSeries(byRole.alerts));
   alerts.sort((a, b) => (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9) || (b.since ?? 0) - (a.since ?? 0));
