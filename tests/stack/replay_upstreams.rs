@@ -208,7 +208,12 @@ fn loki_replay(dir: &Path, streams_file: &str) -> LokiReplay {
             (app, vals)
         })
         .collect();
-    let index_labels = read_json(dir, "loki/labels.json")["data"].as_array().expect("recorded label names").iter().filter_map(|v| v.as_str().map(str::to_owned)).collect();
+    let index_labels = read_json(dir, "loki/labels.json")["data"]
+        .as_array()
+        .expect("recorded label names")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
     LokiReplay { streams, stats: recorded["data"]["stats"].clone(), rates, index_labels }
 }
 
