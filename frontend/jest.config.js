@@ -33,8 +33,8 @@ const swc = [
 
 module.exports = {
   testEnvironment: 'jest-environment-jsdom',
-  // Editor tests type into full Grafana UI trees; on a busy 2-core machine one can take 10 s.
-  testTimeout: 30_000,
+  // Editor tests type into full Grafana UI trees; with six builds sharing 2 cores one took 33 s.
+  testTimeout: 90_000,
   setupFilesAfterEnv: ['<rootDir>/jest-setup.ts'],
   testMatch: ['<rootDir>/{src,panel}/**/*.test.{ts,tsx}'],
   moduleNameMapper: {

@@ -46,7 +46,7 @@ async fn run(s: &Stack, json: &str, from_ms: i64, to_ms: i64) -> Result<Vec<Fram
 fn values(frames: &[Frame]) -> Vec<(String, Vec<f64>)> {
     let mut out: Vec<(String, Vec<f64>)> = frames
         .iter()
-        .filter_map(|f| f.fields.iter().find(|fl| fl.name == "Value"))
+        .filter_map(|f| f.fields.get(1))
         .map(|fl| {
             let key = fl.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
             let FieldValues::F64(v) = &fl.values else { panic!("Value is not f64") };

@@ -1,18 +1,12 @@
 //! The metrics hot path shared by the benches and `examples/peer_convert.rs`:
 //! a Prometheus `query_range` body in, one Arrow IPC buffer per frame out —
-//! exactly what QueryData does after the HTTP fetch.
+//! exactly what QueryData does after the HTTP fetch (Grafana's dataplane
+//! frames: metric-named value fields with their display names).
 
 use fleetscope::frames::{arrow, prometheus};
 
-pub fn frame_options() -> prometheus::SeriesFrameOptions<'static> {
-    prometheus::SeriesFrameOptions {
-        ref_id: "A",
-        instant: false,
-        legend_format: None,
-        step_ms: 15_000,
-        executed_query: String::new(),
-        links: Vec::new(),
-    }
+pub fn frame_options() -> prometheus::PromFrameOptions<'static> {
+    prometheus::PromFrameOptions { ref_id: "A", expr: "bench", legend_format: None, step_ms: 15_000, added_labels: &[] }
 }
 
 /// Points per series in the generated bodies; QueryData knows this from the
@@ -23,6 +17,6 @@ pub const POINTS_PER_SERIES: usize = 720;
 /// QueryData's `Vec<Vec<u8>>` response.
 pub fn to_arrow(body: &[u8]) -> Vec<Vec<u8>> {
     let resp = prometheus::parse_query_response_with_points(body, POINTS_PER_SERIES).expect("parse");
-    let prometheus::PromData::Series { series, .. } = resp.data else { panic!("not a matrix") };
-    prometheus::series_frames(series, &frame_options()).iter().map(|f| arrow::encode(f).expect("encode")).collect()
+    let prometheus::PromData::Series { series, result_type } = resp.data else { panic!("not a matrix") };
+    prometheus::prometheus_frames(series, result_type, &frame_options()).iter().map(|f| arrow::encode(f).expect("encode")).collect()
 }

@@ -1,4 +1,3 @@
-import { DataFrame, DataFrameJSON, DataQueryError, dataFrameFromJSON } from '@grafana/data';
 import { BackendSrv, BackendSrvRequest, FetchResponse } from '@grafana/runtime';
 import { from } from 'rxjs';
 
@@ -54,10 +53,19 @@ function normaliseError(data: unknown): { message: string; code?: string } {
 }
 
 const RESOURCE = /^\/?api\/datasources\/uid\/[^/]+\/resources\/(.*)$/;
+const DS_QUERY = /^\/?api\/ds\/query(\?.*)?$/;
 
-/** Grafana's BackendSrv, reduced to what the plugins call: datasource resource requests. */
+/**
+ * Grafana's BackendSrv, reduced to what the plugins call: datasource resource
+ * requests, and `/api/ds/query` (DataSourceWithBackend.query), which the
+ * backend's `POST api/v1/ds/query` answers as Grafana would (QueryData's
+ * parse and execute, frames as data-frame JSON).
+ */
 export function harnessBackendSrv(): BackendSrv {
   const route = (options: BackendSrvRequest) => {
+    if (DS_QUERY.test(options.url)) {
+      return call('POST', 'api/v1/ds/query', undefined, options.data);
+    }
     const m = RESOURCE.exec(options.url);
     if (!m) {
       return Promise.reject({ status: 404, statusText: 'Not Found', data: { message: `harness has no route for ${options.url}` } });
@@ -72,56 +80,4 @@ export function harnessBackendSrv(): BackendSrv {
     datasourceRequest: (options: BackendSrvRequest) => route(options),
   };
   return srv as unknown as BackendSrv;
-}
-
-export interface MetricsRequest {
-  refId: string;
-  expr: string;
-  clusters?: string[];
-  aggregate?: string;
-  legendFormat?: string;
-  instant?: boolean;
-  /** Unix ms; the stack's data ends before "now". */
-  end: number;
-  rangeMs?: number;
-  step?: string;
-}
-
-export interface MetricsResult {
-  frames: DataFrame[];
-  clusters: Array<{ cluster_id: string; cluster_name?: string; status: string; error?: string; error_code?: string }>;
-  errors: DataQueryError[];
-}
-
-/** Run a PromQL query through the backend's HTTP API (`format: frames` answers with Grafana frame JSON). */
-export async function runMetrics(q: MetricsRequest): Promise<MetricsResult> {
-  const endS = Math.floor(q.end / 1000);
-  const body: Record<string, unknown> = {
-    query: q.expr,
-    cluster_ids: q.clusters ?? [],
-    aggregate: q.aggregate || undefined,
-    legend_format: q.legendFormat || undefined,
-    format: 'frames',
-  };
-  if (q.instant) {
-    body.time = endS;
-  } else {
-    body.start_time = endS - Math.floor((q.rangeMs ?? 3_600_000) / 1000);
-    body.end_time = endS;
-    body.step = q.step || '60s';
-  }
-  try {
-    const res = await call<{ frames: DataFrameJSON[]; clusters: MetricsResult['clusters'] }>(
-      'POST',
-      `api/v1/metrics/${q.instant ? 'query' : 'query_range'}`,
-      undefined,
-      body
-    );
-    const frames = (res.data.frames ?? []).map((f) => ({ ...dataFrameFromJSON(f), refId: q.refId }));
-    return { frames, clusters: res.data.clusters ?? [], errors: [] };
-  } catch (e) {
-    const err = e as FetchError;
-    const message = (err.data as { message?: string })?.message ?? `HTTP ${err.status}`;
-    return { frames: [], clusters: [], errors: [{ refId: q.refId, message, status: err.status }] };
-  }
 }

@@ -1,9 +1,13 @@
 // Real-browser test: Debian's chromium (through playwright-core) loads the
 // harness page, which mounts the built plugins against the real backend
-// (FLEETSCOPE_API_URL, e.g. `gpx_fleetscope serve`). Selects clusters, types a
-// query with label completion from the backend, runs it, checks the results,
-// an inline backend error, the LLM ops panel and the config editor, in the dark
-// and the light theme. Screenshots go to artifacts/.
+// (FLEETSCOPE_API_URL, e.g. `gpx_fleetscope serve`): queries go through the
+// plugin's own DataSourceWithBackend.query to the backend's `api/v1/ds/query`
+// (QueryData's path), hints through the resource API. Drives the Monaco
+// editors with completion from the backend for PromQL, LogQL and TraceQL, every
+// query kind (metrics with exemplars, logs with volume and context, traces
+// search → trace, alerts, GPU, CNF, macOS), the query help, the LLM ops panel
+// on the LLM dashboard's own targets, and the config editor, in the dark and
+// the light theme. Screenshots go to artifacts/.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -83,6 +87,7 @@ if (!fs.existsSync(executablePath)) {
 fs.mkdirSync(artifacts, { recursive: true });
 const end = dataEnd();
 const enabled = backendClusters.filter((c) => c.enabled !== false);
+const nameOf = Object.fromEntries(backendClusters.map((c) => [c.id, c.name ?? c.id]));
 console.log(`backend ${api}: ${backendClusters.length} clusters (${enabled.map((c) => c.id).join(', ')}); data end ${new Date(end).toISOString()}`);
 
 const server = await startServer(api);
@@ -93,15 +98,62 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
 });
 
+const harness = (page) => page.evaluate(() => JSON.parse(JSON.stringify(window.__harness)));
+
+/** The Monaco editor of a query field (`promql`, `logql`, `traceql`). */
+const field = (page, lang) => page.locator(`[data-testid=fleetscope-query-field-${lang}] .monaco-editor[role=code]`);
+
+/** Focus a Monaco field and replace its text by typing (Monaco auto-closes brackets and quotes as you type). */
+async function focusEmpty(page, lang) {
+  await field(page, lang).waitFor({ timeout: 30_000 });
+  await field(page, lang).locator('.view-lines').click();
+  await page.keyboard.press('Control+A');
+  await page.keyboard.press('Backspace');
+}
+
+/** The visible suggestion rows of Monaco's suggest widget. */
+const suggestions = (page) => page.locator('.suggest-widget.visible .monaco-list-row');
+
+async function waitForSuggestion(page, re) {
+  const row = suggestions(page).filter({ hasText: re }).first();
+  await row.waitFor({ timeout: 15_000 });
+  return row;
+}
+
+/** Run with Shift+Enter (Escape first closes the suggest widget) and wait for the answer. */
+async function runAndWait(page) {
+  const runs = (await harness(page)).runs;
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Shift+Enter');
+  await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 30_000 });
+  return harness(page);
+}
+
+/** Click a radio (query type, view), and wait for the run it starts. */
+async function pickAndWait(page, scope, name) {
+  const runs = (await harness(page)).runs;
+  await scope.getByRole('radio', { name, exact: true }).click();
+  await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 30_000 });
+  return harness(page);
+}
+
+function noErrors(state, what) {
+  assert(state.lastResult.errors.length === 0, `${what}: errors ${JSON.stringify(state.lastResult.errors)}`);
+}
+
+const rowsOf = (state) => state.lastResult.frames.reduce((n, f) => n + f.rows, 0);
+const clustersOf = (state) => [...new Set(state.lastResult.frames.flatMap((f) => f.clusters))].sort();
+
 try {
   for (const theme of ['dark', 'light']) {
-    console.log(`${theme} theme`);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const full = theme === 'dark';
+    console.log(`${theme} theme${full ? '' : ' (editors, panel and config; the kinds are driven in the dark theme)'}`);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const consoleErrors = [];
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     const started = Date.now();
     await page.goto(`${base}/harness/index.html?theme=${theme}&end=${end}`);
-    await page.waitForFunction(() => window.__harness?.ready || window.__harness?.error, null, { timeout: 60_000 });
+    await page.waitForFunction(() => window.__harness?.ready || window.__harness?.error, null, { timeout: 90_000 });
     const boot = await page.evaluate(() => window.__harness.error);
     if (boot) {
       await page.screenshot({ path: path.join(artifacts, `harness-${theme}-error.png`), fullPage: true });
@@ -109,16 +161,28 @@ try {
     }
     console.log(`  page ready in ${Date.now() - started} ms`);
     const qe = page.locator('#query-editor');
+    const shot = (name, locator = qe) => locator.screenshot({ path: path.join(artifacts, `${name}-${theme}.png`) });
 
-    await check('the LLM ops panel renders backend frames: service rows and GPU nodes', async () => {
-      const { panelSeries: series, panelProblems } = await page.evaluate(() => window.__harness);
+    await check('the LLM ops panel (the LLM dashboard’s targets) joins team × service, counts active alerts, lists GPU nodes', async () => {
+      const { panelSeries: series, panelProblems } = await harness(page);
       assert(series > 0, `the panel queries returned ${series} series; ${[...new Set(panelProblems)].slice(0, 5).join('; ')}`);
+      assert(panelProblems.length === 0, `panel query errors: ${panelProblems.join('; ')}`);
       await page.locator('[data-testid=llmops-row]').first().waitFor({ timeout: 10_000 });
-      const rows = await page.locator('[data-testid=llmops-row]').count();
+      const teams = await page.locator('[data-testid=llmops-team]').allInnerTexts();
+      assert(teams.length >= 2, `team groups: ${JSON.stringify(teams)}`);
+      // The first team's first row names a service: team and service are joined.
+      const firstRow = page.locator('[data-testid=llmops-row]').first();
+      const cells = await firstRow.locator('td').allInnerTexts();
+      assert(cells[1] && cells[1] !== '—', `first row has no service: ${JSON.stringify(cells)}`);
+      const alerts = await page.getByTestId('llmops-alert-count').innerText();
+      const n = Number(/\d+/.exec(alerts)?.[0] ?? 0);
+      assert(n > 0, `active alerts: ${alerts}`);
+      const rowAlerts = (await page.getByTestId('llmops-row-alerts').allInnerTexts()).map((t) => Number(t) || 0);
+      assert(rowAlerts.some((x) => x > 0), `no row counts an alert: ${rowAlerts}`);
       const gpus = await page.locator('[data-testid=llmops-gpu]').count();
-      assert(rows > 0 && gpus > 0, `rows=${rows} gpu nodes=${gpus}`);
-      const total = await page.locator('[data-testid=llmops-total-requests]').innerText();
-      assert(/req\/s/.test(total) && !total.includes('—'), `total requests: ${total}`);
+      assert(gpus > 0, `gpu nodes=${gpus}`);
+      assert((await page.getByTestId('llmops-missing').count()) === 0, 'the panel says a query is missing');
+      await shot('panel', page.locator('#panel'));
     });
 
     await check('the cluster picker lists the backend clusters; two are selected', async () => {
@@ -134,65 +198,191 @@ try {
       }
       await page.keyboard.press('Escape');
     });
+    const picked = enabled.slice(0, 2).map((c) => c.id);
 
-    await check('typing PromQL completes label names from the backend, Shift+Enter runs it', async () => {
-      const field = qe.getByRole('textbox', { name: 'PromQL query' });
-      await field.click();
-      await page.keyboard.type('sum by (team) (rate(gateway_requests_total{sta');
-      const suggestion = page.getByRole('option', { name: /^status/ });
-      await suggestion.waitFor({ timeout: 10_000 });
+    await check('PromQL in Monaco: label names from the backend complete, Shift+Enter runs it on the picked clusters', async () => {
+      await focusEmpty(page, 'promql');
+      await page.keyboard.type('sum by (team) (rate(gateway_requests_total{sta', { delay: 15 });
+      await waitForSuggestion(page, /^status/);
+      await shot('completion-promql-labels');
       await page.keyboard.press('Enter');
-      await page.keyboard.type('=~"5.."}[5m]))');
-      const runs = await page.evaluate(() => window.__harness.runs);
-      await page.keyboard.press('Shift+Enter');
-      await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 20_000 });
-      const state = await page.evaluate(() => window.__harness);
-      assert(
-        state.lastQuery.expr === 'sum by (team) (rate(gateway_requests_total{status=~"5.."}[5m]))',
-        `query was ${state.lastQuery.expr}`
-      );
-      assert(state.lastQuery.clusters.length === Math.min(2, enabled.length), `clusters ${state.lastQuery.clusters}`);
-      assert(state.lastResult.errors.length === 0, `errors: ${state.lastResult.errors}`);
-      assert(state.lastResult.series > 0, 'no series came back');
-      const clusterIds = state.lastResult.clusters.map((c) => c.cluster_id).sort();
-      assert(JSON.stringify(clusterIds) === JSON.stringify([...state.lastQuery.clusters].sort()), `queried ${clusterIds}`);
-      await page.getByTestId('result-summary').getByText(`${state.lastResult.series} series`).waitFor();
-      await qe.screenshot({ path: path.join(artifacts, `query-editor-${theme}.png`) });
+      await page.keyboard.press('Escape');
+      await page.keyboard.type('=~"5.."}[5m]))', { delay: 15 });
+      const state = await runAndWait(page);
+      assert(state.lastQuery.expr === 'sum by (team) (rate(gateway_requests_total{status=~"5.."}[5m]))', `query was ${state.lastQuery.expr}`);
+      assert(JSON.stringify([...state.lastQuery.clusters].sort()) === JSON.stringify([...picked].sort()), `clusters ${state.lastQuery.clusters}`);
+      noErrors(state, 'metrics');
+      assert(state.lastResult.frames.length > 0, 'no series came back');
+      const want = picked.map((id) => nameOf[id]).sort();
+      assert(JSON.stringify(clustersOf(state)) === JSON.stringify(want), `series from ${clustersOf(state)}, want ${want}`);
+      await shot('query-editor-metrics');
     });
 
-    await check('a backend error (invalid PromQL) shows inline in the editor', async () => {
-      const field = qe.getByRole('textbox', { name: 'PromQL query' });
-      await field.click();
-      await page.keyboard.press('Control+A');
-      await page.keyboard.type('sum(rate(up[5m]');
-      await page.keyboard.press('Shift+Enter');
+    await check('PromQL: functions complete with their docs; metric names come from the backend', async () => {
+      await focusEmpty(page, 'promql');
+      await page.keyboard.type('histogram_q', { delay: 15 });
+      const row = await waitForSuggestion(page, /histogram_quantile/);
+      // Monaco shows the signature beside the label; Ctrl+Space opens the doc pane.
+      await page.keyboard.press('Control+Space');
+      await page.locator('.suggest-details').filter({ hasText: /quantile/ }).first().waitFor({ timeout: 10_000 });
+      await shot('completion-promql-functions', page.locator('#query-editor'));
+      assert(await row.isVisible(), 'histogram_quantile row vanished');
+      await page.keyboard.press('Escape');
+      await focusEmpty(page, 'promql');
+      await page.keyboard.type('gateway_req', { delay: 15 });
+      await waitForSuggestion(page, /gateway_requests_total/);
+      await page.keyboard.press('Escape');
+    });
+
+    await check('PromQL: a syntax error is marked in the editor before the backend answers, and the backend’s error shows inline', async () => {
+      await focusEmpty(page, 'promql');
+      await page.keyboard.type('sum(rate(up[5m])) +', { delay: 15 });
+      const marker = page.getByTestId('fleetscope-syntax-error');
+      await marker.waitFor({ timeout: 10_000 });
+      assert(/Incomplete query/.test(await marker.innerText()), await marker.innerText());
+      await field(page, 'promql').locator('.squiggly-error').first().waitFor({ timeout: 10_000 });
+      await runAndWait(page);
       const alert = page.getByTestId('fleetscope-query-error');
       await alert.waitFor({ timeout: 20_000 });
       const text = await alert.innerText();
-      assert(/INVALID_PROMQL|invalid|parse|unclosed|unexpected/i.test(text), `error text: ${text}`);
-      await qe.screenshot({ path: path.join(artifacts, `query-editor-error-${theme}.png`) });
-      // Back to a good query for the page screenshot.
-      await field.click();
-      await page.keyboard.press('Control+A');
-      await page.keyboard.type('sum by (team) (rate(gateway_requests_total[5m]))');
-      await page.keyboard.press('Escape');
-      await page.keyboard.press('Shift+Enter');
-      await alert.waitFor({ state: 'detached', timeout: 20_000 });
+      assert(/INVALID_PROMQL|invalid|parse|unexpected/i.test(text), `error text: ${text}`);
+      await shot('query-editor-error');
     });
 
-    await check('the config editor shows the registry with a configured secret', async () => {
+    if (full) {
+      await check('Exemplars: the toggle sends exemplars: true and the query still answers', async () => {
+        await focusEmpty(page, 'promql');
+        await page.keyboard.type('sum by (team) (rate(gateway_requests_total[5m]))', { delay: 5 });
+        await runAndWait(page);
+        const runs = (await harness(page)).runs;
+        await qe.getByRole('switch', { name: 'Exemplars' }).click({ force: true });
+        await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 30_000 });
+        const state = await harness(page);
+        assert(state.lastQuery.exemplars === true, `exemplars ${state.lastQuery.exemplars}`);
+        noErrors(state, 'metrics with exemplars');
+        assert(state.lastResult.frames.length > 0, 'no frames');
+      });
+    }
+
+    await check('LogQL in Monaco: stream labels and parsed labels complete from the backend; the logs volume and the rows say their cluster', async () => {
+      await qe.getByRole('radio', { name: 'Logs', exact: true }).click();
+      await focusEmpty(page, 'logql');
+      await page.keyboard.type('{ap', { delay: 15 });
+      await waitForSuggestion(page, /^app/);
+      await page.keyboard.press('Enter');
+      await page.keyboard.press('Escape');
+      await page.keyboard.type('="', { delay: 15 });
+      await waitForSuggestion(page, /llm-gateway/);
+      await page.keyboard.press('Escape');
+      await page.keyboard.type('llm-gateway"} | json | ', { delay: 15 });
+      // Labels the json parser extracts from the selector's recent lines.
+      await waitForSuggestion(page, /^route/);
+      await shot('completion-logql-parsed');
+      await page.keyboard.press('Escape');
+      for (let i = 0; i < 3; i++) {
+        await page.keyboard.press('Backspace');
+      }
+      const state = await runAndWait(page);
+      assert(state.lastQuery.expr === '{app="llm-gateway"} | json', `query was ${JSON.stringify(state.lastQuery.expr)}`);
+      noErrors(state, 'logs');
+      assert(rowsOf(state) > 0, 'no log lines');
+      assert(clustersOf(state).length > 0, 'log rows carry no cluster label');
+      assert(state.volume && state.volume.frames.length > 0, `logs volume: ${JSON.stringify(state.volume)}`);
+      assert(state.volume.errors.length === 0, `logs volume errors: ${state.volume.errors}`);
+      await page.getByTestId('logs-volume').waitFor();
+      await shot('query-editor-logs');
+    });
+
+    if (full) {
+      await check('Log context: lines before and after, from the line’s own cluster and stream', async () => {
+        await page.getByTestId('show-context').click();
+        await page.waitForFunction(() => window.__harness.context, null, { timeout: 30_000 });
+        const { context, lastResult } = await harness(page);
+        assert(context.errors.length === 0, `context errors: ${context.errors}`);
+        assert(context.before.length + context.after.length > 1, `context lines: ${context.before.length} before, ${context.after.length} after`);
+        assert(context.clusters.length === 1, `context came from ${context.clusters}`);
+        assert(/^\{.*app="llm-gateway".*\} @ [a-z0-9-]+ \(line from /.test(context.expr), `context query: ${context.expr}`);
+        assert(!/trace_id|span_id|detected_level/.test(context.expr), `context selector holds non-stream labels: ${context.expr}`);
+        assert(lastResult.frames.length > 0, 'the logs result vanished');
+        await page.getByTestId('log-context').waitFor();
+        await shot('log-context');
+      });
+
+      await check('Query help: the cheat sheet of the kind; an example becomes the query', async () => {
+        const help = page.locator('#query-help');
+        await help.getByText('Fleetscope logs cheat sheet').waitFor();
+        await shot('query-help', help);
+        await help.getByRole('button', { name: '{app="gateway"} |= "error"', exact: true }).click();
+        const text = async () => ((await field(page, 'logql').locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' ');
+        await page.waitForFunction(
+          () => (document.querySelector('[data-testid=fleetscope-query-field-logql] .view-lines')?.textContent ?? '').replace(/\u00a0/g, ' ').includes('|= "error"'),
+          null,
+          { timeout: 10_000 }
+        );
+        assert((await text()).includes('{app="gateway"} |= "error"'), `editor shows ${await text()}`);
+      });
+
+      await check('TraceQL in Monaco: attributes and values from Tempo complete; search → open the trace, merged across clusters', async () => {
+        await qe.getByRole('radio', { name: 'Traces', exact: true }).click();
+        await focusEmpty(page, 'traceql');
+        await page.keyboard.type('{ resource.', { delay: 15 });
+        await waitForSuggestion(page, /resource\.service\.name/);
+        await shot('completion-traceql-attributes');
+        await page.keyboard.press('Escape');
+        await page.keyboard.type('service.name = ', { delay: 15 });
+        await waitForSuggestion(page, /llm-gateway/);
+        await page.keyboard.press('Escape');
+        await page.keyboard.type('"llm-gateway" && status = error }', { delay: 15 });
+        const state = await runAndWait(page);
+        assert(state.lastQuery.query === '{ resource.service.name = "llm-gateway" && status = error }', `TraceQL was ${JSON.stringify(state.lastQuery.query)}`);
+        noErrors(state, 'trace search');
+        assert(rowsOf(state) > 0, 'no traces found');
+        await shot('query-editor-traces');
+        // The demo Tempo holds one whole recorded trace (an OOM error); the search must have found it.
+        const found = state.lastResult.frames.flatMap((f) => f.traceIds ?? []);
+        const id = '6c48c5c2029f7c3ddb565ad52f1ac6bd';
+        assert(found.includes(id), `the search did not list ${id}: ${found.join(', ')}`);
+        const runs = state.runs;
+        await page.getByTestId('trace-to-open').fill(id);
+        await page.getByTestId('open-trace').click();
+        await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 30_000 });
+        const trace = await harness(page);
+        assert(trace.lastQuery.tracesView === 'trace' && trace.lastQuery.traceId === trace.openedTrace, `trace query ${JSON.stringify(trace.lastQuery)}`);
+        noErrors(trace, 'trace by id');
+        assert(rowsOf(trace) > 1, `spans: ${rowsOf(trace)}`);
+        await shot('query-editor-trace');
+      });
+
+      for (const [kind, minClusters] of [
+        ['Alerts', 2],
+        ['GPU', 1],
+        ['CNF', 1],
+        ['macOS', 1],
+      ]) {
+        await check(`${kind}: the kind runs on the picked clusters and each row says its cluster`, async () => {
+          const state = await pickAndWait(page, qe, kind);
+          noErrors(state, kind);
+          assert(rowsOf(state) > 0, `${kind}: no rows (${JSON.stringify(state.lastResult.frames)})`);
+          assert(clustersOf(state).length >= Math.min(minClusters, picked.length), `${kind}: rows from ${clustersOf(state)}`);
+          await shot(`query-editor-${kind.toLowerCase()}`);
+        });
+      }
+    }
+
+    await check('the config editor shows the registry with a configured secret, and the trace links editor', async () => {
       const ce = page.locator('#config-editor');
       await ce.getByText(`Clusters (${backendClusters.length})`).waitFor();
       await ce.getByText(backendClusters[0].name ?? backendClusters[0].id, { exact: true }).first().click();
       await ce.getByRole('textbox', { name: 'Bearer token' }).first().waitFor();
       const value = await ce.getByRole('textbox', { name: 'Bearer token' }).first().inputValue();
       assert(value === 'configured', `bearer token field shows ${JSON.stringify(value)}`);
-      await ce.screenshot({ path: path.join(artifacts, `config-editor-${theme}.png`) });
+      assert((await ce.getByLabel('Trace to logs tags attribute 1', { exact: true }).inputValue()) === 'k8s.namespace.name', 'tracesToLogs tag not shown');
+      assert((await ce.getByLabel('Trace to metrics query 1', { exact: true }).inputValue()).includes('$__tags'), 'tracesToMetrics query not shown');
+      await shot('config-editor', ce);
     });
 
     await check('no uncaught page errors; icons loaded', async () => {
       await page.waitForLoadState('networkidle');
-      await page.locator('#panel').screenshot({ path: path.join(artifacts, `panel-${theme}.png`) });
       await page.screenshot({ path: path.join(artifacts, `harness-${theme}.png`), fullPage: true });
       assert(consoleErrors.length === 0, consoleErrors.join('\n'));
     });

@@ -1,29 +1,40 @@
 /**
  * Browser harness: loads the *built* plugin modules (dist/datasource/module.js,
  * dist/panel/module.js) the way Grafana does (AMD, shared packages provided by
- * the host), mounts the query editor, the config editor and the LLM ops panel
- * inside Grafana's theme, and talks to the real backend's resource API through
- * the harness server's `/fsapi` proxy.
+ * the host), mounts the query editor (Monaco, through @grafana/ui's CodeEditor),
+ * the query help, the config editor and the LLM ops panel inside Grafana's
+ * theme. Queries run through the plugin's own `DataSourceWithBackend.query`:
+ * the harness's BackendSrv sends `/api/ds/query` to the backend's
+ * `POST api/v1/ds/query` (the same parse/execute as QueryData), and resource
+ * calls to the backend's resource API, both through the harness server's
+ * `/fsapi` proxy. What Explore adds — logs volume, log context, opening a
+ * trace from a search — is driven here through the datasource's methods.
  *
  * URL parameters: `theme=dark|light`, `end=<unix ms>` (end of the data).
  */
 import * as emotionCss from '@emotion/css';
 import * as grafanaData from '@grafana/data';
 import {
+  CoreApp,
   DataFrame,
-  DataQueryError,
+  DataQueryRequest,
+  DataQueryResponse,
   DataSourceApi,
   DataSourceInstanceSettings,
   DataSourcePlugin,
+  FieldType,
   LoadingState,
+  LogRowContextQueryDirection,
+  LogRowModel,
   PanelData,
   PanelPlugin,
   PluginType,
+  SupplementaryQueryType,
   createTheme,
   dateTime,
 } from '@grafana/data';
 import * as grafanaRuntime from '@grafana/runtime';
-import { TemplateSrv, setBackendSrv, setTemplateSrv } from '@grafana/runtime';
+import { DataSourceSrv, TemplateSrv, setBackendSrv, setDataSourceSrv, setTemplateSrv } from '@grafana/runtime';
 import * as grafanaUi from '@grafana/ui';
 import { GlobalStyles, ThemeContext } from '@grafana/ui';
 import * as React from 'react';
@@ -33,14 +44,28 @@ import * as jsxRuntime from 'react/jsx-runtime';
 import * as rxjs from 'rxjs';
 import * as rxjsOperators from 'rxjs/operators';
 
+import dashboard from '../../dashboards/llm-platform.json';
 import type { ClusterConfig, ClusterInfo, FleetscopeOptions, FleetscopeQuery } from '../src/types';
 import { loadAmdModule } from './amd';
-import { API, MetricsRequest, harnessBackendSrv, runMetrics } from './backend';
+import { API, harnessBackendSrv } from './backend';
 
 const params = new URLSearchParams(window.location.search);
 const mode = params.get('theme') === 'light' ? 'light' : 'dark';
 const end = Number(params.get('end')) || Date.now();
 const theme = createTheme({ colors: { mode } });
+const HOUR = 3_600_000;
+
+/** A frame as the test reads it. */
+interface FrameSummary {
+  refId?: string;
+  name?: string;
+  type?: string;
+  rows: number;
+  fields: string[];
+  clusters: string[];
+  /** Trace search results: the trace IDs found. */
+  traceIds?: string[];
+}
 
 /** What the Playwright test reads. */
 interface HarnessState {
@@ -48,9 +73,12 @@ interface HarnessState {
   error?: string;
   runs: number;
   lastQuery?: FleetscopeQuery;
-  lastResult?: { series: number; clusters: Array<{ cluster_id: string; status: string }>; errors: string[] };
+  lastResult?: { frames: FrameSummary[]; errors: string[]; warnings: string[] };
+  volume?: { frames: FrameSummary[]; names: string[]; errors: string[] };
+  context?: { before: string[]; after: string[]; clusters: string[]; expr?: string; errors: string[] };
+  openedTrace?: string;
   panelSeries?: number;
-  /** Why panel queries came back empty: query errors and failed clusters. */
+  /** Why panel queries came back empty: query errors. */
   panelProblems?: string[];
 }
 const state: HarnessState = { ready: false, runs: 0 };
@@ -68,29 +96,86 @@ const provided: Record<string, unknown> = {
   'rxjs/operators': rxjsOperators,
 };
 
+/** Dashboard variables as the LLM dashboard has them: every cluster, this datasource. */
+const VARIABLES: Record<string, { value: string; multi?: boolean; includeAll?: boolean }> = {
+  cluster: { value: '$__all', multi: true, includeAll: true },
+  datasource: { value: 'fleetscope' },
+};
+
 const templateSrv = {
-  getVariables: () => [],
-  replace: (target?: string) => target ?? '',
-  containsTemplate: () => false,
+  getVariables: () => Object.keys(VARIABLES).map((name) => ({ name, type: 'custom' })),
+  replace: (target?: string, _scoped?: unknown, format?: unknown) =>
+    (target ?? '').replace(/\$(\w+)|\$\{(\w+)\}|\[\[(\w+)\]\]/g, (m, a, b, c) => {
+      const v = VARIABLES[a ?? b ?? c];
+      if (!v) {
+        return m;
+      }
+      return typeof format === 'function' ? format(v.value, v) : v.value;
+    }),
+  containsTemplate: (t?: string) => /\$\w+/.test(t ?? ''),
   updateTimeRange: () => {},
 } as unknown as TemplateSrv;
 
-/** The LLM ops panel's queries, against the test stack's generated platform metrics. */
-const PANEL_QUERIES: Array<Omit<MetricsRequest, 'end'>> = [
-  { refId: 'requests', expr: 'sum by (team) (rate(gateway_requests_total[5m]))' },
-  { refId: 'requests_svc', expr: 'sum by (service_name) (rate(http_server_request_count_total[5m]))' },
-  {
-    refId: 'errors',
-    expr: 'sum by (team) (rate(gateway_requests_total{status=~"5.."}[5m])) / sum by (team) (rate(gateway_requests_total[5m]))',
-  },
-  { refId: 'latency_ms', expr: 'histogram_quantile(0.95, sum by (le, team) (rate(gateway_latency_ms_bucket[5m])))' },
-  {
-    refId: 'latency_svc',
-    expr: 'histogram_quantile(0.95, sum by (le, service_name) (rate(http_server_request_duration_seconds_bucket[5m])))',
-  },
-  { refId: 'gpu_util', expr: 'avg by (Hostname) (DCGM_FI_DEV_GPU_UTIL)' },
-  { refId: 'gpu_mem', expr: 'sum by (Hostname) (DCGM_FI_DEV_FB_USED)' },
-];
+function range(toMs = end, spanMs = HOUR) {
+  return { from: dateTime(toMs - spanMs), to: dateTime(toMs), raw: { from: 'now-1h', to: 'now' } };
+}
+
+function request(targets: FleetscopeQuery[], app = CoreApp.Explore, maxDataPoints = 300): DataQueryRequest<FleetscopeQuery> {
+  const r = range();
+  const intervalMs = Math.max(15_000, Math.round((r.to.valueOf() - r.from.valueOf()) / maxDataPoints));
+  return {
+    requestId: `harness-${Math.random().toString(36).slice(2)}`,
+    app,
+    targets,
+    range: r,
+    interval: `${intervalMs / 1000}s`,
+    intervalMs,
+    maxDataPoints,
+    scopedVars: {},
+    timezone: 'utc',
+    startTime: Date.now(),
+  };
+}
+
+async function runQuery(ds: DataSourceApi<FleetscopeQuery, FleetscopeOptions>, req: DataQueryRequest<FleetscopeQuery>): Promise<DataQueryResponse> {
+  return rxjs.lastValueFrom(ds.query(req) as rxjs.Observable<DataQueryResponse>);
+}
+
+const errorsOf = (r: DataQueryResponse) => (r.errors ?? []).map((e) => e.message ?? 'query failed');
+
+/** The clusters a frame's rows or series come from (labels, a cluster column, or JSON labels). */
+function clustersOf(f: DataFrame): string[] {
+  const out = new Set<string>();
+  for (const field of f.fields) {
+    if (field.labels?.cluster) {
+      out.add(field.labels.cluster);
+    }
+    if (['cluster', 'cluster_name'].includes(field.name) && field.type === FieldType.string) {
+      field.values.forEach((v: unknown) => v && out.add(String(v)));
+    }
+    if (field.name === 'labels' && field.type === FieldType.other) {
+      field.values.forEach((v: unknown) => {
+        const l = typeof v === 'string' ? JSON.parse(v) : (v as Record<string, string> | null);
+        if (l?.cluster) {
+          out.add(l.cluster);
+        }
+      });
+    }
+  }
+  return Array.from(out).sort();
+}
+
+function summarise(f: DataFrame): FrameSummary {
+  return {
+    refId: f.refId,
+    name: f.name,
+    type: f.meta?.type ?? f.meta?.preferredVisualisationType,
+    rows: f.length,
+    fields: f.fields.map((x) => x.name),
+    clusters: clustersOf(f),
+    traceIds: f.fields.find((x) => x.name === 'traceID')?.values.map(String),
+  };
+}
 
 function Section({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
   return (
@@ -101,25 +186,64 @@ function Section({ id, title, children }: { id: string; title: string; children:
   );
 }
 
-function QueryResult({ data }: { data?: PanelData }) {
+const mono = { fontFamily: theme.typography.fontFamilyMonospace, fontSize: 12 };
+
+/** A few rows of a frame, with the cluster each came from. */
+function FrameTable({ frame, max = 5 }: { frame: DataFrame; max?: number }) {
+  const fields = frame.fields.filter((f) => !['id', 'fingerprint', 'annotations', 'generator_url', 'Time', 'tsNs'].includes(f.name)).slice(0, 7);
+  const rows = Math.min(frame.length, max);
+  const cell = (v: unknown) => {
+    if (v === null || v === undefined) {
+      return '';
+    }
+    const s = typeof v === 'object' ? JSON.stringify(v) : String(v);
+    return s.length > 80 ? `${s.slice(0, 80)}…` : s;
+  };
+  return (
+    <table style={{ ...mono, borderCollapse: 'collapse', marginBottom: 8 }}>
+      <thead>
+        <tr>
+          {fields.map((f) => (
+            <th key={f.name} style={{ textAlign: 'left', padding: '2px 8px', color: theme.colors.text.secondary }}>
+              {f.name}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {Array.from({ length: rows }, (_, i) => (
+          <tr key={i}>
+            {fields.map((f) => (
+              <td key={f.name} style={{ padding: '2px 8px', borderTop: `1px solid ${theme.colors.border.weak}` }}>
+                {f.type === FieldType.time ? new Date(Number(f.values[i])).toISOString().slice(11, 19) : cell(f.values[i])}
+              </td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function ResultView({ data }: { data?: PanelData }) {
   if (!data) {
     return <p data-testid="result-summary">Not run yet — Shift+Enter runs the query.</p>;
   }
-  const names = data.series.slice(0, 6).map((f) => {
-    const v = f.fields.find((x) => x.type === 'number');
-    return v ? grafanaData.getFieldDisplayName(v, f) : f.name ?? '';
-  });
+  const series = data.series;
   return (
     <div data-testid="result-summary">
       <p>
-        {data.series.length} series · state {data.state}
+        {series.length} frames · {series.reduce((n, f) => n + f.length, 0)} rows · state {data.state} · clusters{' '}
+        {Array.from(new Set(series.flatMap(clustersOf))).join(', ') || '—'}
       </p>
-      <ul style={{ fontFamily: theme.typography.fontFamilyMonospace, fontSize: 12 }}>
-        {names.map((n, i) => (
-          <li key={i}>{n}</li>
-        ))}
-        {data.series.length > names.length && <li>…</li>}
-      </ul>
+      {series.slice(0, 3).map((f, i) => (
+        <div key={i}>
+          <div style={{ ...mono, color: theme.colors.text.secondary }}>
+            {f.refId} {f.name ?? ''} {f.meta?.type ?? f.meta?.preferredVisualisationType ?? ''} — {f.length} rows
+          </div>
+          <FrameTable frame={f} />
+        </div>
+      ))}
     </div>
   );
 }
@@ -156,10 +280,50 @@ function toSettings(clusters: ClusterInfo[]): grafanaData.DataSourceSettings<Fle
     withCredentials: false,
     readOnly: false,
     version: 1,
-    jsonData: { clusters: jsonClusters, query: { timeoutSeconds: 30, maxParallel: 10 }, derivedFields: [{ name: 'TraceID', matcherRegex: 'trace_id=(\\w+)' }] },
+    jsonData: {
+      clusters: jsonClusters,
+      query: { timeoutSeconds: 30, maxParallel: 10 },
+      derivedFields: [{ name: 'TraceID', matcherRegex: 'trace_id=(\\w+)' }],
+      tracesToLogs: { tags: [{ key: 'k8s.namespace.name', value: 'namespace' }], filterByTraceId: true, spanStartTimeShift: '-1m', spanEndTimeShift: '1m' },
+      tracesToMetrics: { queries: [{ name: 'Request rate', query: 'sum(rate(http_server_request_count_total{$__tags}[5m]))' }] },
+    },
     secureJsonFields: jsonClusters.length ? { [`${jsonClusters[0].id}.bearerToken`]: true } : {},
     secureJsonData: {},
   };
+}
+
+/** A LogRowModel for row `i` of a logs frame, as Explore builds it. */
+function logRow(frame: DataFrame, i: number): LogRowModel {
+  const field = (n: string) => frame.fields.find((f) => f.name === n);
+  const raw = field('labels')?.values[i];
+  const labels = (typeof raw === 'string' ? JSON.parse(raw) : raw) ?? {};
+  const t = Number(field('timestamp')?.values[i]);
+  return {
+    uid: String(field('id')?.values[i] ?? i),
+    rowIndex: i,
+    dataFrame: frame,
+    entryFieldIndex: 1,
+    labels,
+    timeEpochMs: t,
+    timeEpochNs: String(t * 1e6),
+    timeFromNow: '',
+    timeLocal: '',
+    timeUtc: '',
+    entry: String(field('body')?.values[i] ?? ''),
+    raw: String(field('body')?.values[i] ?? ''),
+    hasAnsi: false,
+    hasUnescapedContent: false,
+    logLevel: grafanaData.LogLevel.unknown,
+    searchWords: [],
+  } as unknown as LogRowModel;
+}
+
+function lines(r: DataQueryResponse): { lines: string[]; clusters: string[] } {
+  const f = (r.data as DataFrame[]).find((x) => x.fields.some((y) => y.name === 'body'));
+  if (!f) {
+    return { lines: [], clusters: [] };
+  }
+  return { lines: Array.from(f.fields.find((y) => y.name === 'body')!.values as string[]), clusters: clustersOf(f) };
 }
 
 function App(props: {
@@ -168,48 +332,101 @@ function App(props: {
   panelPlugin: PanelPlugin;
   clusters: ClusterInfo[];
   panelData: PanelData;
+  panelOptions: Record<string, unknown>;
 }) {
-  const { ds, dsPlugin, panelPlugin, clusters, panelData } = props;
+  const { ds, dsPlugin, panelPlugin, clusters, panelData, panelOptions } = props;
   const QueryEditor = dsPlugin.components.QueryEditor!;
+  const QueryHelp = dsPlugin.components.QueryEditorHelp;
   const ConfigEditor = dsPlugin.components.ConfigEditor!;
   const Panel = panelPlugin.panel!;
-  const [query, setQuery] = React.useState<FleetscopeQuery>({ refId: 'A', ...(ds.getDefaultQuery?.(grafanaData.CoreApp.PanelEditor) ?? {}) } as FleetscopeQuery);
+  const [query, setQuery] = React.useState<FleetscopeQuery>({ refId: 'A', ...(ds.getDefaultQuery?.(CoreApp.Explore) ?? {}) } as FleetscopeQuery);
   const latest = React.useRef(query);
   const [result, setResult] = React.useState<PanelData>();
+  const [volume, setVolume] = React.useState<DataFrame[]>();
+  const [context, setContext] = React.useState<HarnessState['context']>();
   const [settings, setSettings] = React.useState(() => toSettings(clusters));
+  const [traceToOpen, setTraceToOpen] = React.useState('');
+  const supplementary = ds as unknown as {
+    getSupplementaryRequest: (t: SupplementaryQueryType, r: DataQueryRequest<FleetscopeQuery>) => DataQueryRequest<FleetscopeQuery> | undefined;
+    getLogRowContext: (row: LogRowModel, o: { direction: LogRowContextQueryDirection; limit: number }, q: FleetscopeQuery) => Promise<DataQueryResponse>;
+    getLogRowContextQuery: (row: LogRowModel, o: { direction: LogRowContextQueryDirection; limit: number }, q: FleetscopeQuery) => Promise<FleetscopeQuery>;
+  };
 
   const seq = React.useRef(0);
-  const run = async () => {
-    const q = latest.current;
+  const run = async (q: FleetscopeQuery = latest.current) => {
     // As Grafana does: a query the datasource filters out is not sent.
     if (ds.filterQuery && !ds.filterQuery(q)) {
       return;
     }
     const mine = ++seq.current;
-    const r = await runMetrics({
-      refId: q.refId,
-      expr: q.expr ?? '',
-      clusters: q.clusters,
-      aggregate: q.aggregate,
-      legendFormat: q.legendFormat,
-      instant: q.instant && q.range === false,
-      end,
-    });
+    const req = request([q]);
+    const [res, vol] = await Promise.all([
+      runQuery(ds, req).catch((e: Error) => ({ data: [], errors: [{ message: e.message, refId: q.refId }] }) as DataQueryResponse),
+      // Explore runs the logs volume beside a logs query.
+      (async () => {
+        const vreq = supplementary.getSupplementaryRequest(SupplementaryQueryType.LogsVolume, req);
+        return vreq ? runQuery(ds, vreq) : undefined;
+      })().catch((e: Error) => ({ data: [], errors: [{ message: e.message }] }) as DataQueryResponse),
+    ]);
     if (mine !== seq.current) {
       return; // a newer run has started; its answer wins
     }
+    const frames = res.data as DataFrame[];
     state.runs++;
     state.lastQuery = q;
-    const errors: DataQueryError[] = r.errors;
-    state.lastResult = { series: r.frames.length, clusters: r.clusters, errors: errors.map((e) => e.message ?? '') };
+    state.lastResult = {
+      frames: frames.map(summarise),
+      errors: errorsOf(res),
+      warnings: frames.flatMap((f) => f.meta?.notices ?? []).map((n) => n.text),
+    };
+    state.volume = vol ? { frames: (vol.data as DataFrame[]).map(summarise), names: (vol.data as DataFrame[]).flatMap((f) => f.fields.filter((x) => x.type === FieldType.number).map((x) => grafanaData.getFieldDisplayName(x, f))), errors: errorsOf(vol) } : undefined;
+    setVolume(vol ? (vol.data as DataFrame[]) : undefined);
+    setContext(undefined);
+    state.context = undefined;
     setResult({
-      state: errors.length ? LoadingState.Error : LoadingState.Done,
-      series: r.frames,
-      errors,
-      timeRange: panelData.timeRange,
+      state: res.errors?.length ? LoadingState.Error : LoadingState.Done,
+      series: frames,
+      errors: res.errors,
+      timeRange: req.range,
     });
   };
 
+  const showContext = async () => {
+    const frame = result?.series.find((f) => f.fields.some((x) => x.name === 'body') && f.length > 2);
+    if (!frame) {
+      return;
+    }
+    // A line from the middle, so there are lines on both sides.
+    const row = logRow(frame, Math.floor(frame.length / 2));
+    const q = latest.current;
+    const [before, after, ctxQuery] = await Promise.all([
+      supplementary.getLogRowContext(row, { direction: LogRowContextQueryDirection.Backward, limit: 10 }, q),
+      supplementary.getLogRowContext(row, { direction: LogRowContextQueryDirection.Forward, limit: 10 }, q),
+      supplementary.getLogRowContextQuery(row, { direction: LogRowContextQueryDirection.Backward, limit: 10 }, q),
+    ]);
+    const b = lines(before);
+    const a = lines(after);
+    const ctx = {
+      before: b.lines,
+      after: a.lines,
+      clusters: Array.from(new Set([...b.clusters, ...a.clusters])),
+      expr: `${ctxQuery.expr} @ ${(ctxQuery.clusters ?? []).join(',')} (line from ${row.labels.cluster})`,
+      errors: [...errorsOf(before), ...errorsOf(after)],
+    };
+    state.context = ctx;
+    setContext(ctx);
+  };
+
+  // As clicking a trace ID in the search table does (the test picks one the demo Tempo holds whole).
+  const openTrace = async (id: string) => {
+    state.openedTrace = String(id);
+    const next: FleetscopeQuery = { ...latest.current, tracesView: 'trace', traceId: String(id) };
+    latest.current = next;
+    setQuery(next);
+    await run(next);
+  };
+
+  const kind = query.queryType ?? 'metrics';
   return (
     <ThemeContext.Provider value={theme}>
       <GlobalStyles />
@@ -222,25 +439,80 @@ function App(props: {
             datasource={ds}
             query={query}
             data={result}
+            range={range()}
+            app={CoreApp.Explore}
             onChange={(q: FleetscopeQuery) => {
               latest.current = q;
               setQuery(q);
             }}
             onRunQuery={() => void run()}
           />
-          <QueryResult data={result} />
+          <div style={{ display: 'flex', gap: 8, margin: '8px 0' }}>
+            {kind === 'logs' && (
+              <grafanaUi.Button size="sm" variant="secondary" onClick={() => void showContext()} data-testid="show-context">
+                Show context of a line
+              </grafanaUi.Button>
+            )}
+            {kind === 'traces' && (query.tracesView ?? 'search') === 'search' && (
+              <>
+                <grafanaUi.Input width={40} placeholder="trace ID" aria-label="Trace to open" data-testid="trace-to-open" value={traceToOpen} onChange={(e) => setTraceToOpen(e.currentTarget.value)} />
+                <grafanaUi.Button size="sm" variant="secondary" onClick={() => void openTrace(traceToOpen)} data-testid="open-trace">
+                  Open trace
+                </grafanaUi.Button>
+              </>
+            )}
+          </div>
+          <ResultView data={result} />
+          {volume && (
+            <div data-testid="logs-volume">
+              <h5>Logs volume (sum by level across clusters)</h5>
+              {volume.map((f, i) => (
+                <div key={i} style={mono}>
+                  {f.fields
+                    .filter((x) => x.type === FieldType.number)
+                    .map((x) => `${grafanaData.getFieldDisplayName(x, f)}: ${(x.values as number[]).reduce((a, b) => a + (b ?? 0), 0)} lines`)
+                    .join(' · ')}
+                </div>
+              ))}
+            </div>
+          )}
+          {context && (
+            <div data-testid="log-context" style={mono}>
+              <h5>Log context: {context.expr}</h5>
+              {context.before.slice(0, 4).map((l, i) => (
+                <div key={`b${i}`} style={{ color: theme.colors.text.secondary }}>
+                  ↑ {l.slice(0, 140)}
+                </div>
+              ))}
+              {context.after.slice(0, 4).map((l, i) => (
+                <div key={`a${i}`}>↓ {l.slice(0, 140)}</div>
+              ))}
+            </div>
+          )}
         </Section>
-        <Section id="panel" title="LLM Platform Operations (dist/panel/module.js)">
-          <div style={{ height: 520 }}>
+        {QueryHelp && (
+          <Section id="query-help" title="Query help (QueryEditorHelp)">
+            <QueryHelp
+              datasource={ds}
+              query={query}
+              onClickExample={(q: FleetscopeQuery) => {
+                latest.current = q;
+                setQuery(q);
+              }}
+            />
+          </Section>
+        )}
+        <Section id="panel" title="LLM Platform Operations (dist/panel/module.js, dashboards/llm-platform.json targets)">
+          <div style={{ height: 560 }}>
             <Panel
-              id={1}
+              id={2}
               data={panelData}
               timeRange={panelData.timeRange}
               timeZone="utc"
-              options={harnessPanelOptions() as never}
+              options={panelOptions as never}
               transparent={false}
               width={1180}
-              height={520}
+              height={560}
               fieldConfig={{ defaults: {}, overrides: [] }}
               renderCounter={0}
               title="LLM Platform Operations"
@@ -261,11 +533,6 @@ function App(props: {
 }
 
 /** The panel's option defaults, as its options builder declares them. */
-let panelDefaults: Record<string, unknown> | undefined;
-function harnessPanelOptions(): Record<string, unknown> {
-  return panelDefaults ?? {};
-}
-
 function collectDefaults(plugin: PanelPlugin): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const builder: Record<string, unknown> = {};
@@ -280,6 +547,12 @@ function collectDefaults(plugin: PanelPlugin): Record<string, unknown> {
   return out;
 }
 
+interface DashboardPanel {
+  type: string;
+  options?: Record<string, unknown>;
+  targets?: FleetscopeQuery[];
+}
+
 async function main() {
   const root = createRoot(document.getElementById('root')!);
   try {
@@ -289,7 +562,6 @@ async function main() {
       await loadAmdModule<{ plugin: DataSourcePlugin<DataSourceApi<FleetscopeQuery, FleetscopeOptions>, FleetscopeQuery, FleetscopeOptions> }>('/dist/datasource/module.js', provided),
       await loadAmdModule<{ plugin: PanelPlugin }>('/dist/panel/module.js', provided),
     ];
-    panelDefaults = collectDefaults(panelModule.plugin);
     const instance: DataSourceInstanceSettings<FleetscopeOptions> = {
       id: 1,
       uid: 'fleetscope',
@@ -301,24 +573,35 @@ async function main() {
       meta: { id: 'fleetscope-federation-datasource', type: PluginType.datasource, name: 'Fleetscope', module: '', baseUrl: '', info: {} as never },
     };
     const ds = new dsModule.plugin.DataSourceClass(instance);
+    // The one datasource of this "Grafana": dashboard targets name it through `${datasource}`.
+    setDataSourceSrv({
+      getInstanceSettings: () => instance,
+      get: async () => ds,
+      getList: () => [instance],
+      reload: async () => {},
+      registerRuntimeDataSource: () => {},
+    } as unknown as DataSourceSrv);
     const clustersRes = await fetch(`${API}/api/v1/clusters`).then((r) => r.json());
     const clusters: ClusterInfo[] = clustersRes.clusters ?? [];
-    const results = await Promise.all(PANEL_QUERIES.map((q) => runMetrics({ ...q, end })));
-    const series: DataFrame[] = results.flatMap((r) => r.frames);
+
+    // The LLM panel: the dashboard's own targets and options, run through the plugin's query path.
+    const panel = (dashboard.panels as unknown as DashboardPanel[]).find((p) => p.type === 'fleetscope-llmops-panel');
+    if (!panel?.targets) {
+      throw new Error('dashboards/llm-platform.json has no fleetscope-llmops-panel with targets');
+    }
+    const res = await runQuery(ds, request(panel.targets, CoreApp.Dashboard, 100));
+    const series = res.data as DataFrame[];
     state.panelSeries = series.length;
-    state.panelProblems = results.flatMap((r) => [
-      ...r.errors.map((e) => e.message ?? 'query failed'),
-      ...r.clusters.filter((c) => c.status !== 'SUCCESS').map((c) => `${c.cluster_id}: ${c.error_code ?? ''} ${c.error ?? ''}`),
-    ]);
-    const timeRange = { from: dateTime(end - 3_600_000), to: dateTime(end), raw: { from: 'now-1h', to: 'now' } };
+    state.panelProblems = errorsOf(res);
     const panelData: PanelData = {
       state: LoadingState.Done,
       series,
-      errors: results.flatMap((r) => r.errors),
-      timeRange,
-      request: { targets: [{ refId: 'requests', datasource: { type: 'fleetscope-federation-datasource', uid: 'fleetscope' } }] } as never,
+      errors: res.errors,
+      timeRange: range(),
+      request: { targets: panel.targets } as never,
     };
-    root.render(<App ds={ds} dsPlugin={dsModule.plugin} panelPlugin={panelModule.plugin} clusters={clusters} panelData={panelData} />);
+    const panelOptions = { ...collectDefaults(panelModule.plugin), ...(panel.options ?? {}) };
+    root.render(<App ds={ds} dsPlugin={dsModule.plugin} panelPlugin={panelModule.plugin} clusters={clusters} panelData={panelData} panelOptions={panelOptions} />);
     state.ready = true;
   } catch (e) {
     state.error = e instanceof Error ? `${e.message}\n${e.stack}` : String(e);

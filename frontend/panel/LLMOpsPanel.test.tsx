@@ -118,3 +118,23 @@ describe('LLMOpsPanel', () => {
     expect(screen.queryByRole('columnheader', { name: 'Clusters' })).not.toBeInTheDocument();
   });
 });
+
+describe('LLMOpsPanel degrades clearly', () => {
+  it('says which queries are missing and shows — (not 0) for alerts it was not given', () => {
+    const frames = fleetscopeFrames().filter((f) => f.refId !== 'alerts' && f.refId !== 'errors');
+    renderPanel({ series: frames });
+    expect(screen.getByTestId('llmops-missing')).toHaveTextContent('No error ratio, alerts query');
+    expect(screen.getByTestId('llmops-alert-count')).toHaveTextContent('—');
+    expect(screen.getAllByTestId('llmops-row-alerts').map((c) => c.textContent)).toEqual(['—', '—']);
+  });
+
+  it('groups team × service rows under team headers', () => {
+    renderPanel({ series: fleetscopeFrames() });
+    expect(screen.getAllByTestId('llmops-team').map((t) => t.textContent)).toEqual([
+      expect.stringContaining('quant'),
+      expect.stringContaining('eval'),
+    ]);
+    expect(screen.getAllByTestId('llmops-row')).toHaveLength(2);
+    expect(screen.getByTestId('llmops-alert-count')).toHaveTextContent('2');
+  });
+});

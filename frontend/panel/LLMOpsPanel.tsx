@@ -5,7 +5,7 @@ import { useMemo } from 'react';
 
 import { exploreTracesUrl, fleetscopeUid } from './links';
 import { ActiveAlert, GpuNode, LLMOpsModel, ServiceRow, buildModel } from './model';
-import { LLMOpsOptions } from './types';
+import { LLMOpsOptions, Role } from './types';
 
 type Level = 'ok' | 'warn' | 'crit' | 'none';
 
@@ -70,6 +70,10 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
   const memPct = (g: GpuNode) =>
     g.memory === undefined ? undefined : model.memoryUnit === 'percentunit' ? g.memory * 100 : model.memoryUnit === 'percent' ? g.memory : undefined;
   const empty = model.rows.length === 0 && model.gpus.length === 0 && model.alerts.length === 0;
+  const alertsGiven = !model.missing.includes('alerts');
+  const missingText = describeMissing(model.missing, options);
+  // Team group headers when rows carry teams and are not collapsed to one label.
+  const grouped = options.groupBy !== 'service' && options.groupBy !== 'team' && model.rows.some((r) => r.team !== undefined);
 
   return (
     <div className={styles.root} style={{ width, height }} data-testid="llmops-panel">
@@ -85,11 +89,16 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
           <Stat
             testId="llmops-alert-count"
             label="Active alerts"
-            value={String(model.alerts.length)}
-            lvl={model.alerts.some((a) => a.severity === 'CRITICAL') ? 'crit' : model.alerts.length ? 'warn' : 'ok'}
+            value={alertsGiven ? String(model.alerts.length) : '—'}
+            lvl={!alertsGiven ? 'none' : model.alerts.some((a) => a.severity === 'CRITICAL') ? 'crit' : model.alerts.length ? 'warn' : 'ok'}
           />
         )}
       </div>
+      {!empty && missingText && (
+        <div className={styles.missing} data-testid="llmops-missing">
+          <Icon name="info-circle" size="sm" /> {missingText}
+        </div>
+      )}
 
       {empty && (
         <div className={styles.empty}>
@@ -115,9 +124,17 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
                 </tr>
               </thead>
               <tbody>
-                {model.rows.map((r: ServiceRow) => (
+                {model.rows.map((r: ServiceRow, i) => [
+                  grouped && (i === 0 || model.rows[i - 1].team !== r.team) ? (
+                    <tr key={`team:${r.team ?? ''}`} className={styles.group} data-testid="llmops-team">
+                      <td colSpan={2}>{r.team ?? 'No team label'}</td>
+                      {!narrow && <td className={styles.muted}>{teamServices(model.rows, r.team)} services</td>}
+                      <td className={styles.num}>{fmt('reqps', teamRequests(model.rows, r.team), 1)}</td>
+                      <td colSpan={options.showAlerts ? 4 : 3} />
+                    </tr>
+                  ) : null,
                   <tr key={r.key} data-testid="llmops-row">
-                    <td>{r.team ?? '—'}</td>
+                    <td className={grouped ? styles.muted : undefined}>{grouped ? '' : r.team ?? '—'}</td>
                     <td className={styles.strong}>{r.service ?? '—'}</td>
                     {!narrow && (
                       <td className={cx(styles.muted, styles.clusters)} title={r.clusters.join(', ')}>
@@ -133,7 +150,9 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
                     <td className={cx(styles.num, styles.level[errLevel(r.errorRatio)])}>{fmt('percentunit', r.errorRatio, 2)}</td>
                     <td className={cx(styles.num, styles.level[latLevel(r.p95Ms)])}>{fmt('ms', r.p95Ms, 0)}</td>
                     {options.showAlerts && (
-                      <td className={cx(styles.num, r.alerts ? styles.level.crit : styles.muted)}>{r.alerts || '·'}</td>
+                      <td className={cx(styles.num, r.alerts ? styles.level.crit : styles.muted)} data-testid="llmops-row-alerts">
+                        {alertsGiven ? r.alerts || '·' : '—'}
+                      </td>
                     )}
                     <td>
                       {dsUid && r.service ? (
@@ -146,8 +165,8 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
                         </a>
                       ) : null}
                     </td>
-                  </tr>
-                ))}
+                  </tr>,
+                ])}
               </tbody>
             </table>
           </div>
@@ -210,9 +229,40 @@ export function LLMOpsPanel({ data, options, width, height, timeRange }: PanelPr
   );
 }
 
+const ROLE_TEXT: Record<Role, string> = {
+  requests: 'request rate',
+  errors: 'error ratio',
+  latency: 'p95 latency',
+  gpuUtil: 'GPU utilisation',
+  gpuMemory: 'GPU memory',
+  alerts: 'alerts',
+};
+
+/** "No alerts query: …" for the roles the panel was given no frame for (only those it shows). */
+export function describeMissing(missing: Role[], options: LLMOpsOptions): string | undefined {
+  const shown = missing.filter((r) => (r.startsWith('gpu') ? options.showGpu : r === 'alerts' ? options.showAlerts : true));
+  if (shown.length === 0) {
+    return undefined;
+  }
+  return `No ${shown.map((r) => ROLE_TEXT[r]).join(', ')} query: ${shown.length === 1 ? 'its column shows' : 'their columns show'} — (add the query, or map it under Query mapping).`;
+}
+
+const teamRows = (rows: ServiceRow[], team?: string) => rows.filter((r) => r.team === team);
+const teamServices = (rows: ServiceRow[], team?: string) => teamRows(rows, team).filter((r) => r.service !== undefined).length;
+function teamRequests(rows: ServiceRow[], team?: string): number | undefined {
+  const xs = teamRows(rows, team)
+    .map((r) => r.requests)
+    .filter((x): x is number => x !== undefined);
+  return xs.length ? xs.reduce((a, b) => a + b, 0) : undefined;
+}
+
 const getStyles = (theme: GrafanaTheme2) => {
   const color = (name: string) => theme.visualization.getColorByName(name);
   return {
+    group: css({
+      td: { fontWeight: theme.typography.fontWeightMedium, background: theme.colors.background.secondary, color: theme.colors.text.primary },
+    }),
+    missing: css({ color: theme.colors.text.secondary }),
     root: css({ display: 'flex', flexDirection: 'column', gap: theme.spacing(1), overflow: 'auto', fontSize: theme.typography.bodySmall.fontSize }),
     stats: css({ display: 'grid', gridTemplateColumns: 'repeat(auto-fit, minmax(110px, 1fr))', gap: theme.spacing(1) }),
     stat: css({

@@ -1,5 +1,10 @@
 import { buildModel, roleOf } from './model';
-import { fleetscopeFrames, prometheusFrames } from './test/frames';
+import { FieldType, createDataFrame } from '@grafana/data';
+
+import { fleetscopeFrames, fsSeries, prometheusFrames } from './test/frames';
+
+const eastL = { cluster: 'prod-east-1', cluster_id: 'east' };
+const westL = { cluster: 'prod-west-1', cluster_id: 'west' };
 import { DEFAULT_OPTIONS } from './types';
 
 describe('LLM ops model from Fleetscope frames', () => {
@@ -67,7 +72,7 @@ describe('LLM ops model from plain Prometheus frames', () => {
   it('uses the refId mapping from the options and service_name labels', () => {
     const m = buildModel(prometheusFrames(), { requestsRefId: 'A', errorsRefId: 'B', latencyRefId: 'C' });
     expect(m.rows).toHaveLength(1);
-    expect(m.rows[0]).toMatchObject({ key: 'gateway', service: 'gateway', requests: 140, errorRatio: 0.003 });
+    expect(m.rows[0]).toMatchObject({ key: '—/gateway', team: undefined, service: 'gateway', requests: 140, errorRatio: 0.003 });
     expect(m.rows[0].p95Ms).toBeCloseTo(160);
     expect(m.alerts).toEqual([
       expect.objectContaining({ name: 'GatewaySlow', severity: 'WARNING', state: 'FIRING' }),
@@ -75,8 +80,78 @@ describe('LLM ops model from plain Prometheus frames', () => {
     expect(m.unmatched).toEqual([]);
   });
 
-  it('names frames it cannot place so they can be mapped', () => {
+  it('names frames it cannot place so they can be mapped, and the roles no frame was given for', () => {
     const m = buildModel(prometheusFrames());
     expect(m.unmatched).toEqual(['A', 'B', 'C']);
+    expect(m.missing).toEqual(['requests', 'errors', 'latency', 'gpuUtil', 'gpuMemory']);
+  });
+});
+
+describe('LLM ops model on the demo dashboard shapes (team × service)', () => {
+  // dashboards/llm-platform.json: gateway series by (team, service_name), service series by
+  // service_name only, the alerts table of the demo Alertmanagers.
+  const frames = () => [
+    fsSeries('requests', { team: 'search-ranking', service_name: 'llm-gateway', ...eastL }, [5, 5, 5, 5, 5]),
+    fsSeries('requests', { team: 'search-ranking', service_name: 'llm-gateway', ...westL }, [4, 4, 4, 4, 4]),
+    fsSeries('requests', { team: 'code-review', service_name: 'llm-gateway', ...eastL }, [1, 1, 1, 1, 1]),
+    fsSeries('requests', { team: 'code-review', service_name: 'code-assist', ...eastL }, [2, 2, 2, 2, 2]),
+    // Service-level only: joins its single team; a service nobody owns stays team-less.
+    fsSeries('requests_svc', { service_name: 'code-assist', ...eastL }, [0.5, 0.5, 0.5, 0.5, 0.5]),
+    fsSeries('requests_svc', { service_name: 'memory-engine', ...eastL }, [3, 3, 3, 3, 3]),
+    // Team-level only: search-ranking has one service, so it joins that row.
+    fsSeries('latency', { team: 'search-ranking', ...eastL }, [250, 260, 270, 280, 300]),
+    createDataFrame({
+      refId: 'alerts',
+      fields: [
+        { name: 'cluster', type: FieldType.string, values: ['prod-east-1', 'prod-east-1', 'prod-west-1', 'prod-east-1'] },
+        { name: 'alertname', type: FieldType.string, values: ['GatewayErrors', 'TeamBudget', 'GatewayErrors', 'GPUHot'] },
+        { name: 'severity', type: FieldType.string, values: ['critical', 'warning', 'critical', 'critical'] },
+        { name: 'state', type: FieldType.string, values: ['FIRING', 'FIRING', 'SUPPRESSED', 'FIRING'] },
+        {
+          name: 'labels',
+          type: FieldType.other,
+          values: [{ service_name: 'llm-gateway', team: 'code-review' }, { team: 'search-ranking' }, { service_name: 'llm-gateway' }, { node: 'gpu-node-a3' }],
+        },
+      ],
+    }),
+  ];
+
+  it('has one row per team × service, grouped by team', () => {
+    const m = buildModel(frames(), { groupBy: 'auto', latencyUnit: 'ms' });
+    expect(m.rows.map((r) => [r.team, r.service, r.requests])).toEqual([
+      ['search-ranking', 'llm-gateway', 9],
+      ['code-review', 'code-assist', 2.5],
+      ['code-review', 'llm-gateway', 1],
+      [undefined, 'memory-engine', 3],
+    ]);
+    expect(m.rows[0].p95Ms).toBe(300);
+    expect(m.rows[0].clusters).toEqual(['prod-east-1', 'prod-west-1']);
+  });
+
+  it('reads the latency unit from the query of the refId, even when only its first frame carries it', () => {
+    const lat = (labels: Record<string, string>, v: number, query?: string) => {
+      const f = fsSeries('latency', labels, [v, v, v, v, v]);
+      return query ? { ...f, meta: { ...f.meta, executedQueryString: query } } : f;
+    };
+    const m = buildModel(
+      [
+        lat({ team: 'a', service_name: 's', ...eastL }, 250, 'histogram_quantile(0.95, sum by (le, team) (rate(gateway_latency_ms_bucket[5m])))'),
+        lat({ team: 'b', service_name: 's', ...eastL }, 400),
+      ],
+      { latencyUnit: 'auto' }
+    );
+    expect(m.rows.map((r) => [r.team, r.p95Ms])).toEqual([
+      ['a', 250],
+      ['b', 400],
+    ]);
+  });
+
+  it('counts every active alert it is given, and per row by service (and team) on the row’s clusters', () => {
+    const m = buildModel(frames(), { groupBy: 'auto' });
+    expect(m.alerts).toHaveLength(4);
+    const alerts = Object.fromEntries(m.rows.map((r) => [r.key, r.alerts]));
+    // code-review/llm-gateway: its own alert; search-ranking/llm-gateway: the team alert and west's service alert.
+    expect(alerts).toEqual({ 'search-ranking/llm-gateway': 2, 'code-review/code-assist': 0, 'code-review/llm-gateway': 1, '—/memory-engine': 0 });
+    expect(m.missing).toEqual(['errors', 'gpuUtil', 'gpuMemory']);
   });
 });

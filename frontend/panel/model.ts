@@ -1,6 +1,6 @@
 import { DataFrame, Field, FieldType, getFieldDisplayName } from '@grafana/data';
 
-import { DEFAULT_OPTIONS, LLMOpsOptions, Role } from './types';
+import { DEFAULT_OPTIONS, LLMOpsOptions, ROLES, Role } from './types';
 
 /** One series of one role: its labels, its points, and the latest value. */
 export interface Series {
@@ -54,6 +54,8 @@ export interface LLMOpsModel {
   memoryUnit: string;
   /** Frames the panel could not place: named so the user can map them in the options. */
   unmatched: string[];
+  /** Roles no frame was given for (the panel says so instead of showing zeros). */
+  missing: Role[];
 }
 
 const PATTERNS: Array<[Role, RegExp]> = [
@@ -119,7 +121,7 @@ export function roleOf(frame: DataFrame, options: LLMOpsOptions): Role | undefin
 }
 
 /** Time series (`timeseries-multi` frames, Prometheus wide frames) → one Series per numeric field. */
-function toSeries(frame: DataFrame, role: Role): Series[] {
+function toSeries(frame: DataFrame, role: Role, queryText = frame.meta?.executedQueryString): Series[] {
   const time = frame.fields.find((f) => f.type === FieldType.time);
   return frame.fields
     .filter((f) => f.type === FieldType.number)
@@ -134,7 +136,7 @@ function toSeries(frame: DataFrame, role: Role): Series[] {
         }
       }
       const name = getFieldDisplayName(f, frame);
-      const source = [name, f.labels?.__name__, frame.refId, frame.meta?.executedQueryString].filter(Boolean).join(' ');
+      const source = [name, f.labels?.__name__, frame.refId, queryText].filter(Boolean).join(' ');
       return { role, labels: { ...(f.labels ?? {}) }, name, source, times, values, last };
     });
 }
@@ -143,20 +145,50 @@ const teamOf = (l: Record<string, string>) => l.team ?? l.namespace ?? l['servic
 const serviceOf = (l: Record<string, string>) => l.service ?? l.service_name ?? l['service.name'] ?? l.job ?? l.endpoint;
 const nodeOf = (l: Record<string, string>) => l.node ?? l.Hostname ?? l.hostname ?? l.node_name ?? l.instance ?? l.gpu ?? l.UUID;
 
-function groupKey(l: Record<string, string>, groupBy: LLMOpsOptions['groupBy'], hasTeams: boolean) {
-  const team = teamOf(l);
-  const service = serviceOf(l);
-  switch (groupBy) {
-    case 'team':
-      return { key: team ?? 'unknown', team, service: undefined };
-    case 'service':
-      return { key: service ?? 'unknown', team: undefined, service };
-    default: {
-      if (!hasTeams && groupBy === 'auto') {
-        return { key: service ?? 'all', team: undefined, service };
+const UNKNOWN = '—';
+
+/**
+ * The row a series belongs to. Rows are team × service. A series that carries
+ * both labels names its row; one that carries only a team joins the team's
+ * single service (when the other series show exactly one), one with only a
+ * service joins its single team; otherwise it stays a team-level or
+ * service-level row. `groupBy` team/service collapses to that one label.
+ */
+class RowKeys {
+  private readonly servicesOfTeam = new Map<string, Set<string>>();
+  private readonly teamsOfService = new Map<string, Set<string>>();
+
+  constructor(
+    series: Series[],
+    private readonly groupBy: LLMOpsOptions['groupBy']
+  ) {
+    for (const s of series) {
+      const team = teamOf(s.labels);
+      const service = serviceOf(s.labels);
+      if (team !== undefined && service !== undefined) {
+        this.servicesOfTeam.set(team, (this.servicesOfTeam.get(team) ?? new Set()).add(service));
+        this.teamsOfService.set(service, (this.teamsOfService.get(service) ?? new Set()).add(team));
       }
-      return { key: `${team ?? '—'}/${service ?? '—'}`, team, service };
     }
+  }
+
+  of(l: Record<string, string>): { key: string; team?: string; service?: string } {
+    let team: string | undefined = teamOf(l);
+    let service: string | undefined = serviceOf(l);
+    if (this.groupBy === 'team') {
+      return { key: team ?? UNKNOWN, team, service: undefined };
+    }
+    if (this.groupBy === 'service') {
+      return { key: service ?? UNKNOWN, team: undefined, service };
+    }
+    if (team !== undefined && service === undefined) {
+      const only = this.servicesOfTeam.get(team);
+      service = only && only.size === 1 ? Array.from(only)[0] : undefined;
+    } else if (service !== undefined && team === undefined) {
+      const only = this.teamsOfService.get(service);
+      team = only && only.size === 1 ? Array.from(only)[0] : undefined;
+    }
+    return { key: `${team ?? UNKNOWN}/${service ?? UNKNOWN}`, team, service };
   }
 }
 
@@ -217,8 +249,8 @@ function alertsFromTable(frame: DataFrame): ActiveAlert[] {
       severity: String(severity?.values[i] ?? extra.severity ?? 'WARNING').toUpperCase(),
       state: st,
       cluster: cluster?.values[i] ?? extra.cluster,
-      team: team?.values[i] ?? extra.team,
-      service: service?.values[i] ?? extra.service,
+      team: team?.values[i] ?? teamOf(extra),
+      service: service?.values[i] ?? serviceOf(extra),
       since: t === undefined || t === null ? undefined : typeof t === 'number' ? t : Date.parse(String(t)),
       summary: summary?.values[i],
     });
@@ -234,8 +266,8 @@ function alertsFromSeries(series: Series[]): ActiveAlert[] {
       severity: (s.labels.severity ?? 'warning').toUpperCase(),
       state: (s.labels.alertstate ?? 'firing').toUpperCase(),
       cluster: s.labels.cluster,
-      team: s.labels.team,
-      service: s.labels.service,
+      team: teamOf(s.labels),
+      service: serviceOf(s.labels),
     }));
 }
 
@@ -247,8 +279,20 @@ export function buildModel(frames: DataFrame[], opts: Partial<LLMOpsOptions> = {
   const alerts: ActiveAlert[] = [];
   const unmatched: string[] = [];
 
+  // A backend may put the executed query on the first frame of a query only: share it per refId.
+  const queryTexts = new Map<string, string>();
+  for (const frame of frames) {
+    const q = frame.meta?.executedQueryString;
+    if (q && frame.refId && !queryTexts.has(frame.refId)) {
+      queryTexts.set(frame.refId, q);
+    }
+  }
+  const seen = new Set<Role>();
   for (const frame of frames) {
     const role = roleOf(frame, options);
+    if (role) {
+      seen.add(role);
+    }
     if (!role) {
       if (frame.fields.length > 0) {
         unmatched.push(frame.refId ? `${frame.refId}${frame.name ? ` (${frame.name})` : ''}` : frame.name ?? 'unnamed');
@@ -259,7 +303,7 @@ export function buildModel(frames: DataFrame[], opts: Partial<LLMOpsOptions> = {
       alerts.push(...alertsFromTable(frame));
       continue;
     }
-    byRole[role].push(...toSeries(frame, role));
+    byRole[role].push(...toSeries(frame, role, frame.meta?.executedQueryString ?? queryTexts.get(frame.refId ?? '')));
   }
   alerts.push(...alertsFromSeries(byRole.alerts));
   alerts.sort((a, b) => (SEVERITY_ORDER[a.severity] ?? 9) - (SEVERITY_ORDER[b.severity] ?? 9) || (b.since ?? 0) - (a.since ?? 0));
@@ -267,10 +311,10 @@ export function buildModel(frames: DataFrame[], opts: Partial<LLMOpsOptions> = {
   // Rows per team/service. Series from several clusters with the same key are combined:
   // request rates add up, the error ratio is weighted by requests, p95 takes the worst cluster.
   const serviceSeries = [...byRole.requests, ...byRole.errors, ...byRole.latency];
-  const hasTeams = serviceSeries.some((s) => teamOf(s.labels) !== undefined);
+  const keys = new RowKeys(serviceSeries, options.groupBy);
   const rows = new Map<string, ServiceRow & { errParts: Array<[number, number | undefined]> }>();
   const rowFor = (s: Series) => {
-    const g = groupKey(s.labels, options.groupBy, hasTeams);
+    const g = keys.of(s.labels);
     let row = rows.get(g.key);
     if (!row) {
       row = { key: g.key, team: g.team, service: g.service, clusters: [], clusterIds: [], requestsSpark: [], alerts: 0, errParts: [] };
@@ -295,10 +339,10 @@ export function buildModel(frames: DataFrame[], opts: Partial<LLMOpsOptions> = {
         ? s.values.map((v) => (Number.isFinite(v) ? v : 0))
         : row.requestsSpark.map((v, i) => v + (Number.isFinite(s.values[i]) ? s.values[i] : 0));
   }
-  const requestsOf = (s: Series) =>
-    byRole.requests.find(
-      (r) => serviceOf(r.labels) === serviceOf(s.labels) && teamOf(r.labels) === teamOf(s.labels) && r.labels.cluster === s.labels.cluster
-    )?.last;
+  const requestsOf = (s: Series) => {
+    const key = keys.of(s.labels).key;
+    return byRole.requests.find((r) => keys.of(r.labels).key === key && r.labels.cluster === s.labels.cluster)?.last;
+  };
   for (const s of byRole.errors) {
     const row = rowFor(s);
     if (s.last !== undefined) {
@@ -325,13 +369,23 @@ export function buildModel(frames: DataFrame[], opts: Partial<LLMOpsOptions> = {
             : Math.max(...row.errParts.map(([e]) => e));
       }
     }
-    row.alerts = alerts.filter(
-      (a) => (row.service && a.service === row.service) || (!row.service && row.team && a.team === row.team)
-    ).length;
+    row.alerts = alerts.filter((a) => alertMatchesRow(a, row)).length;
+  }
+  // Grouped by team (teams by their total request rate), then by request rate within the team.
+  const teamTotal = new Map<string, number>();
+  for (const r of rows.values()) {
+    teamTotal.set(r.team ?? UNKNOWN, (teamTotal.get(r.team ?? UNKNOWN) ?? 0) + (r.requests ?? 0));
   }
   const rowList = Array.from(rows.values())
     .map(({ errParts, ...r }) => r)
-    .sort((a, b) => (b.requests ?? 0) - (a.requests ?? 0) || a.key.localeCompare(b.key));
+    .sort(
+      (a, b) =>
+        Number(a.team === undefined) - Number(b.team === undefined) ||
+        (teamTotal.get(b.team ?? UNKNOWN) ?? 0) - (teamTotal.get(a.team ?? UNKNOWN) ?? 0) ||
+        (a.team ?? '').localeCompare(b.team ?? '') ||
+        (b.requests ?? 0) - (a.requests ?? 0) ||
+        a.key.localeCompare(b.key)
+    );
 
   // GPU nodes: one entry per node (and cluster); utilisation averages the node's GPUs, memory adds up.
   const gpus = new Map<string, GpuNode & { utils: number[] }>();
@@ -395,5 +449,21 @@ export function buildModel(frames: DataFrame[], opts: Partial<LLMOpsOptions> = {
     },
     memoryUnit: memUnit,
     unmatched,
+    missing: ROLES.filter((r) => !seen.has(r)),
   };
+}
+
+/**
+ * An alert counts for a row when its service is the row's service, or (an
+ * alert without a service) its team is the row's team; when both sides name a
+ * cluster they must agree.
+ */
+function alertMatchesRow(a: ActiveAlert, row: ServiceRow): boolean {
+  if (a.cluster && row.clusters.length > 0 && !row.clusters.includes(a.cluster) && !row.clusterIds.includes(a.cluster)) {
+    return false;
+  }
+  if (a.service !== undefined) {
+    return row.service !== undefined && a.service === row.service && (a.team === undefined || row.team === undefined || a.team === row.team);
+  }
+  return a.team !== undefined && a.team === row.team;
 }

@@ -129,11 +129,45 @@ export interface DerivedField {
   datasourceUid?: string;
 }
 
+/** A span/resource attribute used as a label; `value` renames it. */
+export interface TagMapping {
+  key: string;
+  value?: string;
+}
+
+/** docs/configuration.md — `jsonData.tracesToLogs` (like Tempo's `tracesToLogsV2`). */
+export interface TracesToLogsSettings {
+  datasourceUid?: string;
+  tags?: TagMapping[];
+  filterByTraceId?: boolean;
+  filterBySpanId?: boolean;
+  spanStartTimeShift?: string;
+  spanEndTimeShift?: string;
+  customQuery?: string;
+}
+
+export interface TraceMetricQuery {
+  name: string;
+  query: string;
+  service?: string;
+}
+
+/** docs/configuration.md — `jsonData.tracesToMetrics`. */
+export interface TracesToMetricsSettings {
+  datasourceUid?: string;
+  tags?: TagMapping[];
+  queries?: TraceMetricQuery[];
+  spanStartTimeShift?: string;
+  spanEndTimeShift?: string;
+}
+
 export interface FleetscopeOptions extends DataSourceJsonData {
   clusters?: ClusterConfig[];
   query?: QuerySettings;
   cache?: CacheSettings;
   derivedFields?: DerivedField[];
+  tracesToLogs?: TracesToLogsSettings;
+  tracesToMetrics?: TracesToMetricsSettings;
 }
 
 /** Secret keys in secureJsonData: `<clusterId>.<suffix>`. */

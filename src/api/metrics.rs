@@ -15,7 +15,7 @@ use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::status::{self, Status};
 use crate::federation::{Federation, decode_error, metrics, named};
-use crate::frames::prometheus::{self as conv, PromData, PromResponse, ResultType};
+use crate::frames::prometheus::{self as conv, PromData, ResultType};
 use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
 use crate::registry::Backend;
 
@@ -116,7 +116,7 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
     let query_json = json!({
         "expr": body.query.unwrap_or_default(),
         "instant": instant,
-        "step": format!("{step_ms}ms").replace("0ms", "0ms"),
+        "step": format!("{step_ms}ms"),
         "aggregate": body.aggregate.unwrap_or_default(),
         "legendFormat": body.legend_format.unwrap_or_default(),
     });
@@ -126,10 +126,12 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
     } else {
         query_json.as_object_mut().map(|o| o.remove("step"));
     }
-    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to)?, interval_ms: 0, max_data_points: 0 };
+    // No panel width here: the caller's step holds up to Prometheus' 11,000 points.
+    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to)?, interval_ms: 0, max_data_points: 11_000 };
     let parsed = query::parse("metrics", query_json.to_string().as_bytes(), env)?;
     let QueryKind::Metrics(q) = &parsed.kind else { return Err(FleetError::internal("parsed a metrics query as another kind")) };
     let targets = fed.registry.targets(&body.cluster_ids)?;
+    let q = &q.with_scrape_interval(fed.registry.scrape_interval_for(&targets))?;
     let started = Instant::now();
     let outcomes = metrics::fetch(fed, &targets, q, metrics::CacheUse::Use).await;
     let total_ms = started.elapsed().as_millis() as u64;
@@ -160,7 +162,7 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
         };
         return Ok(ApiResponse::json(code, &answer));
     }
-    Ok(seed_response(outcomes, total_ms, |resp| prom_data_json(&resp.data), |resp| result_type(&resp.data)))
+    Ok(seed_response(outcomes, total_ms, |resp| conv::result_json(resp), |resp| result_type(&resp.data)))
 }
 
 fn result_type(d: &PromData) -> ResultType {
@@ -278,6 +280,3 @@ async fn metadata(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fle
     .await;
     Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
 }
-
-#[allow(dead_code)]
-fn unused(_: &PromResponse) {}

@@ -6,6 +6,7 @@
 
 mod alerts;
 mod cnf;
+mod ds;
 mod envelope;
 mod gpu;
 mod logs;
@@ -107,6 +108,8 @@ async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
         (_, ["logs", ..]) => logs::route(fed, req, &segments[1..]).await,
         (_, ["gpu", ..]) => gpu::route(fed, req, &segments[1..]).await,
         (_, ["cnf", ..]) => cnf::route(fed, req, &segments[1..]).await,
+        ("POST", ["ds", "query"]) => ds::query(fed, req).await,
+        (_, ["ds", "query"]) => Err(method_not_allowed(method, &req.path)),
         _ => Err(FleetError::new(ErrorCode::NotFound, format!("no resource at {:?}", req.path))),
     }
 }

@@ -24,6 +24,7 @@ fn hostname() -> String {
 
 /// This machine's host name (the `node` label when none is given).
 #[cfg(unix)]
+#[allow(unsafe_code)] // one libc call; std has no portable gethostname
 fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into buf.

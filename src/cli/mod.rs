@@ -16,7 +16,7 @@ use crate::api::{self, ApiRequest};
 use crate::error::FleetError;
 use crate::federation::health::{self, Overall};
 use crate::federation::{self, Federation};
-use crate::frames::{Field, FieldValues, Frame};
+use crate::frames::{FieldValues, Frame};
 use crate::query::{self, QueryEnvelope, TimeRange};
 use crate::registry::Registry;
 
@@ -194,13 +194,13 @@ fn print_table(frames: &[Frame]) {
                 println!("! {}", n.text);
             }
         }
-        let Some(value) = f.fields.iter().find(|fl| fl.name == "Value") else { continue };
+        // The value field follows `Time`; it is named after the metric (`up`) or `Value`.
+        let Some(value) = f.fields.get(1) else { continue };
         let labels: Vec<String> = value.labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
         let (n, last) = match &value.values {
             FieldValues::F64(v) => (v.len(), v.last().copied()),
             _ => (value.len(), None),
         };
-        let _: Option<&Field> = None;
         println!("{{{}}}  points={n}  last={}", labels.join(", "), last.map(crate::frames::prometheus::format_value).unwrap_or_default());
     }
 }

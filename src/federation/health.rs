@@ -133,6 +133,9 @@ async fn prometheus_checks(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<(S
         step_ms: 1000,
         start_ms: now,
         end_ms: now,
+        both: false,
+        inputs: None,
+        datasource_uid: None,
     };
     let outcomes = metrics::fetch(fed, &targets, &probe, metrics::CacheUse::Bypass).await;
     outcomes.iter().map(|o| backend_health(Backend::Prometheus, o.status())).collect()

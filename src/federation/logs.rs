@@ -158,7 +158,7 @@ pub fn to_frames(
             };
             ClusterOutcome {
                 cluster,
-                result: Ok(Arc::new(PromResponse { data, warnings: Vec::new(), infos: Vec::new(), histogram_samples: 0 })),
+                result: Ok(Arc::new(PromResponse { data, warnings: Vec::new(), infos: Vec::new(), histograms: Vec::new() })),
                 elapsed: Default::default(),
             }
         })
@@ -172,6 +172,9 @@ pub fn to_frames(
         step_ms: q.step_ms,
         start_ms: q.start_ms,
         end_ms: q.end_ms,
+        both: false,
+        inputs: None,
+        datasource_uid: None,
     };
     let mut frames = super::metrics::to_frames(as_prom, ref_id, &mq)?;
     if let Some(first) = frames.first_mut() {

@@ -33,7 +33,7 @@ use std::sync::Arc;
 
 use arrow_array::builder::StringBuilder;
 use arrow_array::{
-    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray, TimestampNanosecondArray,
+    ArrayRef, BinaryArray, BooleanArray, Float64Array, Int8Array, Int64Array, RecordBatch, RecordBatchOptions, StringArray, TimestampNanosecondArray,
     UInt64Array,
 };
 use arrow_buffer::{Buffer, NullBuffer, OffsetBuffer, ScalarBuffer};
@@ -105,6 +105,7 @@ fn arrow_type(values: &FieldValues) -> (DataType, bool) {
         FieldValues::I64(_) => (DataType::Int64, false),
         FieldValues::NullableI64(_) => (DataType::Int64, true),
         FieldValues::U64(_) => (DataType::UInt64, false),
+        FieldValues::I8(_) => (DataType::Int8, false),
         FieldValues::Bool(_) => (DataType::Boolean, false),
         FieldValues::NullableBool(_) => (DataType::Boolean, true),
         FieldValues::Str(_) => (DataType::Utf8, false),
@@ -118,7 +119,12 @@ fn arrow_type(values: &FieldValues) -> (DataType, bool) {
 pub(crate) fn ts_type(values: &FieldValues) -> &'static str {
     match values {
         FieldValues::TimeNs(_) | FieldValues::NullableTimeNs(_) => "time",
-        FieldValues::F64(_) | FieldValues::NullableF64(_) | FieldValues::I64(_) | FieldValues::NullableI64(_) | FieldValues::U64(_) => "number",
+        FieldValues::F64(_)
+        | FieldValues::NullableF64(_)
+        | FieldValues::I64(_)
+        | FieldValues::NullableI64(_)
+        | FieldValues::U64(_)
+        | FieldValues::I8(_) => "number",
         FieldValues::Bool(_) | FieldValues::NullableBool(_) => "boolean",
         FieldValues::Str(_) | FieldValues::NullableStr(_) => "string",
         FieldValues::Json(_) | FieldValues::NullableJson(_) => "other",
@@ -165,6 +171,7 @@ fn column(field: &Field) -> Result<ArrayRef, ArrowError> {
         FieldValues::I64(v) => Arc::new(Int64Array::new(ScalarBuffer::from(v.clone()), None)),
         FieldValues::NullableI64(v) => Arc::new(v.iter().copied().collect::<Int64Array>()),
         FieldValues::U64(v) => Arc::new(UInt64Array::new(ScalarBuffer::from(v.clone()), None)),
+        FieldValues::I8(v) => Arc::new(Int8Array::new(ScalarBuffer::from(v.clone()), None)),
         FieldValues::Bool(v) => Arc::new(BooleanArray::from(v.clone())),
         FieldValues::NullableBool(v) => Arc::new(BooleanArray::from(v.clone())),
         FieldValues::Str(v) => Arc::new(strings(v.iter().map(|s| Some(s.as_str())), v.len())?),

@@ -141,6 +141,8 @@ pub enum FieldValues {
     I64(Vec<i64>),
     NullableI64(Vec<Option<i64>>),
     U64(Vec<u64>),
+    /// Small integers (`int8`): a heatmap-cells frame's `yLayout`.
+    I8(Vec<i8>),
     Bool(Vec<bool>),
     NullableBool(Vec<Option<bool>>),
     Str(Vec<String>),
@@ -157,6 +159,7 @@ impl FieldValues {
             FieldValues::F64(v) => v.len(),
             FieldValues::NullableF64(v) => v.len(),
             FieldValues::U64(v) => v.len(),
+            FieldValues::I8(v) => v.len(),
             FieldValues::Bool(v) => v.len(),
             FieldValues::NullableBool(v) => v.len(),
             FieldValues::Str(v) => v.len(),

@@ -10,8 +10,19 @@
 //! * `resultType` may come after `result` (JSON objects are unordered), so each
 //!   result element is recognised by its own shape: objects with `values`
 //!   (matrix) or `value` (vector); a bare `[ts, "v"]` pair (scalar/string).
-//! * Native-histogram samples (`histogram`/`histograms`) are counted and
-//!   reported as a notice, not converted.
+//! * Native-histogram samples (`histogram`/`histograms`) are
+//!   `[ts, {"count", "sum", "buckets": [[boundaryRule, "lower", "upper", "count"], …]}]`;
+//!   each bucket becomes one heatmap cell (`heatmap-cells` frame, as Grafana).
+//!   The boundary rule (0 = open left, 1 = open right, 2 = open both, 3 =
+//!   closed both) is kept as `yLayout`.
+//! * `/api/v1/query_exemplars` answers an array of `{seriesLabels, exemplars}`
+//!   whose exemplar timestamps are plain numbers and values strings.
+//!
+//! Frames follow Grafana's Prometheus datasource in dataplane mode
+//! (`pkg/promlib`, see docs/query-model.md for the exact rules and the
+//! differences kept by design): the value field is named after `__name__`
+//! (else `Value`), `config.displayNameFromDS` follows the legend rules, the
+//! step is `config.interval` on the *time* field (panels break lines at gaps).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -63,8 +74,34 @@ pub struct PromResponse {
     pub data: PromData,
     pub warnings: Vec<String>,
     pub infos: Vec<String>,
-    /// Native-histogram samples seen (not converted).
-    pub histogram_samples: usize,
+    /// Series with native-histogram samples (a series may also have float samples in `data`).
+    pub histograms: Vec<HistogramSeries>,
+}
+
+/// One native-histogram sample.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramSample {
+    pub time_ms: i64,
+    /// `count` and `sum` as Prometheus wrote them (kept for the shared cache's round trip).
+    pub count: String,
+    pub sum: String,
+    pub buckets: Vec<HistogramBucket>,
+}
+
+/// One bucket: `[boundary rule, lower, upper, count]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistogramBucket {
+    pub boundary_rule: i8,
+    pub lower: f64,
+    pub upper: f64,
+    pub count: f64,
+}
+
+/// A series of native-histogram samples.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HistogramSeries {
+    pub labels: Labels,
+    pub samples: Vec<HistogramSample>,
 }
 
 thread_local! {
@@ -103,22 +140,17 @@ pub fn parse_query_response(body: &[u8]) -> Result<PromResponse, String> {
         None => None,
     };
     let data = match result {
-        ResultElems::Series(series, hist) => {
+        ResultElems::Series(series, histograms) => {
             let result_type = declared.unwrap_or(ResultType::Vector);
             if matches!(result_type, ResultType::Scalar | ResultType::String) {
                 return Err(format!("resultType {result_type:?} with a series list"));
             }
-            return Ok(PromResponse {
-                data: PromData::Series { result_type, series },
-                warnings: top.warnings,
-                infos: top.infos,
-                histogram_samples: hist,
-            });
+            return Ok(PromResponse { data: PromData::Series { result_type, series }, warnings: top.warnings, infos: top.infos, histograms });
         }
         ResultElems::Pair(time_ms, PairValue::Text(value)) if declared == Some(ResultType::String) => PromData::String { time_ms, value },
         ResultElems::Pair(time_ms, PairValue::Text(v)) => PromData::Scalar { time_ms, value: parse_value(&v).map_err(|e| e.to_string())? },
     };
-    Ok(PromResponse { data, warnings: top.warnings, infos: top.infos, histogram_samples: 0 })
+    Ok(PromResponse { data, warnings: top.warnings, infos: top.infos, histograms: Vec::new() })
 }
 
 #[derive(serde::Deserialize)]
@@ -144,13 +176,13 @@ struct DataObj {
 }
 
 enum ResultElems {
-    Series(Vec<Series>, usize),
+    Series(Vec<Series>, Vec<HistogramSeries>),
     Pair(i64, PairValue),
 }
 
 impl Default for ResultElems {
     fn default() -> Self {
-        ResultElems::Series(Vec::new(), 0)
+        ResultElems::Series(Vec::new(), Vec::new())
     }
 }
 
@@ -168,7 +200,7 @@ struct ResultVisitor;
 
 /// One element of `result`: a series object, or a member of a scalar pair.
 enum Elem {
-    Series(Series, usize),
+    Series(Series, Option<Vec<HistogramSample>>),
     Number(f64),
     Text(String),
 }
@@ -209,23 +241,27 @@ impl<'de> Visitor<'de> for ResultVisitor {
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<ResultElems, A::Error> {
         let mut series = Vec::with_capacity(seq.size_hint().unwrap_or(0));
-        let mut hist = 0;
+        let mut histograms = Vec::new();
         let mut pair_time: Option<f64> = None;
         let mut pair_value: Option<String> = None;
         while let Some(e) = seq.next_element::<Elem>()? {
             match e {
-                Elem::Series(s, h) => {
-                    series.push(s);
-                    hist += h;
+                Elem::Series(s, None) => series.push(s),
+                Elem::Series(s, Some(samples)) => {
+                    histograms.push(HistogramSeries { labels: s.labels.clone(), samples });
+                    // A series may mix float and histogram samples over a range.
+                    if !s.times_ms.is_empty() {
+                        series.push(s);
+                    }
                 }
-                Elem::Number(t) if pair_time.is_none() && series.is_empty() => pair_time = Some(t),
+                Elem::Number(t) if pair_time.is_none() && series.is_empty() && histograms.is_empty() => pair_time = Some(t),
                 Elem::Text(v) if pair_time.is_some() && pair_value.is_none() => pair_value = Some(v),
                 _ => return Err(de::Error::custom("result mixes series and scalar elements")),
             }
         }
         match (pair_time, pair_value) {
             (Some(t), Some(v)) => Ok(ResultElems::Pair(secs_to_ms(t), PairValue::Text(v))),
-            (None, None) => Ok(ResultElems::Series(series, hist)),
+            (None, None) => Ok(ResultElems::Series(series, histograms)),
             _ => Err(de::Error::custom("incomplete scalar result (expected [time, \"value\"])")),
         }
     }
@@ -234,13 +270,13 @@ impl<'de> Visitor<'de> for ResultVisitor {
 struct SeriesVisitor;
 
 impl<'de> Visitor<'de> for SeriesVisitor {
-    type Value = (Series, usize);
+    type Value = (Series, Option<Vec<HistogramSample>>);
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a series object")
     }
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(Series, usize), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut s = Series::default();
-        let mut hist = 0usize;
+        let mut hist: Option<Vec<HistogramSample>> = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             match key.as_ref() {
                 "metric" => s.labels = map.next_value()?,
@@ -250,10 +286,16 @@ impl<'de> Visitor<'de> for SeriesVisitor {
                     s.times_ms.push(t);
                     s.values.push(v);
                 }
-                "histograms" => hist += map.next_value::<Vec<IgnoredAny>>()?.len(),
+                "histograms" => {
+                    let raw: Vec<RawHistogramSample> = map.next_value()?;
+                    let out = hist.get_or_insert_with(Vec::new);
+                    for r in raw {
+                        out.push(r.into_sample().map_err(de::Error::custom)?);
+                    }
+                }
                 "histogram" => {
-                    map.next_value::<IgnoredAny>()?;
-                    hist += 1;
+                    let r: RawHistogramSample = map.next_value()?;
+                    hist.get_or_insert_with(Vec::new).push(r.into_sample().map_err(de::Error::custom)?);
                 }
                 _ => {
                     map.next_value::<IgnoredAny>()?;
@@ -261,6 +303,31 @@ impl<'de> Visitor<'de> for SeriesVisitor {
             }
         }
         Ok((s, hist))
+    }
+}
+
+/// `[ts, {"count": "…", "sum": "…", "buckets": [[rule, "lower", "upper", "count"], …]}]`.
+#[derive(serde::Deserialize)]
+struct RawHistogramSample(f64, RawHistogram);
+
+#[derive(serde::Deserialize)]
+struct RawHistogram {
+    #[serde(default)]
+    count: String,
+    #[serde(default)]
+    sum: String,
+    #[serde(default)]
+    buckets: Vec<(i8, String, String, String)>,
+}
+
+impl RawHistogramSample {
+    fn into_sample(self) -> Result<HistogramSample, String> {
+        let RawHistogramSample(t, h) = self;
+        let mut buckets = Vec::with_capacity(h.buckets.len());
+        for (boundary_rule, lower, upper, count) in h.buckets {
+            buckets.push(HistogramBucket { boundary_rule, lower: parse_value(&lower)?, upper: parse_value(&upper)?, count: parse_value(&count)? });
+        }
+        Ok(HistogramSample { time_ms: secs_to_ms(t), count: h.count, sum: h.sum, buckets })
     }
 }
 
@@ -392,6 +459,29 @@ pub fn data_json(d: &PromData) -> serde_json::Value {
     }
 }
 
+fn histogram_series_json(h: &HistogramSeries) -> serde_json::Value {
+    use serde_json::json;
+    let samples: Vec<serde_json::Value> = h
+        .samples
+        .iter()
+        .map(|s| {
+            let buckets: Vec<serde_json::Value> =
+                s.buckets.iter().map(|b| json!([b.boundary_rule, format_value(b.lower), format_value(b.upper), format_value(b.count)])).collect();
+            json!([s.time_ms as f64 / 1000.0, { "count": s.count, "sum": s.sum, "buckets": buckets }])
+        })
+        .collect();
+    json!({ "metric": h.labels, "histograms": samples })
+}
+
+/// `data.result` of a whole answer, native-histogram series included.
+pub fn result_json(r: &PromResponse) -> serde_json::Value {
+    let mut result = data_json(&r.data);
+    if let serde_json::Value::Array(items) = &mut result {
+        items.extend(r.histograms.iter().map(histogram_series_json));
+    }
+    result
+}
+
 /// A whole answer in Prometheus' own format: what the shared (Redis) cache
 /// stores, read back with [`parse_query_response`].
 pub fn encode_query_response(r: &PromResponse) -> Vec<u8> {
@@ -402,7 +492,7 @@ pub fn encode_query_response(r: &PromResponse) -> Vec<u8> {
     };
     let body = serde_json::json!({
         "status": "success",
-        "data": { "resultType": format!("{result_type:?}").to_ascii_lowercase(), "result": data_json(&r.data) },
+        "data": { "resultType": format!("{result_type:?}").to_ascii_lowercase(), "result": result_json(r) },
         "warnings": r.warnings,
         "infos": r.infos,
     });
@@ -456,7 +546,8 @@ pub fn legend(format: &str, labels: &Labels) -> String {
     out
 }
 
-/// How to present federated series as frames.
+/// How to present Loki metric series as frames (the Loki datasource's rules:
+/// `Value` fields, a display name only from a legend format).
 #[derive(Debug, Clone)]
 pub struct SeriesFrameOptions<'a> {
     pub ref_id: &'a str,
@@ -464,7 +555,7 @@ pub struct SeriesFrameOptions<'a> {
     pub legend_format: Option<&'a str>,
     pub step_ms: i64,
     pub executed_query: String,
-    /// Links added to every value field (e.g. exemplars → traces later).
+    /// Links added to every value field.
     pub links: Vec<DataLink>,
 }
 
@@ -473,39 +564,293 @@ pub struct SeriesFrameOptions<'a> {
 /// alerting reads as "no data".
 pub fn series_frames(series: Vec<Series>, opts: &SeriesFrameOptions<'_>) -> Vec<Frame> {
     let frame_type = if opts.instant { "numeric-multi" } else { "timeseries-multi" };
-    let meta = |executed: bool| {
-        let mut m = FrameMeta::dataplane(frame_type);
-        if executed {
-            m.executed_query_string = Some(opts.executed_query.clone());
-        }
-        m
-    };
-    if series.is_empty() {
-        return vec![Frame { name: String::new(), ref_id: opts.ref_id.to_owned(), meta: Some(meta(true)), fields: Vec::new() }];
-    }
-    series
+    let mut frames: Vec<Frame> = series
         .into_iter()
-        .enumerate()
-        .map(|(i, s)| {
+        .map(|s| {
             let mut config = FieldConfig::default();
             if let Some(fmt) = opts.legend_format {
                 config.display_name_from_ds = Some(legend(fmt, &s.labels));
             }
-            if !opts.instant {
-                config.interval = Some(opts.step_ms as f64);
-            }
             config.links = opts.links.clone();
-            let times: Vec<i64> = s.times_ms.iter().map(|t| t.saturating_mul(1_000_000)).collect();
             let value = Field::new("Value", FieldValues::F64(s.values)).with_labels(s.labels);
             let value = if config == FieldConfig::default() { value } else { value.with_config(config) };
             Frame {
                 name: String::new(),
                 ref_id: opts.ref_id.to_owned(),
-                meta: Some(meta(i == 0)),
-                fields: vec![Field::new("Time", FieldValues::TimeNs(times)), value],
+                meta: Some(FrameMeta::dataplane(frame_type)),
+                fields: vec![time_field("Time", &s.times_ms, opts.step_ms), value],
+            }
+        })
+        .collect();
+    if frames.is_empty() {
+        frames.push(Frame { name: String::new(), ref_id: opts.ref_id.to_owned(), meta: Some(FrameMeta::dataplane(frame_type)), fields: Vec::new() });
+    }
+    if let Some(m) = frames[0].meta.as_mut() {
+        m.executed_query_string = Some(opts.executed_query.clone());
+    }
+    frames
+}
+
+/// A time column with the step as `config.interval`: Grafana's time series
+/// panel breaks the line where a step is missing instead of bridging the gap.
+fn time_field(name: &str, times_ms: &[i64], step_ms: i64) -> Field {
+    let times: Vec<i64> = times_ms.iter().map(|t| t.saturating_mul(1_000_000)).collect();
+    let config = FieldConfig { interval: Some(step_ms as f64), ..FieldConfig::default() };
+    Field::new(name, FieldValues::TimeNs(times)).with_config(config)
+}
+
+/// How Grafana's Prometheus datasource presents one answer.
+#[derive(Debug, Clone)]
+pub struct PromFrameOptions<'a> {
+    pub ref_id: &'a str,
+    /// The expression as sent: the display name of label-less series.
+    pub expr: &'a str,
+    /// The query's legend format as written (`__auto`, a `{{label}}` template, or none).
+    pub legend_format: Option<&'a str>,
+    pub step_ms: i64,
+    /// Labels that federation added: they do not make a series "labelled"
+    /// when the display name is chosen.
+    pub added_labels: &'a [&'a str],
+}
+
+/// Prometheus' own rendering of a label set (`up{instance="a:9090", job="x"}`,
+/// `{}` when empty), as Grafana shows series without a legend format.
+pub fn metric_name_from_labels(labels: &Labels) -> String {
+    let name = labels.get("__name__").map(String::as_str).unwrap_or("");
+    let pairs: Vec<String> = labels.iter().filter(|(k, _)| *k != "__name__").map(|(k, v)| format!("{k}={}", go_quote(v))).collect();
+    if pairs.is_empty() && !name.is_empty() { name.to_owned() } else { format!("{name}{{{}}}", pairs.join(", ")) }
+}
+
+/// A string quoted like Go's `%q` for the printable text label values hold.
+fn go_quote(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() + 2);
+    out.push('"');
+    for c in v.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// `config.displayNameFromDS` as Grafana's Prometheus datasource sets it:
+/// * legend format `__auto`: none for labelled series (Grafana builds the
+///   name from the labels), the expression for label-less ones;
+/// * a `{{label}}` template: the template filled from the labels (the
+///   federation labels included, so `{{cluster}}` works);
+/// * no legend format: the Prometheus rendering of the labels, or the
+///   expression for label-less series (`sum(…)`, scalars, `1 / 0`).
+///
+/// "Label-less" is judged on the upstream's labels: the `cluster` labels
+/// federation adds do not count.
+pub fn display_name(labels: &Labels, opts: &PromFrameOptions<'_>) -> Option<String> {
+    let upstream_labelled = labels.keys().any(|k| !opts.added_labels.contains(&k.as_str()));
+    let name = match opts.legend_format.filter(|f| !f.is_empty()) {
+        Some("__auto") if upstream_labelled => return None,
+        Some("__auto") => opts.expr.to_owned(),
+        Some(template) => legend(template, labels),
+        None if !upstream_labelled => opts.expr.to_owned(),
+        None => metric_name_from_labels(labels),
+    };
+    if name == "{}" {
+        Some(opts.expr.to_owned())
+    } else if name.is_empty() {
+        None
+    } else {
+        Some(name)
+    }
+}
+
+/// The frame type (and whether it carries a data-plane version) Grafana gives a result type.
+fn frame_meta(result_type: ResultType) -> FrameMeta {
+    let mut meta = match result_type {
+        ResultType::Matrix => FrameMeta::dataplane("timeseries-multi"),
+        ResultType::Vector | ResultType::Scalar => FrameMeta::dataplane("numeric-multi"),
+        ResultType::String => FrameMeta { frame_type: Some("timeseries-multi".into()), ..FrameMeta::default() },
+    };
+    meta.custom = Some(serde_json::json!({ "resultType": format!("{result_type:?}").to_ascii_lowercase() }));
+    meta
+}
+
+/// A frame with no fields that still says what it would have held: alerting
+/// reads it as "no data" (Grafana's own empty frame has no type).
+pub fn empty_frame(ref_id: &str, result_type: ResultType) -> Frame {
+    Frame { name: String::new(), ref_id: ref_id.to_owned(), meta: Some(frame_meta(result_type)), fields: Vec::new() }
+}
+
+/// One frame per series of a matrix, vector or scalar answer.
+pub fn prometheus_frames(series: Vec<Series>, result_type: ResultType, opts: &PromFrameOptions<'_>) -> Vec<Frame> {
+    series
+        .into_iter()
+        .map(|s| {
+            let name = s.labels.get("__name__").cloned().unwrap_or_else(|| "Value".to_owned());
+            let mut value = Field::new(name, FieldValues::F64(s.values));
+            if let Some(display) = display_name(&s.labels, opts) {
+                value = value.with_config(FieldConfig { display_name_from_ds: Some(display), ..FieldConfig::default() });
+            }
+            Frame {
+                name: String::new(),
+                ref_id: opts.ref_id.to_owned(),
+                meta: Some(frame_meta(result_type)),
+                fields: vec![time_field("Time", &s.times_ms, opts.step_ms), value.with_labels(s.labels)],
             }
         })
         .collect()
+}
+
+/// A string answer: one frame with the string in a `Value` field.
+pub fn string_frame(labels: Labels, time_ms: i64, value: String, opts: &PromFrameOptions<'_>) -> Frame {
+    let mut field = Field::new("Value", FieldValues::Str(vec![value]));
+    if let Some(display) = display_name(&labels, opts) {
+        field = field.with_config(FieldConfig { display_name_from_ds: Some(display), ..FieldConfig::default() });
+    }
+    Frame {
+        name: String::new(),
+        ref_id: opts.ref_id.to_owned(),
+        meta: Some(frame_meta(ResultType::String)),
+        fields: vec![time_field("Time", &[time_ms], opts.step_ms), field.with_labels(labels)],
+    }
+}
+
+/// Native histograms as `heatmap-cells` frames: one row per bucket
+/// (`xMax` = the sample's time, `yMin`/`yMax` = the bucket's bounds, `count`,
+/// `yLayout` = the boundary rule); the series labels sit on `yMin`.
+pub fn histogram_frames(histograms: Vec<HistogramSeries>, opts: &PromFrameOptions<'_>) -> Vec<Frame> {
+    histograms
+        .into_iter()
+        .map(|h| {
+            let cells = h.samples.iter().map(|s| s.buckets.len()).sum();
+            let (mut x, mut y_min, mut y_max, mut count, mut layout) = (
+                Vec::with_capacity(cells),
+                Vec::with_capacity(cells),
+                Vec::with_capacity(cells),
+                Vec::with_capacity(cells),
+                Vec::with_capacity(cells),
+            );
+            for s in &h.samples {
+                for b in &s.buckets {
+                    x.push(s.time_ms);
+                    y_min.push(b.lower);
+                    y_max.push(b.upper);
+                    count.push(b.count);
+                    layout.push(b.boundary_rule);
+                }
+            }
+            let mut y_min = Field::new("yMin", FieldValues::F64(y_min));
+            if let Some(display) = display_name(&h.labels, opts) {
+                y_min = y_min.with_config(FieldConfig { display_name_from_ds: Some(display), ..FieldConfig::default() });
+            }
+            Frame {
+                name: String::new(),
+                ref_id: opts.ref_id.to_owned(),
+                meta: Some(FrameMeta { frame_type: Some("heatmap-cells".into()), ..FrameMeta::default() }),
+                fields: vec![
+                    time_field("xMax", &x, opts.step_ms),
+                    y_min.with_labels(h.labels),
+                    Field::new("yMax", FieldValues::F64(y_max)),
+                    Field::new("count", FieldValues::F64(count)),
+                    Field::new("yLayout", FieldValues::I8(layout)),
+                ],
+            }
+        })
+        .collect()
+}
+
+/// One exemplar of `/api/v1/query_exemplars`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    pub labels: Labels,
+    pub value: f64,
+    pub time_ms: i64,
+}
+
+/// The exemplars of one series.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExemplarSeries {
+    pub series_labels: Labels,
+    pub exemplars: Vec<Exemplar>,
+}
+
+/// Parse a `/api/v1/query_exemplars` body.
+pub fn parse_exemplars(body: &[u8]) -> Result<Vec<ExemplarSeries>, String> {
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        #[serde(default)]
+        status: Option<String>,
+        #[serde(default)]
+        error: Option<String>,
+        #[serde(default)]
+        data: Option<Vec<RawSeries>>,
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct RawSeries {
+        #[serde(default)]
+        series_labels: Labels,
+        #[serde(default)]
+        exemplars: Vec<RawExemplar>,
+    }
+    #[derive(serde::Deserialize)]
+    struct RawExemplar {
+        #[serde(default)]
+        labels: Labels,
+        value: String,
+        timestamp: f64,
+    }
+    let a: Answer = serde_json::from_slice(body).map_err(|e| e.to_string())?;
+    if a.status.as_deref() == Some("error") {
+        return Err(a.error.unwrap_or_else(|| "status error".into()));
+    }
+    let data = a.data.ok_or_else(|| "missing `data`".to_string())?;
+    data.into_iter()
+        .map(|s| {
+            let exemplars = s
+                .exemplars
+                .into_iter()
+                .map(|e| Ok(Exemplar { labels: e.labels, value: parse_value(&e.value)?, time_ms: secs_to_ms(e.timestamp) }))
+                .collect::<Result<Vec<_>, String>>()?;
+            Ok(ExemplarSeries { series_labels: s.series_labels, exemplars })
+        })
+        .collect()
+}
+
+/// All exemplars in one long frame named `exemplar`, oldest first: `Time`,
+/// `Value`, then one string field per label name (series and exemplar labels,
+/// sorted), as Grafana builds it. `links(name)` gives a label field's data
+/// links (the trace ID → trace view). No exemplars → no frame.
+pub fn exemplar_frame(series: Vec<ExemplarSeries>, ref_id: &str, links: &dyn Fn(&str) -> Vec<DataLink>) -> Option<Frame> {
+    let mut rows: Vec<(i64, f64, Labels)> = Vec::new();
+    for s in series {
+        for e in s.exemplars {
+            let mut labels = s.series_labels.clone();
+            labels.extend(e.labels);
+            rows.push((e.time_ms, e.value, labels));
+        }
+    }
+    if rows.is_empty() {
+        return None;
+    }
+    rows.sort_by_key(|r| r.0);
+    let names: std::collections::BTreeSet<String> = rows.iter().flat_map(|r| r.2.keys().cloned()).collect();
+    let mut fields = vec![
+        Field::new("Time", FieldValues::TimeNs(rows.iter().map(|r| r.0.saturating_mul(1_000_000)).collect())),
+        Field::new("Value", FieldValues::F64(rows.iter().map(|r| r.1).collect())),
+    ];
+    for name in names {
+        let values = rows.iter().map(|r| r.2.get(&name).cloned().unwrap_or_default()).collect();
+        let field = Field::new(name.clone(), FieldValues::Str(values));
+        let l = links(&name);
+        fields.push(if l.is_empty() { field } else { field.with_config(FieldConfig { links: l, ..FieldConfig::default() }) });
+    }
+    let meta = FrameMeta { custom: Some(serde_json::json!({ "resultType": "exemplar" })), ..FrameMeta::default() };
+    Some(Frame { name: "exemplar".into(), ref_id: ref_id.to_owned(), meta: Some(meta), fields })
 }
 
 #[cfg(test)]

@@ -2,11 +2,23 @@
 //!
 //! Step, alignment and the `$__…` variables follow Grafana's own Prometheus
 //! datasource (`pkg/promlib/models`), so dashboards behave the same when moved
-//! to this datasource: the step is the largest of the query's minimum step,
-//! Grafana's `intervalMs`, `range / maxDataPoints` and `range / 11000`, in whole
-//! seconds; range queries are aligned down to a multiple of the step, which also
-//! makes every cluster return the same timestamps (cross-cluster aggregation
-//! lines up exactly) and lets the cache hit across dashboard refreshes.
+//! to this datasource:
+//! * the minimum interval is the query's own min step (`interval`/`step`),
+//!   else Grafana's `intervalMs` but at least the scrape interval
+//!   (`timeInterval`, default 15 s);
+//! * the step is `range / maxDataPoints` (1500 when unset) rounded to a "nice"
+//!   value (Grafana's table: 1s, 2s, 5s, 10s, 15s, 20s, 30s, 1m, …) unless that
+//!   is below the minimum interval, and never below `range / 11000` rounded the
+//!   same way (Prometheus' 11k-points limit);
+//! * `$__rate_interval` is `max(intervalMs + scrape, 4 × scrape)` and is written
+//!   the way Go prints a duration (`1m0s`), as Grafana does;
+//! * range queries are aligned down to a multiple of the step, which also makes
+//!   every cluster return the same timestamps (cross-cluster aggregation lines
+//!   up exactly) and lets the cache hit across dashboard refreshes.
+//!
+//! The scrape interval is known only once the target clusters are (each may
+//! override it), so [`MetricsQuery::with_scrape_interval`] re-resolves a parsed
+//! query; parsing resolves it with Grafana's default.
 
 use serde::Deserialize;
 
@@ -54,6 +66,7 @@ pub struct MetricsQuery {
     pub expr: String,
     pub instant: bool,
     pub aggregate: Aggregate,
+    /// The legend format as written (`__auto`, a `{{label}}` template); `None` when empty.
     pub legend_format: Option<String>,
     pub exemplars: bool,
     /// Effective step (range queries) in ms.
@@ -61,6 +74,37 @@ pub struct MetricsQuery {
     /// Step-aligned window for range queries; `end_ms` is the evaluation time of instant queries.
     pub start_ms: i64,
     pub end_ms: i64,
+    /// `range: true, instant: true` (the editor's "Both"): `instant` is set and
+    /// [`MetricsQuery::parts`] gives the range query too.
+    pub both: bool,
+    /// What the step and expression were resolved from; `None` for queries built in code.
+    pub inputs: Option<StepInputs>,
+    /// This datasource's uid (`datasource.uid` of the query): exemplar trace links open its trace view.
+    pub datasource_uid: Option<String>,
+}
+
+/// What a query's step and expanded expression depend on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepInputs {
+    /// The expression before `$__…` expansion.
+    pub template: String,
+    pub min_step: MinStep,
+    pub time_range: TimeRange,
+    pub interval_ms: i64,
+    pub max_data_points: i64,
+    /// The scrape interval the query is resolved for.
+    pub scrape_interval_ms: i64,
+}
+
+/// The query's own minimum step (`interval`, Grafana's "Min step").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MinStep {
+    Unset,
+    Fixed(i64),
+    /// `$__interval`: the calculated step.
+    Interval,
+    /// `$__rate_interval`: the step becomes the rate interval.
+    RateInterval,
 }
 
 /// Upper bound on expression size: far beyond any real dashboard query, small
@@ -68,9 +112,12 @@ pub struct MetricsQuery {
 pub const MAX_EXPR_BYTES: usize = 64 * 1024;
 /// Prometheus rejects range queries with more than 11,000 points per series.
 const MAX_POINTS: i64 = 11_000;
-/// Scrape interval assumed for `$__rate_interval` (Prometheus' default is 1m,
-/// Grafana's is 15s; kube-prometheus scrapes every 15–30s).
+/// Scrape interval assumed for `$__rate_interval` by the Loki rules.
 const SCRAPE_INTERVAL_MS: i64 = 15_000;
+/// Grafana's default scrape interval (`timeInterval`) when none is configured.
+pub const DEFAULT_SCRAPE_INTERVAL_MS: i64 = 15_000;
+/// Grafana's resolution when a query has no `maxDataPoints`.
+const DEFAULT_RESOLUTION: i64 = 1500;
 
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -93,6 +140,14 @@ struct Raw {
     exemplar: Option<bool>,
     #[serde(default)]
     exemplars: Option<bool>,
+    #[serde(default)]
+    datasource: Option<DatasourceRef>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DatasourceRef {
+    #[serde(default)]
+    uid: Option<String>,
 }
 
 /// A step as `"30s"`, `"1m"`, `"15"` or a number of seconds.
@@ -113,24 +168,27 @@ impl MetricsQuery {
         if expr.len() > MAX_EXPR_BYTES {
             return Err(QueryError::Field { field: "expr", message: format!("expression is {} bytes; the limit is {MAX_EXPR_BYTES}", expr.len()) });
         }
-        let instant = match (raw.instant, raw.range) {
-            (Some(true), _) => true,
-            (_, Some(false)) => true,
-            _ => false,
+        let (instant, both) = match (raw.instant, raw.range) {
+            (Some(true), Some(true)) => (true, true),
+            (Some(true), _) => (true, false),
+            (_, Some(false)) => (true, false),
+            _ => (false, false),
         };
-        let min_step_ms = match raw.step.or(raw.interval) {
-            None => 0,
-            Some(s) => parse_step(&s)?,
+        let min_step = match raw.step.or(raw.interval) {
+            None => MinStep::Unset,
+            Some(s) => parse_min_step(&s)?,
         };
-        let step_ms = effective_step_ms(&env.time_range, env.interval_ms, env.max_data_points, min_step_ms);
-        let expr = expand_variables(&expr, step_ms, &env.time_range);
+        let inputs = StepInputs {
+            template: expr,
+            min_step,
+            time_range: env.time_range,
+            interval_ms: env.interval_ms,
+            max_data_points: env.max_data_points,
+            scrape_interval_ms: DEFAULT_SCRAPE_INTERVAL_MS,
+        };
+        let (expr, step_ms, start_ms, end_ms) = resolve(&inputs, instant);
         validate_promql(&expr)?;
-        let (start_ms, end_ms) = if instant {
-            (env.time_range.to_ms, env.time_range.to_ms)
-        } else {
-            (align_down(env.time_range.from_ms, step_ms), align_down(env.time_range.to_ms, step_ms))
-        };
-        let legend_format = raw.legend_format.filter(|l| !l.trim().is_empty() && l != "__auto");
+        let legend_format = raw.legend_format.filter(|l| !l.trim().is_empty());
         Ok(MetricsQuery {
             expr,
             instant,
@@ -140,17 +198,182 @@ impl MetricsQuery {
             step_ms,
             start_ms,
             end_ms,
+            both,
+            inputs: Some(inputs),
+            datasource_uid: raw.datasource.and_then(|d| d.uid).filter(|u| !u.is_empty()),
         })
     }
 
-    /// What `meta.executedQueryString` shows.
-    pub fn executed_query_string(&self) -> String {
-        if self.instant {
-            format!("Expr: {}\nInstant at: {}", self.expr, self.end_ms)
-        } else {
-            format!("Expr: {}\nStep: {}", self.expr, format_duration(self.step_ms))
+    /// The same query resolved for another scrape interval (the largest of its
+    /// target clusters': one step for all, so their series line up).
+    pub fn with_scrape_interval(&self, scrape_interval_ms: i64) -> Result<MetricsQuery, QueryError> {
+        let Some(inputs) = self.inputs.as_ref().filter(|i| i.scrape_interval_ms != scrape_interval_ms && scrape_interval_ms > 0) else {
+            return Ok(self.clone());
+        };
+        let inputs = StepInputs { scrape_interval_ms, ..inputs.clone() };
+        let (expr, step_ms, start_ms, end_ms) = resolve(&inputs, self.instant);
+        validate_promql(&expr)?;
+        Ok(MetricsQuery { expr, step_ms, start_ms, end_ms, inputs: Some(inputs), ..self.clone() })
+    }
+
+    /// The queries to send: the instant one, then the range one for "Both"
+    /// (Grafana's order); otherwise the query itself.
+    pub fn parts(&self) -> Vec<MetricsQuery> {
+        let (true, Some(inputs)) = (self.both, self.inputs.as_ref()) else { return vec![self.clone()] };
+        let (_, _, start_ms, end_ms) = resolve(inputs, false);
+        vec![MetricsQuery { both: false, ..self.clone() }, MetricsQuery { both: false, instant: false, start_ms, end_ms, ..self.clone() }]
+    }
+
+    /// The step-aligned range window (of an instant query too: its exemplars
+    /// are asked for over the dashboard's range, as Grafana does).
+    pub fn range_window(&self) -> (i64, i64) {
+        match &self.inputs {
+            Some(i) => (align_down(i.time_range.from_ms, self.step_ms), align_down(i.time_range.to_ms, self.step_ms)),
+            None => (self.start_ms, self.end_ms),
         }
     }
+
+    /// What `meta.executedQueryString` shows: Grafana's `Expr: …\nStep: …`
+    /// (the step printed as Go prints a duration), for instant queries too.
+    pub fn executed_query_string(&self) -> String {
+        format!("Expr: {}\nStep: {}", self.expr, go_duration(self.step_ms))
+    }
+}
+
+/// Expression, step and window of a query resolved from its inputs.
+fn resolve(inputs: &StepInputs, instant: bool) -> (String, i64, i64, i64) {
+    let r = &inputs.time_range;
+    let step_ms = grafana_step_ms(r, inputs.interval_ms, inputs.max_data_points, inputs.min_step, inputs.scrape_interval_ms);
+    let expr = expand_grafana_variables(&inputs.template, step_ms, inputs);
+    let (start_ms, end_ms) = if instant { (r.to_ms, r.to_ms) } else { (align_down(r.from_ms, step_ms), align_down(r.to_ms, step_ms)) };
+    (expr, step_ms, start_ms, end_ms)
+}
+
+/// Grafana's "nice" interval for a calculated one (`gtime.RoundInterval`), in ms.
+pub fn round_interval_ms(ms: f64) -> i64 {
+    const TABLE: &[(f64, i64)] = &[
+        (10.0, 1),
+        (15.0, 10),
+        (35.0, 20),
+        (75.0, 50),
+        (150.0, 100),
+        (350.0, 200),
+        (750.0, 500),
+        (1_500.0, 1_000),
+        (3_500.0, 2_000),
+        (7_500.0, 5_000),
+        (12_500.0, 10_000),
+        (17_500.0, 15_000),
+        (25_000.0, 20_000),
+        (45_000.0, 30_000),
+        (90_000.0, 60_000),
+        (210_000.0, 120_000),
+        (450_000.0, 300_000),
+        (750_000.0, 600_000),
+        (1_050_000.0, 900_000),
+        (1_500_000.0, 1_200_000),
+        (2_700_000.0, 1_800_000),
+        (5_400_000.0, 3_600_000),
+        (9_000_000.0, 7_200_000),
+        (16_200_000.0, 10_800_000),
+        (32_400_000.0, 21_600_000),
+        (86_400_000.0, 43_200_000),
+        (172_800_000.0, 86_400_000),
+        (604_800_000.0, 86_400_000),
+        (1_814_400_000.0, 604_800_000),
+    ];
+    for (limit, nice) in TABLE {
+        if ms <= *limit {
+            return *nice;
+        }
+    }
+    if ms < 3_628_800_000.0 { 2_592_000_000 } else { 31_536_000_000 }
+}
+
+/// The step Grafana's Prometheus datasource uses (see the module docs), in ms.
+pub fn grafana_step_ms(range: &TimeRange, interval_ms: i64, max_data_points: i64, min_step: MinStep, scrape_interval_ms: i64) -> i64 {
+    let span = range.duration_ms().max(0) as f64;
+    let min_interval = match min_step {
+        MinStep::Fixed(ms) if ms > 0 => ms,
+        _ => interval_ms.max(scrape_interval_ms),
+    };
+    let resolution = if max_data_points > 0 { max_data_points } else { DEFAULT_RESOLUTION };
+    let calculated = span / resolution as f64;
+    let calculated = if calculated < min_interval as f64 { min_interval } else { round_interval_ms(calculated) };
+    let step = calculated.max(round_interval_ms(span / MAX_POINTS as f64));
+    let step = if min_step == MinStep::RateInterval { rate_interval_ms(step, scrape_interval_ms) } else { step };
+    step.max(1)
+}
+
+/// `$__rate_interval`: `max(interval + scrape, 4 × scrape)`.
+pub fn rate_interval_ms(interval_ms: i64, scrape_ms: i64) -> i64 {
+    (interval_ms + scrape_ms).max(4 * scrape_ms)
+}
+
+/// Expand `$__interval`, `$__rate_interval`, `$__range` (and their `_ms`/`_s`
+/// forms, `${…}` spellings) with Grafana's values and spellings.
+fn expand_grafana_variables(expr: &str, step_ms: i64, inputs: &StepInputs) -> String {
+    if !expr.contains("$__") && !expr.contains("${__") {
+        return expr.to_owned();
+    }
+    let range_ms = inputs.time_range.duration_ms();
+    let range_s = (range_ms as f64 / 1000.0).round() as i64;
+    let rate = match inputs.min_step {
+        MinStep::RateInterval => step_ms,
+        MinStep::Interval => rate_interval_ms(inputs.interval_ms, step_ms),
+        MinStep::Fixed(ms) if ms > 0 => rate_interval_ms(inputs.interval_ms, ms),
+        _ => rate_interval_ms(inputs.interval_ms, inputs.scrape_interval_ms),
+    };
+    substitute(
+        expr,
+        &[
+            ("__interval_ms", step_ms.to_string()),
+            ("__interval", format_interval(step_ms)),
+            ("__rate_interval_ms", rate.to_string()),
+            ("__rate_interval", promql_go_duration(rate)),
+            ("__range_ms", range_ms.to_string()),
+            ("__range_s", range_s.to_string()),
+            ("__range", format!("{range_s}s")),
+        ],
+    )
+}
+
+/// Grafana's interval text (`gtime.FormatInterval`): the largest whole unit
+/// (`90s` → `1m`, as Grafana writes `$__interval`).
+pub fn format_interval(ms: i64) -> String {
+    const UNITS: &[(i64, &str)] = &[(31_536_000_000, "y"), (86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s"), (1, "ms")];
+    for (size, unit) in UNITS {
+        if ms >= *size {
+            return format!("{}{unit}", ms / size);
+        }
+    }
+    "1ms".into()
+}
+
+/// A duration as Go's `time.Duration.String()` prints it (`15s`, `1m0s`,
+/// `1h0m0s`, `1.5s`, `500ms`): Grafana's `executedQueryString` step.
+pub fn go_duration(ms: i64) -> String {
+    if ms == 0 {
+        return "0s".into();
+    }
+    let sign = if ms < 0 { "-" } else { "" };
+    let ms = ms.unsigned_abs();
+    if ms < 1000 {
+        return format!("{sign}{ms}ms");
+    }
+    let (h, m, s, frac) = (ms / 3_600_000, ms / 60_000 % 60, ms / 1000 % 60, ms % 1000);
+    let secs = if frac == 0 { format!("{s}s") } else { format!("{s}.{}s", format!("{frac:03}").trim_end_matches('0')) };
+    match (h, m) {
+        (0, 0) => format!("{sign}{secs}"),
+        (0, m) => format!("{sign}{m}m{secs}"),
+        (h, m) => format!("{sign}{h}h{m}m{secs}"),
+    }
+}
+
+/// [`go_duration`] where PromQL can read it; a fractional second (which
+/// PromQL's duration syntax cannot write) falls back to milliseconds.
+fn promql_go_duration(ms: i64) -> String {
+    if ms % 1000 == 0 { go_duration(ms) } else { format!("{ms}ms") }
 }
 
 /// Reject PromQL the way Prometheus would, before any cluster sees it.
@@ -243,6 +466,20 @@ fn number_value(word: &str) -> Option<f64> {
     word.parse::<f64>().ok()
 }
 
+fn parse_min_step(s: &StepValue) -> Result<MinStep, QueryError> {
+    if let StepValue::Text(t) = s {
+        match t.trim() {
+            "$__interval" | "${__interval}" => return Ok(MinStep::Interval),
+            "$__rate_interval" | "${__rate_interval}" => return Ok(MinStep::RateInterval),
+            _ => {}
+        }
+    }
+    Ok(match parse_step(s)? {
+        0 => MinStep::Unset,
+        ms => MinStep::Fixed(ms),
+    })
+}
+
 fn parse_step(s: &StepValue) -> Result<i64, QueryError> {
     let bad = |m: String| QueryError::Field { field: "step", message: m };
     match s {
@@ -298,7 +535,9 @@ pub fn format_duration(ms: i64) -> String {
     if ms % 1000 == 0 { format!("{}s", ms / 1000) } else { format!("{ms}ms") }
 }
 
-/// The step Grafana's Prometheus datasource would use, in whole seconds (≥ 1 s).
+/// The step of a `logs` metric query (Loki): the largest of the min step,
+/// `intervalMs`, `range / maxDataPoints` and `range / 11000`, in whole seconds (≥ 1 s).
+/// Metrics queries use [`grafana_step_ms`].
 pub fn effective_step_ms(range: &TimeRange, interval_ms: i64, max_data_points: i64, min_step_ms: i64) -> i64 {
     let span = range.duration_ms().max(0);
     let by_points = if max_data_points > 0 { span / max_data_points } else { 0 };
@@ -311,7 +550,8 @@ fn align_down(t: i64, step: i64) -> i64 {
     t.div_euclid(step) * step
 }
 
-/// Expand Grafana's interval/range variables, longest names first.
+/// Expand the interval/range variables of a `logs` query (Loki), longest names
+/// first; metrics queries use Grafana's Prometheus spellings instead.
 pub fn expand_variables(expr: &str, step_ms: i64, range: &TimeRange) -> String {
     if !expr.contains("$__") && !expr.contains("${__") {
         return expr.to_owned();
@@ -327,12 +567,17 @@ pub fn expand_variables(expr: &str, step_ms: i64, range: &TimeRange) -> String {
         ("__range_s", (range_ms / 1000).to_string()),
         ("__range", format!("{}s", range_ms / 1000)),
     ];
+    substitute(expr, &subs)
+}
+
+/// Replace `${name}` and `$name` (not followed by more identifier characters),
+/// in the order given: longer names that share a prefix come first.
+fn substitute(expr: &str, subs: &[(&str, String)]) -> String {
     let mut out = expr.to_owned();
-    for (name, value) in &subs {
+    for (name, value) in subs {
         out = out.replace(&format!("${{{name}}}"), value);
     }
-    // Bare `$__name`: replace only where the name is not followed by more identifier chars.
-    for (name, value) in &subs {
+    for (name, value) in subs {
         let needle = format!("${name}");
         let mut result = String::with_capacity(out.len());
         let mut rest = out.as_str();

@@ -69,6 +69,8 @@ fn instant_and_aggregate_and_legend() {
     assert_eq!(m.legend_format.as_deref(), Some("{{job}}"));
     let (_, m) = metrics(r#"{"expr":"up","range":false,"legendFormat":"__auto"}"#).unwrap();
     assert!(m.instant);
+    assert_eq!(m.legend_format.as_deref(), Some("__auto"), "kept: label-less series then show the expression");
+    let (_, m) = metrics(r#"{"expr":"up","legendFormat":"  "}"#).unwrap();
     assert_eq!(m.legend_format, None);
 }
 
@@ -95,7 +97,7 @@ fn variables_expand_longest_first() {
     assert_eq!(expand_variables("x[${__interval}]", 15_000, &r), "x[15s]");
     assert_eq!(expand_variables("$__intervalx", 15_000, &r), "$__intervalx", "no partial-name match");
     let (_, m) = metrics(r#"{"expr":"rate(x[$__rate_interval])"}"#).unwrap();
-    assert_eq!(m.expr, "rate(x[60s])");
+    assert_eq!(m.expr, "rate(x[1m0s])", "Grafana writes the rate interval as Go prints a duration");
 }
 
 #[test]
@@ -139,4 +141,103 @@ fn number_durations_out_of_range_are_errors_not_panics() {
     }
     let e = validate_promql("up\n  offset 2e222").unwrap_err().to_string();
     assert!(e.contains("line 2, col 10: duration \"2e222\" is out of range"), "{e}");
+}
+
+#[test]
+fn grafana_rounds_the_step_to_nice_intervals() {
+    use super::metrics::round_interval_ms;
+    for (raw, nice) in [
+        (1.0, 1),
+        (12.0, 10),
+        (700.0, 500),
+        (1_500.0, 1_000),
+        (1_501.0, 2_000),
+        (14_000.0, 15_000),
+        (40_000.0, 30_000),
+        (90_000.0, 60_000),
+        (100_000.0, 120_000),
+        (5_000_000.0, 3_600_000),
+        (500_000_000.0, 86_400_000),
+        (2_000_000_000.0, 2_592_000_000),
+        (4e9, 31_536_000_000),
+    ] {
+        assert_eq!(round_interval_ms(raw), nice, "{raw} ms");
+    }
+}
+
+#[test]
+fn step_follows_grafanas_prometheus_rules_with_the_scrape_interval() {
+    use super::metrics::{MinStep, grafana_step_ms};
+    let hour = TimeRange::new(0, 3_600_000).unwrap();
+    let day = TimeRange::new(0, 86_400_000).unwrap();
+    // A panel 1000 px wide over an hour, Grafana's intervalMs 2 s: the scrape interval (15 s) is the floor.
+    assert_eq!(grafana_step_ms(&hour, 2_000, 1000, MinStep::Unset, 15_000), 15_000);
+    assert_eq!(grafana_step_ms(&hour, 2_000, 1000, MinStep::Unset, 60_000), 60_000, "a cluster scraping every minute");
+    // range / maxDataPoints above the floor is rounded to a nice value: 86.4 s → 1m.
+    assert_eq!(grafana_step_ms(&day, 2_000, 1000, MinStep::Unset, 15_000), 60_000);
+    // maxDataPoints unset: Grafana's 1500 → 57.6 s → 1m.
+    assert_eq!(grafana_step_ms(&day, 0, 0, MinStep::Unset, 15_000), 60_000);
+    // The query's own min step wins over the scrape interval, even when lower.
+    assert_eq!(grafana_step_ms(&hour, 2_000, 1000, MinStep::Fixed(5_000), 15_000), 5_000);
+    // Min step $__rate_interval: the step is the rate interval of the calculated step.
+    assert_eq!(grafana_step_ms(&hour, 2_000, 1000, MinStep::RateInterval, 15_000), 60_000);
+    // Never more than 11,000 points: a year at 1 s → 1h (the 11k-points step, rounded).
+    let year = TimeRange::new(0, 365 * 86_400_000).unwrap();
+    assert_eq!(grafana_step_ms(&year, 1_000, 100_000, MinStep::Fixed(1_000), 15_000), 3_600_000);
+}
+
+#[test]
+fn scrape_interval_reresolves_step_rate_interval_and_window() {
+    let (_, m) = metrics(r#"{"expr":"rate(x[$__rate_interval]) + $__interval_ms","intervalMs":15000}"#).unwrap();
+    assert_eq!((m.step_ms, m.expr.as_str()), (15_000, "rate(x[1m0s]) + 15000"));
+    let m = m.with_scrape_interval(30_000).unwrap();
+    assert_eq!(m.step_ms, 30_000, "the scrape interval is the minimum step");
+    assert_eq!(m.expr, "rate(x[2m0s]) + 30000", "rate interval = max(intervalMs + scrape, 4 × scrape)");
+    assert_eq!(m.start_ms % 30_000, 0);
+    assert_eq!(m.executed_query_string(), "Expr: rate(x[2m0s]) + 30000\nStep: 30s");
+    // A query built in code keeps its own step.
+    let fixed = MetricsQuery { inputs: None, ..m.clone() };
+    assert_eq!(fixed.with_scrape_interval(60_000).unwrap(), fixed);
+}
+
+#[test]
+fn grafana_variable_spellings() {
+    use super::metrics::{format_interval, go_duration};
+    assert_eq!(go_duration(15_000), "15s");
+    assert_eq!(go_duration(60_000), "1m0s");
+    assert_eq!(go_duration(90_000), "1m30s");
+    assert_eq!(go_duration(3_600_000), "1h0m0s");
+    assert_eq!(go_duration(1_500), "1.5s");
+    assert_eq!(go_duration(500), "500ms");
+    assert_eq!(format_interval(90_000), "1m", "$__interval keeps the largest whole unit, as Grafana");
+    assert_eq!(format_interval(86_400_000), "1d");
+    assert_eq!(format_interval(0), "1ms");
+    let (_, m) = metrics(r#"{"expr":"increase(x[$__range]) / $__range_s + ${__interval}","intervalMs":15000}"#).unwrap();
+    assert_eq!(m.expr, "increase(x[3600s]) / 3600 + 15s");
+}
+
+#[test]
+fn both_runs_instant_then_range_and_instant_steps_show_like_grafana() {
+    let (_, m) = metrics(r#"{"expr":"up","range":true,"instant":true,"intervalMs":15000}"#).unwrap();
+    assert!(m.instant && m.both);
+    let parts = m.parts();
+    assert_eq!(parts.len(), 2);
+    assert!(parts[0].instant && !parts[0].both);
+    assert_eq!((parts[0].start_ms, parts[0].end_ms), (7_200_000, 7_200_000));
+    assert!(!parts[1].instant);
+    assert_eq!((parts[1].start_ms, parts[1].end_ms), (3_600_000, 7_200_000));
+    assert_eq!(parts[0].executed_query_string(), "Expr: up\nStep: 15s", "instant queries show the step too, as Grafana");
+    let (_, only) = metrics(r#"{"expr":"up","instant":true}"#).unwrap();
+    assert_eq!(only.parts().len(), 1);
+    let (_, uid) = metrics(r#"{"expr":"up","datasource":{"type":"x","uid":"fs1"}}"#).unwrap();
+    assert_eq!(uid.datasource_uid.as_deref(), Some("fs1"));
+}
+
+#[test]
+fn min_step_variables() {
+    let (_, m) = metrics(r#"{"expr":"up","interval":"$__rate_interval","intervalMs":15000}"#).unwrap();
+    assert_eq!(m.step_ms, 60_000, "min step $__rate_interval: the step is the rate interval");
+    let (_, m) = metrics(r#"{"expr":"up","interval":"$__interval","intervalMs":15000}"#).unwrap();
+    assert_eq!(m.step_ms, 15_000);
+    assert!(metrics(r#"{"expr":"up","interval":"soon"}"#).is_err());
 }

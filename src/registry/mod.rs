@@ -132,6 +132,8 @@ pub struct Endpoint {
     pub credentials: Credentials,
     /// Alertmanager HA replicas (same settings, other URLs).
     pub replicas: Vec<Endpoint>,
+    /// Prometheus: the cluster's own scrape interval (`timeInterval`), ms.
+    pub scrape_interval_ms: Option<i64>,
 }
 
 impl Endpoint {
@@ -252,6 +254,8 @@ pub struct Registry {
     clusters: Vec<Arc<Cluster>>,
     pub limits: QueryLimits,
     pub settings: JsonData,
+    /// `jsonData.timeInterval` in ms (Grafana's default 15 s when unset).
+    pub scrape_interval_ms: i64,
 }
 
 impl Registry {
@@ -318,7 +322,22 @@ impl Registry {
             clusters.push(Arc::new(cluster));
         }
         check_secret_keys(&clusters, secure)?;
-        Ok(Registry { clusters, limits, settings: data })
+        let scrape_interval_ms = match data.time_interval.as_deref() {
+            Some(t) if !t.trim().is_empty() => time_interval_ms("jsonData.timeInterval", t)?,
+            _ => crate::query::metrics::DEFAULT_SCRAPE_INTERVAL_MS,
+        };
+        Ok(Registry { clusters, limits, settings: data, scrape_interval_ms })
+    }
+
+    /// The scrape interval a metrics query over `targets` is resolved for: the
+    /// largest of theirs, so one step suits every cluster and their series line up.
+    pub fn scrape_interval_for(&self, targets: &[Arc<Cluster>]) -> i64 {
+        targets
+            .iter()
+            .filter_map(|c| c.prometheus.as_ref())
+            .map(|p| p.scrape_interval_ms.unwrap_or(self.scrape_interval_ms))
+            .max()
+            .unwrap_or(self.scrape_interval_ms)
     }
 
     pub fn clusters(&self) -> &[Arc<Cluster>] {
@@ -353,6 +372,21 @@ impl Registry {
     }
 }
 
+/// A scrape interval as Grafana writes it (`15s`, `1m`, `1m30s`; a bare
+/// number is seconds), between 1 ms and 1 day.
+fn time_interval_ms(path: &str, text: &str) -> Result<i64, SettingsError> {
+    let t = text.trim();
+    let ms = if t.bytes().all(|b| b.is_ascii_digit()) {
+        t.parse::<i64>().ok().and_then(|s| s.checked_mul(1000))
+    } else {
+        crate::query::metrics::parse_duration_ms(t)
+    };
+    match ms {
+        Some(ms) if ms > 0 && ms <= 86_400_000 => Ok(ms),
+        _ => Err(invalid(path, format!("{text:?} is not a scrape interval like 15s or 1m (between 1ms and 1d)"))),
+    }
+}
+
 fn valid_id(id: &str) -> bool {
     let mut chars = id.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
@@ -378,6 +412,13 @@ fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, Strin
         if !s.replicas.is_empty() && backend != Backend::Alertmanager {
             return Err(invalid(format!("{path}.replicas"), "only the alertmanager endpoint has replicas"));
         }
+        let scrape_interval_ms = match s.time_interval.as_deref().filter(|t| !t.trim().is_empty()) {
+            None => None,
+            Some(_) if backend != Backend::Prometheus => {
+                return Err(invalid(format!("{path}.timeInterval"), "only the prometheus endpoint has a scrape interval"));
+            }
+            Some(t) => Some(time_interval_ms(&format!("{path}.timeInterval"), t)?),
+        };
         let url = parse_http_url(&format!("{path}.url"), &s.url)?;
         let credentials = credentials(&id, backend, s.basic_auth_user.as_deref(), secure, &path)?;
         let primary = Endpoint {
@@ -389,6 +430,7 @@ fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, Strin
             tls_server_name: s.tls_server_name.clone().filter(|t| !t.is_empty()),
             credentials,
             replicas: Vec::new(),
+            scrape_interval_ms,
         };
         let mut replicas = Vec::with_capacity(s.replicas.len());
         for (j, r) in s.replicas.iter().enumerate() {

@@ -36,6 +36,35 @@ pub struct JsonData {
     /// Alert history store (webhook receiver, `history: true`).
     #[serde(default)]
     pub alerts: AlertsSettings,
+    /// Scrape interval of the clusters' Prometheus (`15s`, `1m`; a bare number
+    /// is seconds): the minimum step of metrics queries and the base of
+    /// `$__rate_interval`, like Grafana's Prometheus "Scrape interval". Default
+    /// 15s; a cluster's `prometheus.timeInterval` overrides it.
+    #[serde(default)]
+    pub time_interval: Option<String>,
+    /// Where exemplar trace IDs link, like Grafana's Prometheus
+    /// `exemplarTraceIdDestinations`. Empty: `trace_id`, `traceID` and
+    /// `traceId` open this datasource's trace view.
+    #[serde(default)]
+    pub exemplar_trace_id_destinations: Vec<ExemplarTraceIdDestination>,
+}
+
+/// One `jsonData.exemplarTraceIdDestinations` entry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ExemplarTraceIdDestination {
+    /// The exemplar label holding the trace ID (`trace_id`).
+    pub name: String,
+    /// A tracing datasource (its TraceQL query gets the trace ID); this
+    /// datasource's own uid opens its `traces` view.
+    #[serde(default)]
+    pub datasource_uid: Option<String>,
+    /// An external URL instead (`${__value.raw}` is the trace ID).
+    #[serde(default)]
+    pub url: Option<String>,
+    /// The link's title.
+    #[serde(default)]
+    pub url_display_label: Option<String>,
 }
 
 /// `jsonData.alerts`: where alert history lives and for how long.
@@ -119,6 +148,10 @@ pub struct EndpointSettings {
     /// polled and alerts deduplicated by fingerprint. Same auth as `url`.
     #[serde(default)]
     pub replicas: Vec<String>,
+    /// Prometheus only: this cluster's scrape interval, overriding
+    /// `jsonData.timeInterval`.
+    #[serde(default)]
+    pub time_interval: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -53,6 +53,13 @@ impl PrometheusClient {
         self.http.post_form("api/v1/query_range", &params).await
     }
 
+    /// `/api/v1/query_exemplars` over `[start_ms, end_ms]` (Thanos and Mimir
+    /// serve it under the same path; older Thanos versions answer 404).
+    pub async fn query_exemplars(&self, expr: &str, start_ms: i64, end_ms: i64) -> Result<Bytes, UpstreamError> {
+        let params = vec![("query", expr.to_owned()), ("start", ts(start_ms)), ("end", ts(end_ms))];
+        self.http.post_form("api/v1/query_exemplars", &params).await
+    }
+
     fn window(matches: &[String], start_ms: Option<i64>, end_ms: Option<i64>) -> Vec<(&'static str, String)> {
         let mut p: Vec<(&'static str, String)> = matches.iter().map(|m| ("match[]", m.clone())).collect();
         if let Some(s) = start_ms {

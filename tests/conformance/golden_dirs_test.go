@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/grafana/dataplane/sdata/numeric"
+	"github.com/grafana/dataplane/sdata/timeseries"
 	"github.com/grafana/grafana-plugin-sdk-go/data"
 )
 
@@ -64,7 +66,7 @@ func goldenFrames(t *testing.T, path string) data.Frames {
 
 func TestGoldenFramesOfEveryUpstreamDecodeWithTheSDK(t *testing.T) {
 	var files []string
-	for _, dir := range []string{"tempo", "loki", "cnf", "alertmanager", "gpu"} {
+	for _, dir := range []string{"tempo", "loki", "cnf", "alertmanager", "gpu", "prometheus"} {
 		m, _ := filepath.Glob(filepath.Join("..", "golden", dir, "*.json"))
 		files = append(files, m...)
 	}
@@ -118,5 +120,51 @@ func TestGoldenFramesOfEveryUpstreamDecodeWithTheSDK(t *testing.T) {
 	}
 	if traces == 0 {
 		t.Error("no trace-view frame among the golden files")
+	}
+}
+
+// The Prometheus goldens (tests/golden/prometheus, frames built from answers
+// recorded from real Prometheus 2.42) as Grafana reads them: every
+// timeseries-multi / numeric-multi answer passes the dataplane readers, the
+// step is the time field's interval (so panels break lines at gaps) and every
+// value field carries a display name or labels.
+func TestPrometheusGoldensReadAsGrafanasDataplaneFrames(t *testing.T) {
+	files, _ := filepath.Glob(filepath.Join("..", "golden", "prometheus", "*.json"))
+	if len(files) < 10 {
+		t.Fatalf("only %d Prometheus golden files under tests/golden/prometheus", len(files))
+	}
+	kinds := map[data.FrameType]int{}
+	for _, path := range files {
+		frames := goldenFrames(t, path)
+		// One golden may hold an instant and a range answer ("Both") and an exemplar frame.
+		groups := map[data.FrameType]data.Frames{}
+		for _, f := range frames {
+			if f.Meta == nil {
+				t.Errorf("%s: frame %q has no meta", path, f.Name)
+				continue
+			}
+			kinds[f.Meta.Type]++
+			groups[f.Meta.Type] = append(groups[f.Meta.Type], f)
+			if len(f.Fields) >= 2 && f.Fields[0].Type() == data.FieldTypeTime && f.Name != "exemplar" {
+				if f.Fields[0].Config == nil || f.Fields[0].Config.Interval <= 0 {
+					t.Errorf("%s: time field of frame %q has no interval", path, f.Name)
+				}
+			}
+		}
+		if g := groups[data.FrameTypeTimeSeriesMulti]; len(g) > 0 && len(g[0].Fields) >= 2 && g[0].Fields[1].Type() == data.FieldTypeFloat64 {
+			if _, err := timeseries.CollectionReaderFromFrames(g); err != nil {
+				t.Errorf("%s: sdata/timeseries rejects the frames: %v", path, err)
+			}
+		}
+		if g := groups[data.FrameTypeNumericMulti]; len(g) > 0 {
+			if _, err := numeric.CollectionReaderFromFrames(g); err != nil {
+				t.Errorf("%s: sdata/numeric rejects the frames: %v", path, err)
+			}
+		}
+	}
+	for _, want := range []data.FrameType{data.FrameTypeTimeSeriesMulti, data.FrameTypeNumericMulti, "heatmap-cells"} {
+		if kinds[want] == 0 {
+			t.Errorf("no %s frame among the Prometheus goldens", want)
+		}
 	}
 }

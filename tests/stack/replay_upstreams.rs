@@ -19,7 +19,9 @@
 //!   `|~`, `!~`) are applied; later pipeline stages are not. Timestamps keep
 //!   their recorded spacing, moved so the newest line sits 30 s before the
 //!   query's end. Metric queries answer the recorded `rate` series of the
-//!   apps the selector matches, repeated over the requested step grid.
+//!   apps the selector matches, repeated over the requested step grid. The
+//!   label names API lists only the recorded index labels (labels.json), not
+//!   the structured metadata and parsed labels merged into the recorded streams.
 //! * Tempo: the traces were recorded from one tenant, east's. East's search
 //!   answer is chosen by the TraceQL's shape (status = error, duration,
 //!   structural `>>`, select, otherwise the most recent traces); start times
@@ -173,6 +175,10 @@ struct LokiReplay {
     stats: Value,
     /// Recorded `sum by (app) (rate(…))` series: app → values.
     rates: BTreeMap<String, Vec<f64>>,
+    /// Index label names, as Loki's label names API recorded them (labels.json):
+    /// the recorded streams also carry structured metadata (trace_id) and parsed
+    /// labels, which that API does not list.
+    index_labels: BTreeSet<String>,
 }
 
 fn loki_replay(dir: &Path, streams_file: &str) -> LokiReplay {
@@ -202,7 +208,13 @@ fn loki_replay(dir: &Path, streams_file: &str) -> LokiReplay {
             (app, vals)
         })
         .collect();
-    LokiReplay { streams, stats: recorded["data"]["stats"].clone(), rates }
+    let index_labels = read_json(dir, "loki/labels.json")["data"]
+        .as_array()
+        .expect("recorded label names")
+        .iter()
+        .filter_map(|v| v.as_str().map(str::to_owned))
+        .collect();
+    LokiReplay { streams, stats: recorded["data"]["stats"].clone(), rates, index_labels }
 }
 
 fn success(data: Value) -> Response {
@@ -313,7 +325,7 @@ async fn loki_query(State(r): State<Arc<LokiReplay>>, Query(p): Query<HashMap<St
 }
 
 async fn loki_labels(State(r): State<Arc<LokiReplay>>) -> Response {
-    let names: BTreeSet<&String> = r.streams.iter().flat_map(|(l, _)| l.keys()).collect();
+    let names: BTreeSet<&String> = r.streams.iter().flat_map(|(l, _)| l.keys()).filter(|k| r.index_labels.contains(*k)).collect();
     axum::Json(json!({"status": "success", "data": names})).into_response()
 }
 

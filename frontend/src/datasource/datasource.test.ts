@@ -98,7 +98,10 @@ describe('FleetscopeDataSource', () => {
     expect(ds.modifyQuery({ refId: 'A', expr: 'up' }, { type: 'ADD_FILTER', options: { key: 'cluster_id', value: 'east' } }).clusters).toEqual([
       'east',
     ]);
-    expect(addLabelMatcher('sum(rate(x[5m]))', 'job', '=', 'a')).toBe('sum(rate(x[5m]))');
+    // The PromQL tree finds every selector, bare names inside functions too.
+    expect(addLabelMatcher('sum(rate(x[5m]))', 'job', '=', 'a')).toBe('sum(rate(x{job="a"}[5m]))');
+    expect(addLabelMatcher('rate(x{job="a"}[$__rate_interval])', 'job', '=', 'a')).toBe('rate(x{job="a"}[$__rate_interval])');
+    expect(addLabelMatcher('sum(rate(x[5m]', 'job', '=', 'a')).toBe('sum(rate(x[5m]');
     expect(addLabelMatcher('up', 'job', '=', 'a')).toBe('up{job="a"}');
     expect(addLabelMatcher('rate(x{}[5m])', 'job', '=', 'a')).toBe('rate(x{job="a"}[5m])');
   });

@@ -1,16 +1,31 @@
 import {
+  AdHocVariableFilter,
   CoreApp,
+  DataQueryRequest,
+  DataQueryResponse,
+  DataSourceGetTagKeysOptions,
+  DataSourceGetTagValuesOptions,
   DataSourceInstanceSettings,
+  DataSourceWithLogsContextSupport,
+  DataSourceWithSupplementaryQueriesSupport,
+  LogRowContextOptions,
+  LogRowContextQueryDirection,
+  LogRowModel,
+  MetricFindValue,
   QueryFixAction,
   ScopedVars,
+  SupplementaryQueryOptions,
+  SupplementaryQueryType,
   TestDataSourceResponse,
+  dateTime,
 } from '@grafana/data';
 import { DataSourceWithBackend, HealthCheckError, HealthStatus, getTemplateSrv } from '@grafana/runtime';
+import { lastValueFrom } from 'rxjs';
 
 import { DEFAULT_QUERY, FleetscopeOptions, FleetscopeQuery } from '../types';
 import { annotationSupport } from './annotations';
-import { addLabelMatcher } from './modifyQuery';
-import { interpolateQuery } from './interpolate';
+import { MatchOp, addLabelMatcher, addLogqlLabelFilter, isLogsQuery, streamSelector } from './modifyQuery';
+import { interpolateClusters, interpolateQuery } from './interpolate';
 import { formatClusterHealth } from './health';
 import { ResourceClient } from './resources';
 import { FleetscopeVariableSupport } from './variables';
@@ -20,8 +35,24 @@ import { FleetscopeVariableSupport } from './variables';
  * so dashboards, Explore and alert rules see the same frames; the frontend only
  * interpolates template variables and asks the resource API for editor hints.
  */
-export class FleetscopeDataSource extends DataSourceWithBackend<FleetscopeQuery, FleetscopeOptions> {
+/** Labels the backend adds to every row and series; not upstream labels. */
+export const CLUSTER_LABELS = ['cluster', 'cluster_id'];
+/** Labels Loki adds that are not part of a stream selector. */
+const NON_STREAM_LABELS = new Set([...CLUSTER_LABELS, 'exported_cluster', 'detected_level', '__error__', '__error_details__']);
+
+/** refId prefixes of the queries Explore runs beside the user's. */
+export const LOGS_VOLUME_REF_PREFIX = 'log-volume-';
+export const LOG_CONTEXT_REF_PREFIX = 'log-context-';
+/** How far log context looks before/after the line. */
+const CONTEXT_WINDOW_MS = 2 * 60 * 60 * 1000;
+
+export class FleetscopeDataSource
+  extends DataSourceWithBackend<FleetscopeQuery, FleetscopeOptions>
+  implements DataSourceWithSupplementaryQueriesSupport<FleetscopeQuery>, DataSourceWithLogsContextSupport<FleetscopeQuery>
+{
   readonly resources: ResourceClient;
+  /** Enabled cluster ids, once any editor or filter has listed them (for `cluster != x` filters). */
+  knownClusters?: string[];
 
   constructor(instanceSettings: DataSourceInstanceSettings<FleetscopeOptions>) {
     super(instanceSettings);
@@ -58,26 +89,186 @@ export class FleetscopeDataSource extends DataSourceWithBackend<FleetscopeQuery,
     }
   }
 
-  applyTemplateVariables(query: FleetscopeQuery, scopedVars: ScopedVars): FleetscopeQuery {
-    return interpolateQuery(query, getTemplateSrv(), scopedVars);
+  applyTemplateVariables(query: FleetscopeQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): FleetscopeQuery {
+    return applyAdHocFilters(interpolateQuery(query, getTemplateSrv(), scopedVars), filters ?? [], this.knownClusters);
   }
 
+  /** Explore (opening a panel) and query library: every field interpolated, this datasource's ref kept. */
+  interpolateVariablesInQueries(queries: FleetscopeQuery[], scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): FleetscopeQuery[] {
+    return queries.map((q) => ({ ...this.applyTemplateVariables(q, scopedVars, filters), datasource: this.getRef() }));
+  }
+
+  // ---- ad-hoc filters ------------------------------------------------------
+
+  /** Label names for ad-hoc filters: Loki's when the dashboard's queries are logs, else Prometheus'; plus `cluster`. */
+  async getTagKeys(options?: DataSourceGetTagKeysOptions<FleetscopeQuery>): Promise<MetricFindValue[]> {
+    const source = labelSourceOf(options?.queries);
+    const names = await this.resources.labelNames(this.scopeOf(options?.queries), undefined, source);
+    return ['cluster', ...names.filter((n) => n !== '__name__' && !CLUSTER_LABELS.includes(n))].map((text) => ({ text }));
+  }
+
+  async getTagValues(options: DataSourceGetTagValuesOptions<FleetscopeQuery>): Promise<MetricFindValue[]> {
+    if (options.key === 'cluster' || options.key === 'cluster_id') {
+      const clusters = (await this.resources.clusters()).filter((c) => c.enabled !== false);
+      this.knownClusters = clusters.map((c) => c.id);
+      return clusters.map((c) => ({ text: c.id }));
+    }
+    const source = labelSourceOf(options.queries);
+    const values = await this.resources.labelValues(options.key, this.scopeOf(options.queries), undefined, source);
+    return values.map((text) => ({ text }));
+  }
+
+  /** The clusters the given queries ask (interpolated); empty = all. */
+  private scopeOf(queries?: FleetscopeQuery[]): string[] {
+    const lists = (queries ?? []).map((q) => interpolateClusters(q.clusters, getTemplateSrv()));
+    if (lists.length === 0 || lists.some((l) => l.length === 0)) {
+      return [];
+    }
+    return Array.from(new Set(lists.flat()));
+  }
+
+  // ---- logs volume (Explore's histogram) -------------------------------------
+
+  getSupportedSupplementaryQueryTypes(): SupplementaryQueryType[] {
+    return [SupplementaryQueryType.LogsVolume];
+  }
+
+  /**
+   * Logs volume: `sum by (level) (count_over_time(<query>[$__auto]))` on the same
+   * clusters, summed across clusters so Explore stacks one series per level.
+   * Only for log queries (a metric query has no lines to count).
+   */
+  getSupplementaryQuery(options: SupplementaryQueryOptions, query: FleetscopeQuery): FleetscopeQuery | undefined {
+    if (options.type !== SupplementaryQueryType.LogsVolume || query.queryType !== 'logs' || query.hide) {
+      return undefined;
+    }
+    const expr = query.expr?.trim();
+    if (!expr || !isLogsQuery(expr)) {
+      return undefined;
+    }
+    return {
+      refId: `${LOGS_VOLUME_REF_PREFIX}${query.refId}`,
+      datasource: query.datasource,
+      queryType: 'logs',
+      clusters: query.clusters,
+      expr: `sum by (level) (count_over_time(${expr}[$__auto]))`,
+      instant: false,
+      range: true,
+      aggregate: 'sum',
+      legendFormat: '{{level}}',
+    };
+  }
+
+  getSupplementaryRequest(
+    type: SupplementaryQueryType,
+    request: DataQueryRequest<FleetscopeQuery>
+  ): DataQueryRequest<FleetscopeQuery> | undefined {
+    if (type !== SupplementaryQueryType.LogsVolume) {
+      return undefined;
+    }
+    const targets = request.targets
+      .map((q) => this.getSupplementaryQuery({ type }, q))
+      .filter((q): q is FleetscopeQuery => q !== undefined);
+    return targets.length ? { ...request, targets } : undefined;
+  }
+
+  // ---- log context -----------------------------------------------------------
+
+  /**
+   * The query for the lines around `row`: its own cluster only, its stream (the
+   * row's labels that are stream labels of that cluster's Loki), and the window
+   * before (backward) or after (forward) the line.
+   */
+  async getLogRowContextQuery(row: LogRowModel, options?: LogRowContextOptions, origQuery?: FleetscopeQuery): Promise<FleetscopeQuery> {
+    const labels = row.labels ?? {};
+    const clusterId = labels.cluster_id;
+    let streamNames: Set<string> | undefined;
+    try {
+      const names = await this.resources.labelNames(clusterId ? [clusterId] : undefined, undefined, 'logs');
+      streamNames = names.length ? new Set(names) : undefined;
+    } catch {
+      streamNames = undefined; // fall back to every label of the row
+    }
+    const stream: Record<string, string> = {};
+    for (const [k, v] of Object.entries(labels)) {
+      if (!NON_STREAM_LABELS.has(k) && (!streamNames || streamNames.has(k))) {
+        stream[k] = v;
+      }
+    }
+    const backward = (options?.direction ?? LogRowContextQueryDirection.Backward) === LogRowContextQueryDirection.Backward;
+    return {
+      refId: `${LOG_CONTEXT_REF_PREFIX}${origQuery?.refId ?? row.dataFrame.refId ?? 'A'}`,
+      datasource: origQuery?.datasource ?? this.getRef(),
+      queryType: 'logs',
+      clusters: clusterId ? [clusterId] : origQuery?.clusters,
+      expr: streamSelector(stream),
+      limit: options?.limit ?? 50,
+      direction: backward ? 'backward' : 'forward',
+    };
+  }
+
+  async getLogRowContext(row: LogRowModel, options?: LogRowContextOptions, origQuery?: FleetscopeQuery): Promise<DataQueryResponse> {
+    const query = await this.getLogRowContextQuery(row, options, origQuery);
+    const t = row.timeEpochMs;
+    const window = options?.timeWindowMs ?? CONTEXT_WINDOW_MS;
+    // Include the line's own millisecond on both sides; Explore marks the line itself.
+    const [from, to] = query.direction === 'backward' ? [t - window, t + 1] : [t, t + window];
+    const range = { from: dateTime(from), to: dateTime(to), raw: { from: dateTime(from), to: dateTime(to) } };
+    const request: DataQueryRequest<FleetscopeQuery> = {
+      requestId: `${query.refId}-${row.uid}`,
+      app: CoreApp.Explore,
+      targets: [query],
+      range,
+      interval: '1s',
+      intervalMs: 1000,
+      scopedVars: options?.scopedVars ?? {},
+      timezone: 'UTC',
+      startTime: Date.now(),
+    };
+    return lastValueFrom(this.query(request));
+  }
+
+  /** Query history and the query library: one readable line per kind, with its clusters. */
   getQueryDisplayText(query: FleetscopeQuery): string {
-    const clusters = query.clusters?.length ? ` @ ${query.clusters.join(', ')}` : '';
+    const clusters = ` @ ${query.clusters?.length ? query.clusters.join(', ') : 'all clusters'}`;
+    const parts = (...p: Array<string | false | undefined>) => p.filter(Boolean).join(' ');
     switch (query.queryType ?? 'metrics') {
       case 'metrics':
+        return parts('PromQL:', query.expr ?? '', query.aggregate && query.aggregate !== 'merge' && `(${query.aggregate} across clusters)`) + clusters;
       case 'logs':
-        return `${query.expr ?? ''}${clusters}`;
-      case 'traces':
-        return `${query.tracesView ?? 'search'}: ${query.traceId || query.query || query.service || ''}${clusters}`;
+        return parts('LogQL:', query.expr ?? '', query.direction === 'forward' && '(oldest first)') + clusters;
+      case 'traces': {
+        const view = query.tracesView ?? 'search';
+        if (view === 'trace' || view === 'analysis') {
+          return `${view === 'trace' ? 'Trace' : 'Trace analysis'}: ${query.traceId ?? ''}${clusters}`;
+        }
+        const criteria =
+          query.query?.trim() ||
+          parts(
+            query.service && `service=${query.service}`,
+            query.operation && `operation=${query.operation}`,
+            query.minDuration && `duration>=${query.minDuration}`,
+            query.maxDuration && `duration<=${query.maxDuration}`,
+            query.tags
+          ) ||
+          'all traces';
+        return `${view === 'serviceGraph' ? 'Service graph' : 'TraceQL'}: ${criteria}${clusters}`;
+      }
       case 'alerts':
-        return `alerts ${[...(query.state ?? []), ...(query.severity ?? [])].join(' ')}${clusters}`;
+        return (
+          parts(
+            query.history ? 'Alert history:' : 'Alerts:',
+            (query.state ?? []).join('|') || 'any state',
+            !!query.severity?.length && `severity ${query.severity.join('|')}`,
+            query.matchers && `{${query.matchers}}`
+          ) + clusters
+        );
       case 'gpu':
-        return `gpu ${query.view ?? 'nodes'}${clusters}`;
+        return `GPU ${query.view ?? 'nodes'} (${query.source ?? 'auto'})${clusters}`;
       case 'cnf':
-        return `cnf ${query.cnfView ?? 'workloads'}${clusters}`;
+        return parts(`CNF ${query.cnfView ?? 'workloads'}`, query.pod && `pod ${query.pod}`, query.port !== undefined && `port ${query.port}`) + clusters;
       case 'macos':
-        return `macos power${clusters}`;
+        return `macOS power${clusters}`;
     }
   }
 
@@ -97,9 +288,9 @@ export class FleetscopeDataSource extends DataSourceWithBackend<FleetscopeQuery,
     }
     switch (action.type) {
       case 'ADD_FILTER':
-        return { ...query, expr: addLabelMatcher(query.expr, key, '=', value) };
+        return { ...query, expr: addFilter(query, key, '=', value) };
       case 'ADD_FILTER_OUT':
-        return { ...query, expr: addLabelMatcher(query.expr, key, '!=', value) };
+        return { ...query, expr: addFilter(query, key, '!=', value) };
       default:
         return query;
     }
@@ -124,4 +315,53 @@ export class FleetscopeDataSource extends DataSourceWithBackend<FleetscopeQuery,
       error: new HealthCheckError(message, { ...(res?.details ?? {}), message, verboseMessage }),
     });
   }
+}
+
+/** A label filter in the query's own language: LogQL through the grammar (parsed labels), PromQL in every selector. */
+function addFilter(query: FleetscopeQuery, key: string, op: MatchOp, value: string): string {
+  const expr = query.expr ?? '';
+  return query.queryType === 'logs' ? addLogqlLabelFilter(expr, key, op, value) : addLabelMatcher(expr, key, op, value);
+}
+
+const AD_HOC_OPS: Record<string, MatchOp | undefined> = { '=': '=', '!=': '!=', '=~': '=~', '!~': '!~' };
+
+/**
+ * Dashboard ad-hoc filters on metrics and logs queries: each `key op value`
+ * becomes a matcher (a label filter after the parser for logs). `cluster`
+ * (or `cluster_id`) narrows the cluster list instead, as it is not an upstream
+ * label: `=` keeps that cluster (a query left with no cluster is hidden, not
+ * widened to all), `!=` drops it (from `allClusters` when the query asks all).
+ */
+export function applyAdHocFilters(query: FleetscopeQuery, filters: AdHocVariableFilter[], allClusters?: string[]): FleetscopeQuery {
+  const kind = query.queryType ?? 'metrics';
+  if (filters.length === 0 || (kind !== 'metrics' && kind !== 'logs') || !query.expr) {
+    return query;
+  }
+  let out = { ...query };
+  for (const f of filters) {
+    const op = AD_HOC_OPS[f.operator];
+    if (!op || !f.key) {
+      continue;
+    }
+    if (CLUSTER_LABELS.includes(f.key)) {
+      const current = out.clusters?.length ? out.clusters : allClusters;
+      if (op === '=') {
+        if (current && !current.includes(f.value) && out.clusters?.length) {
+          out = { ...out, hide: true };
+        } else {
+          out = { ...out, clusters: [f.value] };
+        }
+      } else if (op === '!=' && current) {
+        const rest = current.filter((c) => c !== f.value);
+        out = rest.length ? { ...out, clusters: rest } : { ...out, hide: true };
+      }
+      continue;
+    }
+    out = { ...out, expr: addFilter(out, f.key, op, f.value) };
+  }
+  return out;
+}
+
+function labelSourceOf(queries?: FleetscopeQuery[]): 'metrics' | 'logs' {
+  return queries?.length && queries.every((q) => q.queryType === 'logs') ? 'logs' : 'metrics';
 }

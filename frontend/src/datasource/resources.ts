@@ -17,7 +17,35 @@ export const RESOURCE_PATHS = {
   labels: (source: LabelSource) => `api/v1/${source}/labels`,
   labelValues: (source: LabelSource, name: string) => `api/v1/${source}/label/${encodeURIComponent(name)}/values`,
   gpuNodes: 'api/v1/gpu/nodes',
+  logsQueryRange: 'api/v1/logs/query_range',
+  traceTags: 'api/v1/traces/tags',
+  traceTagValues: (tag: string) => `api/v1/traces/tag/${encodeURIComponent(tag)}/values`,
 } as const;
+
+/** A time window for hints, in Unix ms (the editor's range; default: the backend's last hour). */
+export interface HintRange {
+  from: number;
+  to: number;
+}
+
+function rangeParams(range?: HintRange, names: [string, string] = ['start_time', 'end_time']): Record<string, string> {
+  return range ? { [names[0]]: String(Math.floor(range.from / 1000)), [names[1]]: String(Math.ceil(range.to / 1000)) } : {};
+}
+
+/** `GET api/v1/logs/query_range`: the merged lines (`entries`). */
+interface LogsSampleResponse {
+  entries?: Array<{ line?: string; labels?: Record<string, string> }>;
+}
+
+/** `GET api/v1/traces/tags`: federated tag names by scope. */
+interface TraceTagsResponse {
+  scopes?: Array<{ name: string; tags: string[] }>;
+}
+
+/** `GET api/v1/traces/tag/{tag}/values`: typed values (Tempo v2). */
+interface TraceTagValuesResponse {
+  tagValues?: Array<{ type?: string; value: string }>;
+}
 
 function clusterParams(clusters: string[] | undefined, extra: Record<string, string> = {}): Record<string, string> {
   const params: Record<string, string> = { ...extra };
@@ -58,6 +86,55 @@ export class ResourceClient {
       clusterParams(clusters, match ? { [source === 'logs' ? 'query' : 'match[]']: match } : {})
     );
     return uniqueSorted(res?.data ?? []);
+  }
+
+  /** Up to `limit` recent lines of a LogQL selector, with their labels (for parsed-label hints). */
+  async logSample(
+    selector: string,
+    clusters?: string[],
+    limit = 50,
+    range?: HintRange
+  ): Promise<Array<{ line: string; labels: Record<string, string> }>> {
+    const res = await this.getResource<LogsSampleResponse>(
+      RESOURCE_PATHS.logsQueryRange,
+      clusterParams(clusters, { query: selector, limit: String(limit), direction: 'backward', ...rangeParams(range) })
+    );
+    return (res?.entries ?? []).map((e) => ({ line: e.line ?? '', labels: e.labels ?? {} }));
+  }
+
+  /** TraceQL attribute names, scoped (`resource.service.name`), of one scope or all. */
+  async traceAttributes(clusters?: string[], scope?: string, range?: HintRange): Promise<string[]> {
+    const res = await this.getResource<TraceTagsResponse>(
+      RESOURCE_PATHS.traceTags,
+      clusterParams(clusters, { ...(scope ? { scope } : {}), ...rangeParams(range, ['start', 'end']) })
+    );
+    const out: string[] = [];
+    for (const s of res?.scopes ?? []) {
+      if (s.name === 'intrinsic') {
+        continue;
+      }
+      for (const t of s.tags ?? []) {
+        out.push(s.name === 'none' ? `.${t}` : `${s.name}.${t}`);
+      }
+    }
+    return uniqueSorted(out);
+  }
+
+  /** Values of a TraceQL attribute; strings are to be quoted, numbers, keywords and durations not. */
+  async traceTagValues(tag: string, clusters?: string[], range?: HintRange): Promise<Array<{ value: string; quoted: boolean }>> {
+    const res = await this.getResource<TraceTagValuesResponse>(
+      RESOURCE_PATHS.traceTagValues(tag),
+      clusterParams(clusters, rangeParams(range, ['start', 'end']))
+    );
+    const seen = new Set<string>();
+    const out: Array<{ value: string; quoted: boolean }> = [];
+    for (const v of res?.tagValues ?? []) {
+      if (!seen.has(v.value)) {
+        seen.add(v.value);
+        out.push({ value: v.value, quoted: (v.type ?? 'string') === 'string' });
+      }
+    }
+    return out.sort((a, b) => a.value.localeCompare(b.value));
   }
 
   async gpuNodes(clusters?: string[]): Promise<string[]> {

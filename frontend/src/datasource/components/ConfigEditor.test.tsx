@@ -171,3 +171,18 @@ describe('ConfigEditor', () => {
     expect(current().jsonData.derivedFields).toEqual([]);
   });
 });
+
+describe('ConfigEditor trace links', () => {
+  it('edits tracesToLogs and tracesToMetrics and flags a bad time shift', async () => {
+    const { user, current } = setup();
+    await user.click(screen.getByRole('button', { name: 'Add Trace to logs tags tag' }));
+    await fill(user, screen.getByLabelText('Trace to logs tags attribute 1'), 'k8s.pod.name');
+    await fill(user, screen.getByLabelText('Trace to logs tags label 1'), 'pod');
+    await user.click(screen.getByRole('switch', { name: 'Filter by span ID' }));
+    await fill(user, screen.getByLabelText('Trace to logs span start shift'), '-1x');
+    expect(screen.getByText('A duration such as -1m, 30s or 1h')).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Add query' }));
+    expect(current().jsonData.tracesToLogs).toEqual({ tags: [{ key: 'k8s.pod.name', value: 'pod' }], filterBySpanId: true, spanStartTimeShift: '-1x' });
+    expect(current().jsonData.tracesToMetrics?.queries).toEqual([{ name: 'Request rate', query: 'sum(rate(http_server_request_count_total{$__tags}[5m]))' }]);
+  });
+});

@@ -3,6 +3,7 @@ import { Button, Divider, Field, FieldSet, InlineField, InlineFieldRow, Input, S
 
 import { CacheSettings, ClusterConfig, DerivedField, FleetscopeOptions, QuerySettings } from '../../types';
 import { ClusterEditor } from './config/ClusterEditor';
+import { TraceLinksEditor } from './config/TraceLinksEditor';
 import { Settings, clusterSecretKeys, renameClusterSecrets, resetSecrets } from './config/secrets';
 import { regexError, urlError } from './config/validation';
 
@@ -207,6 +208,13 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           Add derived field
         </Button>
       </FieldSet>
+
+      <Divider />
+      <TraceLinksEditor
+        logs={jsonData.tracesToLogs}
+        metrics={jsonData.tracesToMetrics}
+        onChange={(patch) => setJson(patch)}
+      />
     </Stack>
   );
 }

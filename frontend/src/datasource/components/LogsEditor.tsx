@@ -1,9 +1,9 @@
 import { InlineField, InlineFieldRow, Input, RadioButtonGroup, Stack } from '@grafana/ui';
 
 import { LogDirection } from '../../types';
-import { CodeField } from '../code/CodeField';
 import { KindEditorProps, LABEL_WIDTH } from './editorProps';
-import { useLabelCompleter } from './MetricsEditor';
+import { QueryField } from './QueryField';
+import { useCompletionData } from './useCompletionData';
 
 const DIRECTIONS: Array<{ label: string; value: LogDirection }> = [
   { label: 'Newest first', value: 'backward' },
@@ -12,17 +12,17 @@ const DIRECTIONS: Array<{ label: string; value: LogDirection }> = [
 
 export function LogsEditor(props: KindEditorProps) {
   const { query, onChange, onChangeAndRun, onRunQuery } = props;
-  const completer = useLabelCompleter(props, 'logs');
+  const data = useCompletionData(props);
   return (
     <Stack direction="column" gap={0.5}>
       <InlineFieldRow>
         <InlineField label="LogQL" labelWidth={LABEL_WIDTH} grow>
-          <CodeField
+          <QueryField
             language="logql"
             aria-label="LogQL query"
             placeholder='{app="gateway"} |= "error"  — Shift+Enter to run'
             value={query.expr ?? ''}
-            completer={completer}
+            data={data}
             onChange={(expr) => onChange({ expr })}
             onRunQuery={onRunQuery}
           />

@@ -1,11 +1,9 @@
 import { InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, Stack } from '@grafana/ui';
-import { useCallback } from 'react';
 
 import { Aggregate, FleetscopeQuery } from '../../types';
-import { CodeField, Completer } from '../code/CodeField';
-import { LabelSource } from '../resources';
 import { KindEditorProps, LABEL_WIDTH } from './editorProps';
-import { hintClusters } from './useClusters';
+import { QueryField } from './QueryField';
+import { useCompletionData } from './useCompletionData';
 
 const AGGREGATES: Array<{ label: string; value: Aggregate; description: string }> = [
   { label: 'Merge', value: 'merge', description: 'Every series of every cluster, labelled with its cluster' },
@@ -28,44 +26,19 @@ function kindOf(q: FleetscopeQuery): QueryKind {
   return instant && range ? 'both' : instant ? 'instant' : 'range';
 }
 
-/** Label-name/value completion from the federated label resources. */
-export function useLabelCompleter(props: KindEditorProps, source: LabelSource): Completer {
-  const { datasource, query } = props;
-  const clusters = query.clusters;
-  return useCallback(
-    async (ctx) => {
-      const scope = hintClusters(clusters);
-      switch (ctx.kind) {
-        case 'label-name':
-          return datasource.resources.labelNames(scope, source === 'metrics' ? ctx.metric : undefined, source);
-        case 'label-value':
-          return datasource.resources.labelValues(
-            ctx.label,
-            scope,
-            source === 'metrics' ? ctx.metric : undefined,
-            source
-          );
-        case 'metric-name':
-          return datasource.resources.labelValues('__name__', scope, undefined, 'metrics');
-      }
-    },
-    [datasource, clusters, source]
-  );
-}
-
 export function MetricsEditor(props: KindEditorProps) {
   const { query, onChange, onChangeAndRun, onRunQuery } = props;
-  const completer = useLabelCompleter(props, 'metrics');
+  const data = useCompletionData(props);
   return (
     <Stack direction="column" gap={0.5}>
       <InlineFieldRow>
         <InlineField label="PromQL" labelWidth={LABEL_WIDTH} grow>
-          <CodeField
+          <QueryField
             language="promql"
             aria-label="PromQL query"
             placeholder="sum by (team) (rate(http_requests_total[$__rate_interval]))  — Shift+Enter to run"
             value={query.expr ?? ''}
-            completer={completer}
+            data={data}
             onChange={(expr) => onChange({ expr })}
             onRunQuery={onRunQuery}
           />
@@ -118,7 +91,7 @@ export function MetricsEditor(props: KindEditorProps) {
             onBlur={onRunQuery}
           />
         </InlineField>
-        <InlineField label="Exemplars">
+        <InlineField label="Exemplars" tooltip="Ask every cluster's Prometheus for exemplars; their trace IDs open the trace in this datasource.">
           <InlineSwitch
             aria-label="Exemplars"
             value={!!query.exemplars}

@@ -51,7 +51,7 @@ export function queryProblems(data: PanelData | undefined, refId: string): { err
   return { errors: Array.from(new Set(errors)), warnings: Array.from(new Set(warnings)) };
 }
 
-export function QueryEditor({ datasource, query, onChange, onRunQuery, data }: Props) {
+export function QueryEditor({ datasource, query, onChange, onRunQuery, data, range }: Props) {
   const styles = useStyles2(getStyles);
   const queryType = query.queryType ?? 'metrics';
   const kind = KINDS.find((k) => k.value === queryType) ?? KINDS[0];
@@ -97,6 +97,7 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery, data }: P
         onChange={patch}
         onChangeAndRun={patchAndRun}
         onRunQuery={onRunQuery}
+        range={range}
       />
       {errors.map((e) => (
         <Alert key={e} severity="error" title="Query failed" className={styles.alert} data-testid="fleetscope-query-error">

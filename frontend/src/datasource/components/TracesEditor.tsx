@@ -2,8 +2,9 @@ import { Field, InlineField, InlineFieldRow, Input, RadioButtonGroup, Stack, Tex
 import { ChangeEvent } from 'react';
 
 import { FleetscopeQuery, TracesView } from '../../types';
-import { CodeField } from '../code/CodeField';
 import { KindEditorProps, LABEL_WIDTH } from './editorProps';
+import { QueryField } from './QueryField';
+import { useCompletionData } from './useCompletionData';
 
 const VIEWS: Array<{ label: string; value: TracesView; description: string }> = [
   { label: 'Search', value: 'search', description: 'TraceQL or criteria across every cluster’s Tempo' },
@@ -17,6 +18,7 @@ type TextField = 'service' | 'operation' | 'minDuration' | 'maxDuration' | 'tags
 export function TracesEditor(props: KindEditorProps) {
   const { query, onChange, onChangeAndRun, onRunQuery } = props;
   const view = query.tracesView ?? 'search';
+  const data = useCompletionData(props);
   const text = (field: TextField) => ({
     value: query[field] ?? '',
     onChange: (e: ChangeEvent<HTMLInputElement>) => onChange({ [field]: e.currentTarget.value } as Partial<FleetscopeQuery>),
@@ -54,8 +56,9 @@ export function TracesEditor(props: KindEditorProps) {
               grow
               tooltip="When set, the criteria below are ignored."
             >
-              <CodeField
+              <QueryField
                 language="traceql"
+                data={data}
                 aria-label="TraceQL query"
                 placeholder='{ resource.service.name = "gateway" && duration > 2s }  — Shift+Enter to run'
                 value={query.query ?? ''}

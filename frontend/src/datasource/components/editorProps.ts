@@ -1,3 +1,5 @@
+import { TimeRange } from '@grafana/data';
+
 import { FleetscopeQuery } from '../../types';
 import type { FleetscopeDataSource } from '../datasource';
 
@@ -10,6 +12,8 @@ export interface KindEditorProps {
   /** Merge a change and run the query. */
   onChangeAndRun: (patch: Partial<FleetscopeQuery>) => void;
   onRunQuery: () => void;
+  /** The panel's or Explore's time range, for hints (label values, parsed labels). */
+  range?: TimeRange;
 }
 
 export const LABEL_WIDTH = 14;

@@ -12,6 +12,7 @@ export function loadClusters(ds: FleetscopeDataSource): Promise<ClusterInfo[]> {
   let p = cache.get(ds);
   if (!p) {
     p = ds.resources.clusters();
+    p.then((list) => (ds.knownClusters = list.filter((c) => c.enabled !== false).map((c) => c.id))).catch(() => undefined);
     // A failed load is retried by the next editor that mounts.
     p.catch(() => cache.delete(ds));
     cache.set(ds, p);
