@@ -4,7 +4,7 @@
 #   1. peer: the same Prometheus query_range bodies (target/bench-bodies/, written
 #      once by examples/peer_convert.rs) converted bytes → Arrow IPC by us
 #      (examples/peer_convert.rs) and by Grafana's promlib converter
-#      (tests/conformance/peerbench), interleaved, BENCH_RUNS times each;
+#      (benches/peer-go, its own Go module: Grafana's promlib is AGPL, so only `make bench` fetches it), interleaved, BENCH_RUNS times each;
 #   2. fan-out / hung cluster / cache / single-flight / RSS / isolation (benches/fanout.rs),
 #      BENCH_RUNS times;
 #   3. the criterion micro-bench (benches/prometheus_convert.rs) unless BENCH_CRITERION=0.
@@ -23,8 +23,9 @@ mkdir -p "$BODIES" "$OUT" "$BIN"
 : >"$OUT/fanout.jsonl"
 
 echo "== building (release profile shared with the rest of the project)"
+# gpx_fleetscope: the isolation bench drives `serve` (benches/fanout.rs).
 "$CARGO" build --release --locked --example peer_convert --bin gpx_fleetscope
-(cd tests/conformance && go build -o "$BIN/peerbench" ./peerbench)
+(cd benches/peer-go && go build -o "$BIN/peerbench" .)
 OURS="$PWD/target/release/examples/peer_convert"
 THEIRS="$BIN/peerbench"
 
