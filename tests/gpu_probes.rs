@@ -364,7 +364,7 @@ async fn one_refresh_with_four_views_runs_each_command_once_per_node() {
         tokio::join!(run(&fed, q("gpus"), now), run(&fed, q("processes"), now), run(&fed, q("summary"), now), run(&fed, q("nodes"), now));
     for frames in [g, p, s, n] {
         let frames = frames.unwrap();
-        assert!(notices(&frames[0]).is_empty(), "{:?}", notices(&frames[0]));
+        assert!(!notices(&frames[0]).iter().any(|n| n.starts_with("Warning")), "{:?}", notices(&frames[0]));
     }
     let mut argvs: Vec<(String, Vec<String>)> = api.seen_execs.lock().unwrap().iter().map(|e| (e.pod.clone(), e.argv.clone())).collect();
     argvs.sort();
