@@ -12,6 +12,15 @@
 //!   at the timeout with a partial result, then the breaker opens;
 //! * cache: a hit (median / p99), and 100 concurrent identical queries → upstream
 //!   requests per cluster;
+//! * isolation (issue 15's scenario, through `gpx_fleetscope serve` — the binary
+//!   named by `FLEETSCOPE_BENCH_BIN`, default `target/release/gpx_fleetscope`, so
+//!   an older build can be measured by the same harness): 3 healthy clusters
+//!   and 1 hung one (answers after 3 × `timeoutSeconds`), default limits, cache
+//!   off. Each round starts a fresh server (fresh breakers), sends 12 panels
+//!   over all 4 clusters at once, then single-healthy-cluster queries one after
+//!   another while the panels are out. Reports their p50/p99 as a ratio to the
+//!   same query with no load (goal ≤ 1.5× at p99) and the worst panel's
+//!   latency over `timeoutSeconds` (goal ≤ 1.01);
 //! * RSS: a child process (this binary again) that is nothing but a Federation
 //!   answers the 10k-series body (`target/bench-bodies/10k.json`, written by
 //!   `peer_convert gen`): idle RSS, peak RSS (VmHWM), peak − idle vs body size.
@@ -225,6 +234,114 @@ async fn cache(servers: &tokio::runtime::Handle) {
     );
 }
 
+/// A `gpx_fleetscope serve` process, killed on drop.
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn start_serve(bin: &str, config: &std::path::Path, client: &reqwest::Client) -> (Serve, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let child = std::process::Command::new(bin)
+        .args(["serve", "--config"])
+        .arg(config)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {bin}: {e} (build it: cargo build --release --bin gpx_fleetscope)"));
+    let serve = Serve(child);
+    let base = format!("http://127.0.0.1:{port}/api/v1");
+    for _ in 0..500 {
+        if client.get(format!("{base}/clusters")).send().await.is_ok_and(|r| r.status().is_success()) {
+            return (serve, base);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{bin} serve did not come up");
+}
+
+/// One instant query through the API; its latency in ms.
+async fn api_query(client: &reqwest::Client, base: &str, clusters: &str) -> f64 {
+    let t = Instant::now();
+    let resp = client.get(format!("{base}/metrics/query")).query(&[("query", "up"), ("cluster_ids", clusters)]).send().await.expect("api query");
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    assert!(status.is_success(), "{clusters}: HTTP {status}: {}", body.chars().take(300).collect::<String>());
+    ms(t.elapsed())
+}
+
+async fn isolation(servers: &tokio::runtime::Handle, rounds: usize) {
+    const PANELS: usize = 12;
+    const SINGLES: usize = 10;
+    let timeout_s = 2.0;
+    let bin = std::env::var("FLEETSCOPE_BENCH_BIN").unwrap_or_else(|_| "target/release/gpx_fleetscope".into());
+    let body = small_body();
+    let mut ports = Vec::new();
+    for _ in 0..3 {
+        ports.push(servers.spawn(upstream(body.clone(), Duration::from_millis(2))).await.unwrap().port);
+    }
+    let hung = servers.spawn(upstream(body.clone(), Duration::from_secs_f64(3.0 * timeout_s))).await.unwrap();
+    ports.push(hung.port);
+    let clusters: String =
+        ports.iter().enumerate().map(|(i, p)| format!("    - {{id: c{i}, name: c{i}, prometheus: {{url: \"http://127.0.0.1:{p}\"}}}}\n")).collect();
+    let dir = std::env::temp_dir().join(format!("fleetscope-bench-isolation-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let config = dir.join("config.yaml");
+    // Default maxParallel and maxParallelPerCluster; only the timeout is short, to keep the run short.
+    let yaml = format!("jsonData:\n  clusters:\n{clusters}  query: {{timeoutSeconds: {timeout_s}, retryAttempts: 1}}\n  cache: {{enabled: false}}\n");
+    std::fs::write(&config, yaml).expect("write config");
+    let all = "c0,c1,c2,c3";
+    let client = reqwest::Client::new();
+
+    let (mut idle, mut loaded, mut panels) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        let (serve, base) = start_serve(&bin, &config, &client).await;
+        for _ in 0..3 {
+            api_query(&client, &base, "c0").await; // connections up
+        }
+        for _ in 0..2 * SINGLES {
+            idle.push(api_query(&client, &base, "c0").await);
+        }
+        let seen = hung.hits.load(Ordering::Relaxed);
+        let tasks: Vec<_> = (0..PANELS)
+            .map(|_| {
+                let (client, base) = (client.clone(), base.clone());
+                tokio::spawn(async move { api_query(&client, &base, all).await })
+            })
+            .collect();
+        while hung.hits.load(Ordering::Relaxed) == seen {
+            tokio::time::sleep(Duration::from_millis(1)).await; // the panels have reached the hung cluster
+        }
+        for _ in 0..SINGLES {
+            loaded.push(api_query(&client, &base, "c0").await);
+        }
+        for t in tasks {
+            panels.push(t.await.expect("panel"));
+        }
+        drop(serve);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    let (i50, i99) = (pct(idle.clone(), 0.5), pct(idle, 0.99));
+    let (l50, l99) = (pct(loaded.clone(), 0.5), pct(loaded, 0.99));
+    let worst = panels.iter().copied().fold(0.0, f64::max);
+    let worst_ratio = worst / (timeout_s * 1e3);
+    println!(
+        "isolation ({bin}): single healthy cluster, no load p50 {i50:.2} ms p99 {i99:.2} ms; under {PANELS} panels on a hung cluster p50 {l50:.2} ms p99 {l99:.2} ms → p50 {:.2}×, p99 {:.2}× (goal ≤ 1.5×); worst panel {worst:.0} ms = {worst_ratio:.3} × timeoutSeconds (goal ≤ 1.01)",
+        l50 / i50,
+        l99 / i99
+    );
+    println!(
+        r#"RESULT {{"bench":"isolation","rounds":{rounds},"idle_p50_ms":{i50:.3},"idle_p99_ms":{i99:.3},"loaded_p50_ms":{l50:.3},"loaded_p99_ms":{l99:.3},"p50_ratio":{:.3},"p99_ratio":{:.3},"worst_panel_ms":{worst:.1},"worst_over_timeout":{worst_ratio:.4}}}"#,
+        l50 / i50,
+        l99 / i99
+    );
+}
+
 fn status_kib(key: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
@@ -310,6 +427,10 @@ fn main() {
         }
         if want("rss") {
             rss(&handle).await;
+        }
+        if want("isolation") {
+            let rounds = std::env::var("FLEETSCOPE_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+            isolation(&handle, rounds).await;
         }
     });
     drop(servers);

@@ -5,7 +5,7 @@
 #      once by examples/peer_convert.rs) converted bytes → Arrow IPC by us
 #      (examples/peer_convert.rs) and by Grafana's promlib converter
 #      (benches/peer-go, its own Go module: Grafana's promlib is AGPL, so only `make bench` fetches it), interleaved, BENCH_RUNS times each;
-#   2. fan-out / hung cluster / cache / single-flight / RSS (benches/fanout.rs),
+#   2. fan-out / hung cluster / cache / single-flight / RSS / isolation (benches/fanout.rs),
 #      BENCH_RUNS times;
 #   3. the criterion micro-bench (benches/prometheus_convert.rs) unless BENCH_CRITERION=0.
 #
@@ -23,7 +23,8 @@ mkdir -p "$BODIES" "$OUT" "$BIN"
 : >"$OUT/fanout.jsonl"
 
 echo "== building (release profile shared with the rest of the project)"
-"$CARGO" build --release --locked --example peer_convert
+# gpx_fleetscope: the isolation bench drives `serve` (benches/fanout.rs).
+"$CARGO" build --release --locked --example peer_convert --bin gpx_fleetscope
 (cd benches/peer-go && go build -o "$BIN/peerbench" .)
 OURS="$PWD/target/release/examples/peer_convert"
 THEIRS="$BIN/peerbench"
@@ -111,6 +112,12 @@ rows = [r for r in fan if r["bench"] == "single_flight"]
 if rows:
     print("Single-flight: 100 concurrent identical queries x 8 clusters -> max %d upstream request(s) per cluster (goal 1)"
           % max(r["max_requests_per_cluster"] for r in rows))
+rows = [r for r in fan if r["bench"] == "isolation"]
+if rows:
+    p99 = med([r["p99_ratio"] for r in rows]); worst = med([r["worst_over_timeout"] for r in rows])
+    print("Isolation (serve; 3 healthy + 1 hung cluster, 12 panels at once, defaults): single-healthy-cluster query under load"
+          " p50 %.2fx, p99 %.2fx the unloaded one (goal p99 <= 1.5: %s); worst panel %.3f x timeoutSeconds (goal <= 1.01: %s)"
+          % (med([r["p50_ratio"] for r in rows]), p99, "met" if p99 <= 1.5 else "MISSED", worst, "met" if worst <= 1.01 else "MISSED"))
 for cache in (True, False):
     rows = [r for r in fan if r["bench"] == "rss10k" and r["cache"] == cache]
     if rows:

@@ -87,6 +87,34 @@ async fn start_alertmanager(dir: &Path) -> (Proc, String) {
     (proc, url)
 }
 
+/// Start a real Alertmanager whose only receiver is a webhook to `webhook_url`
+/// with `secret` as bearer token; groups are sent at once and every second.
+async fn start_alertmanager_with_webhook(dir: &Path, webhook_url: &str, secret: &str) -> (Proc, String) {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let cfg = dir.join("alertmanager.yml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "route:\n  receiver: fleetscope\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: fleetscope\n    webhook_configs:\n      - url: {webhook_url}\n        send_resolved: true\n        http_config:\n          authorization: {{type: Bearer, credentials: {secret}}}\n"
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus-alertmanager")
+        .arg(format!("--config.file={}", cfg.display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
+        .spawn()
+        .expect("prometheus-alertmanager must be installed (tests/stack/install-deps.sh)");
+    let url = format!("http://127.0.0.1:{port}");
+    let proc = Proc(child);
+    wait_http_ok(&format!("{url}/-/ready")).await;
+    (proc, url)
+}
+
 /// POST alerts to a real Alertmanager's API.
 async fn post_alerts(am: &str, alerts: Value) {
     let r = reqwest::Client::new()
@@ -295,7 +323,7 @@ async fn webhook_flow(f: &Federation) {
         ("api/v1/alerts/webhook/east", WEBHOOK.into(), vec![("Authorization", "Bearer nope")], 401, "does not match"),
         ("api/v1/alerts/webhook/nowhere", WEBHOOK.into(), auth.to_vec(), 404, "unknown cluster"),
         ("api/v1/alerts/webhook/east", "{not json".into(), auth.to_vec(), 400, "webhook payload"),
-        ("api/v1/alerts/webhook/east", WEBHOOK.replace("\"fingerprint\":\"9cd7837114d58797\"", "\"x\":0"), auth.to_vec(), 400, "fingerprint"),
+        ("api/v1/alerts/webhook/east", WEBHOOK.replace("\"fingerprint\":\"9cd7837114d58797\"", "\"fingerprint\":\"\""), auth.to_vec(), 400, "fingerprint"),
         ("api/v1/alerts/webhook/east", WEBHOOK.replace("\"version\":\"4\"", "\"version\":\"3\""), auth.to_vec(), 400, "version"),
         ("api/v1/alerts/webhook/east", big, auth.to_vec(), 413, "limit"),
         ("api/v1/alerts/webhook/east", String::new(), auth.to_vec(), 400, "empty body"),
@@ -535,4 +563,86 @@ async fn live_events_from_polling_a_real_alertmanager() {
 async fn next_event<S: futures::Stream + Unpin>(s: &mut S) -> S::Item {
     use futures::StreamExt;
     tokio::time::timeout(Duration::from_secs(30), s.next()).await.expect("a live event within 30 s").expect("stream ended")
+}
+
+/// A real Alertmanager delivers to `gpx_fleetscope serve` through its webhook
+/// receiver (the cluster's secret as bearer token): firing, then resolved.
+/// History holds each transition exactly once, under the fingerprint
+/// Alertmanager itself reports — the one Fleetscope computes from the labels.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_real_alertmanager_delivers_firing_and_resolved_to_serve() {
+    let _ = stack_env();
+    let run = run_id();
+    let dir = temp_dir("am-webhook");
+    let config = dir.join("fleetscope.yaml");
+    let clusters = "    - {id: east, name: prod-east-1, alertmanager: {url: \"http://127.0.0.1:9\"}}\n";
+    let extra = format!("  alerts: {{historyPath: \"{}\"}}\n", dir.join("history.sqlite").display());
+    std::fs::write(&config, settings_yaml(clusters, &extra, "  east.webhookSecret: am-s3cr3t\n")).unwrap();
+    let port = free_port();
+    let _serve = start_serve(&config, port, &dir.join("serve.log")).await;
+    let serve = format!("http://127.0.0.1:{port}/api/v1");
+    let (_am, am) = start_alertmanager_with_webhook(&dir.join("am"), &format!("{serve}/alerts/webhook/east"), "am-s3cr3t").await;
+
+    let http = reqwest::Client::new();
+    let history = |http: reqwest::Client| {
+        let url = format!("{serve}/alerts/history?start=1600000000");
+        async move { serde_json::from_slice::<Value>(&http.get(url).send().await.unwrap().bytes().await.unwrap()).unwrap() }
+    };
+    let events_of = |h: &Value, name: &str| -> Vec<(String, String)> {
+        h["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["alertname"] == name)
+            .map(|e| (e["event"].as_str().unwrap().to_owned(), e["fingerprint"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let until = |http: reqwest::Client, want: usize| async move {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let h = history(http.clone()).await;
+            if events_of(&h, "WebhookE2E").len() >= want {
+                return h;
+            }
+            assert!(Instant::now() < deadline, "{want} transition(s) not delivered within 30 s: {h}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    };
+
+    let alert = am_alert(&run, "WebhookE2E", Some("critical"), &[]);
+    post_alerts(&am, json!([alert])).await;
+    let listed: Value = serde_json::from_slice(&http.get(format!("{am}/api/v2/alerts")).send().await.unwrap().bytes().await.unwrap()).unwrap();
+    let am_fp =
+        listed.as_array().unwrap().iter().find(|a| a["labels"]["test_run"] == run.as_str()).unwrap()["fingerprint"].as_str().unwrap().to_owned();
+    let labels: std::collections::BTreeMap<String, String> = serde_json::from_value(alert["labels"].clone()).unwrap();
+    assert_eq!(fleetscope::frames::alertmanager::alertmanager_fingerprint(&labels), am_fp, "our fingerprint is Alertmanager's");
+
+    let h = until(http.clone(), 1).await;
+    assert_eq!(events_of(&h, "WebhookE2E"), [("ALERT_FIRED".to_owned(), am_fp.clone())]);
+    let mut ended = alert.clone();
+    ended["endsAt"] = json!(chrono::Utc::now().to_rfc3339());
+    post_alerts(&am, json!([ended])).await;
+    let h = until(http.clone(), 2).await;
+    assert_eq!(events_of(&h, "WebhookE2E"), [("ALERT_RESOLVED".to_owned(), am_fp.clone()), ("ALERT_FIRED".to_owned(), am_fp)], "{h}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A delivery whose transition is older than the retention is answered
+/// `expired`, not `stored`; its re-delivery neither: nothing reaches Live.
+#[test]
+fn deliveries_older_than_the_retention_are_reported_expired_and_never_published() {
+    let dir = temp_dir("expired");
+    let origin = fleetscope::frames::alertmanager::Origin { cluster_id: "east", cluster_name: "prod-east-1" };
+    let firing = fleetscope::frames::alertmanager::parse_webhook(WEBHOOK.as_bytes(), origin).unwrap();
+    let day = 86_400_000;
+    let now = firing.alerts[0].starts_at_ms + 2 * day;
+    let transitions: Vec<_> = firing.alerts.iter().map(|a| fleetscope::frames::alertmanager::Transition::from_alert(a, now)).collect();
+    let s = SqliteStore::open(&dir.join("h.sqlite"), day).unwrap();
+    for delivery in 0..2 {
+        let r = s.record(&transitions, now).unwrap();
+        assert_eq!((r.stored, r.duplicates, r.expired, r.fresh.len()), (0, 0, 1, 0), "delivery {delivery}");
+    }
+    assert_eq!(s.transition_count().unwrap(), 0);
+    assert_eq!(s.current(&[]).unwrap().len(), 1, "the current state still follows the still-firing alert");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -369,6 +369,12 @@ async fn dpdk_stats_through_the_allowlisted_exec() {
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::UpstreamError);
     assert!(e.message.contains("ran-a: DPDK telemetry /ethdev/stats in ran/du-0: port 1: command exited with code 1"), "{e:?}");
+    // Only a port DPDK does not have asked: NOT_FOUND, not an upstream failure.
+    let e = run(&fed, json!({"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-0", "port": "1", "clusters": ["b"]}), 1_800_000_000_000)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NotFound, "{e:?}");
+    assert!(e.message.contains("port 1: DPDK has no ethdev port 1"), "{e:?}");
     // A pod the cluster does not have never reaches an exec.
     let before = a.seen_execs.lock().unwrap().len();
     let e = run(&fed, json!({"queryType": "cnf", "cnfView": "dpdk", "pod": "ran/du-9", "port": 0, "clusters": ["a"]}), 1_800_000_000_000)

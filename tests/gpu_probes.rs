@@ -350,3 +350,61 @@ async fn hung_exec_is_a_node_error() {
     assert!(strs(f, "error")[0].contains("exec did not finish within 2.5s"), "{:?}", strs(f, "error"));
     assert_eq!(custom(f)["clusters"][0]["status"], "SUCCESS");
 }
+
+/// One dashboard refresh sends the gpus, processes, summary and nodes views at
+/// once: they share one probe per node, so each nvidia-smi command runs once
+/// per node, not once per view.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn one_refresh_with_four_views_runs_each_command_once_per_node() {
+    let (url, api) = k8s(vec![node("n-a", 1, H100, &fixture(H100_APPS)), node("n-b", 1, RTX, &fixture(RTX_APPS))]).await;
+    let fed = fed(json!([{"id": "k", "name": "kube-a", "kubernetes": {"server": url}}]));
+    let q = |view: &str| json!({"queryType": "gpu", "view": view, "source": "nvidia-smi"});
+    let now = now_ms();
+    let (g, p, s, n) =
+        tokio::join!(run(&fed, q("gpus"), now), run(&fed, q("processes"), now), run(&fed, q("summary"), now), run(&fed, q("nodes"), now));
+    for frames in [g, p, s, n] {
+        let frames = frames.unwrap();
+        assert!(!notices(&frames[0]).iter().any(|n| n.starts_with("Warning")), "{:?}", notices(&frames[0]));
+    }
+    let mut argvs: Vec<(String, Vec<String>)> = api.seen_execs.lock().unwrap().iter().map(|e| (e.pod.clone(), e.argv.clone())).collect();
+    argvs.sort();
+    let want: Vec<(String, Vec<String>)> = ["n-a", "n-b"]
+        .iter()
+        .flat_map(|n| {
+            [QUERY_GPU_COMMAND.to_vec(), QUERY_APPS_COMMAND.to_vec()]
+                .map(|c| (format!("nvidia-driver-daemonset-{n}"), c.iter().map(|s| s.to_string()).collect::<Vec<_>>()))
+        })
+        .collect();
+    let mut want = want;
+    want.sort();
+    assert_eq!(argvs, want, "each command once per node");
+}
+
+/// A node whose exec keeps hanging opens its own breaker: after
+/// FAILURE_THRESHOLD timed-out queries it is skipped (CIRCUIT_OPEN, no exec)
+/// while its healthy neighbour keeps answering.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_whose_exec_keeps_hanging_is_skipped_by_its_breaker() {
+    let mut hung = node("n-hung", 1, H100, "");
+    hung.exit = -1;
+    let (url, api) = k8s(vec![node("n-ok", 1, RTX, ""), hung]).await;
+    let settings = json!({"clusters": [{"id": "k", "name": "kube-a", "kubernetes": {"server": url}}],
+                          "query": {"timeoutSeconds": 2, "retryAttempts": 1}});
+    let secure = HashMap::from([("k.kubernetes.bearerToken".to_owned(), "test-token".to_owned())]);
+    let fed = Federation::new(Registry::from_grafana(settings.to_string().as_bytes(), &secure).unwrap());
+    let hung_execs = || api.seen_execs.lock().unwrap().iter().filter(|e| e.pod.ends_with("n-hung")).count();
+    let q = json!({"queryType": "gpu", "view": "nodes", "source": "nvidia-smi"});
+    for i in 0..fleetscope::federation::breaker::FAILURE_THRESHOLD as usize {
+        let frames = run(&fed, q.clone(), now_ms()).await.unwrap();
+        assert!(strs(&frames[0], "error")[0].contains("exec did not finish"), "{:?}", strs(&frames[0], "error"));
+        assert_eq!(hung_execs(), i + 1);
+    }
+    let frames = run(&fed, q, now_ms()).await.unwrap();
+    let f = &frames[0];
+    assert_eq!(strs(f, "node"), vec!["n-hung", "n-ok"]);
+    assert_eq!(strs(f, "status"), vec!["error", "ok"]);
+    assert!(strs(f, "error")[0].starts_with("circuit open"), "{:?}", strs(f, "error"));
+    assert_eq!(hung_execs(), fleetscope::federation::breaker::FAILURE_THRESHOLD as usize, "no exec while the breaker is open");
+    assert_eq!(fed.breakers.state("k/kubernetes/node/n-hung"), fleetscope::federation::breaker::State::Open);
+    assert_eq!(fed.breakers.state("k/kubernetes"), fleetscope::federation::breaker::State::Closed, "the cluster answers");
+}

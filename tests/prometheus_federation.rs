@@ -279,7 +279,7 @@ async fn health_check_probes_every_backend_of_a_cluster() {
     ));
     let report = health::check(&registry(&broken)).await;
     assert_eq!(report.status, Overall::Partial, "{}", report.message);
-    assert!(report.message.contains("3 of 4") && report.message.contains("prod-east-1 (CLUSTER_UNREACHABLE)"), "{}", report.message);
+    assert!(report.message.contains("3 of 4") && report.message.contains("prod-east-1 (loki: CLUSTER_UNREACHABLE)"), "{}", report.message);
     let east = &report.clusters[0];
     assert_eq!((east.status, east.error_code), (Status::Error, Some(ErrorCode::ClusterUnreachable)));
     assert!(east.error.as_deref().is_some_and(|e| e.contains("(loki)")), "{:?}", east.error);

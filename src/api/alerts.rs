@@ -185,7 +185,7 @@ async fn webhook(fed: &Federation, req: &ApiRequest, cluster_id: &str) -> Result
     let store = store::for_settings(&fed.registry.settings).await?;
     let outcome = store.record(&delivery.alerts, chrono::Utc::now().timestamp_millis()).await?;
     store::events::publish(&fed.registry.settings, &outcome.fresh);
-    tracing::info!(cluster = %cluster.id, receiver = %delivery.receiver, alerts = delivery.alerts.len(), stored = outcome.stored, duplicates = outcome.duplicates, "alert webhook stored");
+    tracing::info!(cluster = %cluster.id, receiver = %delivery.receiver, alerts = delivery.alerts.len(), stored = outcome.stored, duplicates = outcome.duplicates, expired = outcome.expired, "alert webhook stored");
     Ok(ApiResponse::json(
         200,
         &json!({
@@ -194,6 +194,7 @@ async fn webhook(fed: &Federation, req: &ApiRequest, cluster_id: &str) -> Result
             "received": delivery.alerts.len(),
             "stored": outcome.stored,
             "duplicates": outcome.duplicates,
+            "expired": outcome.expired,
         }),
     ))
 }

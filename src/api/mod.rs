@@ -89,7 +89,10 @@ pub async fn handle(fed: &Federation, req: ApiRequest) -> ApiResponse {
             format!("request body is {} bytes; the limit is {MAX_BODY_BYTES}", req.body.len()),
         ));
     }
-    match route(fed, &req).await {
+    // One deadline per call from here (the `serve` API); inside CallResource
+    // the earlier one set at arrival, with Grafana's gRPC deadline, applies.
+    let deadline = crate::federation::Deadline::new(tokio::time::Instant::now(), fed.registry.limits.timeout, None);
+    match crate::federation::deadline::scope(deadline, route(fed, &req)).await {
         Ok(r) => r,
         Err(e) => ApiResponse::error(&e),
     }

@@ -81,6 +81,16 @@ impl Breakers {
         slot.probing = false;
     }
 
+    /// An admitted request that was never sent (its query's deadline passed
+    /// while it waited for a slot) proves nothing: a half-open probe is handed
+    /// back so the next request may probe, and the failure count is unchanged.
+    pub fn abandon(&self, key: &str) {
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(slot) = slots.get_mut(key) {
+            slot.probing = false;
+        }
+    }
+
     pub fn state(&self, key: &str) -> State {
         let slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
         match slots.get(key) {
@@ -130,6 +140,21 @@ mod tests {
         b.record_at("c", false, later + COOL_DOWN);
         assert_eq!(b.state("c"), State::Closed, "successful probe closes");
         assert!(b.admit_at("c", later + COOL_DOWN));
+    }
+
+    #[test]
+    fn an_abandoned_probe_lets_the_next_request_probe() {
+        let b = Breakers::default();
+        let t0 = Instant::now();
+        for _ in 0..FAILURE_THRESHOLD {
+            b.record_at("c", true, t0);
+        }
+        let later = t0 + COOL_DOWN;
+        assert!(b.admit_at("c", later));
+        assert!(!b.admit_at("c", later), "one probe at a time");
+        b.abandon("c");
+        assert_eq!(b.state("c"), State::Open, "still open: nothing was learnt");
+        assert!(b.admit_at("c", later), "the probe slot is free again");
     }
 
     #[test]

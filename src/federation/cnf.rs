@@ -291,14 +291,23 @@ async fn dpdk_view(cluster: &Cluster, limits: &QueryLimits, q: &CnfQuery) -> Res
     };
     let mut out = ClusterCnf::default();
     let pod_ref = format!("{ns}/{name}");
+    // Ports DPDK does not have (or the plugin cannot name): when these are all
+    // that was asked, the answer is NOT_FOUND, not an upstream failure.
+    let mut missing = 0;
     for port in ports {
         let mut row = DpdkPort { pod: pod_ref.clone(), container: container.clone(), port, stats: None, error: None };
         match AllowedCommand::dpdk_ethdev_stats(port) {
-            None => row.error = Some(format!("port {port} is beyond the {} ports the plugin can ask about", dpdk::MAX_PORTS)),
+            None => {
+                row.error = Some(format!("port {port} is beyond the {} ports the plugin can ask about", dpdk::MAX_PORTS));
+                missing += 1;
+            }
             Some(cmd) => match c.exec(&ns, &name, Some(&container), cmd, exec_timeout).await {
                 Ok(o) => match dpdk::parse_stats(&o.stdout, port) {
                     Ok(s) => row.stats = Some(s),
-                    Err(e) => row.error = Some(e),
+                    Err(e) => {
+                        missing += usize::from(e.starts_with(dpdk::NO_SUCH_PORT));
+                        row.error = Some(e);
+                    }
                 },
                 Err(e) => row.error = Some(e.to_string()),
             },
@@ -310,7 +319,11 @@ async fn dpdk_view(cluster: &Cluster, limits: &QueryLimits, q: &CnfQuery) -> Res
     }
     if !out.dpdk.is_empty() && out.dpdk.iter().all(|p| p.error.is_some()) {
         let errs: Vec<String> = out.dpdk.iter().map(|p| format!("port {}: {}", p.port, p.error.as_deref().unwrap_or(""))).collect();
-        return Err(exec_err("/ethdev/stats", errs.join("; ")));
+        let err = exec_err("/ethdev/stats", errs.join("; "));
+        if missing == out.dpdk.len() {
+            return Err(FleetError::new(ErrorCode::NotFound, err.message));
+        }
+        return Err(err);
     }
     Ok(out)
 }

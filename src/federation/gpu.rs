@@ -7,6 +7,18 @@
 //! row in the nodes view — and never fails its cluster unless every node
 //! failed; a cluster's failure is that cluster's status (see `status.rs`).
 //! Successful node answers are cached for `cache.gpuTtlSeconds` (5 s).
+//!
+//! Under load (a dashboard refresh sends the `gpus`, `processes`, `summary`
+//! and `nodes` views at once, all missing the cache together):
+//! * single-flight per (cluster, API server, node): concurrent queries share
+//!   one probe of the node, so each nvidia-smi command runs once per node per
+//!   refresh, not once per view;
+//! * a circuit breaker per node (the cluster breaker's rules, key
+//!   `<cluster>/kubernetes/node/<node>`): a node whose exec keeps timing out or
+//!   whose API server cannot be reached is skipped with CIRCUIT_OPEN for the
+//!   cool-down instead of costing every query its exec timeout again. A node
+//!   that answers with an error (non-zero exit, unreadable output) is alive
+//!   and does not count.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, LazyLock, Mutex};
@@ -15,6 +27,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use serde_json::json;
 
+use super::breaker::{self, Breakers};
 use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, decode_error, named};
 use crate::error::{ErrorCode, FleetError};
@@ -34,6 +47,7 @@ pub const NODE_CONCURRENCY: usize = 8;
 pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &GpuQuery) -> Vec<ClusterOutcome<ClusterGpus>> {
     fed.fan_out(targets, Backend::Kubernetes, |cluster| {
         let prom = cluster.prometheus.is_some().then(|| fed.prometheus(&cluster));
+        let breakers = fed.breakers.clone();
         let limits = fed.registry.limits.clone();
         let ttl = Duration::from_secs(fed.registry.settings.cache.gpu_ttl_seconds);
         let q = q.clone();
@@ -43,8 +57,8 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &GpuQuery) -> 
                     Some(p) => from_dcgm(&cluster, p?, q.time_ms).await?,
                     None => return Err(not_available(&cluster, Backend::Prometheus, "the dcgm source needs a prometheus endpoint")),
                 },
-                SourceChoice::NvidiaSmi => from_exec(&cluster, &limits, ttl, q.node.as_deref()).await?,
-                SourceChoice::Auto => auto(&cluster, prom, &limits, ttl, &q).await?,
+                SourceChoice::NvidiaSmi => from_exec(&cluster, &limits, &breakers, ttl, q.node.as_deref()).await?,
+                SourceChoice::Auto => auto(&cluster, prom, &limits, &breakers, ttl, &q).await?,
             };
             if let Some(n) = &q.node {
                 answer.nodes.retain(|x| &x.node == n);
@@ -77,6 +91,7 @@ async fn auto(
     cluster: &Cluster,
     prom: Option<Result<crate::upstream::prometheus::PrometheusClient, FleetError>>,
     limits: &QueryLimits,
+    breakers: &Arc<Breakers>,
     ttl: Duration,
     q: &GpuQuery,
 ) -> Result<ClusterGpus, FleetError> {
@@ -102,7 +117,7 @@ async fn auto(
             format!("{}: no GPU telemetry: {why_not}, and no kubernetes access for nvidia-smi", cluster.name),
         ));
     }
-    let mut a = from_exec(cluster, limits, ttl, q.node.as_deref()).await?;
+    let mut a = from_exec(cluster, limits, breakers, ttl, q.node.as_deref()).await?;
     a.note = Some(format!("auto: {why_not}; used nvidia-smi"));
     Ok(a)
 }
@@ -132,6 +147,41 @@ fn store(key: CacheKey, node: &NodeGpus) {
     }
 }
 
+type NodeFlight = futures::future::Shared<futures::future::BoxFuture<'static, NodeGpus>>;
+static IN_FLIGHT: LazyLock<Mutex<HashMap<CacheKey, NodeFlight>>> = LazyLock::new(Default::default);
+
+/// Join the probe of `key` under way, or start `probe` as it. A successful
+/// answer is cached before the flight ends, so no caller falls in between.
+/// A flight every caller gave up on (their deadlines passed) stays in the
+/// table and the next caller resumes it.
+async fn node_flight<F>(key: CacheKey, ttl: Duration, probe: F) -> NodeGpus
+where
+    F: Future<Output = NodeGpus> + Send + 'static,
+{
+    use futures::FutureExt;
+    let flight = {
+        let mut flights = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(f) = flights.get(&key) {
+            f.clone()
+        } else {
+            let own_key = key.clone();
+            let f = async move {
+                let out = probe.await;
+                if out.error.is_none() && !ttl.is_zero() {
+                    store(own_key.clone(), &out);
+                }
+                IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).remove(&own_key);
+                out
+            }
+            .boxed()
+            .shared();
+            flights.insert(key, f.clone());
+            f
+        }
+    };
+    flight.await
+}
+
 /// The driver pod of each node: a running pod owned by the registry's DaemonSet.
 fn driver_pods(pods: Vec<PodRef>, daemon_set: &str) -> BTreeMap<String, PodRef> {
     let mut out = BTreeMap::new();
@@ -146,7 +196,13 @@ fn driver_pods(pods: Vec<PodRef>, daemon_set: &str) -> BTreeMap<String, PodRef> 
     out
 }
 
-async fn from_exec(cluster: &Cluster, limits: &QueryLimits, ttl: Duration, only_node: Option<&str>) -> Result<ClusterGpus, FleetError> {
+async fn from_exec(
+    cluster: &Cluster,
+    limits: &QueryLimits,
+    breakers: &Arc<Breakers>,
+    ttl: Duration,
+    only_node: Option<&str>,
+) -> Result<ClusterGpus, FleetError> {
     let Some(access) = &cluster.kubernetes else {
         return Err(not_available(cluster, Backend::Kubernetes, "no kubernetes access is configured for this cluster (needed for nvidia-smi)"));
     };
@@ -167,21 +223,33 @@ async fn from_exec(cluster: &Cluster, limits: &QueryLimits, ttl: Duration, only_
         let pod = drivers.get(&n.name).cloned();
         let client = client.clone();
         let key: CacheKey = (cluster.id.to_string(), server.clone(), n.name.clone());
+        let breaker_key = format!("{}/{}/node/{}", cluster.id, Backend::Kubernetes, n.name);
         let (ns, ds, container) = (access.gpu_namespace.clone(), access.gpu_daemon_set.clone(), access.gpu_container.clone());
+        let breakers = breakers.clone();
         async move {
             if let Some(hit) = cached(&key, ttl) {
                 return hit;
             }
-            let mut out = NodeGpus::new(&n.name);
             let Some(pod) = pod else {
+                let mut out = NodeGpus::new(&n.name);
                 out.error = Some(format!("no running pod of DaemonSet {ns}/{ds} on this node"));
                 return out;
             };
-            probe_node(&client, &pod, container.as_deref(), exec_timeout, &mut out).await;
-            if out.error.is_none() {
-                store(key, &out);
-            }
-            out
+            let probe = async move {
+                let mut out = NodeGpus::new(&n.name);
+                if !breakers.admit(&breaker_key) {
+                    out.error = Some(format!(
+                        "circuit open: nvidia-smi on this node did not answer repeatedly; skipped for up to {}s, then probed",
+                        breaker::COOL_DOWN.as_secs()
+                    ));
+                    out.error_code = Some(ErrorCode::CircuitOpen);
+                    return out;
+                }
+                probe_node(&client, &pod, container.as_deref(), exec_timeout, &mut out).await;
+                breakers.record(&breaker_key, out.error_code.is_some_and(breaker::counts_as_failure));
+                out
+            };
+            node_flight(key, ttl, probe).await
         }
     }))
     .buffered(NODE_CONCURRENCY)

@@ -86,7 +86,9 @@ pub fn start(fed: Arc<Federation>, cluster: Arc<Cluster>) -> mpsc::Receiver<Fram
 /// One run of the `gpus` view for the cluster; a failure is a frame too.
 pub async fn tick(fed: &Federation, cluster: &Arc<Cluster>) -> Vec<Frame> {
     let q = GpuQuery { view: GpuView::Gpus, source: SourceChoice::Auto, node: None, time_ms: now_ms() };
-    match gpu::run(fed, "", &[cluster.id.to_string()], &q).await {
+    // Each tick is a query of its own, with its own deadline.
+    let deadline = super::Deadline::new(tokio::time::Instant::now(), fed.registry.limits.timeout, None);
+    match super::deadline::scope(deadline, gpu::run(fed, "", &[cluster.id.to_string()], &q)).await {
         Ok(frames) => frames,
         Err(e) => {
             tracing::info!(cluster = %cluster.id, error = %e, "gpu live tick failed");

@@ -96,17 +96,29 @@ pub async fn check(fed: &Federation) -> HealthReport {
         })
         .collect();
     let healthy = clusters.iter().filter(|c| c.status == Status::Success).count();
+    // Each failing cluster with the backends that failed: "prod-east-1 (loki: CLUSTER_UNREACHABLE)".
     let failing: Vec<String> = clusters
         .iter()
         .filter(|c| c.status == Status::Error)
-        .map(|c| format!("{} ({})", c.cluster_name, c.error_code.map(|e| e.as_str()).unwrap_or("ERROR")))
+        .map(|c| {
+            let backends: Vec<String> = c
+                .checks
+                .iter()
+                .filter(|b| b.status != Status::Success)
+                .map(|b| format!("{}: {}", b.backend, b.error_code.map(|e| e.as_str()).unwrap_or("ERROR")))
+                .collect();
+            format!("{} ({})", c.cluster_name, backends.join(", "))
+        })
         .collect();
+    let answering = clusters.iter().filter(|c| c.checks.iter().any(|b| b.status == Status::Success)).count();
     let (status, message) = if healthy == clusters.len() {
         (Overall::Ok, format!("all {healthy} clusters are reachable"))
-    } else if healthy == 0 {
+    } else if answering == 0 {
         (Overall::Error, format!("no cluster is reachable: {}", failing.join(", ")))
+    } else if healthy == 0 {
+        (Overall::Error, format!("no cluster has every backend answering: {}", failing.join(", ")))
     } else {
-        (Overall::Partial, format!("{healthy} of {} clusters are reachable; failing: {}", clusters.len(), failing.join(", ")))
+        (Overall::Partial, format!("{healthy} of {} clusters are healthy; failing: {}", clusters.len(), failing.join(", ")))
     };
     HealthReport { status, message, clusters }
 }

@@ -2,10 +2,21 @@
 //! that runs one call against many clusters.
 //!
 //! Guarantees every query kind relies on:
-//! * at most `query.maxParallel` clusters are in flight per instance;
-//! * each cluster's call (retries included) is bounded by `query.timeoutSeconds`;
+//! * one deadline per query ([`deadline`]): `query.timeoutSeconds` from its
+//!   arrival, never later than Grafana's gRPC deadline. Everything a cluster's
+//!   call does — waiting for a slot, the request, retries, backoff — ends by
+//!   it; a cluster still out at the deadline is that cluster's `QUERY_TIMEOUT`
+//!   and `fan_out` returns at the deadline with every other cluster's answer;
+//! * at most `query.maxParallelPerCluster` requests are in flight per cluster
+//!   and backend, and at most `query.maxParallel` in all, per instance. A call
+//!   takes its cluster's slot *before* a global one, so requests piling up
+//!   behind a hung cluster wait on that cluster's slots alone and can hold at
+//!   most `maxParallelPerCluster` of the global ones: a query to healthy
+//!   clusters never queues behind a sick one;
 //! * a cluster's failure — error, timeout, even a panic in its conversion — is
 //!   that cluster's [`ClusterOutcome`], never the others' and never the process';
+//! * the circuit breaker ([`breaker`]) learns only from requests that were
+//!   sent: a call that timed out in the queue neither opens nor closes it;
 //! * a cluster without the needed backend fails fast with `<BACKEND>_NOT_AVAILABLE`.
 //!
 //! Per-kind executors (`metrics.rs`, …) build on [`Federation::fan_out`] and turn
@@ -16,6 +27,7 @@ pub mod aggregate;
 pub mod alerts;
 pub mod breaker;
 pub mod cnf;
+pub mod deadline;
 pub mod gpu;
 pub mod gpu_stream;
 pub mod health;
@@ -27,10 +39,12 @@ pub mod traces;
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
+
+pub use deadline::Deadline;
 
 use crate::error::{ErrorCode, FleetError};
 use crate::registry::{Backend, Cluster, ClusterId, Registry};
@@ -42,7 +56,10 @@ use crate::upstream::prometheus::PrometheusClient;
 pub struct Federation {
     pub registry: Arc<Registry>,
     clients: HashMap<(ClusterId, Backend), Result<UpstreamClient, UpstreamError>>,
+    /// `query.maxParallel`: requests in flight across all clusters.
     limiter: Arc<Semaphore>,
+    /// `query.maxParallelPerCluster`: requests in flight per cluster + backend.
+    cluster_slots: Mutex<HashMap<(ClusterId, Backend), Arc<Semaphore>>>,
     /// Alertmanager HA replicas beyond the first URL (`alertmanager.replicas`).
     am_replicas: HashMap<ClusterId, Vec<Result<UpstreamClient, UpstreamError>>>,
     /// Per-cluster query results with single-flight (see `crate::cache`).
@@ -85,7 +102,7 @@ impl Federation {
             .map(|(id, ep)| (id, ep.replicas.iter().map(|r| UpstreamClient::new(r, &registry.limits)).collect()))
             .collect();
         let cache = Arc::new(crate::cache::QueryCache::new(&registry.settings.cache));
-        Federation { registry: Arc::new(registry), clients, limiter, am_replicas, cache, breakers: Arc::default() }
+        Federation { registry: Arc::new(registry), clients, limiter, cluster_slots: Mutex::default(), am_replicas, cache, breakers: Arc::default() }
     }
 
     /// The HTTP client of a cluster's backend, or why there is none.
@@ -115,27 +132,38 @@ impl Federation {
         Ok(PrometheusClient::new(http, kind))
     }
 
+    /// The concurrency limit of one cluster's backend (`query.maxParallelPerCluster`).
+    fn cluster_slots(&self, cluster: &Cluster, backend: Backend) -> Arc<Semaphore> {
+        let mut slots = self.cluster_slots.lock().unwrap_or_else(|p| p.into_inner());
+        slots.entry((cluster.id.clone(), backend)).or_insert_with(|| Arc::new(Semaphore::new(self.registry.limits.max_parallel_per_cluster))).clone()
+    }
+
     /// Run `call` for every target cluster in parallel under the instance's
-    /// limits. `call` gets the cluster and returns its result; upstream errors
-    /// are named with the cluster and `backend`. Outcomes keep target order.
+    /// limits and the query's deadline (see the module doc). `call` gets the
+    /// cluster and returns its result; upstream errors are named with the
+    /// cluster and `backend`. Outcomes keep target order.
     pub async fn fan_out<T, F, Fut>(&self, targets: &[Arc<Cluster>], backend: Backend, call: F) -> Vec<ClusterOutcome<T>>
     where
         T: Send + 'static,
         F: Fn(Arc<Cluster>) -> Fut,
         Fut: Future<Output = Result<T, FleetError>> + Send + 'static,
     {
-        let timeout = self.registry.limits.timeout;
+        let deadline = deadline::current().unwrap_or_else(|| Deadline::new(tokio::time::Instant::now(), self.registry.limits.timeout, None));
         let handles: Vec<_> = targets
             .iter()
             .map(|cluster| {
-                let cluster = cluster.clone();
-                let limiter = self.limiter.clone();
                 let fut = call(cluster.clone());
-                let name = cluster.name.clone();
                 let cluster = cluster.clone();
+                let global = self.limiter.clone();
+                let own = self.cluster_slots(&cluster, backend);
                 let breakers = self.breakers.clone();
                 tokio::spawn(async move {
+                    let started = tokio::time::Instant::now();
+                    let name = &cluster.name;
                     let breaker_key = format!("{}/{backend}", cluster.id);
+                    if tokio::time::Instant::now() >= deadline.at {
+                        return (Err(Stage::Expired.timeout_error(name, backend, &deadline, Duration::ZERO)), Duration::ZERO);
+                    }
                     if !breakers.admit(&breaker_key) {
                         let err = FleetError::new(
                             ErrorCode::CircuitOpen,
@@ -144,33 +172,49 @@ impl Federation {
                                 breaker::COOL_DOWN.as_secs()
                             ),
                         );
-                        return Ok::<_, FleetError>((Err(err), Duration::ZERO));
+                        return (Err(err), Duration::ZERO);
                     }
-                    // The semaphore is never closed; a failed acquire means shutdown.
-                    let _permit = limiter.acquire_owned().await.map_err(|_| FleetError::internal("shutting down"))?;
-                    let started = Instant::now();
-                    let result = match tokio::time::timeout(timeout, fut).await {
+                    // The cluster's own slot first: requests queued behind a
+                    // hung cluster wait there without holding a global slot.
+                    let mut stage = Stage::QueuedForCluster;
+                    let mut sent_at = None;
+                    let run = async {
+                        let _own = own.acquire_owned().await.map_err(|_| FleetError::internal("shutting down"))?;
+                        stage = Stage::QueuedForGlobal;
+                        let _global = global.acquire_owned().await.map_err(|_| FleetError::internal("shutting down"))?;
+                        stage = Stage::Sent;
+                        sent_at = Some(tokio::time::Instant::now());
+                        // Visible to the call (retries stop before the deadline).
+                        deadline::scope(deadline, fut).await
+                    };
+                    let within = tokio::time::timeout_at(deadline.at, run).await;
+                    let result = match within {
                         Ok(r) => r,
-                        Err(_) => Err(UpstreamError::Timeout(timeout).into_fleet(&name, backend)),
+                        Err(_) => Err(stage.timeout_error(name, backend, &deadline, started.elapsed())),
                     };
                     let elapsed = started.elapsed();
                     let error_code = result.as_ref().err().map(|e| e.code);
-                    breakers.record(&breaker_key, error_code.is_some_and(breaker::counts_as_failure));
-                    crate::telemetry::record_cluster_call(
-                        cluster.id.as_str(),
-                        backend.as_str(),
-                        elapsed.as_secs_f64(),
-                        error_code.map(ErrorCode::as_str),
-                    );
-                    Ok::<_, FleetError>((result, elapsed))
+                    match sent_at {
+                        // Only a request that was sent says anything about the cluster.
+                        Some(sent) => {
+                            breakers.record(&breaker_key, error_code.is_some_and(breaker::counts_as_failure));
+                            crate::telemetry::record_cluster_call(
+                                cluster.id.as_str(),
+                                backend.as_str(),
+                                sent.elapsed().as_secs_f64(),
+                                error_code.map(ErrorCode::as_str),
+                            );
+                        }
+                        None => breakers.abandon(&breaker_key),
+                    }
+                    (result, elapsed)
                 })
             })
             .collect();
         let mut out = Vec::with_capacity(targets.len());
         for (cluster, handle) in targets.iter().zip(handles) {
             let (result, elapsed) = match handle.await {
-                Ok(Ok((r, e))) => (r, e),
-                Ok(Err(e)) => (Err(e), Duration::ZERO),
+                Ok(r) => r,
                 Err(join) => {
                     tracing::error!(cluster = %cluster.id, error = %join, "cluster task failed");
                     (Err(FleetError::internal(format!("{}: internal error while processing this cluster", cluster.name))), Duration::ZERO)
@@ -179,6 +223,35 @@ impl Federation {
             out.push(ClusterOutcome { cluster: cluster.clone(), result, elapsed });
         }
         out
+    }
+}
+
+/// Where a cluster's call was when its query's deadline came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// The deadline had passed before the call could start (an earlier step of the query used it up).
+    Expired,
+    QueuedForCluster,
+    QueuedForGlobal,
+    Sent,
+}
+
+impl Stage {
+    fn timeout_error(self, name: &str, backend: Backend, deadline: &Deadline, waited: Duration) -> FleetError {
+        let budget = deadline.budget();
+        let message = match self {
+            Stage::Sent => format!("{name} ({backend}): {}", UpstreamError::Timeout(budget)),
+            Stage::Expired => format!("{name} ({backend}): not sent: the query's deadline ({budget:?}) had already passed"),
+            Stage::QueuedForCluster => format!(
+                "{name} ({backend}): not sent: waited {:.1}s for one of this cluster's slots (query.maxParallelPerCluster), all held by earlier requests still unanswered; the query's deadline is {budget:?}",
+                waited.as_secs_f64()
+            ),
+            Stage::QueuedForGlobal => format!(
+                "{name} ({backend}): not sent: waited {:.1}s for a free slot (query.maxParallel); the query's deadline is {budget:?}",
+                waited.as_secs_f64()
+            ),
+        };
+        FleetError::new(ErrorCode::QueryTimeout, message)
     }
 }
 
@@ -201,5 +274,122 @@ pub async fn execute(fed: &Federation, req: &crate::query::QueryRequest) -> Resu
         crate::query::QueryKind::Alerts(q) => alerts::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Gpu(q) => gpu::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Cnf(q) => cnf::run(fed, &req.ref_id, &req.clusters, q).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    /// Clusters `ok`, `hung`, `other`, never contacted: the calls below are plain futures.
+    fn fed(query: &str) -> Federation {
+        let json = format!(
+            r#"{{"clusters":[{{"id":"ok","prometheus":{{"url":"http://ok"}}}},{{"id":"hung","prometheus":{{"url":"http://hung"}}}},{{"id":"other","prometheus":{{"url":"http://other"}}}}],"query":{query}}}"#
+        );
+        Federation::new(Registry::from_grafana(json.as_bytes(), &HashMap::new()).unwrap())
+    }
+
+    /// A call that never ends for `hung` (counting the calls that started) and answers at once elsewhere.
+    fn call(started: &Arc<AtomicUsize>) -> impl Fn(Arc<Cluster>) -> std::pin::Pin<Box<dyn Future<Output = Result<&'static str, FleetError>> + Send>> {
+        let started = started.clone();
+        move |c: Arc<Cluster>| {
+            let started = started.clone();
+            Box::pin(async move {
+                if c.id.as_str() == "hung" {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    std::future::pending::<()>().await;
+                }
+                Ok("data")
+            })
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn healthy_clusters_answer_at_once_while_a_hung_one_holds_its_slots() {
+        let fed = Arc::new(fed(r#"{"timeoutSeconds":30,"maxParallel":10,"maxParallelPerCluster":4}"#));
+        let all: Vec<Arc<Cluster>> = fed.registry.clusters().to_vec();
+        let started = Arc::new(AtomicUsize::new(0));
+        let t0 = tokio::time::Instant::now();
+        // Twelve panels over every cluster, all in flight.
+        let panels: Vec<_> = (0..12)
+            .map(|_| {
+                let (fed, all, started) = (fed.clone(), all.clone(), started.clone());
+                tokio::spawn(async move { fed.fan_out(&all, Backend::Prometheus, call(&started)).await })
+            })
+            .collect();
+        while started.load(Ordering::SeqCst) < 4 {
+            tokio::task::yield_now().await;
+        }
+        // The hung cluster holds its 4 slots; a query to a healthy one is not behind them.
+        let single = fed.fan_out(&all[..1], Backend::Prometheus, call(&started)).await;
+        assert_eq!(single[0].result.as_ref().ok(), Some(&"data"));
+        assert_eq!(tokio::time::Instant::now(), t0, "answered before any time passed");
+        assert!(panels.iter().all(|p| !p.is_finished()), "every panel still waits for the hung cluster");
+        assert_eq!(started.load(Ordering::SeqCst), 4, "at most maxParallelPerCluster requests reach the hung cluster");
+
+        for p in panels {
+            let outcomes = p.await.unwrap();
+            assert_eq!(tokio::time::Instant::now(), t0 + Duration::from_secs(30), "every panel ends at its deadline");
+            for o in &outcomes {
+                match o.cluster.id.as_str() {
+                    "hung" => assert_eq!(o.result.as_ref().unwrap_err().code, ErrorCode::QueryTimeout),
+                    _ => assert!(o.result.is_ok(), "{:?}", o.result),
+                }
+            }
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_slot_wait_counts_against_the_deadline_and_says_so() {
+        let fed = Arc::new(fed(r#"{"timeoutSeconds":10,"maxParallel":10,"maxParallelPerCluster":1}"#));
+        let hung = vec![fed.registry.get("hung").unwrap().clone()];
+        let started = Arc::new(AtomicUsize::new(0));
+        let t0 = tokio::time::Instant::now();
+        // The first call may wait 60 s (its own deadline), so it holds the one slot.
+        let first = tokio::spawn({
+            let (fed, hung, started) = (fed.clone(), hung.clone(), started.clone());
+            let long = Deadline::new(t0, Duration::from_secs(60), None);
+            async move { deadline::scope(long, fed.fan_out(&hung, Backend::Prometheus, call(&started))).await }
+        });
+        while started.load(Ordering::SeqCst) < 1 {
+            tokio::task::yield_now().await;
+        }
+        tokio::time::advance(Duration::from_secs(4)).await;
+        // Arrives 4 s later with its own 10 s: queued behind the first for all of it.
+        let second = fed.fan_out(&hung, Backend::Prometheus, call(&started)).await;
+        assert_eq!(tokio::time::Instant::now(), t0 + Duration::from_secs(14));
+        let err = second[0].result.as_ref().unwrap_err();
+        assert_eq!(err.code, ErrorCode::QueryTimeout);
+        assert!(err.message.contains("not sent") && err.message.contains("maxParallelPerCluster"), "{}", err.message);
+        assert_eq!(started.load(Ordering::SeqCst), 1, "the queued call never started");
+        let first = first.await.unwrap();
+        assert_eq!(tokio::time::Instant::now(), t0 + Duration::from_secs(60));
+        assert!(first[0].result.as_ref().unwrap_err().message.contains("no answer within 60s"), "{:?}", first[0].result);
+        assert_eq!(fed.breakers.state("hung/prometheus"), breaker::State::Closed, "one sent timeout; the queued one does not count");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_entry_point_deadline_bounds_every_fan_out_inside_it() {
+        let fed = fed(r#"{"timeoutSeconds":30}"#);
+        let hung = vec![fed.registry.get("hung").unwrap().clone()];
+        let started = Arc::new(AtomicUsize::new(0));
+        let t0 = tokio::time::Instant::now();
+        let d = Deadline::new(t0, Duration::from_secs(30), Some(Duration::from_secs(5)));
+        let (a, b) = deadline::scope(d, async {
+            let a = fed.fan_out(&hung, Backend::Prometheus, call(&started)).await;
+            // A second fan-out in the same query gets what is left: nothing.
+            let b = fed.fan_out(&hung, Backend::Prometheus, call(&started)).await;
+            (a, b)
+        })
+        .await;
+        assert_eq!(tokio::time::Instant::now(), d.at, "the gRPC deadline (less its margin), not timeoutSeconds");
+        assert!(d.at < t0 + Duration::from_secs(5));
+        assert_eq!(a[0].result.as_ref().unwrap_err().code, ErrorCode::QueryTimeout);
+        let late = b[0].result.as_ref().unwrap_err();
+        assert_eq!(late.code, ErrorCode::QueryTimeout);
+        assert!(late.message.contains("already passed"), "{}", late.message);
+        assert_eq!(started.load(Ordering::SeqCst), 1, "nothing is sent after the deadline");
     }
 }

@@ -199,14 +199,17 @@ struct WebhookPayload<'a> {
     receiver: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     group_key: Option<Cow<'a, str>>,
+    /// The group's status; stands in for alerts that carry none (older senders).
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
     alerts: Vec<WebhookAlert<'a>>,
 }
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct WebhookAlert<'a> {
-    #[serde(borrow)]
-    status: Cow<'a, str>,
+    #[serde(borrow, default)]
+    status: Option<Cow<'a, str>>,
     labels: BTreeMap<String, String>,
     #[serde(default)]
     annotations: BTreeMap<String, String>,
@@ -216,8 +219,8 @@ struct WebhookAlert<'a> {
     ends_at: Option<Cow<'a, str>>,
     #[serde(borrow, default, rename = "generatorURL")]
     generator_url: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    fingerprint: Cow<'a, str>,
+    #[serde(borrow, default)]
+    fingerprint: Option<Cow<'a, str>>,
 }
 
 /// A validated webhook delivery.
@@ -228,8 +231,34 @@ pub struct WebhookDelivery {
     pub alerts: Vec<Alert>,
 }
 
+/// Alertmanager's fingerprint of a label set (prometheus/common `model`
+/// `labelSetToFingerprint`): FNV-1a 64 over the label names in byte order, each
+/// name and each value followed by the separator byte 0xff, as 16 lower-case
+/// hex digits. Older webhook senders omit `fingerprint`; this gives the same
+/// identity Alertmanager's API reports, so history and live state line up.
+pub fn alertmanager_fingerprint(labels: &BTreeMap<String, String>) -> String {
+    const OFFSET: u64 = 14_695_981_039_346_656_037;
+    const PRIME: u64 = 1_099_511_628_211;
+    const SEPARATOR: u8 = 0xff;
+    let mut h = OFFSET;
+    let mut add = |bytes: &[u8]| {
+        for b in bytes.iter().chain(std::iter::once(&SEPARATOR)) {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(PRIME);
+        }
+    };
+    // BTreeMap iterates in byte order of the names, as Go's sort.Strings.
+    for (name, value) in labels {
+        add(name.as_bytes());
+        add(value.as_bytes());
+    }
+    format!("{h:016x}")
+}
+
 /// Parse and validate an Alertmanager webhook payload (version 4). Errors name
-/// the offending field (`alerts[0].startsAt: …`).
+/// the offending field (`alerts[0].startsAt: …`). An alert without `status`
+/// takes the payload's top-level `status`; one without `fingerprint` gets
+/// [`alertmanager_fingerprint`] of its labels.
 pub fn parse_webhook(body: &[u8], origin: Origin<'_>) -> Result<WebhookDelivery, String> {
     if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
         return Err("not a JSON object (an Alertmanager webhook payload, version 4, is expected)".into());
@@ -248,13 +277,16 @@ pub fn parse_webhook(body: &[u8], origin: Origin<'_>) -> Result<WebhookDelivery,
     let mut alerts = Vec::with_capacity(p.alerts.len());
     for (i, a) in p.alerts.into_iter().enumerate() {
         let field = |f: &str, m: String| format!("`alerts[{i}].{f}`: {m}");
-        if a.fingerprint.trim().is_empty() {
-            return Err(field("fingerprint", "empty".into()));
-        }
-        let state = match a.status.as_ref() {
-            "firing" => AlertState::Firing,
-            "resolved" => AlertState::Resolved,
-            other => return Err(field("status", format!("{other:?} is neither \"firing\" nor \"resolved\""))),
+        let fingerprint = match a.fingerprint {
+            Some(f) if f.trim().is_empty() => return Err(field("fingerprint", "empty".into())),
+            Some(f) => f.into_owned(),
+            None => alertmanager_fingerprint(&a.labels),
+        };
+        let state = match a.status.as_deref().or(p.status.as_deref()) {
+            Some("firing") => AlertState::Firing,
+            Some("resolved") => AlertState::Resolved,
+            Some(other) => return Err(field("status", format!("{other:?} is neither \"firing\" nor \"resolved\""))),
+            None => return Err(field("status", "missing, and the payload has no top-level `status` to stand in".into())),
         };
         let starts = parse_time(&a.starts_at).map_err(|m| field("startsAt", m))?.ok_or_else(|| field("startsAt", "zero time".into()))?;
         let ends = a.ends_at.as_deref().map(parse_time).transpose().map_err(|m| field("endsAt", m))?.flatten();
@@ -262,7 +294,7 @@ pub fn parse_webhook(body: &[u8], origin: Origin<'_>) -> Result<WebhookDelivery,
             return Err(field("endsAt", "a resolved alert needs its end time".into()));
         }
         alerts.push(Alert {
-            fingerprint: a.fingerprint.into_owned(),
+            fingerprint,
             cluster_id: origin.cluster_id.to_owned(),
             cluster_name: origin.cluster_name.to_owned(),
             alertname: a.labels.get("alertname").cloned().unwrap_or_default(),

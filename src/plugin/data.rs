@@ -1,6 +1,7 @@
 //! `pluginv2.Data/QueryData`: every query of the batch parsed on its own and
 //! run concurrently; each gets its own `DataResponse` (frames, or an error with
-//! its status), so one malformed query never sinks the others.
+//! its status), so one malformed query never sinks the others. Each runs under
+//! one deadline from the call's arrival (`federation::deadline`).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -10,7 +11,7 @@ use grafana_plugin_sdk::pluginv2::{DataQuery, DataResponse, QueryDataRequest, Qu
 
 use super::PluginState;
 use crate::error::{ErrorCode, FleetError};
-use crate::federation::{self, Federation};
+use crate::federation::{self, Deadline, Federation, deadline};
 use crate::frames;
 use crate::query::{self, QueryEnvelope, TimeRange};
 
@@ -20,18 +21,23 @@ pub struct DataService(pub PluginState);
 impl Data for DataService {
     #[tracing::instrument(skip_all, fields(queries = request.get_ref().queries.len()))]
     async fn query_data(&self, request: tonic::Request<QueryDataRequest>) -> Result<tonic::Response<QueryDataResponse>, tonic::Status> {
+        let arrived = tokio::time::Instant::now();
+        let grpc_timeout = super::grpc_timeout(&request);
         let req = request.into_inner();
         let fed = self.0.instances.get(req.plugin_context.as_ref());
+        let uid = req.plugin_context.as_ref().and_then(|c| c.data_source_instance_settings.as_ref()).map(|s| s.uid.as_str());
         let in_flight = req.queries.len() as f64;
         crate::telemetry::gauge_add("fleetscope_queries_in_flight", "QueryData queries being answered.", &[], in_flight);
         let answers = futures::future::join_all(req.queries.iter().map(|q| {
             let fed = fed.clone();
             async move {
                 let result = match fed {
-                    Ok(fed) => AssertUnwindSafe(answer(&fed, q))
-                        .catch_unwind()
-                        .await
-                        .unwrap_or_else(|_| Err(FleetError::internal("the query crashed inside the plugin; it was isolated, please report it"))),
+                    Ok(fed) => {
+                        let deadline = Deadline::new(arrived, fed.registry.limits.timeout, grpc_timeout);
+                        deadline::scope(deadline, AssertUnwindSafe(answer(&fed, q, uid)).catch_unwind())
+                            .await
+                            .unwrap_or_else(|_| Err(FleetError::internal("the query crashed inside the plugin; it was isolated, please report it")))
+                    }
                     Err(e) => Err(e),
                 };
                 (q.ref_id.clone(), to_data_response(result))
@@ -44,8 +50,8 @@ impl Data for DataService {
     }
 }
 
-/// Parse, run and encode one query.
-async fn answer(fed: &Federation, q: &DataQuery) -> Result<Vec<Vec<u8>>, FleetError> {
+/// Parse, run and encode one query; `uid` is the answering datasource's (for links).
+async fn answer(fed: &Federation, q: &DataQuery, uid: Option<&str>) -> Result<Vec<Vec<u8>>, FleetError> {
     let range = q.time_range.as_ref().ok_or_else(|| FleetError::invalid_query("query has no time range"))?;
     let env = QueryEnvelope {
         ref_id: q.ref_id.clone(),
@@ -53,7 +59,8 @@ async fn answer(fed: &Federation, q: &DataQuery) -> Result<Vec<Vec<u8>>, FleetEr
         interval_ms: q.interval_ms,
         max_data_points: q.max_data_points,
     };
-    let parsed = query::parse(&q.query_type, &q.json, env)?;
+    let mut parsed = query::parse(&q.query_type, &q.json, env)?;
+    parsed.use_datasource_uid(uid);
     let frames = federation::execute(fed, &parsed).await?;
     // Consume the frames while encoding: each frame's columns are freed as soon
     // as its Arrow bytes exist, so columns and IPC bytes never coexist in full.

@@ -11,12 +11,15 @@ use grafana_plugin_sdk::pluginv2::{
 
 use super::PluginState;
 use crate::federation::health::{self, Overall};
+use crate::federation::{Deadline, deadline};
 
 pub struct DiagnosticsService(pub PluginState);
 
 #[tonic::async_trait]
 impl Diagnostics for DiagnosticsService {
     async fn check_health(&self, request: tonic::Request<CheckHealthRequest>) -> Result<tonic::Response<CheckHealthResponse>, tonic::Status> {
+        let arrived = tokio::time::Instant::now();
+        let grpc_timeout = super::grpc_timeout(&request);
         let req = request.into_inner();
         let resp = match self.0.instances.get(req.plugin_context.as_ref()) {
             Err(e) => CheckHealthResponse {
@@ -25,7 +28,8 @@ impl Diagnostics for DiagnosticsService {
                 json_details: serde_json::to_vec(&serde_json::json!({ "error": e.to_json()["error"] })).unwrap_or_default(),
             },
             Ok(fed) => {
-                let report = health::check(&fed).await;
+                let deadline = Deadline::new(arrived, fed.registry.limits.timeout, grpc_timeout);
+                let report = deadline::scope(deadline, health::check(&fed)).await;
                 // "Save & test" validates configuration: one unreachable cluster is
                 // most likely a wrong URL or credential, so partial is shown red too;
                 // the message and details say which clusters work.

@@ -7,6 +7,7 @@ use grafana_plugin_sdk::pluginv2::{CallResourceRequest, CallResourceResponse, St
 
 use super::PluginState;
 use crate::api::{self, ApiRequest, ApiResponse};
+use crate::federation::{Deadline, deadline};
 
 pub struct ResourceService(pub PluginState);
 
@@ -15,15 +16,19 @@ impl Resource for ResourceService {
     type CallResourceStream = futures::stream::Once<futures::future::Ready<Result<CallResourceResponse, tonic::Status>>>;
 
     async fn call_resource(&self, request: tonic::Request<CallResourceRequest>) -> Result<tonic::Response<Self::CallResourceStream>, tonic::Status> {
+        let arrived = tokio::time::Instant::now();
+        let grpc_timeout = super::grpc_timeout(&request);
         let req = request.into_inner();
         let response = match self.0.instances.get(req.plugin_context.as_ref()) {
             Err(e) => ApiResponse::error(&e),
             Ok(fed) => {
+                let deadline = Deadline::new(arrived, fed.registry.limits.timeout, grpc_timeout);
                 let query = req.url.split_once('?').map(|(_, q)| q.to_owned()).unwrap_or_default();
                 let path = if req.path.is_empty() { req.url.split('?').next().unwrap_or("").to_owned() } else { req.path.clone() };
                 {
                     let headers = req.headers.iter().flat_map(|(k, v)| v.values.iter().map(move |x| (k.as_str(), x.as_str())));
-                    api::handle(&fed, ApiRequest::new(&req.method, &path, &query, req.body.clone()).with_headers(headers)).await
+                    let call = api::handle(&fed, ApiRequest::new(&req.method, &path, &query, req.body.clone()).with_headers(headers));
+                    deadline::scope(deadline, call).await
                 }
             }
         };

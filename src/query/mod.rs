@@ -102,6 +102,20 @@ pub struct QueryRequest {
     pub kind: QueryKind,
 }
 
+impl QueryRequest {
+    /// Links to this datasource (derived fields, trace links) use the uid of the
+    /// datasource answering (Grafana's PluginContext); the query JSON's
+    /// `datasource.uid` only when the context has none.
+    pub fn use_datasource_uid(&mut self, context_uid: Option<&str>) {
+        let Some(uid) = context_uid.filter(|u| !u.is_empty()) else { return };
+        match &mut self.kind {
+            QueryKind::Logs(q) => q.datasource_uid = Some(uid.to_owned()),
+            QueryKind::Traces(q) => q.datasource_uid = Some(uid.to_owned()),
+            QueryKind::Metrics(_) | QueryKind::Alerts(_) | QueryKind::Gpu(_) | QueryKind::Cnf(_) => {}
+        }
+    }
+}
+
 /// The query kinds (`queryType`).
 #[derive(Debug, Clone)]
 pub enum QueryKind {

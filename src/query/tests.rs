@@ -241,3 +241,20 @@ fn min_step_variables() {
     assert_eq!(m.step_ms, 15_000);
     assert!(metrics(r#"{"expr":"up","interval":"soon"}"#).is_err());
 }
+
+#[test]
+fn links_use_the_answering_datasources_uid_and_the_querys_only_as_fallback() {
+    let uid = |json: &str, ctx: Option<&str>| {
+        let mut q = parse("logs", json.as_bytes(), env(3_600_000, 7_200_000)).unwrap();
+        q.use_datasource_uid(ctx);
+        let QueryKind::Logs(l) = q.kind else { panic!("not a logs query") };
+        l.datasource_uid
+    };
+    let bare = r#"{"expr":"{app=\"x\"}"}"#;
+    let with = r#"{"expr":"{app=\"x\"}","datasource":{"uid":"from-query"}}"#;
+    assert_eq!(uid(bare, Some("ctx")).as_deref(), Some("ctx"), "no datasource in the JSON: links still work");
+    assert_eq!(uid(with, Some("ctx")).as_deref(), Some("ctx"), "the PluginContext wins");
+    assert_eq!(uid(with, None).as_deref(), Some("from-query"));
+    assert_eq!(uid(with, Some("")).as_deref(), Some("from-query"));
+    assert_eq!(uid(bare, None), None);
+}

@@ -243,6 +243,8 @@ pub struct QueryLimits {
     pub timeout: Duration,
     pub max_timeout: Duration,
     pub max_parallel: usize,
+    /// `maxParallelPerCluster`, never above `max_parallel`.
+    pub max_parallel_per_cluster: usize,
     pub retry_attempts: u32,
     pub retry_delay: Duration,
     pub max_response_bytes: usize,
@@ -298,6 +300,9 @@ impl Registry {
         if q.max_parallel == 0 {
             return Err(invalid("jsonData.query.maxParallel", "must be at least 1"));
         }
+        if q.max_parallel_per_cluster == 0 {
+            return Err(invalid("jsonData.query.maxParallelPerCluster", "must be at least 1"));
+        }
         if q.retry_attempts == 0 || q.retry_attempts > 10 {
             return Err(invalid("jsonData.query.retryAttempts", "must be between 1 and 10"));
         }
@@ -308,6 +313,7 @@ impl Registry {
             timeout: timeout.min(max_timeout.max(timeout)),
             max_timeout,
             max_parallel: q.max_parallel,
+            max_parallel_per_cluster: q.max_parallel_per_cluster.min(q.max_parallel),
             retry_attempts: q.retry_attempts,
             retry_delay: secs("retryDelaySeconds", q.retry_delay_seconds)?,
             max_response_bytes: q.max_response_bytes,

@@ -186,6 +186,10 @@ pub struct QuerySettings {
     /// Clusters queried at once per datasource instance.
     #[serde(default = "default_max_parallel")]
     pub max_parallel: usize,
+    /// Requests in flight at once to one cluster's backend (under `maxParallel`),
+    /// so a hung cluster can hold at most this many of the global slots.
+    #[serde(default = "default_max_parallel_per_cluster")]
+    pub max_parallel_per_cluster: usize,
     /// Attempts in total for idempotent reads (1 = no retry).
     #[serde(default = "default_retry_attempts")]
     pub retry_attempts: u32,
@@ -203,6 +207,7 @@ impl Default for QuerySettings {
             timeout_seconds: default_timeout(),
             max_timeout_seconds: default_max_timeout(),
             max_parallel: default_max_parallel(),
+            max_parallel_per_cluster: default_max_parallel_per_cluster(),
             retry_attempts: default_retry_attempts(),
             retry_delay_seconds: default_retry_delay(),
             max_response_bytes: default_max_response_bytes(),
@@ -298,6 +303,9 @@ fn default_max_timeout() -> f64 {
 }
 fn default_max_parallel() -> usize {
     10
+}
+fn default_max_parallel_per_cluster() -> usize {
+    4
 }
 fn default_retry_attempts() -> u32 {
     3

@@ -59,6 +59,7 @@ fn bad_values_are_rejected_with_path() {
         (r#"{"clusters":[{"id":"a","loki":{"url":"http://x","kind":"thanos"}}]}"#, "jsonData.clusters[0].loki.kind"),
         (r#"{"clusters":[{"id":"a"},{"id":"a"}]}"#, "jsonData.clusters[1].id"),
         (r#"{"query":{"maxParallel":0}}"#, "jsonData.query.maxParallel"),
+        (r#"{"query":{"maxParallelPerCluster":0}}"#, "jsonData.query.maxParallelPerCluster"),
         (r#"{"query":{"timeoutSeconds":-1}}"#, "jsonData.query.timeoutSeconds"),
         (r#"{"clusters":[{"id":"a","prometheus":{"url":"http://x","basicAuthUser":"u"}}]}"#, "basicAuthUser"),
         (r#"{"clusters":"nope"}"#, "jsonData.clusters"),
@@ -103,4 +104,7 @@ fn empty_json_data_is_an_empty_registry() {
     let reg = Registry::from_grafana(b"", &HashMap::new()).unwrap();
     assert!(reg.clusters().is_empty());
     assert_eq!(reg.limits.max_parallel, 10);
+    assert_eq!(reg.limits.max_parallel_per_cluster, 4);
+    let narrow = Registry::from_grafana(br#"{"query":{"maxParallel":2}}"#, &HashMap::new()).unwrap();
+    assert_eq!(narrow.limits.max_parallel_per_cluster, 2, "never above maxParallel");
 }

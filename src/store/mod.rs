@@ -14,7 +14,9 @@
 //! no-op (idempotent) — and the latest state per (cluster, fingerprint), where a
 //! later episode (`startsAt`) or a resolve of the same episode wins over older
 //! news arriving late. Transitions older than `jsonData.alerts.retentionDays`
-//! (default 30) are pruned on every write.
+//! (default 30) are pruned on every write; a delivered transition already
+//! older than that is not stored at all (counted as `expired`, never published
+//! live), so a re-delivery of it is as much a no-op as any other.
 //!
 //! Stores are opened once per process per location and shared by every
 //! datasource instance that names the same location.
@@ -38,6 +40,9 @@ pub struct RecordOutcome {
     pub stored: usize,
     /// Transitions already stored (re-delivery).
     pub duplicates: usize,
+    /// Transitions older than the retention (`alerts.retentionDays`): not
+    /// stored, not published; the alert's current state still follows them.
+    pub expired: usize,
     /// The transitions stored for the first time (what live subscribers get).
     #[serde(skip)]
     pub fresh: Vec<Transition>,

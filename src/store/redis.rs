@@ -32,9 +32,14 @@ impl std::fmt::Debug for RedisStore {
 
 const TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Store one transition (unless ARGV[6] says it is past the retention: then
+/// only the current state follows it, and -1 is returned) and update the state.
 const RECORD: &str = r"
-local stored = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
-if stored == 1 then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1]) end
+local stored = -1
+if ARGV[6] ~= '1' then
+  stored = redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2])
+  if stored == 1 then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[1]) end
+end
 local cur = redis.call('HGET', KEYS[3], ARGV[4])
 local rank = tonumber(ARGV[5])
 if (not cur) or tonumber(string.sub(cur, 1, string.find(cur, '|', 1, true) - 1)) < rank then
@@ -74,8 +79,10 @@ impl RedisStore {
         let mut conn = self.conn.clone();
         let mut out = RecordOutcome::default();
         let (event, events) = (format!("{}:event", self.prefix), format!("{}:events", self.prefix));
+        let cutoff = now_ms - self.retention_ms;
         for t in transitions {
             let body = serde_json::to_string(t).map_err(err)?;
+            let expired = t.at_ms < cutoff;
             let stored: i64 = timed(
                 redis::cmd("EVAL")
                     .arg(RECORD)
@@ -88,13 +95,17 @@ impl RedisStore {
                     .arg(t.at_ms)
                     .arg(&t.fingerprint)
                     .arg(rank(t))
+                    .arg(if expired { "1" } else { "0" })
                     .query_async(&mut conn),
             )
             .await?;
-            out.add(t, stored == 1);
+            if stored < 0 {
+                out.expired += 1;
+            } else {
+                out.add(t, stored == 1);
+            }
         }
         // Retention: drop transitions older than the cutoff.
-        let cutoff = now_ms - self.retention_ms;
         let old: Vec<String> = timed(redis::cmd("ZRANGEBYSCORE").arg(&events).arg("-inf").arg(format!("({cutoff}")).query_async(&mut conn)).await?;
         if !old.is_empty() {
             let _: i64 = timed(redis::cmd("HDEL").arg(&event).arg(&old).query_async(&mut conn)).await?;

@@ -86,17 +86,22 @@ impl SqliteStore {
                      WHERE excluded.rank > alert_state.rank",
                 )
                 .map_err(|e| self.err(e))?;
+            let cutoff = now_ms - self.retention_ms;
             for t in transitions {
                 let body = serde_json::to_string(t).map_err(|e| self.err(e))?;
-                let n = insert
-                    .execute(params![t.key(), t.cluster_id, t.fingerprint, t.event, t.at_ms, t.received_at_ms, body])
-                    .map_err(|e| self.err(e))?;
-                out.add(t, n == 1);
+                if t.at_ms < cutoff {
+                    // Would be pruned below in this very transaction: not stored.
+                    out.expired += 1;
+                } else {
+                    let n = insert
+                        .execute(params![t.key(), t.cluster_id, t.fingerprint, t.event, t.at_ms, t.received_at_ms, body])
+                        .map_err(|e| self.err(e))?;
+                    out.add(t, n == 1);
+                }
                 upsert
                     .execute(params![t.cluster_id, t.fingerprint, rank(t), i64::from(t.event == RESOLVED), t.at_ms, body])
                     .map_err(|e| self.err(e))?;
             }
-            let cutoff = now_ms - self.retention_ms;
             tx.execute("DELETE FROM alert_transitions WHERE at_ms < ?1", params![cutoff]).map_err(|e| self.err(e))?;
             tx.execute("DELETE FROM alert_state WHERE resolved = 1 AND at_ms < ?1", params![cutoff]).map_err(|e| self.err(e))?;
         }

@@ -8,8 +8,12 @@
 //!   most the cap in memory.
 //! * Retries only for idempotent reads, only on connect errors, 5xx and 429, with
 //!   exponential backoff and full jitter; `Retry-After` on 429/503 is honoured up
-//!   to the backoff ceiling. The per-cluster timeout (applied by the federation
-//!   engine around the whole call) bounds the total.
+//!   to the backoff ceiling. A refused connection or a host name that does not
+//!   resolve is known at once: one quick retry ([`QUICK_RETRY`], for a server
+//!   that is restarting), no backoff. The query's deadline (applied by the
+//!   federation engine around the whole call) bounds the total, and a retry
+//!   whose backoff would end past it is not made: the caller gets the
+//!   upstream's last answer instead of QUERY_TIMEOUT.
 
 use std::time::Duration;
 
@@ -45,6 +49,8 @@ pub enum Idempotency {
 
 const USER_AGENT: &str = concat!("fleetscope/", env!("CARGO_PKG_VERSION"));
 const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// The pause before the one retry of a refused connection or failed DNS lookup.
+pub const QUICK_RETRY: Duration = Duration::from_millis(50);
 
 impl UpstreamClient {
     pub fn new(endpoint: &Endpoint, limits: &QueryLimits) -> Result<Self, UpstreamError> {
@@ -237,9 +243,11 @@ where
     loop {
         attempt += 1;
         let (result, retry_after) = once().await;
+        let refused = matches!(result, Err(UpstreamError::Refused(_)));
         let retryable = match &result {
             Ok(_) => false,
             Err(UpstreamError::Connect(_)) => true,
+            Err(UpstreamError::Refused(_)) => attempt < 2,
             Err(UpstreamError::Status { status, .. }) => *status >= 500 || *status == 429,
             Err(_) => false,
         };
@@ -248,7 +256,13 @@ where
         }
         let ceiling = retry_delay.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF);
         let jittered = ceiling.mul_f64(rand::thread_rng().gen_range(0.5..=1.0));
-        let wait = retry_after.map(|r| r.min(MAX_BACKOFF)).unwrap_or(jittered);
+        let wait = if refused { QUICK_RETRY.min(retry_delay) } else { retry_after.map(|r| r.min(MAX_BACKOFF)).unwrap_or(jittered) };
+        // A retry that could only start after the query's deadline would end as
+        // QUERY_TIMEOUT; the upstream's own answer says more.
+        if crate::federation::deadline::current().is_some_and(|d| tokio::time::Instant::now() + wait >= d.at) {
+            tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "no retry: its backoff would pass the query's deadline");
+            return result;
+        }
         tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, error = %result.as_ref().err().map(|e| e.to_string()).unwrap_or_default(), "retrying upstream read");
         tokio::time::sleep(wait).await;
     }
@@ -293,13 +307,33 @@ fn classify(e: &reqwest::Error) -> UpstreamError {
     if e.is_timeout() {
         UpstreamError::Connect(format!("connect timeout: {chain}"))
     } else if e.is_connect() {
-        UpstreamError::Connect(chain)
+        connect_error(e)
     } else if e.is_builder() {
         UpstreamError::Request(chain)
     } else {
         // Connection reset mid-request, malformed HTTP, TLS alerts after connect…
         UpstreamError::Connect(chain)
     }
+}
+
+/// A connect failure: [`UpstreamError::Refused`] when the chain shows a refused
+/// connection or a failed name lookup (hyper-util's "dns error", the resolver's
+/// "failed to lookup address"), else [`UpstreamError::Connect`].
+pub(crate) fn connect_error(e: &(dyn std::error::Error + 'static)) -> UpstreamError {
+    let mut refused = false;
+    let mut src: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = src {
+        if s.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused) {
+            refused = true;
+        }
+        let text = s.to_string();
+        if text == "dns error" || text.contains("failed to lookup address") {
+            refused = true;
+        }
+        src = s.source();
+    }
+    let chain = error_chain(e);
+    if refused { UpstreamError::Refused(chain) } else { UpstreamError::Connect(chain) }
 }
 
 /// The error and its sources, with any URL user-info removed.
@@ -399,6 +433,58 @@ mod tests {
         for tag in ["..", ".", "", ".\n.", ".\t.", "a\rb", "a\0b"] {
             assert!(url(tag).is_err(), "{tag:?}");
         }
+    }
+
+    /// Attempts `retry_reads` makes for an error, and the time it waited (paused clock).
+    async fn attempts_for(err: UpstreamError) -> (u32, Duration) {
+        let t0 = tokio::time::Instant::now();
+        let mut n = 0;
+        let _ = retry_reads::<(), _, _>(5, Duration::from_secs(1), || {
+            n += 1;
+            let e = err.clone();
+            async move { (Err(e), None) }
+        })
+        .await;
+        (n, t0.elapsed())
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn refused_is_retried_once_quickly_and_others_keep_their_backoff() {
+        let (n, waited) = attempts_for(UpstreamError::Refused("connection refused".into())).await;
+        assert_eq!((n, waited), (2, QUICK_RETRY), "one quick retry, no backoff");
+        let (n, waited) = attempts_for(UpstreamError::Connect("connection reset".into())).await;
+        assert_eq!(n, 5);
+        assert!(waited >= Duration::from_secs(7), "exponential backoff from 1 s (≥ half of 1+2+4+8): {waited:?}");
+        let (n, _) = attempts_for(UpstreamError::Status { status: 503, message: String::new() }).await;
+        assert_eq!(n, 5, "5xx retried for reads as before");
+        let (n, _) = attempts_for(UpstreamError::Status { status: 429, message: String::new() }).await;
+        assert_eq!(n, 5);
+        let (n, _) = attempts_for(UpstreamError::Status { status: 400, message: String::new() }).await;
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_retry_whose_backoff_would_pass_the_deadline() {
+        use crate::federation::deadline::{self, Deadline};
+        let t0 = tokio::time::Instant::now();
+        let d = Deadline::new(t0, Duration::from_millis(1500), None);
+        let (n, waited) = deadline::scope(d, attempts_for(UpstreamError::Status { status: 503, message: "busy".into() })).await;
+        assert_eq!(n, 2, "the second backoff (1–2 s) would end past the 1.5 s deadline");
+        assert!(waited < Duration::from_millis(1500), "{waited:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_and_an_unknown_host_are_told_apart_from_other_connect_errors() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let client = reqwest::Client::new();
+        let refused = client.get(format!("http://127.0.0.1:{port}/")).send().await.unwrap_err();
+        assert!(matches!(classify(&refused), UpstreamError::Refused(_)), "{:?}", classify(&refused));
+        // `.invalid` never resolves (RFC 6761).
+        let dns = client.get("http://fleetscope-test.invalid/").send().await.unwrap_err();
+        assert!(matches!(classify(&dns), UpstreamError::Refused(_)), "{:?}", classify(&dns));
+        assert_eq!(classify(&dns).code(), crate::error::ErrorCode::ClusterUnreachable);
     }
 
     #[test]

@@ -36,7 +36,7 @@ use serde::de::DeserializeOwned;
 use tokio::io::AsyncReadExt;
 
 use super::UpstreamError;
-use super::http::{error_chain, redirect_refused, retry_after, retry_reads, summarize_error_body};
+use super::http::{connect_error, error_chain, redirect_refused, retry_after, retry_reads, summarize_error_body};
 use crate::error::ErrorCode;
 use crate::registry::{KubernetesAccess, QueryLimits};
 
@@ -139,8 +139,8 @@ impl std::fmt::Debug for KubeClient {
 fn kube_error(e: kube::Error) -> UpstreamError {
     match e {
         kube::Error::Api(status) => UpstreamError::Status { status: status.code, message: status.message.clone() },
-        kube::Error::HyperError(e) => UpstreamError::Connect(error_chain(&e)),
-        kube::Error::Service(e) => UpstreamError::Connect(error_chain(e.as_ref())),
+        kube::Error::HyperError(e) => connect_error(&e),
+        kube::Error::Service(e) => connect_error(e.as_ref()),
         other => UpstreamError::Request(other.to_string()),
     }
 }

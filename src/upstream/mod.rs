@@ -22,6 +22,10 @@ use crate::error::{ErrorCode, FleetError};
 pub enum UpstreamError {
     #[error("cannot connect: {0}")]
     Connect(String),
+    /// Connection refused or the host name does not resolve: known at once,
+    /// so retried at most once, without backoff.
+    #[error("cannot connect: {0}")]
+    Refused(String),
     #[error("no answer within {0:?}")]
     Timeout(Duration),
     #[error("HTTP {status}: {message}")]
@@ -37,7 +41,7 @@ pub enum UpstreamError {
 impl UpstreamError {
     pub fn code(&self) -> ErrorCode {
         match self {
-            UpstreamError::Connect(_) => ErrorCode::ClusterUnreachable,
+            UpstreamError::Connect(_) | UpstreamError::Refused(_) => ErrorCode::ClusterUnreachable,
             UpstreamError::Timeout(_) => ErrorCode::QueryTimeout,
             UpstreamError::TooLarge { .. } => ErrorCode::ResponseTooLarge,
             UpstreamError::Status { .. } | UpstreamError::Decode(_) | UpstreamError::Request(_) => ErrorCode::UpstreamError,

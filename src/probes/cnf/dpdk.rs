@@ -128,9 +128,13 @@ pub fn parse_list(output: &str) -> Result<Vec<u32>, String> {
     Ok(reply::<Vec<u32>>(output, "/ethdev/list")?.unwrap_or_default())
 }
 
-/// Stats from `/ethdev/stats,<port>`; an error names the port when DPDK has no such port.
+/// How [`parse_stats`]' error for a port DPDK does not have begins.
+pub const NO_SUCH_PORT: &str = "DPDK has no ethdev port";
+
+/// Stats from `/ethdev/stats,<port>`; an error names the port when DPDK has no
+/// such port (starting with [`NO_SUCH_PORT`]).
 pub fn parse_stats(output: &str, port: u32) -> Result<EthdevStats, String> {
-    reply::<EthdevStats>(output, "/ethdev/stats")?.ok_or_else(|| format!("DPDK has no ethdev port {port} (/ethdev/stats,{port} answered null)"))
+    reply::<EthdevStats>(output, "/ethdev/stats")?.ok_or_else(|| format!("{NO_SUCH_PORT} {port} (/ethdev/stats,{port} answered null)"))
 }
 
 #[cfg(test)]
