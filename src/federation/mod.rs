@@ -88,6 +88,19 @@ impl Federation {
         Federation { registry: Arc::new(registry), clients, limiter, am_replicas, cache, breakers: Arc::default() }
     }
 
+    /// This instance seen through a subset of its clusters (`serve` tokens
+    /// restricted to some clusters): clients, limits, cache and breakers are shared.
+    pub fn restricted(&self, keep: impl Fn(&Cluster) -> bool) -> Federation {
+        Federation {
+            registry: Arc::new(self.registry.restricted(keep)),
+            clients: self.clients.clone(),
+            limiter: self.limiter.clone(),
+            am_replicas: self.am_replicas.clone(),
+            cache: self.cache.clone(),
+            breakers: self.breakers.clone(),
+        }
+    }
+
     /// The HTTP client of a cluster's backend, or why there is none.
     pub fn client(&self, cluster: &Cluster, backend: Backend) -> Result<UpstreamClient, FleetError> {
         match self.clients.get(&(cluster.id.clone(), backend)) {

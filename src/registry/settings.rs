@@ -36,6 +36,35 @@ pub struct JsonData {
     /// Alert history store (webhook receiver, `history: true`).
     #[serde(default)]
     pub alerts: AlertsSettings,
+    /// Access control of `gpx_fleetscope serve` (ignored inside Grafana, which
+    /// authenticates its own users).
+    #[serde(default)]
+    pub serve: ServeSettings,
+}
+
+/// `jsonData.serve`: who may call the standalone API.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServeSettings {
+    /// Bearer tokens; each one's value is `secureJsonData["serveToken.<name>"]`.
+    #[serde(default)]
+    pub tokens: Vec<ServeTokenSettings>,
+}
+
+/// One `serve` bearer token (the value itself lives in `secureJsonData`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServeTokenSettings {
+    /// Names the token in logs and errors (`[A-Za-z0-9_-]`, unique).
+    pub name: String,
+    /// `read` (every read endpoint), `webhook` (the alert webhook), `metrics` (`/metrics`).
+    pub scopes: Vec<String>,
+    /// Cluster ids this token may see (empty with no `clusterSelector`: all).
+    #[serde(default)]
+    pub clusters: Vec<String>,
+    /// A Kubernetes-style label selector over cluster labels (`env=prod,region in (eu,us)`).
+    #[serde(default)]
+    pub cluster_selector: Option<String>,
 }
 
 /// `jsonData.alerts`: where alert history lives and for how long.
