@@ -189,7 +189,7 @@ async fn readyz(State(ready): State<SharedReadiness>) -> Response {
     }
 }
 
-/// Run the health check every `interval`; log when readiness changes.
+/// Run the health check every `interval`; log when the count of answering clusters changes.
 async fn readiness_loop(fed: Arc<Federation>, ready: SharedReadiness, interval: Duration) {
     loop {
         let report = health::check(&fed).await;
@@ -197,11 +197,11 @@ async fn readiness_loop(fed: Arc<Federation>, ready: SharedReadiness, interval: 
         // Answering: at least one registered backend of the cluster answered the health check.
         let ok = report.clusters.iter().filter(|c| c.checks.iter().any(|b| b.status == crate::federation::status::Status::Success)).count();
         let was = ready.lock().unwrap_or_else(|p| p.into_inner()).last.replace((ok, n));
-        if was.map(|(o, _)| o > 0) != Some(ok > 0) {
+        if was != Some((ok, n)) {
             log_event(
                 if ok > 0 { "info" } else { "warn" },
-                if ok > 0 { "ready" } else { "not_ready" },
-                serde_json::json!({ "clusters_answering": ok, "clusters_enabled": n }),
+                "readiness",
+                serde_json::json!({ "ready": ok > 0, "clusters_answering": ok, "clusters_enabled": n }),
             );
         }
         tokio::time::sleep(interval).await;
