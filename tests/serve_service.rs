@@ -517,7 +517,7 @@ async fn sigterm_lets_a_slow_query_finish_and_refuses_new_connections() {
     release.notify_one();
     let (st, v) = in_flight.await.unwrap();
     assert_eq!(st, 200, "the in-flight query finished with its answer: {v}");
-    assert_eq!(v["results"][0]["data"]["result"][0]["metric"]["__name__"], "slow_probe", "{v}");
+    assert_eq!(v["results"][0]["data"][0]["metric"]["__name__"], "slow_probe", "{v}");
     let status = serve.child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
     let order: Vec<String> = events(&serve.stdout)
