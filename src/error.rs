@@ -42,6 +42,10 @@ pub enum ErrorCode {
     MethodNotAllowed,
     PayloadTooLarge,
     Unauthorized,
+    /// Authenticated, but the credential lacks the scope or cluster (`serve` auth).
+    Forbidden,
+    /// Not ready to answer (`serve`'s `/readyz`: no cluster answers, or shutting down).
+    NotReady,
     Internal,
 }
 
@@ -66,6 +70,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => 405,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotReady => 503,
             ErrorCode::Internal => 500,
         }
     }
@@ -107,6 +113,8 @@ impl ErrorCode {
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotReady => "NOT_READY",
             ErrorCode::Internal => "INTERNAL",
         }
     }

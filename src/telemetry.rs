@@ -86,6 +86,30 @@ pub fn render() -> String {
     out
 }
 
+/// Everything CollectMetrics gives Grafana (and `serve` gives `/metrics`): the
+/// recorded metrics plus each instance's circuit-breaker states.
+pub fn exposition(instances: &[(String, std::sync::Arc<crate::federation::Federation>)]) -> String {
+    use crate::federation::breaker::State;
+    let mut text = render();
+    text.push_str(
+        "# HELP fleetscope_circuit_breaker_open Circuit breaker state per datasource, cluster and backend (0 closed, 1 open, 0.5 half-open).\n",
+    );
+    text.push_str("# TYPE fleetscope_circuit_breaker_open gauge\n");
+    for (datasource, fed) in instances {
+        for (key, state) in fed.breakers.snapshot() {
+            let (cluster, backend) = key.split_once('/').unwrap_or((key.as_str(), ""));
+            let v = match state {
+                State::Closed => 0.0,
+                State::HalfOpen => 0.5,
+                State::Open => 1.0,
+            };
+            let labels = label_string(&[("datasource", datasource), ("cluster_id", cluster), ("backend", backend)]);
+            let _ = writeln!(text, "fleetscope_circuit_breaker_open{labels} {v}");
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -9,7 +9,11 @@
 //!   the endpoint sets `tlsSkipVerify`;
 //! * only registered URLs are called: a redirect is refused (its target sees
 //!   nothing), and no query field names a host;
-//! * the webhook of a cluster with a secret refuses deliveries without it.
+//! * the webhook of a cluster with a secret refuses deliveries without it;
+//! * `serve`'s own bearer tokens (`serveToken.<name>`) never appear in its
+//!   JSON request log (stdout), its stderr at debug level, or any answer —
+//!   accepted, refused, wrong scope, wrong cluster, presented on the webhook,
+//!   or almost right (one character off).
 //!
 //! Needs FLEETSCOPE_STACK_ENV (set by `make test`) and `openssl` on PATH.
 
@@ -421,4 +425,104 @@ async fn webhook_without_a_configured_secret_is_refused() {
     let body = String::from_utf8_lossy(&resp.body);
     assert_eq!(resp.status, 401, "{body}");
     assert!(body.contains("no webhookSecret is configured") && body.contains("open"), "{body}");
+}
+
+/// `serve` tokens: the request log names the token, never its value; no
+/// answer or log line carries a value, whatever the outcome.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_tokens_never_reach_logs_or_answers() {
+    let env = stack_env();
+    let dir = temp_dir("serve-tokens");
+    let n = chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0);
+    let (reader, east_only, hook) = (format!("rd-V8{n:x}-serve-token"), format!("ea-P4{n:x}-serve-token"), format!("hk-W2{n:x}-serve-token"));
+    let webhook_secret = format!("wh-J6{n:x}-webhook");
+    let yaml = format!(
+        r#"jsonData:
+  clusters:
+    - id: east
+      prometheus: {{url: "{east}"}}
+      alertmanager: {{url: "{am}"}}
+    - id: west
+      prometheus: {{url: "{west}"}}
+  serve:
+    tokens:
+      - {{name: reader, scopes: [read]}}
+      - {{name: east-only, scopes: [read], clusters: [east]}}
+      - {{name: hook, scopes: [webhook]}}
+secureJsonData:
+  serveToken.reader: "{reader}"
+  serveToken.east-only: "{east_only}"
+  serveToken.hook: "{hook}"
+  east.webhookSecret: "{webhook_secret}"
+"#,
+        east = env["PROM_EAST_URL"],
+        west = env["PROM_WEST_URL"],
+        am = env["ALERTMANAGER_URL"],
+    );
+    let cfg = dir.join("fleetscope.yaml");
+    std::fs::write(&cfg, yaml).unwrap();
+    let port = free_port();
+    let (stdout_path, stderr_path) = (dir.join("serve.stdout"), dir.join("serve.stderr"));
+    let child = Command::new(env!("CARGO_BIN_EXE_gpx_fleetscope"))
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .arg("--config")
+        .arg(&cfg)
+        .env("RUST_LOG", "debug")
+        .env("FLEETSCOPE_DATA_DIR", dir.join("data"))
+        .stdout(std::fs::File::create(&stdout_path).unwrap())
+        .stderr(std::fs::File::create(&stderr_path).unwrap())
+        .spawn()
+        .unwrap();
+    let serve = Proc(child);
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while http.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "serve did not start: {}", std::fs::read_to_string(&stderr_path).unwrap_or_default());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let off_by_one = format!("{}X", &reader[..reader.len() - 1]);
+    let calls: Vec<(&str, &str, Option<String>, Vec<(&str, String)>)> = vec![
+        ("GET", "/api/v1/clusters", Some(reader.clone()), vec![]),
+        ("GET", "/api/v1/clusters", Some(off_by_one.clone()), vec![]),
+        ("GET", "/api/v1/clusters", Some(hook.clone()), vec![]),
+        ("GET", "/api/v1/metrics/labels?cluster_ids=west", Some(east_only.clone()), vec![]),
+        ("GET", "/api/v1/metrics/labels", Some(east_only.clone()), vec![]),
+        ("GET", "/metrics", Some(reader.clone()), vec![]),
+        ("POST", "/api/v1/alerts/webhook/east", Some(reader.clone()), vec![]),
+        ("POST", "/api/v1/alerts/webhook/east", Some(hook.clone()), vec![]),
+        ("POST", "/api/v1/alerts/webhook/east", Some(hook.clone()), vec![("x-fleetscope-webhook-secret", webhook_secret.clone())]),
+        ("POST", "/api/v1/alerts/webhook/west", Some(webhook_secret.clone()), vec![]),
+    ];
+    let needles = [reader.as_str(), east_only.as_str(), hook.as_str(), webhook_secret.as_str(), off_by_one.as_str()];
+    let check = |what: &str, text: &str| {
+        for n in needles {
+            assert!(!text.contains(n), "{what} contains a token or secret value");
+        }
+    };
+    let mut statuses = Vec::new();
+    for (method, path, token, headers) in &calls {
+        let mut req =
+            http.request(method.parse().unwrap(), format!("{base}{path}")).body(if *method == "POST" { webhook_payload() } else { String::new() });
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        let resp = req.send().await.unwrap();
+        statuses.push(resp.status().as_u16());
+        let head = format!("{:?}", resp.headers());
+        let text = resp.text().await.unwrap();
+        check(&format!("{method} {path} answer"), &(head + &text));
+    }
+    assert_eq!(statuses, [200, 401, 403, 403, 200, 403, 403, 401, 200, 401], "the outcomes the audit covers");
+    drop(serve);
+    let stdout = std::fs::read_to_string(&stdout_path).unwrap();
+    let stderr = std::fs::read_to_string(&stderr_path).unwrap();
+    assert!(stdout.contains(r#""token":"east-only""#), "the log names tokens: {stdout}");
+    assert!(stderr.contains("DEBUG"), "serve logged at debug level");
+    check("serve's JSON request log", &stdout);
+    check("serve's stderr at RUST_LOG=debug", &stderr);
+    let _ = std::fs::remove_dir_all(&dir);
 }

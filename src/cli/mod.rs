@@ -1,18 +1,21 @@
 //! CLI mode: the same registry, engine and API as plugin mode, started by hand.
 //!
-//! * `serve`  — the HTTP resource API on a socket (what CallResource answers in Grafana);
+//! * `serve`  — the HTTP resource API on a socket (what CallResource answers in Grafana),
+//!   with the service's own auth, TLS, probes and metrics (`serve/`);
 //! * `query`  — run one PromQL query across clusters and print it;
 //! * `check`  — the health check; exit status 1 unless every cluster is healthy.
 
 pub mod macos_exporter;
+mod serve;
+
+pub use serve::validate_settings as validate_serve_settings;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use clap::{Parser, Subcommand};
 
-use crate::api::{self, ApiRequest};
+use crate::api;
 use crate::error::FleetError;
 use crate::federation::health::{self, Overall};
 use crate::federation::{self, Federation};
@@ -29,14 +32,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the HTTP resource API (/api/v1/...) standalone.
-    Serve {
-        /// Settings file: `jsonData:` and `secureJsonData:` as in Grafana provisioning.
-        #[arg(long, env = "FLEETSCOPE_CONFIG")]
-        config: PathBuf,
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: SocketAddr,
-    },
+    /// Serve the HTTP resource API (/api/v1/...) standalone: auth, TLS, probes, metrics (docs/operations.md).
+    Serve(serve::ServeArgs),
     /// Run one query across clusters and print the result.
     Query {
         #[arg(long, env = "FLEETSCOPE_CONFIG")]
@@ -87,10 +84,7 @@ pub async fn run(cli: Cli) -> i32 {
         .with_writer(std::io::stderr)
         .try_init();
     let result = match cli.command {
-        Command::Serve { config, listen } => match load(&config) {
-            Ok(fed) => serve(Arc::new(fed), listen).await,
-            Err(e) => Err(e),
-        },
+        Command::Serve(args) => serve::run(args).await,
         Command::Query { config, clusters, from, to, instant, aggregate, step, output, expr } => match load(&config) {
             Ok(fed) => run_query(&fed, &clusters, &from, &to, instant, &aggregate, step.as_deref(), &output, &expr).await,
             Err(e) => Err(e),
@@ -108,36 +102,6 @@ pub async fn run(cli: Cli) -> i32 {
             2
         }
     }
-}
-
-async fn serve(fed: Arc<Federation>, listen: SocketAddr) -> Result<i32, String> {
-    let app = axum::Router::new().fallback(
-        move |method: axum::http::Method, uri: axum::http::Uri, headers: axum::http::HeaderMap, body: axum::body::Bytes| {
-            let fed = fed.clone();
-            async move {
-                let headers = headers.iter().filter_map(|(k, v)| v.to_str().ok().map(|v| (k.as_str(), v)));
-                let req = ApiRequest::new(method.as_str(), uri.path(), uri.query().unwrap_or(""), body).with_headers(headers);
-                let resp = api::handle(&fed, req).await;
-                (
-                    axum::http::StatusCode::from_u16(resp.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
-                    [(axum::http::header::CONTENT_TYPE, resp.content_type), (axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN, "*")],
-                    resp.body,
-                )
-            }
-        },
-    );
-    // Twice the API limit: bodies just over it reach `api::handle`, which names the limit.
-    let app = app.layer(axum::extract::DefaultBodyLimit::max(2 * api::MAX_BODY_BYTES));
-    let listener = tokio::net::TcpListener::bind(listen).await.map_err(|e| format!("cannot listen on {listen}: {e}"))?;
-    let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    eprintln!("fleetscope API listening on http://{addr}/api/v1/clusters");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(0)
 }
 
 fn parse_when(v: &str, relative_to: i64) -> Result<i64, String> {

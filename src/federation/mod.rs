@@ -59,7 +59,7 @@ pub struct Federation {
     /// `query.maxParallel`: requests in flight across all clusters.
     limiter: Arc<Semaphore>,
     /// `query.maxParallelPerCluster`: requests in flight per cluster + backend.
-    cluster_slots: Mutex<HashMap<(ClusterId, Backend), Arc<Semaphore>>>,
+    cluster_slots: Arc<Mutex<HashMap<(ClusterId, Backend), Arc<Semaphore>>>>,
     /// Alertmanager HA replicas beyond the first URL (`alertmanager.replicas`).
     am_replicas: HashMap<ClusterId, Vec<Result<UpstreamClient, UpstreamError>>>,
     /// Per-cluster query results with single-flight (see `crate::cache`).
@@ -102,7 +102,21 @@ impl Federation {
             .map(|(id, ep)| (id, ep.replicas.iter().map(|r| UpstreamClient::new(r, &registry.limits)).collect()))
             .collect();
         let cache = Arc::new(crate::cache::QueryCache::new(&registry.settings.cache));
-        Federation { registry: Arc::new(registry), clients, limiter, cluster_slots: Mutex::default(), am_replicas, cache, breakers: Arc::default() }
+        Federation { registry: Arc::new(registry), clients, limiter, cluster_slots: Arc::default(), am_replicas, cache, breakers: Arc::default() }
+    }
+
+    /// This instance seen through a subset of its clusters (`serve` tokens
+    /// restricted to some clusters): clients, limits, cache and breakers are shared.
+    pub fn restricted(&self, keep: impl Fn(&Cluster) -> bool) -> Federation {
+        Federation {
+            registry: Arc::new(self.registry.restricted(keep)),
+            clients: self.clients.clone(),
+            limiter: self.limiter.clone(),
+            cluster_slots: self.cluster_slots.clone(),
+            am_replicas: self.am_replicas.clone(),
+            cache: self.cache.clone(),
+            breakers: self.breakers.clone(),
+        }
     }
 
     /// The HTTP client of a cluster's backend, or why there is none.

@@ -51,24 +51,7 @@ impl Diagnostics for DiagnosticsService {
         &self,
         _request: tonic::Request<CollectMetricsRequest>,
     ) -> Result<tonic::Response<CollectMetricsResponse>, tonic::Status> {
-        let mut text = crate::telemetry::render();
-        text.push_str(
-            "# HELP fleetscope_circuit_breaker_open Circuit breaker state per datasource, cluster and backend (0 closed, 1 open, 0.5 half-open).\n",
-        );
-        text.push_str("# TYPE fleetscope_circuit_breaker_open gauge\n");
-        for (datasource, fed) in self.0.instances.all() {
-            for (key, state) in fed.breakers.snapshot() {
-                let (cluster, backend) = key.split_once('/').unwrap_or((key.as_str(), ""));
-                let v = match state {
-                    crate::federation::breaker::State::Closed => 0.0,
-                    crate::federation::breaker::State::HalfOpen => 0.5,
-                    crate::federation::breaker::State::Open => 1.0,
-                };
-                text.push_str(&format!(
-                    "fleetscope_circuit_breaker_open{{datasource=\"{datasource}\",cluster_id=\"{cluster}\",backend=\"{backend}\"}} {v}\n"
-                ));
-            }
-        }
+        let text = crate::telemetry::exposition(&self.0.instances.all());
         Ok(tonic::Response::new(CollectMetricsResponse { metrics: Some(collect_metrics_response::Payload { prometheus: text.into_bytes() }) }))
     }
 }

@@ -327,7 +327,7 @@ impl Registry {
             }
             clusters.push(Arc::new(cluster));
         }
-        check_secret_keys(&clusters, secure)?;
+        check_secret_keys(&clusters, &data.serve, secure)?;
         let scrape_interval_ms = match data.time_interval.as_deref() {
             Some(t) if !t.trim().is_empty() => time_interval_ms("jsonData.timeInterval", t)?,
             _ => crate::query::metrics::DEFAULT_SCRAPE_INTERVAL_MS,
@@ -348,6 +348,15 @@ impl Registry {
 
     pub fn clusters(&self) -> &[Arc<Cluster>] {
         &self.clusters
+    }
+
+    /// The same registry with only the clusters `keep` accepts (a `serve`
+    /// token restricted to some clusters sees nothing else, not even in lists).
+    pub fn restricted(&self, keep: impl Fn(&Cluster) -> bool) -> Registry {
+        let clusters: Vec<Arc<Cluster>> = self.clusters.iter().filter(|c| keep(c)).cloned().collect();
+        let mut settings = self.settings.clone();
+        settings.clusters.retain(|c| clusters.iter().any(|k| k.id.as_str() == c.id));
+        Registry { clusters, limits: self.limits.clone(), settings, scrape_interval_ms: self.scrape_interval_ms }
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Cluster>> {
@@ -500,6 +509,9 @@ fn parse_http_url(path: &str, raw: &str) -> Result<url::Url, SettingsError> {
 }
 
 /// The secret names a cluster may carry in `secureJsonData`.
+/// `secureJsonData` key prefix of `serve` bearer tokens: `serveToken.<name>`.
+pub const SERVE_TOKEN_PREFIX: &str = "serveToken.";
+
 const SECRET_NAMES: &[&str] = &["bearerToken", "basicAuthPassword", "tlsCACert", "tlsClientCert", "tlsClientKey", "webhookSecret"];
 
 fn secret(secure: &HashMap<String, String>, id: &ClusterId, backend: Backend, name: &str) -> Option<Secret> {
@@ -540,8 +552,15 @@ fn credentials(
 /// Reject secret keys that match no cluster/backend/secret name: a typo there
 /// would otherwise silently send requests without credentials. Only the key is
 /// named in the error, never the value.
-fn check_secret_keys(clusters: &[Arc<Cluster>], secure: &HashMap<String, String>) -> Result<(), SettingsError> {
+fn check_secret_keys(clusters: &[Arc<Cluster>], serve: &settings::ServeSettings, secure: &HashMap<String, String>) -> Result<(), SettingsError> {
     for key in secure.keys() {
+        // `serveToken.<name>`: a `serve` bearer token (not a cluster id: those are lower-case).
+        if let Some(name) = key.strip_prefix(SERVE_TOKEN_PREFIX) {
+            if !serve.tokens.iter().any(|t| t.name == name) {
+                return Err(invalid(format!("secureJsonData.{key}"), format!("no token named {name:?} in jsonData.serve.tokens")));
+            }
+            continue;
+        }
         let parts: Vec<&str> = key.split('.').collect();
         let (cid, backend, name) = match parts.as_slice() {
             [c, n] => (*c, None, *n),

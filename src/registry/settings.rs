@@ -47,6 +47,10 @@ pub struct JsonData {
     /// `traceId` open this datasource's trace view.
     #[serde(default)]
     pub exemplar_trace_id_destinations: Vec<ExemplarTraceIdDestination>,
+    /// Access control of `gpx_fleetscope serve` (ignored inside Grafana, which
+    /// authenticates its own users).
+    #[serde(default)]
+    pub serve: ServeSettings,
 }
 
 /// One `jsonData.exemplarTraceIdDestinations` entry.
@@ -65,6 +69,31 @@ pub struct ExemplarTraceIdDestination {
     /// The link's title.
     #[serde(default)]
     pub url_display_label: Option<String>,
+}
+
+/// `jsonData.serve`: who may call the standalone API.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServeSettings {
+    /// Bearer tokens; each one's value is `secureJsonData["serveToken.<name>"]`.
+    #[serde(default)]
+    pub tokens: Vec<ServeTokenSettings>,
+}
+
+/// One `serve` bearer token (the value itself lives in `secureJsonData`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServeTokenSettings {
+    /// Names the token in logs and errors (`[A-Za-z0-9_-]`, unique).
+    pub name: String,
+    /// `read` (every read endpoint), `webhook` (the alert webhook), `metrics` (`/metrics`).
+    pub scopes: Vec<String>,
+    /// Cluster ids this token may see (empty with no `clusterSelector`: all).
+    #[serde(default)]
+    pub clusters: Vec<String>,
+    /// A Kubernetes-style label selector over cluster labels (`env=prod,region in (eu,us)`).
+    #[serde(default)]
+    pub cluster_selector: Option<String>,
 }
 
 /// `jsonData.alerts`: where alert history lives and for how long.
