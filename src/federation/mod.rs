@@ -49,6 +49,8 @@ pub struct Federation {
     pub cache: Arc<crate::cache::QueryCache>,
     /// Circuit breakers per cluster + backend.
     pub breakers: Arc<breaker::Breakers>,
+    /// Clients of the ClickHouse stores (`jsonData.clickhouse`).
+    pub clickhouse: crate::clickhouse::Stores,
 }
 
 impl std::fmt::Debug for Federation {
@@ -85,7 +87,8 @@ impl Federation {
             .map(|(id, ep)| (id, ep.replicas.iter().map(|r| UpstreamClient::new(r, &registry.limits)).collect()))
             .collect();
         let cache = Arc::new(crate::cache::QueryCache::new(&registry.settings.cache));
-        Federation { registry: Arc::new(registry), clients, limiter, am_replicas, cache, breakers: Arc::default() }
+        let clickhouse = crate::clickhouse::Stores::new(&registry);
+        Federation { registry: Arc::new(registry), clients, limiter, am_replicas, cache, breakers: Arc::default(), clickhouse }
     }
 
     /// The HTTP client of a cluster's backend, or why there is none.
@@ -196,6 +199,7 @@ pub fn decode_error(cluster: &Cluster, backend: Backend, message: impl std::fmt:
 pub async fn execute(fed: &Federation, req: &crate::query::QueryRequest) -> Result<Vec<crate::frames::Frame>, FleetError> {
     match &req.kind {
         crate::query::QueryKind::Metrics(q) => metrics::run(fed, &req.ref_id, &req.clusters, q).await,
+        crate::query::QueryKind::Clickhouse(q) => crate::clickhouse::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Logs(q) => logs::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Traces(q) => traces::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Alerts(q) => alerts::run(fed, &req.ref_id, &req.clusters, q).await,

@@ -106,6 +106,8 @@ pub struct QueryRequest {
 #[derive(Debug, Clone)]
 pub enum QueryKind {
     Metrics(MetricsQuery),
+    /// `queryType: metrics` with `source: clickhouse` (the long-term store).
+    Clickhouse(crate::clickhouse::ChQuery),
     Logs(LogsQuery),
     Traces(TracesQuery),
     Alerts(alerts::AlertsQuery),
@@ -121,6 +123,9 @@ struct Common {
     query_type: Option<String>,
     #[serde(default)]
     clusters: Option<ClusterList>,
+    /// `metrics` only: `prometheus` (default) or `clickhouse`.
+    #[serde(default)]
+    source: Option<String>,
 }
 
 /// `clusters` as a list, or as one string (a single-value template variable,
@@ -157,7 +162,11 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
         .or_else(|| (!proto_query_type.is_empty()).then(|| proto_query_type.to_owned()))
         .unwrap_or_else(|| "metrics".to_owned());
     let kind = match kind_name.as_str() {
-        "metrics" => QueryKind::Metrics(MetricsQuery::parse(json, &env)?),
+        "metrics" => match common.source.as_deref().map(str::trim).unwrap_or("") {
+            "" | "prometheus" => QueryKind::Metrics(MetricsQuery::parse(json, &env)?),
+            "clickhouse" => QueryKind::Clickhouse(crate::clickhouse::ChQuery::parse(json, &env)?),
+            other => return Err(QueryError::Field { field: "source", message: format!("{other:?} is not one of prometheus, clickhouse") }),
+        },
         "logs" => QueryKind::Logs(LogsQuery::parse(json, &env)?),
         "alerts" => QueryKind::Alerts(alerts::AlertsQuery::parse(json, &env)?),
         "traces" => QueryKind::Traces(TracesQuery::parse(json, &env)?),
