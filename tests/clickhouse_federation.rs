@@ -263,10 +263,12 @@ async fn hostile_input_is_data_never_sql() {
     for h in hostile {
         let hs = serde_json::to_string(h).unwrap();
         for q in [
-            format!(r#"{{"source": "clickhouse", "metric": {hs}}}"#),
-            format!(r#"{{"source": "clickhouse", "metric": "DCGM_FI_DEV_GPU_UTIL", "matchers": [{{"key": {hs}, "op": "=", "value": {hs}}}]}}"#),
+            format!(r#"{{"source": "clickhouse", "metric": {hs}, {CLUSTERS}}}"#),
             format!(
-                r#"{{"source": "clickhouse", "metric": "DCGM_FI_DEV_GPU_UTIL", "matchers": [{{"key": "gpu", "op": "!~", "value": {hs}}}], "groupBy": [{hs}]}}"#
+                r#"{{"source": "clickhouse", "metric": "DCGM_FI_DEV_GPU_UTIL", "matchers": [{{"key": {hs}, "op": "=", "value": {hs}}}], {CLUSTERS}}}"#
+            ),
+            format!(
+                r#"{{"source": "clickhouse", "metric": "DCGM_FI_DEV_GPU_UTIL", "matchers": [{{"key": "gpu", "op": "!~", "value": {hs}}}], "groupBy": [{hs}], {CLUSTERS}}}"#
             ),
         ] {
             match run(&s, &q, from, to).await {
@@ -390,4 +392,37 @@ async fn health_check_covers_the_store() {
     assert_eq!(gone.error_code, Some(ErrorCode::ClusterUnreachable));
     let east = report.clusters.iter().find(|c| c.cluster_id == "east").unwrap();
     assert!(east.checks.iter().any(|c| c.backend == fleetscope::registry::Backend::Clickhouse && c.error.is_none()), "{:?}", east.checks);
+}
+
+#[tokio::test]
+async fn raw_sql_mode_binds_its_macros_and_runs_capped_and_read_only() {
+    let s = stack();
+    let (from, to) = (s.end_ms() - 600_000, s.end_ms());
+    let sql = "SELECT ResourceAttributes['cluster_id'] AS cluster, toStartOfInterval(TimeUnix, toIntervalSecond($__interval_s)) AS t, \
+               Attributes['instance'] AS instance, avg(Value) AS value FROM otel.otel_metrics_gauge \
+               WHERE MetricName = 'fleetscope_probe_value' AND $__timeFilter(TimeUnix) AND cluster IN $__clusters \
+               GROUP BY cluster, t, instance ORDER BY t";
+    let q = serde_json::json!({"source": "clickhouse", "sql": sql, "clusters": ["east", "west"]}).to_string();
+    let frames = run(&s, &q, from, to).await.unwrap();
+    let got = series(&frames);
+    let last = |id: &str| {
+        got.iter().find(|(k, _)| k.contains(&format!("cluster_id={id}")) && k.contains("instance=probe-0")).map(|(_, p)| p.last().unwrap().1)
+    };
+    assert_eq!((last("east"), last("west")), (Some(1.0), Some(2.0)), "{:?}", got.keys().collect::<Vec<_>>());
+    assert!(!got.keys().any(|k| k.contains("cluster_id=edge")), "$__clusters holds only the query's clusters");
+    let sent = received(&s).await.into_iter().rev().find(|r| r["query"].as_str().is_some_and(|q| q.contains("toIntervalSecond"))).unwrap();
+    assert_eq!(sent["settings"]["readonly"], "1");
+    assert_eq!(sent["settings"]["result_overflow_mode"], "throw");
+    assert!(sent["query"].as_str().unwrap().contains("{__clusters:Array(String)}"), "macros become placeholders: {sent}");
+
+    // The result caps hold: an endless table stops at max_result_rows, as that cluster's error.
+    let q = serde_json::json!({"source": "clickhouse", "sql": "SELECT 'east' AS cluster, now() AS t, number AS value FROM system.numbers", "clusters": ["east", "edge"]}).to_string();
+    let err = run(&s, &q, from, to).await.unwrap_err();
+    assert!(err.message.contains("Code: 396") || err.message.contains("TOO_MANY_ROWS"), "{err}");
+    // Unknown macros and a non-column $__timeFilter argument are refused naming `sql`.
+    for bad in ["SELECT $__nope", "SELECT 1 WHERE $__timeFilter(1; DROP)"] {
+        let q = serde_json::json!({"source": "clickhouse", "sql": bad}).to_string();
+        let err = run(&s, &q, from, to).await.unwrap_err();
+        assert!(err.message.contains("`sql`"), "{bad}: {err}");
+    }
 }

@@ -178,13 +178,16 @@ pub fn histogram_quantile(q: f64, bounds: &[f64], counts: &[f64]) -> f64 {
     if counts.len() != bounds.len() + 1 || bounds.is_empty() {
         return f64::NAN;
     }
-    let mut cum = Vec::with_capacity(counts.len());
+    // Per-bucket increases may dip below zero (floor-rounded buckets); the
+    // cumulative counts are made monotonic as Prometheus' ensureMonotonic does.
+    let mut cum: Vec<f64> = Vec::with_capacity(counts.len());
     let mut acc = 0.0;
     for c in counts {
-        acc += c.max(0.0);
-        cum.push(acc);
+        acc += c;
+        let prev = cum.last().copied().unwrap_or(0.0);
+        cum.push(if acc < prev { prev } else { acc });
     }
-    let observations = acc;
+    let observations = cum[cum.len() - 1];
     if observations == 0.0 || observations.is_nan() {
         return f64::NAN;
     }
@@ -233,4 +236,100 @@ mod tests {
         assert!(series(b"Code: 60. DB::Exception: nope").is_err());
         assert!(series(b"").unwrap().is_empty());
     }
+}
+
+/// Numeric cell as f64 (every integer and float width ClickHouse writes).
+fn number_at(a: &dyn Array, i: usize) -> Option<f64> {
+    use arrow_array::types::*;
+    use arrow_schema::DataType as D;
+    if a.is_null(i) {
+        return None;
+    }
+    Some(match a.data_type() {
+        D::Float64 => a.as_primitive::<Float64Type>().value(i),
+        D::Float32 => f64::from(a.as_primitive::<Float32Type>().value(i)),
+        D::Int64 => a.as_primitive::<Int64Type>().value(i) as f64,
+        D::Int32 => f64::from(a.as_primitive::<Int32Type>().value(i)),
+        D::Int16 => f64::from(a.as_primitive::<Int16Type>().value(i)),
+        D::Int8 => f64::from(a.as_primitive::<Int8Type>().value(i)),
+        D::UInt64 => a.as_primitive::<UInt64Type>().value(i) as f64,
+        D::UInt32 => f64::from(a.as_primitive::<UInt32Type>().value(i)),
+        D::UInt16 => f64::from(a.as_primitive::<UInt16Type>().value(i)),
+        D::UInt8 => f64::from(a.as_primitive::<UInt8Type>().value(i)),
+        _ => return None,
+    })
+}
+
+/// Time cell → epoch ms: `DateTime64` (Arrow timestamps of any unit),
+/// `DateTime` (UInt32 seconds), `Date32`, or an integer of milliseconds.
+fn time_ms_at(a: &dyn Array, i: usize) -> Option<i64> {
+    use arrow_array::types::*;
+    use arrow_schema::{DataType as D, TimeUnit as U};
+    if a.is_null(i) {
+        return None;
+    }
+    Some(match a.data_type() {
+        D::Timestamp(U::Second, _) => a.as_primitive::<TimestampSecondType>().value(i).checked_mul(1000)?,
+        D::Timestamp(U::Millisecond, _) => a.as_primitive::<TimestampMillisecondType>().value(i),
+        D::Timestamp(U::Microsecond, _) => a.as_primitive::<TimestampMicrosecondType>().value(i) / 1000,
+        D::Timestamp(U::Nanosecond, _) => a.as_primitive::<TimestampNanosecondType>().value(i) / 1_000_000,
+        D::UInt32 => i64::from(a.as_primitive::<UInt32Type>().value(i)) * 1000,
+        D::Date32 => i64::from(a.as_primitive::<Date32Type>().value(i)) * 86_400_000,
+        D::Int64 => a.as_primitive::<Int64Type>().value(i),
+        D::UInt64 => i64::try_from(a.as_primitive::<UInt64Type>().value(i)).ok()?,
+        _ => return None,
+    })
+}
+
+/// A raw-SQL answer as series: column `cluster` (the cluster attribute's
+/// value), a time column (`t`, `time` or `timestamp`), a numeric `value`
+/// column; every other column is a label (strings as they are, numbers
+/// formatted). Rows of equal (cluster, labels) form one series, sorted by time.
+pub fn table_series(body: &[u8]) -> Result<ByCluster<Series>, String> {
+    use std::collections::BTreeMap;
+    let mut grouped: BTreeMap<(String, Labels), Vec<(i64, f64)>> = BTreeMap::new();
+    for batch in batches(body)? {
+        let schema = batch.schema();
+        let find = |names: &[&str]| schema.fields().iter().position(|f| names.iter().any(|n| f.name().eq_ignore_ascii_case(n)));
+        let ci = find(&["cluster"]).ok_or("the result needs a `cluster` column (the cluster attribute's value; `$__clusters` lists them)")?;
+        let ti = find(&["t", "time", "timestamp"]).ok_or("the result needs a time column named `t`, `time` or `timestamp`")?;
+        let vi = find(&["value"]).ok_or("the result needs a numeric `value` column")?;
+        let (c, t, v) = (batch.column(ci), batch.column(ti), batch.column(vi));
+        let label_cols: Vec<(String, &ArrayRef)> =
+            (0..batch.num_columns()).filter(|i| ![ci, ti, vi].contains(i)).map(|i| (schema.field(i).name().clone(), batch.column(i))).collect();
+        for row in 0..batch.num_rows() {
+            let cluster = string_at(c.as_ref(), row)?;
+            let time =
+                time_ms_at(t.as_ref(), row).ok_or_else(|| format!("column {:?}: {} is not a time type", schema.field(ti).name(), t.data_type()))?;
+            let value = if v.is_null(row) {
+                f64::NAN
+            } else {
+                number_at(v.as_ref(), row).ok_or_else(|| format!("column \"value\": {} is not numeric", v.data_type()))?
+            };
+            let mut labels = Labels::new();
+            for (name, col) in &label_cols {
+                let text = if col.is_null(row) {
+                    String::new()
+                } else {
+                    match string_at(col.as_ref(), row) {
+                        Ok(s) => s,
+                        Err(_) => number_at(col.as_ref(), row)
+                            .map(|n| n.to_string())
+                            .ok_or_else(|| format!("column {name:?}: unsupported type {}", col.data_type()))?,
+                    }
+                };
+                if !text.is_empty() {
+                    labels.insert(name.clone(), text);
+                }
+            }
+            grouped.entry((cluster, labels)).or_default().push((time, value));
+        }
+    }
+    let mut out: ByCluster<Series> = HashMap::new();
+    for ((cluster, labels), mut points) in grouped {
+        points.sort_by_key(|p| p.0);
+        let (times_ms, values) = points.into_iter().unzip();
+        out.entry(cluster).or_default().push(Series { labels, times_ms, values });
+    }
+    Ok(out)
 }

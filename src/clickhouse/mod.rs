@@ -213,14 +213,20 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &ChQuery) -> V
             let takers: HashMap<String, usize> =
                 values.iter().map(|v| (v.clone(), takers.get(&format!("{}\u{0}{v}", store.id)).copied().unwrap_or(1))).collect();
             async move {
-                let stmt = sql::metrics_statement(&store, &q, &values);
+                let stmt = match &q.sql {
+                    Some(_) => sql::raw_statement(&store, &q, &values).map_err(FleetError::invalid_query)?,
+                    None => sql::metrics_statement(&store, &q, &values),
+                };
                 let body =
                     run_statement(&client, &store, &stmt, "ArrowStream", timeout).await.map_err(|e| FleetError::new(e.code(), e.to_string()))?;
                 // Decoding a large answer is CPU work: off the async workers.
                 let phi = q.quantile;
                 let histogram = q.function == Function::HistogramQuantile;
+                let raw_sql = q.sql.is_some();
                 let mut decoded = tokio::task::spawn_blocking(move || -> Result<decode::ByCluster<Series>, String> {
-                    if histogram {
+                    if raw_sql {
+                        decode::table_series(&body)
+                    } else if histogram {
                         Ok(decode::histograms(&body)?.into_iter().map(|(k, v)| (k, quantile_series(phi, v))).collect())
                     } else {
                         decode::series(&body)
@@ -229,7 +235,7 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &ChQuery) -> V
                 .await
                 .map_err(|e| FleetError::internal(format!("decoding task failed: {e}")))?
                 .map_err(|e| FleetError::new(ErrorCode::UpstreamError, format!("invalid response: {e}")))?;
-                if q.function == Function::Raw && q.group_by.is_none() {
+                if q.function == Function::Raw && q.group_by.is_none() && !raw_sql {
                     // PromQL keeps the metric name on plain selectors only.
                     for s in decoded.values_mut().flatten() {
                         s.labels.insert("__name__".into(), q.metric.clone());

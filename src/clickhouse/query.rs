@@ -95,6 +95,9 @@ pub enum Reduce {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChQuery {
     pub metric: String,
+    /// Raw-SQL mode (`sql`): the user's statement with macros (`sql::raw_statement`);
+    /// `metric`, `matchers`, `function` and `groupBy` are then unused.
+    pub sql: Option<String>,
     pub matchers: Vec<Matcher>,
     pub function: Function,
     /// `histogram_quantile` only: φ in [0, 1].
@@ -110,6 +113,7 @@ pub struct ChQuery {
 }
 
 pub const MAX_VALUE_BYTES: usize = 4096;
+pub const MAX_SQL_BYTES: usize = 64 * 1024;
 const MAX_MATCHERS: usize = 32;
 const MAX_GROUP_BY: usize = 16;
 
@@ -122,6 +126,8 @@ fn field(name: &'static str, message: impl Into<String>) -> QueryError {
 struct Raw {
     #[serde(default)]
     metric: Option<String>,
+    #[serde(default)]
+    sql: Option<String>,
     #[serde(default)]
     matchers: Option<MatcherList>,
     #[serde(default)]
@@ -286,8 +292,15 @@ fn parse_step_ms(v: &serde_json::Value) -> Result<i64, QueryError> {
 impl ChQuery {
     pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
         let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
+        let sql = raw.sql.filter(|s| !s.trim().is_empty());
+        if let Some(s) = &sql {
+            if s.len() > MAX_SQL_BYTES {
+                return Err(field("sql", format!("{} bytes; the limit is {MAX_SQL_BYTES}", s.len())));
+            }
+            super::sql::expand_macros(s).map_err(|m| field("sql", m))?;
+        }
         let metric = raw.metric.unwrap_or_default().trim().to_owned();
-        if metric.is_empty() {
+        if metric.is_empty() && sql.is_none() {
             return Err(field("metric", "a metric name is required (source: clickhouse)"));
         }
         if metric.len() > 1024 || metric.chars().any(char::is_control) {
@@ -343,6 +356,7 @@ impl ChQuery {
         let step_ms = effective_step_ms(&env.time_range, env.interval_ms, env.max_data_points, min_step_ms);
         Ok(ChQuery {
             metric,
+            sql,
             matchers,
             function,
             quantile,
@@ -358,6 +372,9 @@ impl ChQuery {
 
     /// What `meta.executedQueryString` shows: the query in PromQL-like words.
     pub fn describe(&self) -> String {
+        if let Some(sql) = &self.sql {
+            return format!("ClickHouse SQL: {sql}\nStep: {}", crate::query::metrics::format_duration(self.step_ms));
+        }
         let sel = self
             .matchers
             .iter()

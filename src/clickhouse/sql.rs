@@ -137,7 +137,9 @@ pub fn metrics_statement(store: &ClickhouseStore, q: &ChQuery, cluster_values: &
             "SELECT {cluster_expr} AS cluster, {lk} AS lk, {lv} AS lv{series_sel}, {bucket} AS t, \
              any(ExplicitBounds) AS b, \
              if(any(AggregationTemporality) = 1, arrayMap(x -> toFloat64(x), sumForEach(BucketCounts)), \
-                arrayMap((x, y) -> if(x >= y, toFloat64(x - y), toFloat64(x)), argMax(BucketCounts, TimeUnix), argMin(BucketCounts, TimeUnix))) AS c \
+                if(argMax(Count, TimeUnix) >= argMin(Count, TimeUnix), \
+                   arrayMap((x, y) -> toFloat64(x) - toFloat64(y), argMax(BucketCounts, TimeUnix), argMin(BucketCounts, TimeUnix)), \
+                   arrayMap(x -> toFloat64(x), argMax(BucketCounts, TimeUnix)))) AS c \
              FROM {tbl} WHERE {filter} \
              GROUP BY cluster, lk, lv{series_group}, t \
              HAVING any(AggregationTemporality) = 1 OR count() >= 2",
@@ -213,6 +215,68 @@ fn labels_keys_sorted(labels: &str) -> String {
 
 fn labels_values_sorted(labels: &str) -> String {
     format!("arraySort((v, k) -> k, mapValues({labels}), mapKeys({labels}))")
+}
+
+/// Grafana-style macros of raw-SQL mode, each replaced by *parameter
+/// placeholders* (never by values): `$__timeFilter(col)`, `$__fromTime`,
+/// `$__toTime`, `$__interval_ms`, `$__interval_s` / `$__interval`, `$__clusters`
+/// (the cluster attribute values of the query's clusters in this store) and
+/// `$__clusterAttribute`. Only a column name is taken into the text (the
+/// argument of `$__timeFilter`, checked to be an identifier).
+pub fn expand_macros(sql: &str) -> Result<String, String> {
+    let mut out = String::with_capacity(sql.len() + 64);
+    let mut rest = sql;
+    while let Some(i) = rest.find("$__") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 3..];
+        let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+        let name = &after[..name_len];
+        let mut tail = &after[name_len..];
+        let text = match name {
+            "timeFilter" => {
+                let inner = tail.strip_prefix('(').ok_or("$__timeFilter needs a column: $__timeFilter(TimeUnix)")?;
+                let close = inner.find(')').ok_or("$__timeFilter( is not closed")?;
+                let col = inner[..close].trim();
+                let ok = !col.is_empty()
+                    && col.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                    && !col.starts_with(|c: char| c.is_ascii_digit());
+                if !ok {
+                    return Err(format!("$__timeFilter({col}): the argument must be a column name"));
+                }
+                tail = &inner[close + 1..];
+                format!("({col} >= fromUnixTimestamp64Milli({{__from_ms:Int64}}) AND {col} <= fromUnixTimestamp64Milli({{__to_ms:Int64}}))")
+            }
+            "fromTime" => "fromUnixTimestamp64Milli({__from_ms:Int64})".into(),
+            "toTime" => "fromUnixTimestamp64Milli({__to_ms:Int64})".into(),
+            "interval_ms" => "{__interval_ms:Int64}".into(),
+            "interval" | "interval_s" => "{__interval_s:Int64}".into(),
+            "clusters" => "{__clusters:Array(String)}".into(),
+            "clusterAttribute" => "{__cluster_attribute:String}".into(),
+            other => {
+                return Err(format!(
+                    "unknown macro $__{other} (known: $__timeFilter(col), $__fromTime, $__toTime, $__interval, $__interval_ms, $__interval_s, $__clusters, $__clusterAttribute)"
+                ));
+            }
+        };
+        out.push_str(&text);
+        rest = tail;
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// Raw-SQL mode: the user's statement with its macros; the values of the
+/// macros are bound parameters. Runs read-only with the store's result caps.
+pub fn raw_statement(store: &ClickhouseStore, q: &ChQuery, cluster_values: &[String]) -> Result<Statement, String> {
+    let sql = q.sql.as_deref().ok_or("no sql")?;
+    let mut st = Statement { sql: expand_macros(sql)?, params: Vec::new() };
+    st.bind("__from_ms", q.start_ms.to_string());
+    st.bind("__to_ms", q.end_ms.to_string());
+    st.bind("__interval_ms", q.step_ms.to_string());
+    st.bind("__interval_s", (q.step_ms / 1000).max(1).to_string());
+    st.bind("__clusters", array_param(cluster_values));
+    st.bind("__cluster_attribute", string_param(&store.cluster_attribute));
+    Ok(st)
 }
 
 /// Metric names of a store (editor completion): all three tables, most recent first.
@@ -318,4 +382,62 @@ pub fn latest_statement(store: &ClickhouseStore, cluster_values: &[String]) -> S
         s = part(&table(store, &store.sum_table)),
     );
     st
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::{QueryEnvelope, TimeRange};
+    use crate::registry::Registry;
+
+    fn store() -> std::sync::Arc<ClickhouseStore> {
+        let reg = Registry::from_yaml("jsonData:\n  clickhouse:\n    - { id: central, url: \"http://ch:8123\" }\n").unwrap();
+        reg.clickhouse_stores()[0].clone()
+    }
+
+    fn query(json: &str) -> ChQuery {
+        let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(0, 3_600_000).unwrap(), interval_ms: 60_000, max_data_points: 100 };
+        ChQuery::parse(json.as_bytes(), &env).unwrap()
+    }
+
+    #[test]
+    fn values_only_travel_as_parameters() {
+        let hostile = "x') OR 1=1; DROP TABLE t --";
+        let q = query(
+            &serde_json::json!({
+                "metric": hostile,
+                "matchers": [{"key": hostile, "op": "=~", "value": "a|b"}, {"key": "k", "op": "!=", "value": hostile}],
+                "groupBy": [hostile],
+            })
+            .to_string(),
+        );
+        for function in [Function::Raw, Function::Rate, Function::HistogramQuantile] {
+            let st = metrics_statement(&store(), &ChQuery { function, ..q.clone() }, &[hostile.to_owned(), "east".into()]);
+            assert!(!st.sql.contains("DROP"), "{}", st.sql);
+            assert!(!st.sql.contains("east"), "{}", st.sql);
+            assert!(st.params.iter().any(|(k, v)| k == "metric" && v == hostile));
+            assert!(st.params.iter().any(|(k, v)| k == "clusters" && v == r"['x\') OR 1=1; DROP TABLE t --','east']"), "{:?}", st.params);
+            assert!(st.sql.contains("`otel`.`otel_metrics_"), "{}", st.sql);
+        }
+    }
+
+    #[test]
+    fn parameter_text_is_escaped_for_clickhouse() {
+        assert_eq!(string_param("a\\b\tc\nd"), "a\\\\b\\tc\\nd");
+        assert_eq!(array_param(&["it's".into(), "back\\slash".into()]), r"['it\'s','back\\slash']");
+        assert_eq!(array_param(&[]), "[]");
+    }
+
+    #[test]
+    fn macros_become_placeholders() {
+        let out = expand_macros("SELECT 1 FROM t WHERE $__timeFilter(TimeUnix) AND c IN $__clusters AND s = $__interval_s").unwrap();
+        assert_eq!(
+            out,
+            "SELECT 1 FROM t WHERE (TimeUnix >= fromUnixTimestamp64Milli({__from_ms:Int64}) AND TimeUnix <= fromUnixTimestamp64Milli({__to_ms:Int64})) \
+             AND c IN {__clusters:Array(String)} AND s = {__interval_s:Int64}"
+        );
+        assert!(expand_macros("$__timeFilter(a); DROP TABLE t; --)").is_ok_and(|s| s.starts_with("(a >=")));
+        assert!(expand_macros("$__timeFilter(1 OR 1)").is_err());
+        assert!(expand_macros("$__unknown").unwrap_err().contains("unknown macro $__unknown"));
+    }
 }

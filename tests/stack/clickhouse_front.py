@@ -238,6 +238,10 @@ class Front(BaseHTTPRequestHandler):
                 res = self.server.session.query(query, fmt, params=binds)
                 data = res.bytes()
             except Exception as e:  # chdb raises ChdbError / RuntimeError with the server's text
+                # A query that failed mid-stream can leave its rest in the
+                # connection, answered to the next query: start a fresh one.
+                self.server.session.close()
+                self.server.session = chdb_session.Session(self.server.db_path)
                 text = str(e).strip()
                 m = CODE_RE.search(text)
                 code = int(m.group(1)) if m else 1002
@@ -255,10 +259,12 @@ def main(argv=None):
     ap.add_argument("--password")
     a = ap.parse_args(argv)
     os.makedirs(a.data, exist_ok=True)
-    sess = chdb_session.Session(os.path.join(a.data, "db"))
+    db_path = os.path.join(a.data, "db")
+    sess = chdb_session.Session(db_path)
     create_and_load(sess, a.load)
     srv = ThreadingHTTPServer(("127.0.0.1", a.port), Front)
     srv.session = sess
+    srv.db_path = db_path
     srv.lock = threading.Lock()
     srv.received = collections.deque(maxlen=2000)
     srv.credentials = (a.user, a.password or "") if a.user else None

@@ -27,7 +27,8 @@ CLUSTERS=(east west edge)
 # The ClickHouse store identifies clusters by a `cluster_id` attribute; west's is
 # a UUID (as budcluster writes), so the registry's clusterValue mapping is exercised.
 CH_WEST_VALUE=5b0e2e0c-1f3a-4c2e-9d7b-0a1b2c3d4e5f
-CH_READY_TIMEOUT=${STACK_CLICKHOUSE_READY_TIMEOUT:-300}# The replayed Loki/Tempo/Kubernetes APIs: a cargo example sharing the release build.
+CH_READY_TIMEOUT=${STACK_CLICKHOUSE_READY_TIMEOUT:-300}
+# The replayed Loki/Tempo/Kubernetes APIs: a cargo example sharing the release build.
 REPLAY_BIN=${FLEETSCOPE_REPLAY_BIN:-$ROOT/target/release/examples/replay_upstreams}
 
 log() { printf 'stack: %s\n' "$*" >&2; }
