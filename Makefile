@@ -41,6 +41,7 @@ frontend-build: frontend-deps
 
 # The whole suite, against a freshly started real stack (stopped on exit).
 test: deps build
+	scripts/license-check.py
 	scripts/test-all.sh
 
 stack-up: stack-deps build

@@ -4,7 +4,7 @@
 #   1. peer: the same Prometheus query_range bodies (target/bench-bodies/, written
 #      once by examples/peer_convert.rs) converted bytes → Arrow IPC by us
 #      (examples/peer_convert.rs) and by Grafana's promlib converter
-#      (tests/conformance/peerbench), interleaved, BENCH_RUNS times each;
+#      (benches/peer-go, its own Go module: Grafana's promlib is AGPL, so only `make bench` fetches it), interleaved, BENCH_RUNS times each;
 #   2. fan-out / hung cluster / cache / single-flight / RSS (benches/fanout.rs),
 #      BENCH_RUNS times;
 #   3. the criterion micro-bench (benches/prometheus_convert.rs) unless BENCH_CRITERION=0.
@@ -24,7 +24,7 @@ mkdir -p "$BODIES" "$OUT" "$BIN"
 
 echo "== building (release profile shared with the rest of the project)"
 "$CARGO" build --release --locked --example peer_convert
-(cd tests/conformance && go build -o "$BIN/peerbench" ./peerbench)
+(cd benches/peer-go && go build -o "$BIN/peerbench" .)
 OURS="$PWD/target/release/examples/peer_convert"
 THEIRS="$BIN/peerbench"
 

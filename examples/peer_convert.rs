@@ -1,6 +1,6 @@
 //! Our side of the peer benchmark (`make bench`): Prometheus `query_range` body
 //! bytes in, Arrow IPC bytes out — what QueryData does for a metrics query —
-//! timed and measured the same way as `tests/conformance/peerbench` does for
+//! timed and measured the same way as `benches/peer-go` does for
 //! Grafana's own converter.
 //!
 //! ```text
