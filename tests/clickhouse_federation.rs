@@ -363,7 +363,11 @@ async fn seed_api_query_health_summary_and_completion() {
     let keys: Vec<&str> = v["data"].as_array().unwrap().iter().filter_map(|k| k.as_str()).collect();
     assert!(keys.contains(&"modelName") && keys.contains(&"gpu") && !keys.contains(&"cluster_id"), "{keys:?}");
     let (_, v) = api(&s, "GET", "api/v1/cluster-metrics/attributes/namespace/values", &q, "").await;
-    assert_eq!(v["data"], serde_json::json!(["inference"]), "{v}");
+    // The same values Prometheus has for that label of that metric.
+    let pq = format!("match[]=DCGM_FI_DEV_GPU_UTIL&cluster_ids=east&start={}&end={end_s}", end_s - 3600);
+    let (_, pv) = api(&s, "GET", "api/v1/metrics/label/namespace/values", &pq, "").await;
+    assert!(v["data"].as_array().is_some_and(|a| !a.is_empty()), "{v}");
+    assert_eq!(v["data"], pv["data"], "ClickHouse {v}, Prometheus {pv}");
 }
 
 #[tokio::test]
