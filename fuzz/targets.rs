@@ -34,11 +34,12 @@ fn encode(frames: &[Frame]) {
 /// `query::parse` as QueryData calls it: the first byte picks the proto
 /// `query_type`, the rest is the query JSON.
 pub fn query_model(data: &[u8]) {
-    const KINDS: &[&str] = &["", "metrics", "logs", "traces", "alerts", "gpu", "cnf", "macos", "bogus"];
+    // Every registered kind, plus no kind (defaults to metrics) and an unknown one.
+    let names: Vec<&str> = std::iter::once("").chain(query::KINDS.iter().map(|k| k.name)).chain(std::iter::once("bogus")).collect();
     let Some((first, json)) = data.split_first() else {
         return;
     };
-    let kind = KINDS[*first as usize % KINDS.len()];
+    let kind = names[*first as usize % names.len()];
     let end = 1_795_264_860_000;
     let env =
         QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(end - 3_600_000, end).unwrap(), interval_ms: 15_000, max_data_points: 1000 };

@@ -102,6 +102,9 @@ fn in_child(test: &str) {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{test} in a child process: {:?}\n{}", out.status, stderr.lines().rev().take(8).collect::<Vec<_>>().join("\n"));
+    // A renamed child test would otherwise "pass" by running nothing.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("test result: ok. 1 passed"), "{test}: the child process ran no test (renamed?):\n{stdout}");
 }
 
 // Deep nesting, near the most the 64 KiB size limit allows: parsed or

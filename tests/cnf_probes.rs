@@ -4,17 +4,20 @@
 //! PTP daemon metrics come from the real Prometheus test stack
 //! (FLEETSCOPE_STACK_ENV, started by `make test`; backfilled openshift_ptp_*).
 
+#[path = "support/mod.rs"]
+mod harness;
+
 #[path = "support/kube_api.rs"]
 mod kube_api;
 
 use std::collections::HashMap;
 
 use fleetscope::error::{ErrorCode, FleetError};
-use fleetscope::federation::{self, Federation};
+use fleetscope::federation::Federation;
 use fleetscope::frames::json as frame_json;
 use fleetscope::frames::{FieldValues, Frame};
 use fleetscope::probes::cnf::dpdk::{ETHDEV_LIST_COMMAND, ETHDEV_STATS_COMMANDS};
-use fleetscope::query::{self, QueryEnvelope, TimeRange};
+use fleetscope::query::{QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 use kube_api::{ExecReply, yaml_object};
 use serde_json::{Value, json};
@@ -43,8 +46,7 @@ fn fed(clusters: Value) -> Federation {
 
 async fn run(fed: &Federation, q: Value, to_ms: i64) -> Result<Vec<Frame>, FleetError> {
     let env = QueryEnvelope { ref_id: "C".into(), time_range: TimeRange::new(to_ms - 60_000, to_ms).unwrap(), interval_ms: 0, max_data_points: 0 };
-    let req = query::parse("", q.to_string().as_bytes(), env)?;
-    federation::execute(fed, &req).await
+    harness::run_in(fed, &q, env).await
 }
 
 fn frame<'a>(frames: &'a [Frame], name: &str) -> &'a Frame {

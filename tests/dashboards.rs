@@ -11,6 +11,9 @@
 //! (tests/stack/README.md). The Go harness runs the same targets through the plugin
 //! binary as Grafana sends them (tests/conformance/dashboards_test.go).
 
+#[path = "support/mod.rs"]
+mod harness;
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -25,16 +28,10 @@ const PLUGIN_ID: &str = "fleetscope-federation-datasource";
 const DS_VAR: &str = "${datasource}";
 const DASHBOARDS: [&str; 5] = ["gpu-fleet.json", "macos-power.json", "llm-platform.json", "cluster-overview.json", "cnf-telco.json"];
 
-/// The field each query kind cannot do without (the editor writes it).
+/// The field each query kind cannot do without (the editor writes it), from the
+/// one table of kinds.
 fn required_field(kind: &str) -> Option<&'static str> {
-    match kind {
-        "metrics" | "logs" => Some("expr"),
-        "traces" => Some("query"),
-        "gpu" => Some("view"),
-        "cnf" => Some("cnfView"),
-        "alerts" => None,
-        other => panic!("queryType {other:?} is not a Fleetscope query kind"),
-    }
+    query::kind(kind).unwrap_or_else(|| panic!("queryType {kind:?} is not a Fleetscope query kind")).required_field
 }
 
 /// Every string in a target (expressions, pods, matchers), for variable checks.
@@ -155,6 +152,21 @@ fn interpolate(text: &str, name: &str, value: &str) -> String {
 }
 
 // ───────────────────────────── structural checks ─────────────────────────────
+
+/// docs/query-model.md has one section per registered kind, headed with the
+/// kind's summary from the table, and no section for a kind that is not in it.
+#[test]
+fn docs_list_every_query_kind() {
+    let doc = std::fs::read_to_string(root().join("docs/query-model.md")).unwrap();
+    for spec in query::KINDS {
+        let heading = format!("## `{}` — {}", spec.name, spec.summary);
+        assert!(doc.lines().any(|l| l == heading), "docs/query-model.md lacks the heading {heading:?}");
+    }
+    for line in doc.lines().filter(|l| l.starts_with("## `")) {
+        let name = line.trim_start_matches("## `").split('`').next().unwrap_or_default();
+        assert!(query::kind(name).is_some(), "docs/query-model.md documents {name:?}, which is not a registered kind");
+    }
+}
 
 #[test]
 fn plugin_json_includes_match_the_dashboards() {
@@ -448,6 +460,7 @@ async fn run_checked(s: &Stack, ctx: &str, query: &Value, from_ms: i64, to_ms: i
     let bytes = serde_json::to_vec(query).unwrap();
     let req = query::parse("", &bytes, env).unwrap_or_else(|e| panic!("{ctx}: does not parse: {e}\n{query}"));
     let frames = federation::execute(&s.fed, &req).await.unwrap_or_else(|e| panic!("{ctx}: query failed: {e}\n{query}"));
+    harness::assert_frame_invariants(&frames);
     let kind = query["queryType"].as_str().unwrap_or("metrics");
     if kind == "metrics" || (kind == "logs" && !query["expr"].as_str().unwrap_or("").trim_start().starts_with('{')) {
         // Metric queries (PromQL, LogQL metric queries) answer data-plane frames.
@@ -511,8 +524,10 @@ async fn every_dashboard_target_returns_data() {
     }
     eprintln!("dashboards: {checked} targets returned data ({kinds:?})");
     assert!(checked >= 90, "only {checked} targets found");
-    for kind in ["metrics", "logs", "traces", "alerts", "gpu", "cnf"] {
-        assert!(kinds.contains_key(kind), "no dashboard panel uses queryType {kind}");
+    // Every kind has a panel; `macos` queries are PromQL and run as `metrics`
+    // unless a panel names the kind itself.
+    for spec in query::KINDS.iter().filter(|k| k.name != "macos") {
+        assert!(kinds.contains_key(spec.name), "no dashboard panel uses queryType {}", spec.name);
     }
 }
 

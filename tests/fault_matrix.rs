@@ -29,6 +29,9 @@
 //! Cases are serialised by one lock: the fd count is process-wide.
 //! Needs FLEETSCOPE_STACK_ENV (set by `make test`); fails without it.
 
+#[path = "support/mod.rs"]
+mod harness;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -582,7 +585,9 @@ fn settings(healthy: &str, kind: Kind, faulty_url: &str) -> String {
 async fn run(fed: &Federation, h: &Healthy) -> Result<Vec<Frame>, fleetscope::error::FleetError> {
     let env = QueryEnvelope { ref_id: "A".into(), time_range: h.time_range, interval_ms: 15_000, max_data_points: 1000 };
     let req = query::parse("", h.query.as_bytes(), env)?;
-    federation::execute(fed, &req).await
+    let frames = federation::execute(fed, &req).await?;
+    harness::assert_frame_invariants(&frames);
+    Ok(frames)
 }
 
 /// The faulty cluster's status entry and warnings, wherever the kind puts them.

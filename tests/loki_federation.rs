@@ -3,6 +3,9 @@
 //! clusters, one answering 500, one that never answers, one answering garbage
 //! JSON, and one cluster with no Loki at all.
 
+#[path = "support/mod.rs"]
+mod harness;
+
 #[path = "support/loki.rs"]
 mod support;
 
@@ -26,7 +29,9 @@ async fn run(fed: &Federation, json: &str) -> Result<Vec<Frame>, fleetscope::err
         max_data_points: 1000,
     };
     let req = query::parse("", json.as_bytes(), env)?;
-    federation::execute(fed, &req).await
+    let frames = federation::execute(fed, &req).await?;
+    harness::assert_frame_invariants(&frames);
+    Ok(frames)
 }
 
 /// Every entry timestamp of the three healthy fixtures.

@@ -13,6 +13,9 @@
 //! found" (`{"trace":{}}`). The parts are cut from the recorded bodies
 //! (resources removed, nothing else changed).
 
+#[path = "support/mod.rs"]
+mod harness;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -183,7 +186,9 @@ async fn run(fed: &Federation, json: &str) -> Result<Vec<Frame>, fleetscope::err
         max_data_points: 1000,
     };
     let req = query::parse("", json.as_bytes(), env)?;
-    federation::execute(fed, &req).await
+    let frames = federation::execute(fed, &req).await?;
+    harness::assert_frame_invariants(&frames);
+    Ok(frames)
 }
 
 fn field<'a>(f: &'a Frame, name: &str) -> &'a FieldValues {

@@ -15,7 +15,7 @@ use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::status::{self, Status};
 use crate::federation::{Federation, decode_error, metrics, named};
-use crate::frames::prometheus::{self as conv, PromData, PromResponse, ResultType};
+use crate::frames::prometheus::{self as conv, PromData, ResultType};
 use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
 use crate::registry::Backend;
 
@@ -116,7 +116,7 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
     let query_json = json!({
         "expr": body.query.unwrap_or_default(),
         "instant": instant,
-        "step": format!("{step_ms}ms").replace("0ms", "0ms"),
+        "step": format!("{step_ms}ms"),
         "aggregate": body.aggregate.unwrap_or_default(),
         "legendFormat": body.legend_format.unwrap_or_default(),
     });
@@ -278,6 +278,3 @@ async fn metadata(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fle
     .await;
     Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
 }
-
-#[allow(dead_code)]
-fn unused(_: &PromResponse) {}

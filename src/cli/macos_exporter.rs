@@ -12,6 +12,7 @@ use tokio::io::AsyncReadExt;
 use crate::probes::macos::{PowerSample, SAMPLERS, plist, split_documents};
 
 /// This machine's host name (the `node` label when none is given).
+#[allow(unsafe_code)] // one libc call; std has no portable gethostname
 fn hostname() -> String {
     let mut buf = [0u8; 256];
     // SAFETY: gethostname writes at most buf.len() bytes into buf.

@@ -16,7 +16,7 @@ use crate::api::{self, ApiRequest};
 use crate::error::FleetError;
 use crate::federation::health::{self, Overall};
 use crate::federation::{self, Federation};
-use crate::frames::{Field, FieldValues, Frame};
+use crate::frames::{FieldValues, Frame};
 use crate::query::{self, QueryEnvelope, TimeRange};
 use crate::registry::Registry;
 
@@ -211,7 +211,6 @@ fn print_table(frames: &[Frame]) {
             FieldValues::F64(v) => (v.len(), v.last().copied()),
             _ => (value.len(), None),
         };
-        let _: Option<&Field> = None;
         println!("{{{}}}  points={n}  last={}", labels.join(", "), last.map(crate::frames::prometheus::format_value).unwrap_or_default());
     }
 }

@@ -38,28 +38,25 @@
 //! feature is on), which puts `data` first and `entities` before `values`. So
 //! anything sent to Grafana (HTTP API bodies, stream packets) must use
 //! [`to_json_bytes`] / [`frames_to_json_bytes`], which write Go's order directly
-//! without building a `Value` tree; [`to_json`] is the same document as a
-//! `Value`, for inspection and tests.
+//! without building a `Value` tree. They are the only encoder: [`to_json`] parses
+//! their output back into a `Value`, for inspection and tests.
 
 use serde::Serialize;
-use serde_json::{Map, Number, Value as JsonValue};
+use serde_json::Value as JsonValue;
 
 use super::{Field, FieldValues, Frame};
 
-/// One frame as Grafana data-frame JSON (`{"schema":…,"data":…}`).
-///
-/// Does not validate column lengths (each column is written as it is); use
-/// [`super::arrow::row_count`] where a mismatch must be an error.
+/// [`to_json_bytes`] read back into a `Value` (keys sorted), for inspection and
+/// tests: there is one encoder, and this is its output.
 pub fn to_json(frame: &Frame) -> JsonValue {
-    let mut root = Map::new();
-    root.insert("schema".to_owned(), schema(frame));
-    root.insert("data".to_owned(), data(frame));
-    JsonValue::Object(root)
+    // The encoder writes valid JSON for every frame (see its tests), so the
+    // parse cannot fail; should it ever, `null` says so rather than a half value.
+    serde_json::from_slice(&to_json_bytes(frame)).unwrap_or(JsonValue::Null)
 }
 
-/// Several frames as a JSON array of [`to_json`] objects.
+/// [`frames_to_json_bytes`] read back into a `Value`, for inspection and tests.
 pub fn frames_to_json(frames: &[Frame]) -> JsonValue {
-    JsonValue::Array(frames.iter().map(to_json).collect())
+    serde_json::from_slice(&frames_to_json_bytes(frames)).unwrap_or(JsonValue::Null)
 }
 
 /// One frame as frame-JSON text in the Go SDK's key order (see the module
@@ -104,48 +101,6 @@ fn type_info(values: &FieldValues) -> (&'static str, bool) {
     }
 }
 
-fn schema(frame: &Frame) -> JsonValue {
-    let mut schema = Map::new();
-    if !frame.name.is_empty() {
-        schema.insert("name".to_owned(), JsonValue::String(frame.name.clone()));
-    }
-    if !frame.ref_id.is_empty() {
-        schema.insert("refId".to_owned(), JsonValue::String(frame.ref_id.clone()));
-    }
-    if let Some(meta) = &frame.meta {
-        // Serialising these plain structs into a Value cannot fail (string keys
-        // only; non-finite floats become null).
-        schema.insert("meta".to_owned(), serde_json::to_value(meta).unwrap_or(JsonValue::Null));
-    }
-    schema.insert("fields".to_owned(), JsonValue::Array(frame.fields.iter().map(field_schema).collect()));
-    JsonValue::Object(schema)
-}
-
-fn field_schema(field: &Field) -> JsonValue {
-    let mut out = Map::new();
-    if !field.name.is_empty() {
-        out.insert("name".to_owned(), JsonValue::String(field.name.clone()));
-    }
-    out.insert("type".to_owned(), JsonValue::String(super::arrow::ts_type(&field.values).to_owned()));
-
-    let (frame_type, nullable) = type_info(&field.values);
-    let mut info = Map::new();
-    info.insert("frame".to_owned(), JsonValue::String(frame_type.to_owned()));
-    if nullable {
-        info.insert("nullable".to_owned(), JsonValue::Bool(true));
-    }
-    out.insert("typeInfo".to_owned(), JsonValue::Object(info));
-
-    if !field.labels.is_empty() {
-        let labels = field.labels.iter().map(|(k, v)| (k.clone(), JsonValue::String(v.clone()))).collect::<Map<String, JsonValue>>();
-        out.insert("labels".to_owned(), JsonValue::Object(labels));
-    }
-    if let Some(config) = &field.config {
-        out.insert("config".to_owned(), serde_json::to_value(config).unwrap_or(JsonValue::Null));
-    }
-    JsonValue::Object(out)
-}
-
 /// Row indexes of the values JSON numbers cannot carry.
 #[derive(Default)]
 struct Entities {
@@ -157,24 +112,6 @@ struct Entities {
 impl Entities {
     fn is_empty(&self) -> bool {
         self.nan.is_empty() && self.inf.is_empty() && self.neg_inf.is_empty()
-    }
-
-    fn into_json(self) -> JsonValue {
-        if self.is_empty() {
-            return JsonValue::Null;
-        }
-        let list = |v: Vec<usize>| JsonValue::Array(v.into_iter().map(JsonValue::from).collect());
-        let mut out = Map::new();
-        if !self.nan.is_empty() {
-            out.insert("NaN".to_owned(), list(self.nan));
-        }
-        if !self.inf.is_empty() {
-            out.insert("Inf".to_owned(), list(self.inf));
-        }
-        if !self.neg_inf.is_empty() {
-            out.insert("NegInf".to_owned(), list(self.neg_inf));
-        }
-        JsonValue::Object(out)
     }
 
     /// Writes the entry as Go does: `null`, or the non-empty lists in the order
@@ -200,114 +137,6 @@ impl Entities {
         }
         out.push(b'}');
     }
-}
-
-/// One encoded column plus its side tables.
-struct Column {
-    values: Vec<JsonValue>,
-    entities: Entities,
-    /// Sub-millisecond remainders, allocated on the first non-zero one.
-    nanos: Option<Vec<i64>>,
-}
-
-impl Column {
-    fn new(len: usize) -> Self {
-        Column { values: Vec::with_capacity(len), entities: Entities::default(), nanos: None }
-    }
-
-    fn push_f64(&mut self, v: f64) {
-        let row = self.values.len();
-        match Number::from_f64(v) {
-            Some(n) => self.values.push(JsonValue::Number(n)),
-            None => {
-                if v.is_nan() {
-                    self.entities.nan.push(row);
-                } else if v > 0.0 {
-                    self.entities.inf.push(row);
-                } else {
-                    self.entities.neg_inf.push(row);
-                }
-                self.values.push(JsonValue::Null);
-            }
-        }
-    }
-
-    /// Epoch milliseconds (floored, as Go's `UnixMilli`) and the remainder.
-    fn push_time(&mut self, ns: i64, len: usize) {
-        let row = self.values.len();
-        let ms = ns.div_euclid(1_000_000);
-        let rest = ns.rem_euclid(1_000_000);
-        if rest != 0 {
-            self.nanos.get_or_insert_with(|| vec![0; len])[row] = rest;
-        }
-        self.values.push(JsonValue::from(ms));
-    }
-}
-
-fn encode_column(values: &FieldValues) -> Column {
-    let len = values.len();
-    let mut col = Column::new(len);
-    match values {
-        FieldValues::TimeNs(v) => v.iter().for_each(|ns| col.push_time(*ns, len)),
-        FieldValues::NullableTimeNs(v) => {
-            for ns in v {
-                match ns {
-                    Some(ns) => col.push_time(*ns, len),
-                    None => col.values.push(JsonValue::Null),
-                }
-            }
-        }
-        FieldValues::F64(v) => v.iter().for_each(|x| col.push_f64(*x)),
-        FieldValues::NullableF64(v) => {
-            for x in v {
-                match x {
-                    Some(x) => col.push_f64(*x),
-                    None => col.values.push(JsonValue::Null),
-                }
-            }
-        }
-        FieldValues::I64(v) => col.values.extend(v.iter().map(|x| JsonValue::from(*x))),
-        FieldValues::NullableI64(v) => col.values.extend(v.iter().map(|x| x.map_or(JsonValue::Null, JsonValue::from))),
-        FieldValues::U64(v) => col.values.extend(v.iter().map(|x| JsonValue::from(*x))),
-        FieldValues::Bool(v) => col.values.extend(v.iter().map(|x| JsonValue::Bool(*x))),
-        FieldValues::NullableBool(v) => col.values.extend(v.iter().map(|x| x.map_or(JsonValue::Null, JsonValue::Bool))),
-        FieldValues::Str(v) => col.values.extend(v.iter().map(|s| JsonValue::String(s.clone()))),
-        FieldValues::NullableStr(v) => col.values.extend(v.iter().map(|s| s.as_ref().map_or(JsonValue::Null, |s| JsonValue::String(s.clone())))),
-        FieldValues::Json(v) => col.values.extend(v.iter().cloned()),
-        FieldValues::NullableJson(v) => col.values.extend(v.iter().map(|x| x.clone().unwrap_or(JsonValue::Null))),
-    }
-    col
-}
-
-fn data(frame: &Frame) -> JsonValue {
-    let mut values = Vec::with_capacity(frame.fields.len());
-    let mut entities = Vec::with_capacity(frame.fields.len());
-    let mut nanos = Vec::with_capacity(frame.fields.len());
-    let (mut any_entities, mut any_nanos) = (false, false);
-
-    for field in &frame.fields {
-        let col = encode_column(&field.values);
-        values.push(JsonValue::Array(col.values));
-        any_entities |= !col.entities.is_empty();
-        entities.push(col.entities.into_json());
-        nanos.push(match col.nanos {
-            Some(n) => {
-                any_nanos = true;
-                JsonValue::Array(n.into_iter().map(JsonValue::from).collect())
-            }
-            None => JsonValue::Null,
-        });
-    }
-
-    let mut out = Map::new();
-    out.insert("values".to_owned(), JsonValue::Array(values));
-    if any_entities {
-        out.insert("entities".to_owned(), JsonValue::Array(entities));
-    }
-    if any_nanos {
-        out.insert("nanos".to_owned(), JsonValue::Array(nanos));
-    }
-    JsonValue::Object(out)
 }
 
 /// Appends `value` as JSON. Writing into a `Vec` cannot fail on I/O, and the
@@ -711,16 +540,24 @@ mod tests {
     }
 
     #[test]
-    fn bytes_are_the_same_document_as_the_value() {
+    fn bytes_are_valid_json_in_go_key_order() {
         for frame in sample_frames() {
             let bytes = to_json_bytes(&frame);
-            let parsed: JsonValue =
-                serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("invalid JSON ({e}): {}", String::from_utf8_lossy(&bytes)));
+            let text = String::from_utf8(bytes.clone()).expect("UTF-8");
+            let parsed: JsonValue = serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("invalid JSON ({e}): {text}"));
             assert_eq!(parsed, to_json(&frame), "frame {:?}", frame.name);
+            // Go's reader needs schema before data, and values before entities/nanos.
+            assert!(text.starts_with("{\"schema\":"), "{text}");
+            let data = text.find(",\"data\":{\"values\":").unwrap_or_else(|| panic!("no data.values: {text}"));
+            for side in ["\"entities\":", "\"nanos\":"] {
+                if let Some(at) = text.rfind(side) {
+                    assert!(at > data, "{side} before values: {text}");
+                }
+            }
         }
         let frames = sample_frames();
         let all: JsonValue = serde_json::from_slice(&frames_to_json_bytes(&frames)).unwrap();
-        assert_eq!(all, frames_to_json(&frames));
+        assert_eq!(all, JsonValue::Array(frames.iter().map(to_json).collect()));
         assert_eq!(frames_to_json_bytes(&[]), b"[]");
     }
 

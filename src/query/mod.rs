@@ -26,7 +26,7 @@ pub use traces::TracesQuery;
 pub enum QueryError {
     #[error("malformed query JSON: {0}")]
     Json(String),
-    #[error("unknown queryType {0:?} (expected one of metrics, logs, traces, alerts, gpu, cnf, macos)")]
+    #[error("unknown queryType {0:?} (expected one of {names})", names = kind_names().join(", "))]
     UnknownKind(String),
     #[error("queryType {0:?} is not supported by this version of the plugin")]
     Unsupported(String),
@@ -115,6 +115,86 @@ pub enum QueryKind {
     Cnf(cnf::CnfQuery),
 }
 
+/// One `queryType`: the name in the query JSON, what it needs, and its parser.
+///
+/// [`KINDS`] is the one list of kinds: the parser dispatches on it, the error
+/// for an unknown kind names its entries, and the fuzz targets, the dashboard
+/// checks and the docs check (`tests/dashboards.rs`) read it. A new kind is a
+/// module here plus one entry below.
+pub struct KindSpec {
+    /// `queryType` as the JSON (and `DataQuery.query_type`) carries it.
+    pub name: &'static str,
+    /// The field a query of this kind cannot do without (the editor always
+    /// writes it); `None` when every field has a default.
+    pub required_field: Option<&'static str>,
+    /// The heading of its section in docs/query-model.md (`## `name`` …).
+    pub summary: &'static str,
+    /// Parses the whole query object (the shared fields included).
+    pub parse: fn(&[u8], &QueryEnvelope) -> Result<QueryKind, QueryError>,
+}
+
+/// Every query kind, in the order the editor and the docs list them.
+pub const KINDS: &[KindSpec] = &[
+    KindSpec {
+        name: "metrics",
+        required_field: Some("expr"),
+        summary: "PromQL across clusters",
+        parse: parse_metrics,
+    },
+    KindSpec {
+        name: "logs",
+        required_field: Some("expr"),
+        summary: "LogQL across clusters",
+        parse: |json, env| Ok(QueryKind::Logs(LogsQuery::parse(json, env)?)),
+    },
+    KindSpec {
+        name: "traces",
+        required_field: Some("query"),
+        summary: "TraceQL across every cluster's Tempo",
+        parse: |json, env| Ok(QueryKind::Traces(TracesQuery::parse(json, env)?)),
+    },
+    KindSpec {
+        name: "alerts",
+        required_field: None,
+        summary: "every cluster's Alertmanager",
+        parse: |json, env| Ok(QueryKind::Alerts(alerts::AlertsQuery::parse(json, env)?)),
+    },
+    KindSpec {
+        name: "gpu",
+        required_field: Some("view"),
+        summary: "GPU fleet (nvidia-smi over Kubernetes exec, or DCGM)",
+        parse: |json, env| Ok(QueryKind::Gpu(gpu::GpuQuery::parse(json, env)?)),
+    },
+    KindSpec {
+        name: "cnf",
+        required_field: Some("cnfView"),
+        summary: "telco CNF probes (PTP, SR-IOV, DPDK, workloads)",
+        parse: |json, env| Ok(QueryKind::Cnf(cnf::CnfQuery::parse(json, env)?)),
+    },
+    KindSpec {
+        name: "macos",
+        required_field: None,
+        summary: "Apple-Silicon power",
+        parse: |json, env| Ok(QueryKind::Metrics(macos::parse(json, env)?)),
+    },
+];
+
+/// The kind called `name`, if there is one.
+pub fn kind(name: &str) -> Option<&'static KindSpec> {
+    KINDS.iter().find(|k| k.name == name)
+}
+
+/// The names of every kind, in [`KINDS`] order.
+pub fn kind_names() -> Vec<&'static str> {
+    KINDS.iter().map(|k| k.name).collect()
+}
+
+impl std::fmt::Debug for KindSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KindSpec").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
 /// The fields every kind shares; the rest of the object belongs to the kind.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -123,9 +203,22 @@ struct Common {
     query_type: Option<String>,
     #[serde(default)]
     clusters: Option<ClusterList>,
-    /// `metrics` only: `prometheus` (default) or `clickhouse`.
-    #[serde(default)]
-    source: Option<String>,
+}
+
+/// `metrics` from each cluster's Prometheus (`source` empty or `prometheus`) or
+/// from the ClickHouse long-term store (`source: clickhouse`).
+fn parse_metrics(json: &[u8], env: &QueryEnvelope) -> Result<QueryKind, QueryError> {
+    #[derive(Deserialize)]
+    struct Source {
+        #[serde(default)]
+        source: Option<String>,
+    }
+    let s: Source = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
+    match s.source.as_deref().map(str::trim).unwrap_or("") {
+        "" | "prometheus" => Ok(QueryKind::Metrics(MetricsQuery::parse(json, env)?)),
+        "clickhouse" => Ok(QueryKind::Clickhouse(crate::clickhouse::ChQuery::parse(json, env)?)),
+        other => Err(QueryError::Field { field: "source", message: format!("{other:?} is not one of prometheus, clickhouse") }),
+    }
 }
 
 /// `clusters` as a list, or as one string (a single-value template variable,
@@ -161,20 +254,8 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
         .filter(|k| !k.is_empty())
         .or_else(|| (!proto_query_type.is_empty()).then(|| proto_query_type.to_owned()))
         .unwrap_or_else(|| "metrics".to_owned());
-    let kind = match kind_name.as_str() {
-        "metrics" => match common.source.as_deref().map(str::trim).unwrap_or("") {
-            "" | "prometheus" => QueryKind::Metrics(MetricsQuery::parse(json, &env)?),
-            "clickhouse" => QueryKind::Clickhouse(crate::clickhouse::ChQuery::parse(json, &env)?),
-            other => return Err(QueryError::Field { field: "source", message: format!("{other:?} is not one of prometheus, clickhouse") }),
-        },
-        "logs" => QueryKind::Logs(LogsQuery::parse(json, &env)?),
-        "alerts" => QueryKind::Alerts(alerts::AlertsQuery::parse(json, &env)?),
-        "traces" => QueryKind::Traces(TracesQuery::parse(json, &env)?),
-        "gpu" => QueryKind::Gpu(gpu::GpuQuery::parse(json, &env)?),
-        "cnf" => QueryKind::Cnf(cnf::CnfQuery::parse(json, &env)?),
-        "macos" => QueryKind::Metrics(macos::parse(json, &env)?),
-        _ => return Err(QueryError::UnknownKind(kind_name)),
-    };
+    let spec = kind(&kind_name).ok_or(QueryError::UnknownKind(kind_name))?;
+    let kind = (spec.parse)(json, &env)?;
     Ok(QueryRequest {
         ref_id: env.ref_id,
         time_range: env.time_range,

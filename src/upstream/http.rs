@@ -281,7 +281,9 @@ fn default_headers(endpoint: &Endpoint) -> Result<HeaderMap, UpstreamError> {
     }
     let creds = &endpoint.credentials;
     let auth = match (&creds.basic_auth, &creds.bearer_token) {
-        (Some((user, pass)), _) => Some(format!("Basic {}", base64_lite::encode(format!("{user}:{}", pass.expose()).as_bytes()))),
+        (Some((user, pass)), _) => {
+            Some(format!("Basic {}", base64::Engine::encode(&base64::engine::general_purpose::STANDARD, format!("{user}:{}", pass.expose()))))
+        }
         (None, Some(token)) => Some(format!("Bearer {}", token.expose())),
         (None, None) => None,
     };
@@ -291,36 +293,6 @@ fn default_headers(endpoint: &Endpoint) -> Result<HeaderMap, UpstreamError> {
         headers.insert(AUTHORIZATION, v);
     }
     Ok(headers)
-}
-
-/// Standard base64, enough for a Basic auth header.
-mod base64_lite {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(input: &[u8]) -> String {
-        let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-        for chunk in input.chunks(3) {
-            let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-
-    #[cfg(test)]
-    #[test]
-    fn rfc4648_vectors() {
-        for (i, o) in [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")]
-        {
-            assert_eq!(encode(i.as_bytes()), o);
-        }
-    }
 }
 
 fn classify(e: &reqwest::Error) -> UpstreamError {

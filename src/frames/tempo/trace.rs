@@ -1,257 +1,14 @@
-//! Tempo responses → Grafana frames.
-//!
-//! * `/api/search` → [`SearchHit`]s → a table frame whose `traceID` column links
-//!   (internally) to a `traces` query of this datasource with `tracesView: trace`.
-//! * Trace by ID (v1 `{"batches":…}`, v2 `{"trace":{"resourceSpans":…}}`, or
-//!   plain OTLP JSON `{"resourceSpans":…}`) → [`Span`]s → the frame Grafana's
-//!   trace view reads: `traceID spanID parentSpanID operationName serviceName
-//!   kind statusCode statusMessage startTime duration serviceTags tags logs
-//!   references` (+ `instrumentationLibraryName/Version`, `traceState`), with
-//!   `startTime`/`duration` in ms (f64), the tag/log/reference columns as JSON,
-//!   and `meta.preferredVisualisationType = "trace"` (the shape of Grafana's own
-//!   Tempo datasource, `pkg/tsdb/tempo/trace_transform.go`).
-//!
-//! Bodies are decoded with typed serde structs (no `serde_json::Value` tree of
-//! the body); only attribute values become JSON, because the frame stores them
-//! as JSON. IDs arrive as base64 (Tempo's protobuf-JSON) or hex (OTLP JSON) and
-//! leave as lower-case hex.
+//! Tempo trace by ID (v1 `batches`, v2 `trace.resourceSpans`, plain OTLP
+//! JSON): spans merged across clusters and the frame Grafana's trace view reads.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::{Value as JsonValue, json};
 
-use super::{DataLink, Field, FieldConfig, FieldValues, Frame, FrameMeta};
-use crate::query::traces::normalize_trace_id;
-
-/// A number sent as a JSON number or a string (protobuf-JSON int64), or an enum name.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Num {
-    I(i64),
-    U(u64),
-    F(f64),
-    S(String),
-}
-
-impl Num {
-    fn as_i64(&self) -> Option<i64> {
-        match self {
-            Num::I(i) => Some(*i),
-            Num::U(u) => i64::try_from(*u).ok(),
-            Num::F(f) if f.is_finite() => Some(*f as i64),
-            Num::F(_) => None,
-            Num::S(s) => s.trim().parse::<i64>().ok(),
-        }
-    }
-
-    fn as_f64(&self) -> Option<f64> {
-        match self {
-            Num::I(i) => Some(*i as f64),
-            Num::U(u) => Some(*u as f64),
-            Num::F(f) => Some(*f),
-            Num::S(s) => match s.as_str() {
-                "NaN" => Some(f64::NAN),
-                "Infinity" => Some(f64::INFINITY),
-                "-Infinity" => Some(f64::NEG_INFINITY),
-                s => s.trim().parse().ok(),
-            },
-        }
-    }
-}
-
-// ---------------------------------------------------------------- search
-
-#[derive(Deserialize)]
-struct RawSearch {
-    #[serde(default)]
-    traces: Vec<RawTraceSummary>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawTraceSummary {
-    #[serde(rename = "traceID")]
-    trace_id: String,
-    #[serde(default)]
-    root_service_name: Option<String>,
-    #[serde(default)]
-    root_trace_name: Option<String>,
-    #[serde(default)]
-    start_time_unix_nano: Option<Num>,
-    #[serde(default)]
-    duration_ms: Option<Num>,
-    #[serde(default)]
-    span_set: Option<RawSpanSet>,
-    #[serde(default)]
-    span_sets: Option<Vec<RawSpanSet>>,
-    #[serde(default)]
-    service_stats: Option<BTreeMap<String, RawServiceStats>>,
-}
-
-#[derive(Deserialize)]
-struct RawSpanSet {
-    #[serde(default)]
-    matched: Option<Num>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RawServiceStats {
-    #[serde(default)]
-    span_count: Option<Num>,
-    #[serde(default)]
-    error_count: Option<Num>,
-}
-
-/// One trace of a search answer (merged over the clusters that hold parts of it).
-#[derive(Debug, Clone, PartialEq)]
-pub struct SearchHit {
-    /// 32 lower-case hex digits (Tempo's leading zeros restored).
-    pub trace_id: String,
-    pub root_service: String,
-    pub root_name: String,
-    pub start_ns: i64,
-    pub duration_ms: f64,
-    /// From `serviceStats` (Tempo ≥ 2.6); `None` when not reported.
-    pub span_count: Option<i64>,
-    pub error_count: Option<i64>,
-    /// Services in `serviceStats`.
-    pub service_count: Option<i64>,
-    /// Spans matched over all spansets.
-    pub matched: i64,
-    pub span_sets: i64,
-    /// Names of the clusters holding the trace, in federation order.
-    pub clusters: Vec<String>,
-    /// Their ids, same order.
-    pub cluster_ids: Vec<String>,
-}
-
-/// Decode an `/api/search` body.
-pub fn parse_search(body: &[u8]) -> Result<Vec<SearchHit>, String> {
-    expect_object(body)?;
-    let raw: RawSearch = serde_json::from_slice(body).map_err(|e| e.to_string())?;
-    raw.traces
-        .into_iter()
-        .map(|t| {
-            let trace_id = normalize_trace_id(&t.trace_id).ok_or_else(|| format!("traceID {:?} is not a trace ID", t.trace_id))?;
-            let sets: Vec<RawSpanSet> = match (t.span_sets, t.span_set) {
-                (Some(sets), _) => sets,
-                (None, Some(one)) => vec![one],
-                (None, None) => Vec::new(),
-            };
-            let (span_count, error_count) = match &t.service_stats {
-                Some(stats) => (
-                    Some(stats.values().filter_map(|s| s.span_count.as_ref().and_then(Num::as_i64)).sum()),
-                    Some(stats.values().filter_map(|s| s.error_count.as_ref().and_then(Num::as_i64)).sum()),
-                ),
-                None => (None, None),
-            };
-            Ok(SearchHit {
-                trace_id,
-                root_service: t.root_service_name.unwrap_or_default(),
-                root_name: t.root_trace_name.unwrap_or_default(),
-                start_ns: t.start_time_unix_nano.as_ref().and_then(Num::as_i64).unwrap_or(0),
-                duration_ms: t.duration_ms.as_ref().and_then(Num::as_f64).unwrap_or(0.0),
-                span_count,
-                error_count,
-                service_count: t.service_stats.as_ref().map(|s| s.len() as i64),
-                matched: sets.iter().filter_map(|s| s.matched.as_ref().and_then(Num::as_i64)).sum(),
-                span_sets: sets.len() as i64,
-                clusters: Vec::new(),
-                cluster_ids: Vec::new(),
-            })
-        })
-        .collect()
-}
-
-/// Serde would also read a struct from a JSON array; Tempo only sends objects.
-fn expect_object(body: &[u8]) -> Result<(), String> {
-    match body.iter().find(|b| !b.is_ascii_whitespace()) {
-        Some(b'{') => Ok(()),
-        _ => Err("expected a JSON object".into()),
-    }
-}
-
-fn is_placeholder(root: &str) -> bool {
-    root.is_empty() || root.starts_with('<')
-}
-
-/// Merge per-cluster hits (a trace split over clusters appears once), newest
-/// first, at most `limit`.
-/// `per_cluster`: (cluster id, cluster name, hits).
-pub fn merge_search(per_cluster: Vec<(String, String, Vec<SearchHit>)>, limit: usize) -> Vec<SearchHit> {
-    let mut by_id: HashMap<String, SearchHit> = HashMap::new();
-    for (cluster_id, cluster, hits) in per_cluster {
-        for mut h in hits {
-            match by_id.get_mut(&h.trace_id) {
-                None => {
-                    h.clusters = vec![cluster.clone()];
-                    h.cluster_ids = vec![cluster_id.clone()];
-                    by_id.insert(h.trace_id.clone(), h);
-                }
-                Some(m) => {
-                    let end = (m.start_ns as f64 + m.duration_ms * 1e6).max(h.start_ns as f64 + h.duration_ms * 1e6);
-                    if is_placeholder(&m.root_service) && !is_placeholder(&h.root_service) {
-                        m.root_service = h.root_service;
-                        m.root_name = h.root_name;
-                    }
-                    m.start_ns = m.start_ns.min(h.start_ns);
-                    m.duration_ms = ((end - m.start_ns as f64) / 1e6).round();
-                    m.span_count = add_opt(m.span_count, h.span_count);
-                    m.error_count = add_opt(m.error_count, h.error_count);
-                    m.service_count = m.service_count.max(h.service_count);
-                    m.matched += h.matched;
-                    m.span_sets += h.span_sets;
-                    if !m.cluster_ids.contains(&cluster_id) {
-                        m.clusters.push(cluster.clone());
-                        m.cluster_ids.push(cluster_id.clone());
-                    }
-                }
-            }
-        }
-    }
-    let mut out: Vec<SearchHit> = by_id.into_values().collect();
-    out.sort_by(|a, b| b.start_ns.cmp(&a.start_ns).then_with(|| a.trace_id.cmp(&b.trace_id)));
-    out.truncate(limit);
-    out
-}
-
-fn add_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
-    match (a, b) {
-        (None, None) => None,
-        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
-    }
-}
-
-/// The search results table. `trace_link` goes on `traceID`.
-pub fn search_frame(hits: &[SearchHit], ref_id: &str, trace_link: Option<DataLink>, meta: FrameMeta) -> Frame {
-    let mut id_field = Field::new("traceID", FieldValues::Str(hits.iter().map(|h| h.trace_id.clone()).collect()));
-    id_field.config =
-        Some(FieldConfig { display_name_from_ds: Some("Trace ID".into()), links: trace_link.into_iter().collect(), ..FieldConfig::default() });
-    let ms = || Some(FieldConfig { unit: Some("ms".into()), ..FieldConfig::default() });
-    let mut duration = Field::new("duration", FieldValues::F64(hits.iter().map(|h| h.duration_ms).collect()));
-    duration.config = ms();
-    Frame {
-        name: "Traces".into(),
-        ref_id: ref_id.to_owned(),
-        meta: Some(meta),
-        fields: vec![
-            id_field,
-            Field::new("cluster", FieldValues::Str(hits.iter().map(|h| h.clusters.join(", ")).collect())),
-            Field::new("rootServiceName", FieldValues::Str(hits.iter().map(|h| h.root_service.clone()).collect())),
-            Field::new("rootTraceName", FieldValues::Str(hits.iter().map(|h| h.root_name.clone()).collect())),
-            Field::new("startTime", FieldValues::TimeNs(hits.iter().map(|h| h.start_ns).collect())),
-            duration,
-            Field::new("spanCount", FieldValues::NullableI64(hits.iter().map(|h| h.span_count).collect())),
-            Field::new("errorCount", FieldValues::NullableI64(hits.iter().map(|h| h.error_count).collect())),
-            Field::new("matched", FieldValues::I64(hits.iter().map(|h| h.matched).collect())),
-        ],
-    }
-}
-
-// ---------------------------------------------------------------- trace by ID
+use super::{Num, expect_object};
+use crate::frames::{DataLink, Field, FieldConfig, FieldValues, Frame, FrameMeta};
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -540,29 +297,14 @@ fn status_code(c: Option<&Num>) -> i64 {
     }
 }
 
+/// Tempo's OTLP JSON carries IDs as standard base64; some writers use the URL-safe
+/// alphabet or drop the padding. Accept all three.
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let mut buf = 0u32;
-    let mut bits = 0;
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            _ => return None,
-        };
-        buf = (buf << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((buf >> bits) as u8);
-            buf &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    use base64::Engine as _;
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+    let s = s.trim_end_matches('=');
+    let engine = if s.contains(['-', '_']) { &URL_SAFE_NO_PAD } else { &STANDARD_NO_PAD };
+    engine.decode(s).ok()
 }
 
 /// An ID of `bytes` bytes as hex: hex input is kept (lower-cased), base64 is decoded.
@@ -747,7 +489,3 @@ pub fn trace_frame(spans: &[Span], ref_id: &str, span_links: Vec<DataLink>, meta
 pub fn trace_meta() -> FrameMeta {
     FrameMeta { preferred_visualisation_type: Some("trace".into()), ..FrameMeta::default() }
 }
-
-#[cfg(test)]
-#[path = "tempo_tests.rs"]
-mod tests;

@@ -1,197 +1,9 @@
-//! A LogQL validator: rejects malformed queries before any cluster sees them.
-//!
-//! No LogQL parser exists as a Rust crate, so this is a small recursive-descent
-//! checker over Loki's grammar (pkg/logql/syntax/expr.y). It does not build an
-//! AST — Loki parses again — it only answers "would Loki reject this?" for the
-//! mistakes people make (unbalanced brackets, unterminated strings, a missing
-//! stream selector, an operator without a value, an unknown function, a range
-//! without a duration) with a message naming the line and column, and tells log
-//! queries from metric queries.
-//!
-//! It errs on the side of accepting: a construct it does not know inside a
-//! pipeline stage is left to Loki, whose error then comes back per cluster.
-//!
-//! Regular expressions (`=~`/`!~` label matchers and label filters, `|~`/`!~`
-//! line filters, the `regexp` stage) are compiled with the `regex` crate, whose
-//! syntax is RE2's (Loki's) for everything a query uses; label matchers are
-//! anchored the way Loki anchors them. Nesting (aggregations, parentheses) is
-//! limited to [`MAX_NESTING`] levels so the recursive descent cannot overflow
-//! the stack.
+//! LogQL checker: recursive descent over Loki's grammar
+//! (`pkg/logql/syntax/expr.y`), and the regular-expression checks.
 
-use super::metrics::parse_duration_ms;
-
-/// What a valid query is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogqlKind {
-    /// A stream selector with an optional pipeline: returns log lines.
-    Log,
-    /// A range/vector aggregation: returns samples.
-    Metric,
-}
-
-/// Range aggregations: `f( <log range> )`, `quantile_over_time(φ, <log range>)`.
-const RANGE_FUNCS: &[&str] = &[
-    "rate",
-    "rate_counter",
-    "count_over_time",
-    "bytes_rate",
-    "bytes_over_time",
-    "sum_over_time",
-    "avg_over_time",
-    "max_over_time",
-    "min_over_time",
-    "first_over_time",
-    "last_over_time",
-    "stdvar_over_time",
-    "stddev_over_time",
-    "quantile_over_time",
-    "absent_over_time",
-];
-/// Vector aggregations: `agg [by|without (…)] ( [param,] <metric> ) [by|without (…)]`.
-const VECTOR_AGGS: &[&str] = &["sum", "avg", "min", "max", "count", "stddev", "stdvar", "topk", "bottomk", "sort", "sort_desc", "approx_topk"];
-const PARAM_AGGS: &[&str] = &["topk", "bottomk", "approx_topk"];
-const BINARY_WORDS: &[&str] = &["and", "or", "unless"];
-
-/// Deeper nesting of aggregations, parentheses and label-filter groups is
-/// rejected: no real query comes close, and it keeps the recursive descent far
-/// from the end of a 2 MiB worker-thread stack (the 64 KiB expression limit
-/// alone allows ~12 000 levels of `sum(`).
-pub const MAX_NESTING: usize = 256;
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    /// A quoted string, unquoted; `None` when it holds an escape this checker
-    /// does not decode (Loki then judges it).
-    Str(Option<String>),
-    /// A number, duration (`5m`, `1h30m`) or byte size (`10KB`).
-    Num(String),
-    Punct(&'static str),
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
-    pos: usize,
-}
-
-/// Punctuation, longest first.
-const PUNCT: &[&str] = &[
-    "|=", "|~", "|>", "!=", "!~", "!>", "=~", "==", ">=", "<=", "{", "}", "(", ")", "[", "]", ",", "|", "=", ">", "<", "+", "-", "*", "/", "%", "^",
-];
-
-/// Validate `expr`; the error names the position (`line L, col C`).
-pub fn validate(expr: &str) -> Result<LogqlKind, String> {
-    let toks = tokenize(expr).map_err(|(pos, m)| at(expr, pos, &m))?;
-    let mut p = Parser { toks, i: 0, len: expr.len(), depth: 0 };
-    let kind = p.top().map_err(|(pos, m)| at(expr, pos, &m))?;
-    Ok(kind)
-}
-
-fn at(expr: &str, pos: usize, message: &str) -> String {
-    let pos = pos.min(expr.len());
-    let before = &expr[..expr.floor_char_boundary_compat(pos)];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map(|l| l.chars().count()).unwrap_or(0) + 1;
-    format!("parse error at line {line}, col {col}: {message}")
-}
-
-trait FloorBoundary {
-    fn floor_char_boundary_compat(&self, i: usize) -> usize;
-}
-
-impl FloorBoundary for str {
-    fn floor_char_boundary_compat(&self, mut i: usize) -> usize {
-        while i > 0 && !self.is_char_boundary(i) {
-            i -= 1;
-        }
-        i
-    }
-}
-
-fn tokenize(s: &str) -> Result<Vec<Token>, (usize, String)> {
-    let b = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_whitespace() {
-            i += 1;
-        } else if c == b'#' {
-            // Comment to end of line.
-            while i < b.len() && b[i] != b'\n' {
-                i += 1;
-            }
-        } else if c == b'"' || c == b'`' {
-            let start = i;
-            i += 1;
-            loop {
-                match b.get(i) {
-                    None => return Err((start, "unterminated string".into())),
-                    Some(b'\\') if c == b'"' => i += 2,
-                    Some(&q) if q == c => break,
-                    Some(_) => i += 1,
-                }
-            }
-            i += 1;
-            let body = &s[start + 1..i - 1];
-            let text = if c == b'`' { Some(body.to_owned()) } else { unquote(body) };
-            out.push(Token { tok: Tok::Str(text), pos: start });
-        } else if c.is_ascii_digit() || (c == b'.' && b.get(i + 1).is_some_and(u8::is_ascii_digit)) {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
-                i += 1;
-            }
-            out.push(Token { tok: Tok::Num(s[start..i].to_owned()), pos: start });
-        } else if c.is_ascii_alphabetic() || c == b'_' {
-            let start = i;
-            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'.') {
-                i += 1;
-            }
-            out.push(Token { tok: Tok::Ident(s[start..i].to_owned()), pos: start });
-        } else if c == b'$' {
-            return Err((i, "unexpanded template variable (interpolate it before sending)".into()));
-        } else if let Some(p) = PUNCT.iter().find(|p| s[i..].starts_with(**p)) {
-            out.push(Token { tok: Tok::Punct(p), pos: i });
-            i += p.len();
-        } else {
-            let ch = s[i..].chars().next().unwrap_or('?');
-            return Err((i, format!("unexpected character {ch:?}")));
-        }
-    }
-    check_brackets(&out)?;
-    Ok(out)
-}
-
-/// The body of a `"…"` string as Go's `strconv.Unquote` reads it, for the
-/// escapes queries use; `None` for anything else.
-fn unquote(body: &str) -> Option<String> {
-    if !body.contains('\\') {
-        return Some(body.to_owned());
-    }
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        if c != '\\' {
-            out.push(c);
-            continue;
-        }
-        out.push(match chars.next()? {
-            '\\' => '\\',
-            '"' => '"',
-            '\'' => '\'',
-            'n' => '\n',
-            't' => '\t',
-            'r' => '\r',
-            'a' => '\x07',
-            'b' => '\x08',
-            'f' => '\x0c',
-            'v' => '\x0b',
-            _ => return None,
-        });
-    }
-    Some(out)
-}
+use super::lexer::{Tok, Token};
+use super::*;
+use crate::query::metrics::parse_duration_ms;
 
 /// Where a regular expression appears: label matchers are anchored by Loki.
 #[derive(Clone, Copy)]
@@ -231,45 +43,14 @@ fn shown(re: &str) -> String {
     }
 }
 
-/// Balanced `{}`, `()`, `[]`: reported at the unmatched bracket.
-fn check_brackets(toks: &[Token]) -> Result<(), (usize, String)> {
-    let mut stack: Vec<(&str, usize)> = Vec::new();
-    for t in toks {
-        if let Tok::Punct(p) = t.tok {
-            match p {
-                "{" | "(" | "[" => stack.push((p, t.pos)),
-                "}" | ")" | "]" => {
-                    let want = match p {
-                        "}" => "{",
-                        ")" => "(",
-                        _ => "[",
-                    };
-                    match stack.pop() {
-                        Some((open, _)) if open == want => {}
-                        Some((open, pos)) => {
-                            return Err((t.pos, format!("{p:?} does not close {open:?} opened at byte {pos}")));
-                        }
-                        None => return Err((t.pos, format!("unmatched {p:?}"))),
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
-    match stack.pop() {
-        Some((open, pos)) => Err((pos, format!("{open:?} is never closed"))),
-        None => Ok(()),
-    }
-}
-
 type PResult<T> = Result<T, (usize, String)>;
 
-struct Parser {
-    toks: Vec<Token>,
-    i: usize,
-    len: usize,
+pub(super) struct Parser {
+    pub(super) toks: Vec<Token>,
+    pub(super) i: usize,
+    pub(super) len: usize,
     /// Current nesting of aggregations, parentheses and label-filter groups.
-    depth: usize,
+    pub(super) depth: usize,
 }
 
 impl Parser {
@@ -361,7 +142,7 @@ impl Parser {
         r
     }
 
-    fn top(&mut self) -> PResult<LogqlKind> {
+    pub(super) fn top(&mut self) -> PResult<LogqlKind> {
         if self.toks.is_empty() {
             return self.err("a stream selector such as {app=\"api\"}");
         }
@@ -736,102 +517,5 @@ impl Parser {
         }
         self.label_list(false)?;
         self.expect_punct(")")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_real_queries() {
-        for (q, kind) in [
-            (r#"{app="llm-gateway"}"#, LogqlKind::Log),
-            (r#"{cluster="prod-east-1", app="llm-gateway"}"#, LogqlKind::Log),
-            (r#"{app="model-server"} | logfmt | level="warn""#, LogqlKind::Log),
-            (r#"{namespace="gpu-operator"} |~ "level=(warn|error)""#, LogqlKind::Log),
-            (r#"{app="llm-gateway"} | json | status >= 500"#, LogqlKind::Log),
-            (r#"{app=~"llm-.*", env!="dev"} |= "error" != "timeout" | json | line_format "{{.msg}}""#, LogqlKind::Log),
-            (r#"{app="a"} | json team="labels.team", model | keep team, model | drop __error__"#, LogqlKind::Log),
-            (r#"{app="a"} | logfmt --strict | duration > 1.5s and (level="error" or status=~"5..")"#, LogqlKind::Log),
-            (r#"{app="a"} | label_format lvl=level, msg="{{.msg}}" | regexp `(?P<ip>\S+)` | decolorize"#, LogqlKind::Log),
-            (r#"sum by (app) (rate({cluster="prod-east-1"}[5m]))"#, LogqlKind::Metric),
-            (r#"sum by (detected_level) (count_over_time({app="llm-gateway"}[5m]))"#, LogqlKind::Metric),
-            (r#"quantile_over_time(0.95, {app="llm-gateway"} | json | status = 200 | unwrap latency_ms [10m]) by (model)"#, LogqlKind::Metric),
-            (r#"sum by(model)(rate({app="model-server"}|logfmt|level="error"[5m]))"#, LogqlKind::Metric),
-            (r#"topk(5, sum by (app) (bytes_rate({env="prod"}[1m] offset 1h))) / 2"#, LogqlKind::Metric),
-            (r#"sum(rate({a="b"}[5m])) / on (app) group_left sum(rate({a="c"}[5m])) > bool 0.5"#, LogqlKind::Metric),
-            (r#"avg_over_time({a="b"} | unwrap duration(latency) [1m])"#, LogqlKind::Metric),
-            (r#"{app=~"llm-(gateway|router)", pod!~"canary-.*"} |~ `\d{3} (GET|POST)` !~ "(?i)health""#, LogqlKind::Log),
-            (r#"{app="a"} | regexp "(?P<method>\\w+) (?P<path>\\S+)" | status=~"5.." | drop level=~"debug|trace""#, LogqlKind::Log),
-            (r#"{app=~"a\\.b\\/c"} |~ "\\Q(literal\\E""#, LogqlKind::Log),
-        ] {
-            assert_eq!(validate(q), Ok(kind), "{q}");
-        }
-    }
-
-    #[test]
-    fn rejects_garbage_with_positions() {
-        for (q, want) in [
-            (r#"{app="llm-gateway"} | json | status >="#, "line 1, col 39: expected a value after \">=\""),
-            ("", "expected a stream selector"),
-            ("app=\"x\"", "unknown function or keyword \"app\""),
-            (r#"{app="x""#, "col 1: \"{\" is never closed"),
-            (r#"{app="x}"#, "col 6: unterminated string"),
-            (r#"{app="x")"#, "col 9: \")\" does not close \"{\""),
-            (r#"{}"#, "col 1: a stream selector needs at least one matcher"),
-            (r#"{app=x}"#, "col 6: expected a quoted string"),
-            (r#"{app=>"x"}"#, "col 6: expected a quoted string, found \">\""),
-            (r#"{app~"x"}"#, "col 5: unexpected character"),
-            (r#"{app "x"}"#, "col 6: expected a label matcher operator"),
-            (r#"{app="x"} foo"#, "col 11: unexpected \"foo\" after a complete query"),
-            (r#"{app="x"} |= "#, "expected a quoted string after the line filter"),
-            (r#"{app="x"} | "#, "expected a pipeline stage"),
-            (r#"rate({app="x"})"#, "col 15: expected a range such as [5m]"),
-            (r#"rate({app="x"}[5q])"#, "col 16: \"5q\" is not a duration"),
-            (r#"sum(rate({app="x"}[5m]) by (a"#, "\"(\" is never closed"),
-            (r#"frobnicate({app="x"}[5m])"#, "col 1: unknown function or keyword \"frobnicate\""),
-            (r#"sum({app="x"})"#, "col 5: a log query cannot be used as a number"),
-            (r#"{app="$svc"}"#, ""),
-            ("{app=\"x\"}\n| json | a =", "line 2, col 13: expected a value after \"=\""),
-            (r#"{app="x"} | json | $x"#, "col 20: unexpanded template variable"),
-            (r#"{app=~"("}"#, "col 7: invalid regular expression \"(\": unclosed group"),
-            (r#"{app="x", env!~"a[b"}"#, "col 16: invalid regular expression \"a[b\": unclosed character class"),
-            (r#"{app="x"} |~ "a(?P<x" "#, "col 14: invalid regular expression"),
-            (r#"{app="x"} != "ok" !~ "x{2,1}" "#, "col 22: invalid regular expression"),
-            (r#"{app="x"} |~ "ok" or "(" "#, "col 22: invalid regular expression"),
-            (r#"{app="x"} | json | status=~"5(" "#, "col 28: invalid regular expression"),
-            (r#"{app="x"} | logfmt | drop level=~"*" "#, "col 34: invalid regular expression"),
-            (r#"{app="x"} | regexp "(?P<ip" "#, "col 20: invalid regular expression"),
-            (r#"{app="x"} | regexp "(\\S+)" "#, "named capture group"),
-            (r#"sum(count_over_time({app=~"(?=x)"}[5m]))"#, "col 27: invalid regular expression"),
-            (format!(r#"{{app=~"{}"}}"#, "(".repeat(100)).as_str(), "…: unclosed group"),
-        ] {
-            match validate(q) {
-                Err(e) => assert!(e.contains(want), "{q:?}: {e}"),
-                Ok(_) if want.is_empty() => {}
-                Ok(k) => panic!("{q:?} accepted as {k:?}"),
-            }
-        }
-    }
-
-    #[test]
-    fn deep_nesting_is_rejected_not_overflowing() {
-        let too_deep = |open: &str, inner: &str, close: &str| format!("{}{inner}{}", open.repeat(12_000), close.repeat(12_000));
-        for q in [
-            too_deep("sum(", r#"count_over_time({a="b"}[5m])"#, ")"),
-            too_deep("(", r#"count_over_time({a="b"}[5m])"#, ")"),
-            too_deep("vector(", "1", ")"),
-            too_deep("label_replace(", r#"rate({a="b"}[1m])"#, r#","a","b","c","d")"#),
-            format!("rate({}{{a=\"b\"}}[5m]{})", "(".repeat(12_000), ")".repeat(12_000)),
-            format!("{{a=\"b\"}} | {}x=\"y\"{}", "(".repeat(12_000), ")".repeat(12_000)),
-        ] {
-            let e = validate(&q).unwrap_err();
-            assert!(e.contains(&format!("nesting limit is {MAX_NESTING}")), "{}…: {e}", &q[..40]);
-        }
-        // Signs do not nest; 100 levels of aggregation are fine.
-        assert_eq!(validate(&format!("{}1", "-".repeat(30_000))), Ok(LogqlKind::Metric));
-        let q = format!("{}count_over_time({{a=\"b\"}}[5m]){}", "sum(".repeat(100), ")".repeat(100));
-        assert_eq!(validate(&q), Ok(LogqlKind::Metric));
     }
 }
