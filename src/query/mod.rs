@@ -135,12 +135,7 @@ pub struct KindSpec {
 
 /// Every query kind, in the order the editor and the docs list them.
 pub const KINDS: &[KindSpec] = &[
-    KindSpec {
-        name: "metrics",
-        required_field: Some("expr"),
-        summary: "PromQL across clusters",
-        parse: parse_metrics,
-    },
+    KindSpec { name: "metrics", required_field: Some("expr"), summary: "PromQL across clusters", parse: parse_metrics },
     KindSpec {
         name: "logs",
         required_field: Some("expr"),
