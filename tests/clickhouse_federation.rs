@@ -337,7 +337,10 @@ async fn seed_api_query_health_summary_and_completion() {
     assert_eq!(r["cluster_id"], "west");
     assert_eq!(r["result_type"], "MATRIX");
     let series = r["data"].as_array().unwrap();
-    assert!(!series.is_empty() && series.iter().all(|s| s["metric"]["modelName"].is_string() && s["values"].as_array().is_some_and(|v| v.len() == 13)), "{r}");
+    assert!(
+        !series.is_empty() && series.iter().all(|s| s["metric"]["modelName"].is_string() && s["values"].as_array().is_some_and(|v| v.len() == 13)),
+        "{r}"
+    );
     // Partial results when a store is down.
     let body = format!(r#"{{"cluster_ids": ["east", "gone"], "metric_name": "fleetscope_probe_value", "end_time": {end_s}}}"#);
     let (status, v) = api(&s, "POST", "api/v1/cluster-metrics/query", "", &body).await;
