@@ -26,6 +26,10 @@ echo "== Same query, summed across clusters by GPU model (aggregate=sum)"
 "$bin" query --config "$config" --to "$end" --from 30m --aggregate sum \
   'avg by (modelName) (DCGM_FI_DEV_GPU_UTIL)'
 echo
+echo "== The same question of the long-term ClickHouse store (seed 004): one SQL statement for all clusters"
+"$bin" query --config "$config" --to "$end" --from 30m \
+  '{"queryType":"metrics","source":"clickhouse","metric":"DCGM_FI_DEV_GPU_UTIL","groupBy":["modelName"],"reduce":"avg"}'
+echo
 "$bin" serve --config "$config" --listen "$listen" &
 server=$!
 for _ in $(seq 50); do curl -fs "http://$listen/api/v1/clusters" >/dev/null 2>&1 && break; sleep 0.1; done
@@ -34,6 +38,8 @@ echo "   curl -s http://$listen/api/v1/clusters"
 echo "   curl -s -XPOST http://$listen/api/v1/metrics/query -d '{\"query\":\"sum by (cluster) (vllm:num_requests_running)\",\"time\":$end}'"
 echo "   curl -s 'http://$listen/api/v1/metrics/label/modelName/values'"
 echo "   curl -s 'http://$listen/api/v1/alerts'                      # every cluster's Alertmanager"
+echo "   curl -s -XPOST http://$listen/api/v1/cluster-metrics/query -d '{\"cluster_id\":\"west\",\"metric_name\":\"DCGM_FI_DEV_GPU_UTIL\",\"aggregation\":\"avg\",\"end_time\":$end}'"
+echo "   curl -s http://$listen/api/v1/cluster-metrics/east/summary?time=$end   # ClickHouse store"
 echo "   curl -s -XPOST http://$listen/api/v1/logs/query_range -d '{\"query\":\"{app=~\\\".+\\\"} |= \\\"error\\\"\"}'"
 echo "   $bin query --config $config --output json '{\"queryType\":\"gpu\",\"view\":\"processes\",\"source\":\"nvidia-smi\"}'"
 echo "(data ends at $(date -d @"$end" -u +%FT%TZ); Ctrl-C stops the demo and the stack)"

@@ -28,6 +28,8 @@ pub enum ErrorCode {
     PrometheusNotAvailable,
     AlertmanagerNotAvailable,
     KubernetesNotAvailable,
+    /// The cluster has no ClickHouse store (`clusters[].clickhouse`).
+    ClickhouseNotAvailable,
     /// The query JSON itself is malformed or names an unknown field/kind.
     InvalidQuery,
     /// The datasource settings (jsonData/secureJsonData/YAML) are malformed.
@@ -60,6 +62,7 @@ impl ErrorCode {
             | ErrorCode::PrometheusNotAvailable
             | ErrorCode::AlertmanagerNotAvailable
             | ErrorCode::KubernetesNotAvailable
+            | ErrorCode::ClickhouseNotAvailable
             | ErrorCode::CircuitOpen => 503,
             ErrorCode::QueryTimeout => 504,
             ErrorCode::InvalidPromql | ErrorCode::InvalidLogql | ErrorCode::InvalidTraceql | ErrorCode::InvalidQuery | ErrorCode::InvalidSettings => {
@@ -104,6 +107,7 @@ impl ErrorCode {
             ErrorCode::PrometheusNotAvailable => "PROMETHEUS_NOT_AVAILABLE",
             ErrorCode::AlertmanagerNotAvailable => "ALERTMANAGER_NOT_AVAILABLE",
             ErrorCode::KubernetesNotAvailable => "KUBERNETES_NOT_AVAILABLE",
+            ErrorCode::ClickhouseNotAvailable => "CLICKHOUSE_NOT_AVAILABLE",
             ErrorCode::InvalidQuery => "INVALID_QUERY",
             ErrorCode::InvalidSettings => "INVALID_SETTINGS",
             ErrorCode::UpstreamError => "UPSTREAM_ERROR",

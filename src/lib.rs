@@ -22,6 +22,7 @@
 pub mod api;
 pub mod cache;
 pub mod cli;
+pub mod clickhouse;
 pub mod error;
 pub mod federation;
 pub mod frames;

@@ -5,6 +5,7 @@
 //! HTTP status; partial results are 206 (PARTIAL_RESULTS).
 
 mod alerts;
+mod cluster_metrics;
 mod cnf;
 mod ds;
 mod envelope;
@@ -106,6 +107,7 @@ async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
         ("GET", ["clusters"]) => Ok(clusters(fed)),
         (_, ["clusters"]) => Err(method_not_allowed(method, &req.path)),
         (_, ["metrics", ..]) => metrics::route(fed, req, &segments[1..]).await,
+        (_, ["cluster-metrics", ..]) => cluster_metrics::route(fed, req, &segments[1..]).await,
         (_, ["alerts", ..]) => alerts::route(fed, req, &segments[1..]).await,
         (_, ["traces", ..]) => traces::route(fed, req, &segments[1..]).await,
         (_, ["logs", ..]) => logs::route(fed, req, &segments[1..]).await,

@@ -74,13 +74,18 @@ pub async fn check(fed: &Federation) -> HealthReport {
             clusters: Vec::new(),
         };
     }
-    let (prometheus, versions, others) = tokio::join!(prometheus_checks(fed, &targets), versions(fed, &targets), other_checks(fed, &targets));
+    let (prometheus, versions, others, clickhouse) = tokio::join!(
+        prometheus_checks(fed, &targets),
+        versions(fed, &targets),
+        other_checks(fed, &targets),
+        crate::clickhouse::health(fed, &targets)
+    );
     let clusters: Vec<ClusterHealth> = targets
         .iter()
         .map(|cluster| {
             let version = versions.iter().find(|(id, _)| id == cluster.id.as_str()).and_then(|(_, v)| v.clone());
             let checks: Vec<BackendHealth> =
-                prometheus.iter().chain(&others).filter(|(id, _)| *id == cluster.id.as_str()).map(|(_, h)| h.clone()).collect();
+                prometheus.iter().chain(&others).chain(&clickhouse).filter(|(id, _)| *id == cluster.id.as_str()).map(|(_, h)| h.clone()).collect();
             let failed = checks.iter().find(|c| c.status != Status::Success);
             ClusterHealth {
                 cluster_id: cluster.id.to_string(),

@@ -66,6 +66,8 @@ pub struct Federation {
     pub cache: Arc<crate::cache::QueryCache>,
     /// Circuit breakers per cluster + backend.
     pub breakers: Arc<breaker::Breakers>,
+    /// Clients of the ClickHouse stores (`jsonData.clickhouse`).
+    pub clickhouse: crate::clickhouse::Stores,
 }
 
 impl std::fmt::Debug for Federation {
@@ -102,7 +104,8 @@ impl Federation {
             .map(|(id, ep)| (id, ep.replicas.iter().map(|r| UpstreamClient::new(r, &registry.limits)).collect()))
             .collect();
         let cache = Arc::new(crate::cache::QueryCache::new(&registry.settings.cache));
-        Federation { registry: Arc::new(registry), clients, limiter, cluster_slots: Arc::default(), am_replicas, cache, breakers: Arc::default() }
+        let clickhouse = crate::clickhouse::Stores::new(&registry);
+        Federation { registry: Arc::new(registry), clients, limiter, cluster_slots: Arc::default(), am_replicas, cache, breakers: Arc::default(), clickhouse }
     }
 
     /// This instance seen through a subset of its clusters (`serve` tokens
@@ -116,6 +119,7 @@ impl Federation {
             am_replicas: self.am_replicas.clone(),
             cache: self.cache.clone(),
             breakers: self.breakers.clone(),
+            clickhouse: self.clickhouse.clone(),
         }
     }
 
@@ -283,6 +287,7 @@ pub fn decode_error(cluster: &Cluster, backend: Backend, message: impl std::fmt:
 pub async fn execute(fed: &Federation, req: &crate::query::QueryRequest) -> Result<Vec<crate::frames::Frame>, FleetError> {
     match &req.kind {
         crate::query::QueryKind::Metrics(q) => metrics::run(fed, &req.ref_id, &req.clusters, q).await,
+        crate::query::QueryKind::Clickhouse(q) => crate::clickhouse::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Logs(q) => logs::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Traces(q) => traces::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Alerts(q) => alerts::run(fed, &req.ref_id, &req.clusters, q).await,

@@ -120,6 +120,8 @@ impl QueryRequest {
 #[derive(Debug, Clone)]
 pub enum QueryKind {
     Metrics(MetricsQuery),
+    /// `queryType: metrics` with `source: clickhouse` (the long-term store).
+    Clickhouse(crate::clickhouse::ChQuery),
     Logs(LogsQuery),
     Traces(TracesQuery),
     Alerts(alerts::AlertsQuery),
@@ -147,12 +149,7 @@ pub struct KindSpec {
 
 /// Every query kind, in the order the editor and the docs list them.
 pub const KINDS: &[KindSpec] = &[
-    KindSpec {
-        name: "metrics",
-        required_field: Some("expr"),
-        summary: "PromQL across clusters",
-        parse: |json, env| Ok(QueryKind::Metrics(MetricsQuery::parse(json, env)?)),
-    },
+    KindSpec { name: "metrics", required_field: Some("expr"), summary: "PromQL across clusters", parse: parse_metrics },
     KindSpec {
         name: "logs",
         required_field: Some("expr"),
@@ -215,6 +212,22 @@ struct Common {
     query_type: Option<String>,
     #[serde(default)]
     clusters: Option<ClusterList>,
+}
+
+/// `metrics` from each cluster's Prometheus (`source` empty or `prometheus`) or
+/// from the ClickHouse long-term store (`source: clickhouse`).
+fn parse_metrics(json: &[u8], env: &QueryEnvelope) -> Result<QueryKind, QueryError> {
+    #[derive(Deserialize)]
+    struct Source {
+        #[serde(default)]
+        source: Option<String>,
+    }
+    let s: Source = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
+    match s.source.as_deref().map(str::trim).unwrap_or("") {
+        "" | "prometheus" => Ok(QueryKind::Metrics(MetricsQuery::parse(json, env)?)),
+        "clickhouse" => Ok(QueryKind::Clickhouse(crate::clickhouse::ChQuery::parse(json, env)?)),
+        other => Err(QueryError::Field { field: "source", message: format!("{other:?} is not one of prometheus, clickhouse") }),
+    }
 }
 
 /// `clusters` as a list, or as one string (a single-value template variable,

@@ -17,7 +17,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{ErrorCode, FleetError};
-use settings::{ClusterSettings, EndpointSettings, KubernetesSettings};
+use settings::{ClickhouseStoreSettings, ClusterSettings, EndpointSettings, KubernetesSettings};
 pub use settings::{ConfigFile, JsonData, PrometheusKind};
 
 /// Why settings could not be used. Always names the offending path.
@@ -79,6 +79,8 @@ pub enum Backend {
     Tempo,
     Alertmanager,
     Kubernetes,
+    /// A long-term metrics store shared by many clusters (`jsonData.clickhouse`).
+    Clickhouse,
 }
 
 impl Backend {
@@ -89,6 +91,7 @@ impl Backend {
             Backend::Tempo => "tempo",
             Backend::Alertmanager => "alertmanager",
             Backend::Kubernetes => "kubernetes",
+            Backend::Clickhouse => "clickhouse",
         }
     }
 
@@ -100,6 +103,7 @@ impl Backend {
             Backend::Tempo => ErrorCode::TempoNotAvailable,
             Backend::Alertmanager => ErrorCode::AlertmanagerNotAvailable,
             Backend::Kubernetes => ErrorCode::KubernetesNotAvailable,
+            Backend::Clickhouse => ErrorCode::ClickhouseNotAvailable,
         }
     }
 }
@@ -173,6 +177,33 @@ pub struct Cluster {
     pub kubernetes: Option<KubernetesAccess>,
     /// `secureJsonData.<id>.webhookSecret`: required on alert webhook deliveries.
     pub webhook_secret: Option<Secret>,
+    /// Where the cluster's long-term metrics live (`clusters[].clickhouse`).
+    pub clickhouse: Option<ClickhouseBinding>,
+}
+
+/// A cluster's place in a ClickHouse store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClickhouseBinding {
+    /// The store's id (`jsonData.clickhouse[].id`).
+    pub store: String,
+    /// The cluster attribute's value for this cluster.
+    pub cluster_value: String,
+}
+
+/// One resolved ClickHouse store. Identifiers (database, tables, attribute) are
+/// validated here: they are the only settings that become SQL text.
+#[derive(Debug, Clone)]
+pub struct ClickhouseStore {
+    pub id: String,
+    /// The HTTP endpoint (user/password as basic auth, TLS as other endpoints).
+    pub endpoint: Endpoint,
+    pub database: String,
+    pub gauge_table: String,
+    pub sum_table: String,
+    pub histogram_table: String,
+    pub cluster_attribute: String,
+    pub max_result_rows: u64,
+    pub max_result_bytes: u64,
 }
 
 impl Cluster {
@@ -182,7 +213,7 @@ impl Cluster {
             Backend::Loki => self.loki.as_ref(),
             Backend::Tempo => self.tempo.as_ref(),
             Backend::Alertmanager => self.alertmanager.as_ref(),
-            Backend::Kubernetes => None,
+            Backend::Kubernetes | Backend::Clickhouse => None,
         }
     }
 
@@ -195,6 +226,9 @@ impl Cluster {
         }
         if self.kubernetes.is_some() {
             out.push(Backend::Kubernetes);
+        }
+        if self.clickhouse.is_some() {
+            out.push(Backend::Clickhouse);
         }
         out
     }
@@ -213,6 +247,9 @@ impl Cluster {
                 }
                 endpoints.insert(b.as_str().to_owned(), o);
             }
+        }
+        if let Some(ch) = &self.clickhouse {
+            endpoints.insert("clickhouse".into(), serde_json::json!({ "store": ch.store, "clusterValue": ch.cluster_value }));
         }
         if let Some(k) = &self.kubernetes {
             endpoints.insert(
@@ -254,6 +291,7 @@ pub struct QueryLimits {
 #[derive(Debug, Clone)]
 pub struct Registry {
     clusters: Vec<Arc<Cluster>>,
+    clickhouse: Vec<Arc<ClickhouseStore>>,
     pub limits: QueryLimits,
     pub settings: JsonData,
     /// `jsonData.timeInterval` in ms (Grafana's default 15 s when unset).
@@ -319,20 +357,28 @@ impl Registry {
             max_response_bytes: q.max_response_bytes,
         };
 
+        let mut stores: Vec<Arc<ClickhouseStore>> = Vec::with_capacity(data.clickhouse.len());
+        for (i, s) in data.clickhouse.iter().enumerate() {
+            let store = resolve_clickhouse_store(i, s, secure)?;
+            if stores.iter().any(|o| o.id == store.id) {
+                return Err(invalid(format!("jsonData.clickhouse[{i}].id"), format!("duplicate store id {:?}", store.id)));
+            }
+            stores.push(Arc::new(store));
+        }
         let mut clusters: Vec<Arc<Cluster>> = Vec::with_capacity(data.clusters.len());
         for (i, c) in data.clusters.iter().enumerate() {
-            let cluster = resolve_cluster(i, c, secure)?;
+            let cluster = resolve_cluster(i, c, secure, &stores)?;
             if clusters.iter().any(|o| o.id == cluster.id) {
                 return Err(invalid(format!("jsonData.clusters[{i}].id"), format!("duplicate cluster id {:?}", cluster.id.as_str())));
             }
             clusters.push(Arc::new(cluster));
         }
-        check_secret_keys(&clusters, &data.serve, secure)?;
+        check_secret_keys(&clusters, &data.serve, &stores, secure)?;
         let scrape_interval_ms = match data.time_interval.as_deref() {
             Some(t) if !t.trim().is_empty() => time_interval_ms("jsonData.timeInterval", t)?,
             _ => crate::query::metrics::DEFAULT_SCRAPE_INTERVAL_MS,
         };
-        Ok(Registry { clusters, limits, settings: data, scrape_interval_ms })
+        Ok(Registry { clusters, clickhouse: stores, limits, settings: data, scrape_interval_ms })
     }
 
     /// The scrape interval a metrics query over `targets` is resolved for: the
@@ -356,7 +402,16 @@ impl Registry {
         let clusters: Vec<Arc<Cluster>> = self.clusters.iter().filter(|c| keep(c)).cloned().collect();
         let mut settings = self.settings.clone();
         settings.clusters.retain(|c| clusters.iter().any(|k| k.id.as_str() == c.id));
-        Registry { clusters, limits: self.limits.clone(), settings, scrape_interval_ms: self.scrape_interval_ms }
+        Registry { clusters, clickhouse: self.clickhouse.clone(), limits: self.limits.clone(), settings, scrape_interval_ms: self.scrape_interval_ms }
+    }
+
+    /// The ClickHouse stores (`jsonData.clickhouse`).
+    pub fn clickhouse_stores(&self) -> &[Arc<ClickhouseStore>] {
+        &self.clickhouse
+    }
+
+    pub fn clickhouse_store(&self, id: &str) -> Option<&Arc<ClickhouseStore>> {
+        self.clickhouse.iter().find(|s| s.id == id)
     }
 
     pub fn get(&self, id: &str) -> Option<&Arc<Cluster>> {
@@ -409,7 +464,12 @@ fn valid_id(id: &str) -> bool {
         && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))
 }
 
-fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, String>) -> Result<Cluster, SettingsError> {
+fn resolve_cluster(
+    i: usize,
+    c: &ClusterSettings,
+    secure: &HashMap<String, String>,
+    stores: &[Arc<ClickhouseStore>],
+) -> Result<Cluster, SettingsError> {
     let base = format!("jsonData.clusters[{i}]");
     if !valid_id(&c.id) {
         return Err(invalid(
@@ -457,6 +517,27 @@ fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, Strin
         None => None,
         Some(k) => Some(resolve_kubernetes(&base, &id, k, secure)?),
     };
+    let clickhouse = match &c.clickhouse {
+        None => None,
+        Some(ch) => {
+            let store = match ch.store.as_deref().filter(|s| !s.is_empty()) {
+                Some(s) if stores.iter().any(|o| o.id == s) => s.to_owned(),
+                Some(s) => return Err(invalid(format!("{base}.clickhouse.store"), format!("no store {s:?} in jsonData.clickhouse"))),
+                None if stores.len() == 1 => stores[0].id.clone(),
+                None => {
+                    return Err(invalid(
+                        format!("{base}.clickhouse.store"),
+                        format!("required: {} stores are configured in jsonData.clickhouse", stores.len()),
+                    ));
+                }
+            };
+            let cluster_value = ch.cluster_value.clone().filter(|v| !v.is_empty()).unwrap_or_else(|| c.id.clone());
+            if cluster_value.len() > 1024 || cluster_value.chars().any(char::is_control) {
+                return Err(invalid(format!("{base}.clickhouse.clusterValue"), "at most 1024 characters, no control characters"));
+            }
+            Some(ClickhouseBinding { store, cluster_value })
+        }
+    };
     Ok(Cluster {
         name: c.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| c.id.clone()),
         labels: c.labels.clone(),
@@ -467,7 +548,94 @@ fn resolve_cluster(i: usize, c: &ClusterSettings, secure: &HashMap<String, Strin
         alertmanager: endpoint(Backend::Alertmanager, &c.alertmanager)?,
         kubernetes,
         webhook_secret: secret(secure, &id, Backend::Alertmanager, "webhookSecret"),
+        clickhouse,
         id,
+    })
+}
+
+/// Prefix of a ClickHouse store's secrets: `clickhouseStores.<storeId>.<secret>`
+/// (upper-case `S`: no cluster id can collide with it).
+pub const CLICKHOUSE_SECRET_PREFIX: &str = "clickhouseStores";
+const CLICKHOUSE_SECRET_NAMES: &[&str] = &["password", "tlsCACert", "tlsClientCert", "tlsClientKey"];
+
+/// A ClickHouse identifier (database, table, attribute key) as it may appear in
+/// SQL text: ASCII letters, digits, `_`, `.` (attribute keys such as
+/// `k8s.cluster.uid`) and `-`, 1–128 characters. Tables and databases are
+/// additionally quoted with backticks; attribute keys never become SQL text.
+pub fn valid_clickhouse_identifier(s: &str, allow_dots: bool) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || (allow_dots && matches!(c, '.' | '-')))
+        && !s.starts_with(|c: char| c.is_ascii_digit())
+}
+
+fn resolve_clickhouse_store(i: usize, s: &ClickhouseStoreSettings, secure: &HashMap<String, String>) -> Result<ClickhouseStore, SettingsError> {
+    let base = format!("jsonData.clickhouse[{i}]");
+    if !valid_id(&s.id) {
+        return Err(invalid(format!("{base}.id"), format!("{:?} is not a valid store id (lower-case letters, digits, '-' and '_')", s.id)));
+    }
+    for (field, value) in
+        [("database", &s.database), ("gaugeTable", &s.gauge_table), ("sumTable", &s.sum_table), ("histogramTable", &s.histogram_table)]
+    {
+        if !valid_clickhouse_identifier(value, false) {
+            return Err(invalid(
+                format!("{base}.{field}"),
+                format!("{value:?} is not a plain identifier (letters, digits, '_'; not starting with a digit)"),
+            ));
+        }
+    }
+    if !valid_clickhouse_identifier(&s.cluster_attribute, true) {
+        return Err(invalid(
+            format!("{base}.clusterAttribute"),
+            format!("{:?} is not an attribute key (letters, digits, '_', '.', '-')", s.cluster_attribute),
+        ));
+    }
+    if s.max_result_rows == 0 || s.max_result_bytes < 1024 {
+        return Err(invalid(format!("{base}.maxResultRows"), "maxResultRows must be at least 1 and maxResultBytes at least 1024"));
+    }
+    let url = parse_http_url(&format!("{base}.url"), &s.url)?;
+    let store_secret =
+        |name: &str| secure.get(&format!("{CLICKHOUSE_SECRET_PREFIX}.{}.{name}", s.id)).filter(|v| !v.is_empty()).map(|v| Secret(v.clone()));
+    let password = store_secret("password");
+    let basic_auth = match s.user.as_deref().filter(|u| !u.is_empty()) {
+        Some(u) => Some((u.to_owned(), password.unwrap_or_else(|| Secret(String::new())))),
+        None if password.is_some() => {
+            return Err(invalid(
+                format!("{base}.user"),
+                format!("secureJsonData has {CLICKHOUSE_SECRET_PREFIX}.{}.password but no user is set", s.id),
+            ));
+        }
+        None => None,
+    };
+    let credentials = Credentials {
+        bearer_token: None,
+        basic_auth,
+        ca_cert_pem: store_secret("tlsCACert"),
+        client_cert_pem: store_secret("tlsClientCert"),
+        client_key_pem: store_secret("tlsClientKey"),
+    };
+    if credentials.client_cert_pem.is_some() != credentials.client_key_pem.is_some() {
+        return Err(invalid(&base, "tlsClientCert and tlsClientKey must be set together in secureJsonData"));
+    }
+    Ok(ClickhouseStore {
+        id: s.id.clone(),
+        endpoint: Endpoint {
+            backend: Backend::Clickhouse,
+            url,
+            prometheus_kind: PrometheusKind::default(),
+            tenant: None,
+            tls_skip_verify: s.tls_skip_verify,
+            tls_server_name: s.tls_server_name.clone().filter(|t| !t.is_empty()),
+            credentials,
+            replicas: Vec::new(),
+        },
+        database: s.database.clone(),
+        gauge_table: s.gauge_table.clone(),
+        sum_table: s.sum_table.clone(),
+        histogram_table: s.histogram_table.clone(),
+        cluster_attribute: s.cluster_attribute.clone(),
+        max_result_rows: s.max_result_rows,
+        max_result_bytes: s.max_result_bytes,
     })
 }
 
@@ -552,12 +720,30 @@ fn credentials(
 /// Reject secret keys that match no cluster/backend/secret name: a typo there
 /// would otherwise silently send requests without credentials. Only the key is
 /// named in the error, never the value.
-fn check_secret_keys(clusters: &[Arc<Cluster>], serve: &settings::ServeSettings, secure: &HashMap<String, String>) -> Result<(), SettingsError> {
+fn check_secret_keys(
+    clusters: &[Arc<Cluster>],
+    serve: &settings::ServeSettings,
+    stores: &[Arc<ClickhouseStore>],
+    secure: &HashMap<String, String>,
+) -> Result<(), SettingsError> {
     for key in secure.keys() {
         // `serveToken.<name>`: a `serve` bearer token (not a cluster id: those are lower-case).
         if let Some(name) = key.strip_prefix(SERVE_TOKEN_PREFIX) {
             if !serve.tokens.iter().any(|t| t.name == name) {
                 return Err(invalid(format!("secureJsonData.{key}"), format!("no token named {name:?} in jsonData.serve.tokens")));
+            }
+            continue;
+        }
+        if let Some(rest) = key.strip_prefix(CLICKHOUSE_SECRET_PREFIX).and_then(|r| r.strip_prefix('.')) {
+            let (store, name) = rest.rsplit_once('.').unwrap_or(("", rest));
+            if !stores.iter().any(|s| s.id == store) {
+                return Err(invalid(format!("secureJsonData.{key}"), format!("no ClickHouse store with id {store:?} in jsonData.clickhouse")));
+            }
+            if !CLICKHOUSE_SECRET_NAMES.contains(&name) {
+                return Err(invalid(
+                    format!("secureJsonData.{key}"),
+                    format!("unknown secret {name:?} (expected one of {})", CLICKHOUSE_SECRET_NAMES.join(", ")),
+                ));
             }
             continue;
         }

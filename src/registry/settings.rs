@@ -51,6 +51,10 @@ pub struct JsonData {
     /// authenticates its own users).
     #[serde(default)]
     pub serve: ServeSettings,
+    /// Long-term metrics stores: ClickHouse servers holding the OpenTelemetry
+    /// Collector ClickHouse exporter's metric tables (seed 004).
+    #[serde(default)]
+    pub clickhouse: Vec<ClickhouseStoreSettings>,
 }
 
 /// One `jsonData.exemplarTraceIdDestinations` entry.
@@ -96,6 +100,77 @@ pub struct ServeTokenSettings {
     pub cluster_selector: Option<String>,
 }
 
+/// `jsonData.clickhouse[]`: one ClickHouse store (HTTP interface). One store
+/// usually serves many clusters; each cluster names it in `clusters[].clickhouse`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClickhouseStoreSettings {
+    /// Store id (`[a-z0-9_-]`), referenced by `clusters[].clickhouse.store`.
+    pub id: String,
+    /// HTTP(S) interface URL, e.g. `https://clickhouse.example:8443`.
+    pub url: String,
+    /// Database of the exporter's tables (exporter default `otel`).
+    #[serde(default = "default_ch_database")]
+    pub database: String,
+    #[serde(default = "default_gauge_table")]
+    pub gauge_table: String,
+    #[serde(default = "default_sum_table")]
+    pub sum_table: String,
+    #[serde(default = "default_histogram_table")]
+    pub histogram_table: String,
+    /// The attribute (resource attribute first, then point attribute) that holds
+    /// the cluster's identifier.
+    #[serde(default = "default_cluster_attribute")]
+    pub cluster_attribute: String,
+    /// ClickHouse user; the password is `secureJsonData["clickhouseStores.<id>.password"]`.
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub tls_skip_verify: bool,
+    #[serde(default)]
+    pub tls_server_name: Option<String>,
+    /// Raw-SQL queries: most rows / bytes a result may have (`max_result_rows`,
+    /// `max_result_bytes`, `result_overflow_mode=throw`).
+    #[serde(default = "default_max_result_rows")]
+    pub max_result_rows: u64,
+    #[serde(default = "default_max_result_bytes")]
+    pub max_result_bytes: u64,
+}
+
+fn default_ch_database() -> String {
+    "otel".into()
+}
+fn default_gauge_table() -> String {
+    "otel_metrics_gauge".into()
+}
+fn default_sum_table() -> String {
+    "otel_metrics_sum".into()
+}
+fn default_histogram_table() -> String {
+    "otel_metrics_histogram".into()
+}
+fn default_cluster_attribute() -> String {
+    "cluster_id".into()
+}
+fn default_max_result_rows() -> u64 {
+    1_000_000
+}
+fn default_max_result_bytes() -> u64 {
+    100 * 1024 * 1024
+}
+
+/// `clusters[].clickhouse`: where this cluster's long-term metrics live.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ClusterClickhouseSettings {
+    /// The store id; may be left out when exactly one store is configured.
+    #[serde(default)]
+    pub store: Option<String>,
+    /// The value of the store's cluster attribute for this cluster (default: the cluster id).
+    #[serde(default)]
+    pub cluster_value: Option<String>,
+}
+
 /// `jsonData.alerts`: where alert history lives and for how long.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -139,6 +214,8 @@ pub struct ClusterSettings {
     pub alertmanager: Option<EndpointSettings>,
     #[serde(default)]
     pub kubernetes: Option<KubernetesSettings>,
+    #[serde(default)]
+    pub clickhouse: Option<ClusterClickhouseSettings>,
 }
 
 /// Which Prometheus-API implementation sits behind the URL.

@@ -108,3 +108,38 @@ fn empty_json_data_is_an_empty_registry() {
     let narrow = Registry::from_grafana(br#"{"query":{"maxParallel":2}}"#, &HashMap::new()).unwrap();
     assert_eq!(narrow.limits.max_parallel_per_cluster, 2, "never above maxParallel");
 }
+
+#[test]
+fn clickhouse_stores_resolve_and_are_checked() {
+    let yaml = "jsonData:\n  clickhouse:\n    - { id: central, url: \"https://ch:8443\", user: reader }\n  clusters:\n    - { id: east, clickhouse: {} }\n    - { id: west, clickhouse: { store: central, clusterValue: 5b0e-uuid } }\nsecureJsonData:\n  clickhouseStores.central.password: s3cret\n";
+    let reg = Registry::from_yaml(yaml).unwrap();
+    let east = reg.get("east").unwrap().clickhouse.clone().unwrap();
+    assert_eq!((east.store.as_str(), east.cluster_value.as_str()), ("central", "east"));
+    assert_eq!(reg.get("west").unwrap().clickhouse.as_ref().unwrap().cluster_value, "5b0e-uuid");
+    let store = &reg.clickhouse_stores()[0];
+    assert_eq!((store.database.as_str(), store.gauge_table.as_str(), store.cluster_attribute.as_str()), ("otel", "otel_metrics_gauge", "cluster_id"));
+    assert_eq!(store.endpoint.credentials.basic_auth.as_ref().map(|(u, p)| (u.as_str(), p.expose())), Some(("reader", "s3cret")));
+    assert!(!format!("{store:?}").contains("s3cret"), "the password never prints");
+    assert!(reg.get("east").unwrap().backends().contains(&Backend::Clickhouse));
+
+    for (bad, path) in [
+        ("jsonData:\n  clickhouse:\n    - { id: c, url: \"http://x\", database: \"otel`; DROP\" }\n", "jsonData.clickhouse[0].database"),
+        (
+            "jsonData:\n  clickhouse:\n    - { id: c, url: \"http://x\" }\n  clusters:\n    - { id: e, clickhouse: { store: nope } }\n",
+            "jsonData.clusters[0].clickhouse.store",
+        ),
+        ("jsonData:\n  clickhouse:\n    - { id: c, url: \"http://x\" }\n    - { id: c, url: \"http://y\" }\n", "jsonData.clickhouse[1].id"),
+        (
+            "jsonData:\n  clickhouse:\n    - { id: c, url: \"http://x\" }\nsecureJsonData:\n  clickhouseStores.other.password: p\n",
+            "secureJsonData.clickhouseStores.other.password",
+        ),
+        (
+            "jsonData:\n  clickhouse:\n    - { id: c, url: \"http://x\" }\nsecureJsonData:\n  clickhouseStores.c.password: p\n",
+            "jsonData.clickhouse[0].user",
+        ),
+        ("jsonData:\n  clickhouse:\n    - { id: c, url: \"http://x\", clusterAttribute: \"a b\" }\n", "jsonData.clickhouse[0].clusterAttribute"),
+    ] {
+        let err = Registry::from_yaml(bad).unwrap_err().to_string();
+        assert!(err.contains(path), "{bad}: {err}");
+    }
+}

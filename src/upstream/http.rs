@@ -143,6 +143,13 @@ impl UpstreamClient {
         self.send(Idempotency::Read, || self.client.post(url.clone()).form(params)).await
     }
 
+    /// POST a raw body with query parameters (ClickHouse's HTTP interface: SQL
+    /// in the body, settings and bound parameters in the URL). A read.
+    pub async fn post_body(&self, path: &str, params: &[(String, String)], body: Bytes) -> Result<Bytes, UpstreamError> {
+        let url = self.url(path)?;
+        self.send(Idempotency::Read, || self.client.post(url.clone()).query(params).body(body.clone())).await
+    }
+
     /// Send with retries per `idempotency`; returns the 2xx body.
     pub async fn send<F>(&self, idempotency: Idempotency, build: F) -> Result<Bytes, UpstreamError>
     where

@@ -2,7 +2,8 @@
 # Fleetscope's real test stack: three Prometheus "clusters" with generated,
 # backfilled data, a dead and a hung cluster, three Alertmanagers (with demo
 # alerts) and Redis, plus replayed Loki/Tempo/Kubernetes APIs
-# (replay_upstreams.rs), all on 127.0.0.1 with free ports. See
+# (replay_upstreams.rs) and a ClickHouse store (chDB behind clickhouse_front.py,
+# the same data in the OpenTelemetry exporter's tables), all on 127.0.0.1 with free ports. See
 # tests/stack/README.md for the contract.
 #
 #   tests/stack/stack.sh up       start everything fresh (kills a previous run first)
@@ -23,6 +24,10 @@ STEP=15
 HOURS=6
 READY_TIMEOUT=${STACK_READY_TIMEOUT:-60}
 CLUSTERS=(east west edge)
+# The ClickHouse store identifies clusters by a `cluster_id` attribute; west's is
+# a UUID (as budcluster writes), so the registry's clusterValue mapping is exercised.
+CH_WEST_VALUE=5b0e2e0c-1f3a-4c2e-9d7b-0a1b2c3d4e5f
+CH_READY_TIMEOUT=${STACK_CLICKHOUSE_READY_TIMEOUT:-300}
 # The replayed Loki/Tempo/Kubernetes APIs: a cargo example sharing the release build (make build: static musl).
 REPLAY_BIN=${FLEETSCOPE_REPLAY_BIN:-$ROOT/target/${FLEETSCOPE_TARGET:-x86_64-unknown-linux-musl}/release/examples/replay_upstreams}
 
@@ -152,6 +157,7 @@ need_tools() {
   for t in prometheus promtool prometheus-alertmanager redis-server python3 curl timeout; do
     command -v "$t" >/dev/null 2>&1 || missing+=("$t")
   done
+  python3 -c 'import chdb' 2>/dev/null || missing+=("python3 module chdb")
   if [ ${#missing[@]} -gt 0 ]; then
     die "missing on PATH: ${missing[*]} — run tests/stack/install-deps.sh (make stack-deps) first"
   fi
@@ -184,11 +190,11 @@ cmd_up() {
 
   # ports: 3 Prometheus, dead, hung, Alertmanager (east, the tests'), Redis, Alertmanager west/edge
   local ports
-  read -r -a ports <<<"$(python3 "$HERE/stack_helper.py" ports 9)"
-  [ ${#ports[@]} -eq 9 ] || die "could not reserve 9 free ports"
+  read -r -a ports <<<"$(python3 "$HERE/stack_helper.py" ports 10)"
+  [ ${#ports[@]} -eq 10 ] || die "could not reserve 10 free ports"
   local p_east=${ports[0]} p_west=${ports[1]} p_edge=${ports[2]}
   local p_dead=${ports[3]} p_hung=${ports[4]} p_am=${ports[5]} p_redis=${ports[6]}
-  local p_am_west=${ports[7]} p_am_edge=${ports[8]}
+  local p_am_west=${ports[7]} p_am_edge=${ports[8]} p_ch=${ports[9]}
 
   # 1. generate OpenMetrics per cluster (in parallel)
   log "generating ${HOURS}h of ${STEP}s data ending $(date -u -d "@$end" +%FT%TZ) for ${CLUSTERS[*]}"
@@ -203,6 +209,11 @@ cmd_up() {
     wait "${pids[$i]}" || rc=$?
     [ $rc -eq 0 ] || die_log "generator failed for ${CLUSTERS[$i]} (exit $rc)" "$LOGS/gen-${CLUSTERS[$i]}.log"
   done
+
+  # 1b. the ClickHouse store loads the same files (in the background, beside the backfill)
+  start_bg clickhouse python3 "$HERE/clickhouse_front.py" --port "$p_ch" --data "$STACK_DIR/clickhouse" \
+    --load "east=$STACK_DIR/gen/east.om:east" --load "west=$STACK_DIR/gen/west.om:$CH_WEST_VALUE" \
+    --load "edge=$STACK_DIR/gen/edge.om:edge"
 
   # 2. backfill TSDB blocks (in parallel); promtool rejecting the data fails `up`
   log "backfilling with promtool tsdb create-blocks-from openmetrics"
@@ -219,6 +230,7 @@ cmd_up() {
     [ $rc -eq 0 ] || die_log "promtool rejected the generated data for ${CLUSTERS[$i]} (exit $rc)" \
       "$LOGS/promtool-${CLUSTERS[$i]}.log"
   done
+  READY_TIMEOUT=$CH_READY_TIMEOUT wait_http clickhouse "http://127.0.0.1:$p_ch/ping"
   if [ "${STACK_KEEP_OPENMETRICS:-0}" != "1" ]; then
     rm -f "$STACK_DIR"/gen/*.om
   fi
@@ -316,6 +328,8 @@ ALERTMANAGER_URL=http://127.0.0.1:$p_am
 ALERTMANAGER_WEST_URL=http://127.0.0.1:$p_am_west
 ALERTMANAGER_EDGE_URL=http://127.0.0.1:$p_am_edge
 REDIS_URL=redis://127.0.0.1:$p_redis/0
+CLICKHOUSE_URL=http://127.0.0.1:$p_ch
+CLICKHOUSE_WEST_VALUE=$CH_WEST_VALUE
 STACK_DATA_START_MS=$((start * 1000))
 STACK_DATA_END_MS=$((end * 1000))
 STACK_STEP_SECONDS=$STEP
@@ -348,7 +362,7 @@ cmd_status() {
     return 3
   fi
   local name f pid running=0 stopped=0
-  for name in prometheus-east prometheus-west prometheus-edge alertmanager alertmanager-west alertmanager-edge redis hung replay; do
+  for name in prometheus-east prometheus-west prometheus-edge alertmanager alertmanager-west alertmanager-edge redis hung replay clickhouse; do
     f="$PIDS/$name.pid"
     if pid=$(pidfile_alive "$f"); then
       printf '%-18s running  pid %s\n' "$name" "$pid"

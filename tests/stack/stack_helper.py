@@ -115,6 +115,13 @@ def settings(env, demo):
     if demo:
         # Logs → traces: the gateway's JSON lines and the model servers' logfmt carry trace_id.
         json_data["derivedFields"] = [{"name": "traceID", "matcherRegex": 'trace_id["=:]+"?([0-9a-f]{32})'}]
+        # The long-term store (seed 004): one ClickHouse for all clusters; west is a UUID there.
+        if env.get("CLICKHOUSE_URL"):
+            json_data["clickhouse"] = [{"id": "central", "url": env["CLICKHOUSE_URL"], "database": "otel"}]
+            for c in clusters:
+                c["clickhouse"] = {"store": "central"}
+                if c["id"] == "west":
+                    c["clickhouse"]["clusterValue"] = env["CLICKHOUSE_WEST_VALUE"]
     return {"jsonData": json_data, "secureJsonData": {}}
 
 
