@@ -105,7 +105,16 @@ impl Federation {
             .collect();
         let cache = Arc::new(crate::cache::QueryCache::new(&registry.settings.cache));
         let clickhouse = crate::clickhouse::Stores::new(&registry);
-        Federation { registry: Arc::new(registry), clients, limiter, cluster_slots: Arc::default(), am_replicas, cache, breakers: Arc::default(), clickhouse }
+        Federation {
+            registry: Arc::new(registry),
+            clients,
+            limiter,
+            cluster_slots: Arc::default(),
+            am_replicas,
+            cache,
+            breakers: Arc::default(),
+            clickhouse,
+        }
     }
 
     /// This instance seen through a subset of its clusters (`serve` tokens
