@@ -10,7 +10,6 @@ mod serve;
 
 pub use serve::validate_settings as validate_serve_settings;
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};

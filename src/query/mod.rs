@@ -111,7 +111,7 @@ impl QueryRequest {
         match &mut self.kind {
             QueryKind::Logs(q) => q.datasource_uid = Some(uid.to_owned()),
             QueryKind::Traces(q) => q.datasource_uid = Some(uid.to_owned()),
-            QueryKind::Metrics(_) | QueryKind::Alerts(_) | QueryKind::Gpu(_) | QueryKind::Cnf(_) => {}
+            QueryKind::Metrics(_) | QueryKind::Clickhouse(_) | QueryKind::Alerts(_) | QueryKind::Gpu(_) | QueryKind::Cnf(_) => {}
         }
     }
 }

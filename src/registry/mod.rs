@@ -628,6 +628,7 @@ fn resolve_clickhouse_store(i: usize, s: &ClickhouseStoreSettings, secure: &Hash
             tls_server_name: s.tls_server_name.clone().filter(|t| !t.is_empty()),
             credentials,
             replicas: Vec::new(),
+            scrape_interval_ms: None,
         },
         database: s.database.clone(),
         gauge_table: s.gauge_table.clone(),
