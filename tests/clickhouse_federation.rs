@@ -71,10 +71,12 @@ fn series(frames: &[Frame]) -> SeriesMap {
     let mut out = BTreeMap::new();
     for f in frames {
         let Some(time) = f.fields.iter().find(|fl| fl.name == "Time") else { continue };
-        let Some(value) = f.fields.iter().find(|fl| fl.name == "Value") else { continue };
+        // The value field is named after the metric (Grafana's dataplane naming), or `Value`.
+        let Some(value) = f.fields.iter().find(|fl| matches!(fl.values, FieldValues::F64(_))) else { continue };
         let FieldValues::TimeNs(ts) = &time.values else { panic!("Time is not a time field") };
         let FieldValues::F64(vs) = &value.values else { panic!("Value is not f64") };
-        let key = value.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        // `__name__` is the query's metric on both sides; Prometheus keeps it in the labels.
+        let key = value.labels.iter().filter(|(k, _)| *k != "__name__").map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
         out.insert(key, ts.iter().map(|t| t / 1_000_000).zip(vs.iter().copied()).collect());
     }
     out
