@@ -4,7 +4,8 @@
 // plugin's own DataSourceWithBackend.query to the backend's `api/v1/ds/query`
 // (QueryData's path), hints through the resource API. Drives the Monaco
 // editors with completion from the backend for PromQL, LogQL and TraceQL, every
-// query kind (metrics with exemplars, logs with volume and context, traces
+// query kind (metrics with exemplars, metrics from the ClickHouse store with
+// completion from it, logs with volume and context, traces
 // search → trace, alerts, GPU, CNF, macOS), the query help, the LLM ops panel
 // on the LLM dashboard's own targets, and the config editor, in the dark and
 // the light theme. Screenshots go to artifacts/.
@@ -264,6 +265,68 @@ try {
       });
     }
 
+    if (full) {
+      await check('ClickHouse store: metric names, attributes and values complete from the store; builder and SQL queries answer per picked cluster', async () => {
+        await qe.getByRole('radio', { name: 'ClickHouse', exact: true }).click();
+        // No metric yet: nothing is sent (filterQuery).
+        const metric = qe.getByRole('combobox', { name: 'Store metric' });
+        await metric.click();
+        await page.keyboard.type('DCGM_FI_DEV_GPU_U', { delay: 15 });
+        const option = page.getByRole('option', { name: /DCGM_FI_DEV_GPU_UTIL/ }).first();
+        await option.waitFor({ timeout: 15_000 });
+        assert(/gauge/.test(await option.innerText()), `the metric option does not say its type: ${await option.innerText()}`);
+        await shot('completion-store-metrics');
+        let runs = (await harness(page)).runs;
+        await option.click();
+        await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 30_000 });
+        let state = await harness(page);
+        assert(state.lastQuery.source === 'clickhouse' && state.lastQuery.metric === 'DCGM_FI_DEV_GPU_UTIL', `query ${JSON.stringify(state.lastQuery)}`);
+        noErrors(state, 'store metric');
+        assert(state.lastResult.frames.length > 0, 'no series from the store');
+
+        // A filter: attribute keys of the metric, then values of the key, from the store.
+        await qe.getByRole('button', { name: 'Add filter' }).click();
+        await qe.getByRole('combobox', { name: 'Filter 1 attribute' }).click();
+        await page.keyboard.type('Host', { delay: 15 });
+        await page.getByRole('option', { name: 'Hostname', exact: true }).click();
+        await qe.getByRole('combobox', { name: 'Filter 1 value' }).click();
+        const value = page.getByRole('option').first();
+        await value.waitFor({ timeout: 15_000 });
+        const host = (await value.innerText()).trim();
+        runs = (await harness(page)).runs;
+        await value.click();
+        await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 30_000 });
+        state = await harness(page);
+        assert(state.lastQuery.matchers === `{Hostname="${host}"}`, `matchers ${state.lastQuery.matchers}`);
+        noErrors(state, 'store metric with a filter');
+
+        // Combine each cluster's series into one per cluster, averaged.
+        await qe.getByRole('button', { name: 'Remove filter 1' }).click();
+        await pickAndWait(page, qe, 'Combine');
+        // "Avg" thrice, in page order: the function, the reduce, the cross-cluster aggregate.
+        runs = (await harness(page)).runs;
+        await qe.getByRole('radio', { name: 'Avg', exact: true }).nth(1).click();
+        await page.waitForFunction((n) => window.__harness.runs > n, runs, { timeout: 30_000 });
+        state = await harness(page);
+        assert(JSON.stringify(state.lastQuery.groupBy) === '[]' && state.lastQuery.reduce === 'avg', `grouping ${JSON.stringify(state.lastQuery)}`);
+        noErrors(state, 'store metric combined');
+        const want = picked.map((id) => nameOf[id]).sort();
+        assert(JSON.stringify(clustersOf(state)) === JSON.stringify(want), `series from ${clustersOf(state)}, want ${want}`);
+        assert(state.lastResult.frames.length === picked.length, `one series per cluster expected, got ${state.lastResult.frames.length} frames`);
+        await shot('query-editor-store');
+
+        // SQL mode: the starting statement (the metric per step and cluster, with the macros) answers per picked cluster.
+        state = await pickAndWait(page, qe, 'SQL');
+        assert(/\$__timeFilter\(TimeUnix\)/.test(state.lastQuery.sql ?? '') && /DCGM_FI_DEV_GPU_UTIL/.test(state.lastQuery.sql), `sql ${state.lastQuery.sql}`);
+        noErrors(state, 'store SQL');
+        assert(JSON.stringify(clustersOf(state)) === JSON.stringify(want), `SQL series from ${clustersOf(state)}, want ${want}`);
+        await page.locator('[data-testid=fleetscope-query-field-sql] .monaco-editor[role=code]').waitFor({ timeout: 30_000 });
+        await shot('query-editor-store-sql');
+        await pickAndWait(page, qe, 'Builder');
+        await qe.getByRole('radio', { name: 'Prometheus', exact: true }).click();
+      });
+    }
+
     await check('LogQL in Monaco: stream labels and parsed labels complete from the backend; the logs volume and the rows say their cluster', async () => {
       await qe.getByRole('radio', { name: 'Logs', exact: true }).click();
       await focusEmpty(page, 'logql');
@@ -289,6 +352,8 @@ try {
       assert(clustersOf(state).length > 0, 'log rows carry no cluster label');
       assert(state.volume && state.volume.frames.length > 0, `logs volume: ${JSON.stringify(state.volume)}`);
       assert(state.volume.errors.length === 0, `logs volume errors: ${state.volume.errors}`);
+      // One histogram over every cluster (Explore draws one per meta.custom.datasourceName).
+      assert(state.volume.histograms.length === 1 && state.volume.histograms[0].name === 'Fleetscope', `volume histograms: ${JSON.stringify(state.volume.histograms.map((h) => h.name))}`);
       await page.getByTestId('logs-volume').waitFor();
       await shot('query-editor-logs');
     });
@@ -308,11 +373,37 @@ try {
         await shot('log-context');
       });
 
+      await check('Logs volume per cluster on demand: one level-stacked histogram per cluster, adding up to the total', async () => {
+        await focusEmpty(page, 'logql');
+        await page.keyboard.type('{app=~"llm-gateway|model-server"}', { delay: 15 });
+        const total = await runAndWait(page);
+        assert(total.lastQuery.expr === '{app=~"llm-gateway|model-server"}', `query was ${JSON.stringify(total.lastQuery.expr)}`);
+        assert(total.volume?.errors.length === 0, `volume errors: ${total.volume?.errors}`);
+        assert(total.volume.histograms.length === 1, `all clusters: ${total.volume.histograms.length} histograms`);
+        const lines = (hs) => hs.reduce((n, h) => n + h.series.reduce((m, s) => m + s.lines, 0), 0);
+        const state = await pickAndWait(page, qe, 'Per cluster');
+        assert(state.lastQuery.volumeByCluster === true, `volumeByCluster ${state.lastQuery.volumeByCluster}`);
+        assert(state.volume?.errors.length === 0, `volume errors: ${state.volume?.errors}`);
+        const names = state.volume.histograms.map((h) => h.name).sort();
+        const expected = picked.map((id) => `Fleetscope · ${nameOf[id]}`).sort();
+        assert(JSON.stringify(names) === JSON.stringify(expected), `histograms ${JSON.stringify(names)}, expected one per picked cluster ${JSON.stringify(expected)}`);
+        for (const h of state.volume.histograms) {
+          assert(h.series.every((s) => s.name && s.color), `${h.name}: series without level name or colour ${JSON.stringify(h.series)}`);
+          assert(h.series.some((s) => s.lines > 0), `${h.name}: no lines counted`);
+        }
+        // The same lines, split: the per-cluster histograms add up to the all-clusters one.
+        assert(Math.abs(lines(state.volume.histograms) - lines(total.volume.histograms)) < 1e-6 * Math.max(1, lines(total.volume.histograms)), `per cluster ${lines(state.volume.histograms)} vs total ${lines(total.volume.histograms)}`);
+        await page.getByTestId('logs-volume').waitFor();
+        await page.mouse.move(0, 0); // no tooltip over the shot
+        await shot('logs-volume-per-cluster');
+        await pickAndWait(page, qe, 'All clusters');
+      });
+
       await check('Query help: the cheat sheet of the kind; an example becomes the query', async () => {
         const help = page.locator('#query-help');
         await help.getByText('Fleetscope logs cheat sheet').waitFor();
         await shot('query-help', help);
-        await help.getByRole('button', { name: '{app="gateway"} |= "error"', exact: true }).click();
+        await help.getByRole('button', { name: 'LogQL: {app="gateway"} |= "error"', exact: true }).click();
         const text = async () => ((await field(page, 'logql').locator('.view-lines').textContent()) ?? '').replace(/\u00a0/g, ' ');
         await page.waitForFunction(
           () => (document.querySelector('[data-testid=fleetscope-query-field-logql] .view-lines')?.textContent ?? '').replace(/\u00a0/g, ' ').includes('|= "error"'),

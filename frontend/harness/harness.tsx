@@ -67,6 +67,13 @@ interface FrameSummary {
   traceIds?: string[];
 }
 
+interface VolumeHistogram {
+  name: string;
+  /** Per series: its display name (the level), colour and line count. */
+  series: Array<{ name: string; color?: string; lines: number; values: number[] }>;
+  times: number[];
+}
+
 /** What the Playwright test reads. */
 interface HarnessState {
   ready: boolean;
@@ -74,7 +81,8 @@ interface HarnessState {
   runs: number;
   lastQuery?: FleetscopeQuery;
   lastResult?: { frames: FrameSummary[]; errors: string[]; warnings: string[] };
-  volume?: { frames: FrameSummary[]; names: string[]; errors: string[] };
+  /** Explore's logs volume: one histogram per `meta.custom.datasourceName`, series per level. */
+  volume?: { frames: FrameSummary[]; histograms: VolumeHistogram[]; errors: string[] };
   context?: { before: string[]; after: string[]; clusters: string[]; expr?: string; errors: string[] };
   openedTrace?: string;
   panelSeries?: number;
@@ -175,6 +183,69 @@ function summarise(f: DataFrame): FrameSummary {
     clusters: clustersOf(f),
     traceIds: f.fields.find((x) => x.name === 'traceID')?.values.map(String),
   };
+}
+
+/**
+ * The volume as Explore's histogram list groups it: by `meta.custom.datasourceName`,
+ * same-level series added inside a group (Grafana's mergeLogsVolumeDataFrames).
+ */
+function volumeHistograms(frames: DataFrame[]): VolumeHistogram[] {
+  const groups = new Map<string, { series: Map<string, { color?: string; byTime: Map<number, number> }> }>();
+  for (const f of frames) {
+    const name = String(f.meta?.custom?.datasourceName ?? '(no datasourceName)');
+    const time = f.fields.find((x) => x.type === FieldType.time);
+    const value = f.fields.find((x) => x.type === FieldType.number);
+    if (!time || !value) {
+      continue;
+    }
+    const level = value.config.displayNameFromDS ?? f.name ?? 'logs';
+    const g = groups.get(name) ?? { series: new Map() };
+    groups.set(name, g);
+    const s = g.series.get(level) ?? { color: value.config.color?.fixedColor, byTime: new Map<number, number>() };
+    g.series.set(level, s);
+    time.values.forEach((t: number, i: number) => s.byTime.set(t, (s.byTime.get(t) ?? 0) + (Number(value.values[i]) || 0)));
+  }
+  return Array.from(groups, ([name, g]) => {
+    const times = Array.from(new Set(Array.from(g.series.values()).flatMap((s) => Array.from(s.byTime.keys())))).sort((a, b) => a - b);
+    const series = Array.from(g.series, ([level, s]) => ({
+      name: level,
+      color: s.color,
+      lines: Array.from(s.byTime.values()).reduce((a, b) => a + b, 0),
+      values: times.map((t) => s.byTime.get(t) ?? 0),
+    }));
+    return { name, series, times };
+  });
+}
+
+/** One histogram: bars per time bucket, stacked by level in the colours the datasource gave. */
+function VolumeView({ histogram }: { histogram: VolumeHistogram }) {
+  const h = histogram;
+  const shown = h.times.map((_, i) => i).slice(-160);
+  const max = Math.max(1, ...shown.map((i) => h.series.reduce((n, s) => n + s.values[i], 0)));
+  return (
+    <div data-testid="logs-volume-histogram" style={{ marginBottom: 8 }}>
+      <div style={{ ...mono, color: theme.colors.text.secondary }}>
+        {h.name}: {h.series.map((s) => `${s.name} ${Math.round(s.lines * 100) / 100} lines`).join(' · ')}
+      </div>
+      <div style={{ display: 'flex', gap: 12, ...mono }}>
+        {h.series.map((s) => (
+          <span key={s.name}>
+            <span style={{ display: 'inline-block', width: 10, height: 10, background: s.color ?? '#888', marginRight: 4 }} />
+            {s.name}
+          </span>
+        ))}
+      </div>
+      <div style={{ display: 'flex', alignItems: 'flex-end', height: 48, gap: 1, borderBottom: `1px solid ${theme.colors.border.medium}` }}>
+        {shown.map((i) => (
+          <div key={h.times[i]} style={{ display: 'flex', flexDirection: 'column-reverse', width: 5 }}>
+            {h.series.map((s) => (
+              <div key={s.name} style={{ background: s.color ?? '#888', height: (s.values[i] / max) * 48 }} />
+            ))}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
 }
 
 function Section({ id, title, children }: { id: string; title: string; children: React.ReactNode }) {
@@ -342,11 +413,12 @@ function App(props: {
   const [query, setQuery] = React.useState<FleetscopeQuery>({ refId: 'A', ...(ds.getDefaultQuery?.(CoreApp.Explore) ?? {}) } as FleetscopeQuery);
   const latest = React.useRef(query);
   const [result, setResult] = React.useState<PanelData>();
-  const [volume, setVolume] = React.useState<DataFrame[]>();
+  const [volume, setVolume] = React.useState<VolumeHistogram[]>();
   const [context, setContext] = React.useState<HarnessState['context']>();
   const [settings, setSettings] = React.useState(() => toSettings(clusters));
   const [traceToOpen, setTraceToOpen] = React.useState('');
   const supplementary = ds as unknown as {
+    getDataProvider?: (t: SupplementaryQueryType, r: DataQueryRequest<FleetscopeQuery>) => rxjs.Observable<DataQueryResponse> | undefined;
     getSupplementaryRequest: (t: SupplementaryQueryType, r: DataQueryRequest<FleetscopeQuery>) => DataQueryRequest<FleetscopeQuery> | undefined;
     getLogRowContext: (row: LogRowModel, o: { direction: LogRowContextQueryDirection; limit: number }, q: FleetscopeQuery) => Promise<DataQueryResponse>;
     getLogRowContextQuery: (row: LogRowModel, o: { direction: LogRowContextQueryDirection; limit: number }, q: FleetscopeQuery) => Promise<FleetscopeQuery>;
@@ -362,8 +434,12 @@ function App(props: {
     const req = request([q]);
     const [res, vol] = await Promise.all([
       runQuery(ds, req).catch((e: Error) => ({ data: [], errors: [{ message: e.message, refId: q.refId }] }) as DataQueryResponse),
-      // Explore runs the logs volume beside a logs query.
+      // Explore runs the logs volume beside a logs query: the datasource's provider first, as Explore asks.
       (async () => {
+        if (supplementary.getDataProvider) {
+          const provider = supplementary.getDataProvider(SupplementaryQueryType.LogsVolume, req);
+          return provider ? rxjs.lastValueFrom(provider) : undefined;
+        }
         const vreq = supplementary.getSupplementaryRequest(SupplementaryQueryType.LogsVolume, req);
         return vreq ? runQuery(ds, vreq) : undefined;
       })().catch((e: Error) => ({ data: [], errors: [{ message: e.message }] }) as DataQueryResponse),
@@ -379,8 +455,9 @@ function App(props: {
       errors: errorsOf(res),
       warnings: frames.flatMap((f) => f.meta?.notices ?? []).map((n) => n.text),
     };
-    state.volume = vol ? { frames: (vol.data as DataFrame[]).map(summarise), names: (vol.data as DataFrame[]).flatMap((f) => f.fields.filter((x) => x.type === FieldType.number).map((x) => grafanaData.getFieldDisplayName(x, f))), errors: errorsOf(vol) } : undefined;
-    setVolume(vol ? (vol.data as DataFrame[]) : undefined);
+    const histograms = vol ? volumeHistograms(vol.data as DataFrame[]) : undefined;
+    state.volume = vol && histograms ? { frames: (vol.data as DataFrame[]).map(summarise), histograms, errors: errorsOf(vol) } : undefined;
+    setVolume(histograms);
     setContext(undefined);
     state.context = undefined;
     setResult({
@@ -465,14 +542,9 @@ function App(props: {
           <ResultView data={result} />
           {volume && (
             <div data-testid="logs-volume">
-              <h5>Logs volume (sum by level across clusters)</h5>
-              {volume.map((f, i) => (
-                <div key={i} style={mono}>
-                  {f.fields
-                    .filter((x) => x.type === FieldType.number)
-                    .map((x) => `${grafanaData.getFieldDisplayName(x, f)}: ${(x.values as number[]).reduce((a, b) => a + (b ?? 0), 0)} lines`)
-                    .join(' · ')}
-                </div>
+              <h5>Logs volume ({query.volumeByCluster ? 'one histogram per cluster' : 'all clusters'}, stacked by level)</h5>
+              {volume.map((h) => (
+                <VolumeView key={h.name} histogram={h} />
               ))}
             </div>
           )}

@@ -1,12 +1,15 @@
 import { DataQuery } from '@grafana/schema';
 import { DataSourceJsonData } from '@grafana/data';
 
-/**
- * The query model (`DataQuery.json`), mirrored from docs/query-model.md.
- * One flat object: `queryType` selects the kind and which other fields matter.
- */
-export type QueryType = 'metrics' | 'logs' | 'traces' | 'alerts' | 'gpu' | 'cnf' | 'macos';
+import type { QueryType } from './datasource/kinds';
+
+export type { QueryType };
+
 export type Aggregate = 'merge' | 'sum' | 'avg' | 'min' | 'max';
+/** metrics: each cluster's Prometheus (PromQL) or the ClickHouse long-term store. */
+export type MetricsSource = 'prometheus' | 'clickhouse';
+export type ClickhouseFunction = 'raw' | 'rate' | 'increase' | 'avg_over_time' | 'min_over_time' | 'max_over_time' | 'histogram_quantile';
+export type ClickhouseReduce = 'sum' | 'avg' | 'min' | 'max' | 'count';
 export type LogDirection = 'backward' | 'forward';
 export type TracesView = 'search' | 'trace' | 'analysis' | 'serviceGraph';
 export type AlertState = 'FIRING' | 'PENDING' | 'RESOLVED' | 'SUPPRESSED';
@@ -15,6 +18,10 @@ export type GpuSource = 'auto' | 'nvidia-smi' | 'dcgm';
 export type CnfView = 'workloads' | 'ptp' | 'sriov' | 'dpdk';
 export type MacosView = 'power';
 
+/**
+ * The query model (`DataQuery.json`), mirrored from docs/query-model.md.
+ * One flat object: `queryType` selects the kind (datasource/kinds.ts) and which other fields matter.
+ */
 export interface FleetscopeQuery extends DataQuery {
   queryType?: QueryType;
   /** Cluster ids; empty = every enabled cluster. Entries may be template variables. */
@@ -29,9 +36,25 @@ export interface FleetscopeQuery extends DataQuery {
   legendFormat?: string;
   exemplars?: boolean;
 
+  /** clickhouse: the exporter's MetricName. */
+  metric?: string;
+  /** clickhouse: the function over each step. */
+  function?: ClickhouseFunction;
+  /** clickhouse, `histogram_quantile`: φ in 0…1. */
+  quantile?: number;
+  /** clickhouse: combine each cluster's series by these attributes ([] = all into one). */
+  groupBy?: string[];
+  reduce?: ClickhouseReduce;
+  /** clickhouse, SQL mode: the user's read-only SELECT with macros (metric, matchers, function, groupBy are then unused). */
+  sql?: string;
+
   /** logs and trace search: maximum rows across all clusters. */
   limit?: number;
   direction?: LogDirection;
+  /** logs (frontend only): Explore's logs volume as one histogram per cluster instead of one over all. */
+  volumeByCluster?: boolean;
+  /** Set on the queries Explore runs beside the user's (Loki's convention); the backend ignores it. */
+  supportingQueryType?: 'logsVolume';
 
   tracesView?: TracesView;
   /** TraceQL. */
@@ -46,28 +69,24 @@ export interface FleetscopeQuery extends DataQuery {
 
   state?: AlertState[];
   severity?: string[];
-  /** Alertmanager matchers, e.g. `alertname=~"GPU.*", namespace="llm"`. */
+  /** alerts: Alertmanager matchers, e.g. `alertname=~"GPU.*", namespace="llm"`; metrics from ClickHouse: a selector `{gpu="0"}`. */
   matchers?: string;
   history?: boolean;
 
   /** gpu: nodes|gpus|processes|summary; macos: power. */
   view?: GpuView | MacosView;
-  source?: GpuSource;
+  /** gpu: auto|nvidia-smi|dcgm; metrics: `prometheus` (default, `expr`) or `clickhouse` (`metric` …). */
+  source?: GpuSource | MetricsSource;
 
   cnfView?: CnfView;
   pod?: string;
   port?: number;
 }
 
-export const DEFAULT_QUERY: Partial<FleetscopeQuery> = {
-  queryType: 'metrics',
-  expr: '',
-  aggregate: 'merge',
-};
-
 /** Every string field of the query that template variables may appear in. */
 export const STRING_FIELDS = [
   'expr',
+  'metric',
   'step',
   'legendFormat',
   'query',
@@ -93,6 +112,8 @@ export interface ClusterConfig {
     tenant?: string;
     basicAuthUser?: string;
     tlsSkipVerify?: boolean;
+    /** This cluster's scrape interval (`30s`), overriding `jsonData.timeInterval`. */
+    timeInterval?: string;
   };
   loki?: { url?: string; tenant?: string };
   tempo?: { url?: string; tenant?: string };
@@ -161,8 +182,24 @@ export interface TracesToMetricsSettings {
   spanEndTimeShift?: string;
 }
 
+/**
+ * docs/configuration.md — one `jsonData.exemplarTraceIdDestinations` entry
+ * (Grafana's Prometheus setting): the exemplar label `name` holding the trace
+ * ID links to `datasourceUid` (this datasource's own uid opens its trace view)
+ * or, without one, to `url` (`${__value.raw}` is the trace ID).
+ */
+export interface ExemplarTraceIdDestination {
+  name: string;
+  datasourceUid?: string;
+  url?: string;
+  urlDisplayLabel?: string;
+}
+
 export interface FleetscopeOptions extends DataSourceJsonData {
   clusters?: ClusterConfig[];
+  /** Scrape interval of the clusters' Prometheus (`15s`; a bare number is seconds): min step and `$__rate_interval` base. */
+  timeInterval?: string;
+  exemplarTraceIdDestinations?: ExemplarTraceIdDestination[];
   query?: QuerySettings;
   cache?: CacheSettings;
   derivedFields?: DerivedField[];

@@ -20,14 +20,17 @@ import {
   dateTime,
 } from '@grafana/data';
 import { DataSourceWithBackend, HealthCheckError, HealthStatus, getTemplateSrv } from '@grafana/runtime';
-import { lastValueFrom } from 'rxjs';
+import { Observable, lastValueFrom } from 'rxjs';
 
-import { DEFAULT_QUERY, FleetscopeOptions, FleetscopeQuery } from '../types';
+import { FleetscopeOptions, FleetscopeQuery } from '../types';
 import { annotationSupport } from './annotations';
 import { MatchOp, addLabelMatcher, addLogqlLabelFilter, isLogsQuery, streamSelector } from './modifyQuery';
 import { interpolateClusters, interpolateQuery } from './interpolate';
+import { DEFAULT_QUERY, kindOf, labelsOf } from './kinds';
+import { LOGS_VOLUME_REF_PREFIX, logsVolumeProvider } from './logsVolume';
 import { formatClusterHealth } from './health';
 import { ResourceClient } from './resources';
+import { addStoreMatcher } from './storeMatchers';
 import { FleetscopeVariableSupport } from './variables';
 
 /**
@@ -40,8 +43,7 @@ export const CLUSTER_LABELS = ['cluster', 'cluster_id'];
 /** Labels Loki adds that are not part of a stream selector. */
 const NON_STREAM_LABELS = new Set([...CLUSTER_LABELS, 'exported_cluster', 'detected_level', '__error__', '__error_details__']);
 
-/** refId prefixes of the queries Explore runs beside the user's. */
-export const LOGS_VOLUME_REF_PREFIX = 'log-volume-';
+/** refId prefix of the log context queries. */
 export const LOG_CONTEXT_REF_PREFIX = 'log-context-';
 /** How far log context looks before/after the line. */
 const CONTEXT_WINDOW_MS = 2 * 60 * 60 * 1000;
@@ -67,26 +69,7 @@ export class FleetscopeDataSource
 
   /** Skip queries that cannot return anything rather than sending an error round trip. */
   filterQuery(query: FleetscopeQuery): boolean {
-    if (query.hide) {
-      return false;
-    }
-    switch (query.queryType ?? 'metrics') {
-      case 'metrics':
-      case 'logs':
-        return !!query.expr?.trim();
-      case 'traces':
-        switch (query.tracesView ?? 'search') {
-          case 'trace':
-          case 'analysis':
-            return !!query.traceId?.trim();
-          default:
-            return true;
-        }
-      case 'cnf':
-        return query.cnfView !== 'dpdk' || !!query.pod?.trim();
-      default:
-        return true;
-    }
+    return !query.hide && kindOf(query).runnable(query);
   }
 
   applyTemplateVariables(query: FleetscopeQuery, scopedVars: ScopedVars, filters?: AdHocVariableFilter[]): FleetscopeQuery {
@@ -100,10 +83,15 @@ export class FleetscopeDataSource
 
   // ---- ad-hoc filters ------------------------------------------------------
 
-  /** Label names for ad-hoc filters: Loki's when the dashboard's queries are logs, else Prometheus'; plus `cluster`. */
+  /**
+   * Label names for ad-hoc filters: Loki's when the dashboard's queries are
+   * logs, the ClickHouse store's attributes when they are store metrics, else
+   * Prometheus'; plus `cluster`.
+   */
   async getTagKeys(options?: DataSourceGetTagKeysOptions<FleetscopeQuery>): Promise<MetricFindValue[]> {
     const source = labelSourceOf(options?.queries);
-    const names = await this.resources.labelNames(this.scopeOf(options?.queries), undefined, source);
+    const scope = this.scopeOf(options?.queries);
+    const names = source === 'store' ? await this.resources.storeAttributes(scope) : await this.resources.labelNames(scope, undefined, source);
     return ['cluster', ...names.filter((n) => n !== '__name__' && !CLUSTER_LABELS.includes(n))].map((text) => ({ text }));
   }
 
@@ -114,7 +102,9 @@ export class FleetscopeDataSource
       return clusters.map((c) => ({ text: c.id }));
     }
     const source = labelSourceOf(options.queries);
-    const values = await this.resources.labelValues(options.key, this.scopeOf(options.queries), undefined, source);
+    const scope = this.scopeOf(options.queries);
+    const values =
+      source === 'store' ? await this.resources.storeAttributeValues(options.key, scope) : await this.resources.labelValues(options.key, scope, undefined, source);
     return values.map((text) => ({ text }));
   }
 
@@ -134,8 +124,12 @@ export class FleetscopeDataSource
   }
 
   /**
-   * Logs volume: `sum by (level) (count_over_time(<query>[$__auto]))` on the same
-   * clusters, summed across clusters so Explore stacks one series per level.
+   * Logs volume, as Grafana's Loki builds it: `sum by (level, detected_level)
+   * (count_over_time(<query> | drop __error__ [$__auto]))` on the same clusters,
+   * added across clusters (`aggregate: sum`) so Explore stacks one series per
+   * level — or kept per cluster (`aggregate: merge`, every series labelled with
+   * its cluster) when the query asks `volumeByCluster` or the caller asks the
+   * field `cluster`. Another `field` counts by that label instead of the level.
    * Only for log queries (a metric query has no lines to count).
    */
   getSupplementaryQuery(options: SupplementaryQueryOptions, query: FleetscopeQuery): FleetscopeQuery | undefined {
@@ -146,30 +140,49 @@ export class FleetscopeDataSource
     if (!expr || !isLogsQuery(expr)) {
       return undefined;
     }
+    const field = options.field?.trim();
+    const byCluster = !!query.volumeByCluster || (!!field && CLUSTER_LABELS.includes(field));
+    const by = field && !CLUSTER_LABELS.includes(field) ? field : 'level, detected_level';
     return {
       refId: `${LOGS_VOLUME_REF_PREFIX}${query.refId}`,
       datasource: query.datasource,
       queryType: 'logs',
+      supportingQueryType: 'logsVolume',
       clusters: query.clusters,
-      expr: `sum by (level) (count_over_time(${expr}[$__auto]))`,
+      expr: `sum by (${by}) (count_over_time(${expr} | drop __error__ [$__auto]))`,
       instant: false,
       range: true,
-      aggregate: 'sum',
-      legendFormat: '{{level}}',
+      aggregate: byCluster ? 'merge' : 'sum',
+      ...(byCluster ? { volumeByCluster: true } : {}),
     };
   }
 
   getSupplementaryRequest(
     type: SupplementaryQueryType,
-    request: DataQueryRequest<FleetscopeQuery>
+    request: DataQueryRequest<FleetscopeQuery>,
+    options?: SupplementaryQueryOptions
   ): DataQueryRequest<FleetscopeQuery> | undefined {
     if (type !== SupplementaryQueryType.LogsVolume) {
       return undefined;
     }
+    const volumeOptions = { type, ...(options?.type === type ? options : {}) } as SupplementaryQueryOptions;
     const targets = request.targets
-      .map((q) => this.getSupplementaryQuery({ type }, q))
+      .map((q) => this.getSupplementaryQuery(volumeOptions, q))
       .filter((q): q is FleetscopeQuery => q !== undefined);
     return targets.length ? { ...request, targets } : undefined;
+  }
+
+  /**
+   * What Explore asks first: the volume frames already shaped for its
+   * histogram (level colours, full-range meta), one histogram per cluster for
+   * `volumeByCluster` (see logsVolume.ts for why this is not left to Grafana).
+   */
+  getDataProvider(type: SupplementaryQueryType, request: DataQueryRequest<FleetscopeQuery>): Observable<DataQueryResponse> | undefined {
+    const volumeRequest = this.getSupplementaryRequest(type, request);
+    if (!volumeRequest) {
+      return undefined;
+    }
+    return logsVolumeProvider((r) => this.query(r), volumeRequest, { datasourceName: this.name, sourceQueries: request.targets });
   }
 
   // ---- log context -----------------------------------------------------------
@@ -230,53 +243,14 @@ export class FleetscopeDataSource
 
   /** Query history and the query library: one readable line per kind, with its clusters. */
   getQueryDisplayText(query: FleetscopeQuery): string {
-    const clusters = ` @ ${query.clusters?.length ? query.clusters.join(', ') : 'all clusters'}`;
-    const parts = (...p: Array<string | false | undefined>) => p.filter(Boolean).join(' ');
-    switch (query.queryType ?? 'metrics') {
-      case 'metrics':
-        return parts('PromQL:', query.expr ?? '', query.aggregate && query.aggregate !== 'merge' && `(${query.aggregate} across clusters)`) + clusters;
-      case 'logs':
-        return parts('LogQL:', query.expr ?? '', query.direction === 'forward' && '(oldest first)') + clusters;
-      case 'traces': {
-        const view = query.tracesView ?? 'search';
-        if (view === 'trace' || view === 'analysis') {
-          return `${view === 'trace' ? 'Trace' : 'Trace analysis'}: ${query.traceId ?? ''}${clusters}`;
-        }
-        const criteria =
-          query.query?.trim() ||
-          parts(
-            query.service && `service=${query.service}`,
-            query.operation && `operation=${query.operation}`,
-            query.minDuration && `duration>=${query.minDuration}`,
-            query.maxDuration && `duration<=${query.maxDuration}`,
-            query.tags
-          ) ||
-          'all traces';
-        return `${view === 'serviceGraph' ? 'Service graph' : 'TraceQL'}: ${criteria}${clusters}`;
-      }
-      case 'alerts':
-        return (
-          parts(
-            query.history ? 'Alert history:' : 'Alerts:',
-            (query.state ?? []).join('|') || 'any state',
-            !!query.severity?.length && `severity ${query.severity.join('|')}`,
-            query.matchers && `{${query.matchers}}`
-          ) + clusters
-        );
-      case 'gpu':
-        return `GPU ${query.view ?? 'nodes'} (${query.source ?? 'auto'})${clusters}`;
-      case 'cnf':
-        return parts(`CNF ${query.cnfView ?? 'workloads'}`, query.pod && `pod ${query.pod}`, query.port !== undefined && `port ${query.port}`) + clusters;
-      case 'macos':
-        return `macOS power${clusters}`;
-    }
+    return `${kindOf(query).summary(query)} @ ${query.clusters?.length ? query.clusters.join(', ') : 'all clusters'}`;
   }
 
   /** Explore's "filter for value" / "filter out value" on log and metric labels. */
   modifyQuery(query: FleetscopeQuery, action: QueryFixAction): FleetscopeQuery {
     const key = action.options?.key;
     const value = action.options?.value;
-    if (!key || value === undefined || !query.expr) {
+    if (!key || value === undefined || !filterable(query)) {
       return query;
     }
     if (key === 'cluster' || key === 'cluster_id') {
@@ -288,9 +262,9 @@ export class FleetscopeDataSource
     }
     switch (action.type) {
       case 'ADD_FILTER':
-        return { ...query, expr: addFilter(query, key, '=', value) };
+        return addFilter(query, key, '=', value);
       case 'ADD_FILTER_OUT':
-        return { ...query, expr: addFilter(query, key, '!=', value) };
+        return addFilter(query, key, '!=', value);
       default:
         return query;
     }
@@ -317,10 +291,26 @@ export class FleetscopeDataSource
   }
 }
 
-/** A label filter in the query's own language: LogQL through the grammar (parsed labels), PromQL in every selector. */
-function addFilter(query: FleetscopeQuery, key: string, op: MatchOp, value: string): string {
-  const expr = query.expr ?? '';
-  return query.queryType === 'logs' ? addLogqlLabelFilter(expr, key, op, value) : addLabelMatcher(expr, key, op, value);
+/** Whether label filters apply: a kind with labels, and the text they go into is there. */
+function filterable(query: FleetscopeQuery): boolean {
+  const labels = labelsOf(query);
+  return labels === 'store' ? !!query.metric?.trim() : !!labels && !!query.expr;
+}
+
+/**
+ * A label filter in the query's own language: LogQL through the grammar
+ * (parsed labels), PromQL in every selector, an attribute matcher of a
+ * ClickHouse-store query.
+ */
+function addFilter(query: FleetscopeQuery, key: string, op: MatchOp, value: string): FleetscopeQuery {
+  switch (labelsOf(query)) {
+    case 'store':
+      return { ...query, matchers: addStoreMatcher(query.matchers, key, op, value) };
+    case 'logs':
+      return { ...query, expr: addLogqlLabelFilter(query.expr ?? '', key, op, value) };
+    default:
+      return { ...query, expr: addLabelMatcher(query.expr ?? '', key, op, value) };
+  }
 }
 
 const AD_HOC_OPS: Record<string, MatchOp | undefined> = { '=': '=', '!=': '!=', '=~': '=~', '!~': '!~' };
@@ -333,8 +323,7 @@ const AD_HOC_OPS: Record<string, MatchOp | undefined> = { '=': '=', '!=': '!=', 
  * widened to all), `!=` drops it (from `allClusters` when the query asks all).
  */
 export function applyAdHocFilters(query: FleetscopeQuery, filters: AdHocVariableFilter[], allClusters?: string[]): FleetscopeQuery {
-  const kind = query.queryType ?? 'metrics';
-  if (filters.length === 0 || (kind !== 'metrics' && kind !== 'logs') || !query.expr) {
+  if (filters.length === 0 || !filterable(query)) {
     return query;
   }
   let out = { ...query };
@@ -357,11 +346,16 @@ export function applyAdHocFilters(query: FleetscopeQuery, filters: AdHocVariable
       }
       continue;
     }
-    out = { ...out, expr: addFilter(out, f.key, op, f.value) };
+    out = addFilter(out, f.key, op, f.value);
   }
   return out;
 }
 
-function labelSourceOf(queries?: FleetscopeQuery[]): 'metrics' | 'logs' {
-  return queries?.length && queries.every((q) => q.queryType === 'logs') ? 'logs' : 'metrics';
+function labelSourceOf(queries?: FleetscopeQuery[]): 'metrics' | 'logs' | 'store' {
+  for (const source of ['logs', 'store'] as const) {
+    if (queries?.length && queries.every((q) => labelsOf(q) === source)) {
+      return source;
+    }
+  }
+  return 'metrics';
 }

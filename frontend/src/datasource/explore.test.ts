@@ -1,14 +1,18 @@
 import {
   CoreApp,
+  DataFrame,
   DataQueryRequest,
+  DataQueryResponse,
   FieldType,
+  LoadingState,
+  LogsVolumeType,
   LogRowContextQueryDirection,
   LogRowModel,
   SupplementaryQueryType,
   createDataFrame,
   dateTime,
 } from '@grafana/data';
-import { of } from 'rxjs';
+import { lastValueFrom, of, tap, toArray } from 'rxjs';
 
 import { fakeDataSource, fakeTemplateSrv } from '../test/fakes';
 import { FleetscopeQuery } from '../types';
@@ -29,7 +33,7 @@ const request = (targets: FleetscopeQuery[]): DataQueryRequest<FleetscopeQuery> 
   }) as DataQueryRequest<FleetscopeQuery>;
 
 describe('logs volume (supplementary queries)', () => {
-  it('counts the lines of each log query by level, summed across its clusters', () => {
+  it('counts the lines of each log query by level as Grafana’s Loki does, summed across its clusters', () => {
     const { ds } = fakeDataSource();
     expect(ds.getSupportedSupplementaryQueryTypes()).toEqual([SupplementaryQueryType.LogsVolume]);
     const logs: FleetscopeQuery = { refId: 'A', queryType: 'logs', clusters: ['east', 'west'], expr: '{app="gateway"} |= "error" | json' };
@@ -39,15 +43,30 @@ describe('logs volume (supplementary queries)', () => {
         refId: 'log-volume-A',
         datasource: undefined,
         queryType: 'logs',
+        supportingQueryType: 'logsVolume',
         clusters: ['east', 'west'],
-        expr: 'sum by (level) (count_over_time({app="gateway"} |= "error" | json[$__auto]))',
+        expr: 'sum by (level, detected_level) (count_over_time({app="gateway"} |= "error" | json | drop __error__ [$__auto]))',
         instant: false,
         range: true,
         aggregate: 'sum',
-        legendFormat: '{{level}}',
       },
     ]);
     expect(req?.range).toEqual(request([]).range);
+  });
+
+  it('keeps the clusters apart on demand: the query’s volumeByCluster, or the field `cluster`', () => {
+    const { ds } = fakeDataSource();
+    const type = SupplementaryQueryType.LogsVolume as const;
+    const logs: FleetscopeQuery = { refId: 'A', queryType: 'logs', expr: '{app="gateway"}' };
+    const perCluster = ds.getSupplementaryQuery({ type }, { ...logs, volumeByCluster: true });
+    expect(perCluster).toMatchObject({ aggregate: 'merge', volumeByCluster: true, expr: 'sum by (level, detected_level) (count_over_time({app="gateway"} | drop __error__ [$__auto]))' });
+    expect(ds.getSupplementaryQuery({ type, field: 'cluster' }, logs)).toMatchObject({ aggregate: 'merge', volumeByCluster: true });
+    // Another field counts by that label (Loki's `field` option), still across clusters.
+    expect(ds.getSupplementaryQuery({ type, field: 'app' }, logs)).toMatchObject({
+      aggregate: 'sum',
+      expr: 'sum by (app) (count_over_time({app="gateway"} | drop __error__ [$__auto]))',
+    });
+    expect(ds.getSupplementaryRequest(type, request([logs]), { type, field: 'cluster_id' })?.targets[0]).toMatchObject({ aggregate: 'merge' });
   });
 
   it('has nothing to count for metric LogQL, other kinds or hidden queries', () => {
@@ -58,6 +77,80 @@ describe('logs volume (supplementary queries)', () => {
     expect(ds.getSupplementaryQuery(type, { refId: 'A', queryType: 'metrics', expr: 'up' })).toBeUndefined();
     expect(ds.getSupplementaryQuery({ type: SupplementaryQueryType.LogsSample }, { refId: 'A', queryType: 'logs', expr: '{app="x"}' })).toBeUndefined();
     expect(ds.getSupplementaryRequest(SupplementaryQueryType.LogsVolume, request([{ refId: 'A', queryType: 'metrics', expr: 'up' }]))).toBeUndefined();
+    expect(ds.getDataProvider(SupplementaryQueryType.LogsVolume, request([{ refId: 'A', queryType: 'metrics', expr: 'up' }]))).toBeUndefined();
+  });
+});
+
+describe('logs volume frames for Explore’s histogram (getDataProvider)', () => {
+  // What the backend answers for the volume query: one series per level (and cluster when merged).
+  const series = (refId: string, labels: Record<string, string>, values: number[]) =>
+    createDataFrame({
+      refId,
+      fields: [
+        { name: 'Time', type: FieldType.time, values: values.map((_, i) => i * 60_000) },
+        { name: 'Value', type: FieldType.number, values, labels },
+      ],
+    });
+
+  async function provide(ds: ReturnType<typeof fakeDataSource>['ds'], q: FleetscopeQuery, frames: Array<ReturnType<typeof series>>) {
+    const query = jest.spyOn(ds, 'query').mockReturnValue(of({ data: frames }));
+    const responses = await lastValueFrom(ds.getDataProvider(SupplementaryQueryType.LogsVolume, request([q]))!.pipe(toArray()));
+    return { responses, sent: query.mock.calls[0][0] };
+  }
+
+  it('stacks one bar series per level, coloured and named by level, over the full range, in one histogram', async () => {
+    const { ds } = fakeDataSource();
+    const q: FleetscopeQuery = { refId: 'A', queryType: 'logs', expr: '{app="gateway"}' };
+    const { responses, sent } = await provide(ds, q, [
+      series('log-volume-A', { level: 'error' }, [1, 2]),
+      series('log-volume-A', { detected_level: 'WARN' }, [3, 4]),
+      series('log-volume-A', { level: '7' }, [5, 6]),
+      series('log-volume-A', { app: 'gateway' }, [7, 8]),
+    ]);
+    expect(sent.targets[0]).toMatchObject({ refId: 'log-volume-A', aggregate: 'sum' });
+    expect(sent.hideFromInspector).toBe(true);
+    expect(responses[0].state).toBe(LoadingState.Loading);
+    const done = responses[responses.length - 1];
+    expect(done.state).toBe(LoadingState.Done);
+    const frames = done.data as DataFrame[];
+    const valueField = (f: DataFrame) => f.fields.find((x) => x.type === FieldType.number)!;
+    expect(frames.map((f) => valueField(f).config.displayNameFromDS)).toEqual(['error', 'warning', 'debug', 'unknown']);
+    expect(valueField(frames[0]).config.custom).toMatchObject({ drawStyle: 'bars', stacking: { mode: 'normal', group: 'A' } });
+    expect(valueField(frames[0]).config.color).toEqual({ mode: 'fixed', fixedColor: expect.any(String) });
+    expect(valueField(frames[0]).config.color?.fixedColor).not.toBe(valueField(frames[1]).config.color?.fixedColor);
+    for (const f of frames) {
+      expect(f.meta?.custom).toEqual({
+        logsVolumeType: LogsVolumeType.FullRange,
+        absoluteRange: { from: 0, to: 3_600_000 },
+        datasourceName: 'Fleetscope',
+        sourceQuery: q,
+      });
+    }
+  });
+
+  it('per cluster: one histogram per cluster (Explore groups by datasourceName), each stacked by level', async () => {
+    const { ds } = fakeDataSource();
+    const q: FleetscopeQuery = { refId: 'A', queryType: 'logs', expr: '{app="gateway"}', volumeByCluster: true };
+    const { responses, sent } = await provide(ds, q, [
+      series('log-volume-A', { level: 'error', cluster: 'prod-east-1', cluster_id: 'east' }, [1]),
+      series('log-volume-A', { level: 'info', cluster: 'prod-east-1', cluster_id: 'east' }, [2]),
+      series('log-volume-A', { app: 'gateway', cluster: 'prod-west-1', cluster_id: 'west' }, [3]),
+    ]);
+    expect(sent.targets[0]).toMatchObject({ aggregate: 'merge', volumeByCluster: true });
+    const frames = responses[responses.length - 1].data as DataFrame[];
+    expect(frames.map((f) => f.meta?.custom?.datasourceName)).toEqual(['Fleetscope · prod-east-1', 'Fleetscope · prod-east-1', 'Fleetscope · prod-west-1']);
+    // A cluster whose only series has no level is "logs", as Grafana names a level-less volume.
+    expect(frames.map((f) => f.fields[1].config.displayNameFromDS)).toEqual(['error', 'info', 'logs']);
+  });
+
+  it('passes the backend’s error on as the volume’s error', async () => {
+    const { ds } = fakeDataSource();
+    jest.spyOn(ds, 'query').mockReturnValue(of({ data: [], errors: [{ message: 'INVALID_LOGQL', refId: 'log-volume-A' }] }));
+    const seen: DataQueryResponse[] = [];
+    await expect(
+      lastValueFrom(ds.getDataProvider(SupplementaryQueryType.LogsVolume, request([{ refId: 'A', queryType: 'logs', expr: '{app="x"}' }]))!.pipe(tap((r) => seen.push(r))))
+    ).rejects.toEqual({ message: 'INVALID_LOGQL', refId: 'log-volume-A' });
+    expect(seen[seen.length - 1]).toMatchObject({ state: LoadingState.Error, errors: [{ message: 'INVALID_LOGQL' }], data: [] });
   });
 });
 
@@ -214,5 +307,83 @@ describe('interpolateVariablesInQueries and query history text', () => {
     expect(text({ queryType: 'gpu', view: 'gpus' })).toBe('GPU gpus (auto) @ all clusters');
     expect(text({ queryType: 'cnf', cnfView: 'dpdk', pod: 'upf-0', port: 1 })).toBe('CNF dpdk pod upf-0 port 1 @ all clusters');
     expect(text({ queryType: 'macos' })).toBe('macOS power @ all clusters');
+  });
+});
+
+describe('ClickHouse-store metrics queries in Explore', () => {
+  const store: FleetscopeQuery = { refId: 'A', queryType: 'metrics', source: 'clickhouse', metric: 'DCGM_FI_DEV_GPU_UTIL', expr: 'up', clusters: ['east'] };
+
+  it('filter for/out adds attribute matchers to the store filters, not to the (unused) PromQL', () => {
+    const { ds } = fakeDataSource();
+    const once = ds.modifyQuery(store, { type: 'ADD_FILTER', options: { key: 'Hostname', value: 'gpu-node-1' } });
+    expect(once).toMatchObject({ matchers: '{Hostname="gpu-node-1"}', expr: 'up' });
+    const twice = ds.modifyQuery(once, { type: 'ADD_FILTER_OUT', options: { key: 'gpu', value: '1' } });
+    expect(twice.matchers).toBe('{Hostname="gpu-node-1", gpu!="1"}');
+    // The same filter again is not added twice; the cluster label narrows the clusters.
+    expect(ds.modifyQuery(twice, { type: 'ADD_FILTER_OUT', options: { key: 'gpu', value: '1' } }).matchers).toBe('{Hostname="gpu-node-1", gpu!="1"}');
+    expect(ds.modifyQuery(store, { type: 'ADD_FILTER', options: { key: 'cluster_id', value: 'west' } }).clusters).toEqual(['west']);
+    // Text the editor's rows cannot read (the backend takes single quotes, no braces) keeps its spelling.
+    expect(ds.modifyQuery({ ...store, matchers: "gpu='0'," }, { type: 'ADD_FILTER', options: { key: 'k8s.pod.name', value: 'a"b' } }).matchers).toBe(
+      '{gpu=\'0\', k8s.pod.name="a\\"b"}'
+    );
+    // No metric yet: nothing to filter.
+    expect(ds.modifyQuery({ ...store, metric: '' }, { type: 'ADD_FILTER', options: { key: 'gpu', value: '0' } })).toEqual({ ...store, metric: '' });
+  });
+
+  it('ad-hoc filters: the store’s attribute names and values when the dashboard’s queries are store queries; filters become store matchers', async () => {
+    fakeTemplateSrv({});
+    const { ds, getResource } = fakeDataSource((path) => {
+      switch (path) {
+        case 'api/v1/cluster-metrics/attributes':
+          return { data: ['gpu', 'Hostname'], clusters: [] };
+        case 'api/v1/cluster-metrics/attributes/gpu/values':
+          return { data: ['1', '0'], clusters: [] };
+        case 'api/v1/metrics/labels':
+          return { data: ['job'] };
+        default:
+          return { data: [] };
+      }
+    });
+    expect(await ds.getTagKeys({ filters: [], queries: [store] })).toEqual([{ text: 'cluster' }, { text: 'gpu' }, { text: 'Hostname' }]);
+    expect(getResource).toHaveBeenLastCalledWith('api/v1/cluster-metrics/attributes', { cluster_ids: 'east' });
+    expect(await ds.getTagValues({ key: 'gpu', filters: [], queries: [store] })).toEqual([{ text: '0' }, { text: '1' }]);
+    // A dashboard mixing PromQL and store queries: Prometheus' labels.
+    expect(await ds.getTagKeys({ filters: [], queries: [store, { refId: 'B', queryType: 'metrics', expr: 'up' }] })).toEqual([{ text: 'cluster' }, { text: 'job' }]);
+
+    const filtered = applyAdHocFilters({ ...store, matchers: '{gpu="0"}' }, [
+      { key: 'Hostname', operator: '=~', value: 'node-.*' },
+      { key: 'cluster', operator: '=', value: 'east' },
+    ]);
+    expect(filtered).toMatchObject({ matchers: '{gpu="0", Hostname=~"node-.*"}', expr: 'up', clusters: ['east'] });
+  });
+
+  it('interpolates metric, filters and group-by attributes', () => {
+    fakeTemplateSrv({ node: { value: ['a', 'b'], multi: true }, by: { value: ['Hostname', 'gpu'], multi: true }, m: { value: 'DCGM_FI_DEV_FB_USED' } });
+    const { ds } = fakeDataSource();
+    const [out] = ds.interpolateVariablesInQueries([{ ...store, metric: '$m', matchers: '{Hostname=~"$node"}', groupBy: ['$by', 'modelName'] }], {});
+    expect(out).toMatchObject({ metric: 'DCGM_FI_DEV_FB_USED', matchers: '{Hostname=~"(a|b)"}', groupBy: ['Hostname', 'gpu', 'modelName'] });
+    expect(ds.getQueryDisplayText({ ...store, groupBy: ['Hostname'], reduce: 'avg' })).toBe('ClickHouse: DCGM_FI_DEV_GPU_UTIL avg by (Hostname) @ east');
+  });
+
+  it('interpolates the dashboards’ $source switch', () => {
+    fakeTemplateSrv({ source: { value: 'clickhouse' } });
+    const { ds } = fakeDataSource();
+    const [metrics] = ds.interpolateVariablesInQueries([{ refId: 'A', queryType: 'metrics', source: '$source' as 'clickhouse', expr: 'up' }], {});
+    expect(metrics.source).toBe('clickhouse');
+    fakeTemplateSrv({ source: { value: 'prometheus' } });
+    const [back] = ds.interpolateVariablesInQueries([{ refId: 'A', queryType: 'metrics', source: '$source' as 'clickhouse', expr: 'up' }], {});
+    expect(back.source).toBe('prometheus');
+  });
+
+  it('raw SQL: template variables in SQL form (quotes doubled, multi-value as a list), the backend’s macros untouched; no label filters', () => {
+    fakeTemplateSrv({ node: { value: ['a', "b'c"], multi: true }, team: { value: "o'neil" } });
+    const { ds } = fakeDataSource();
+    const sql = "SELECT 1 FROM t WHERE $__timeFilter(TimeUnix) AND h IN ($node) AND team = '$team' AND s = $__interval AND c IN $__clusters";
+    const [out] = ds.interpolateVariablesInQueries([{ ...store, sql }], { __interval: { text: '15s', value: '15s' } });
+    expect(out.sql).toBe("SELECT 1 FROM t WHERE $__timeFilter(TimeUnix) AND h IN ('a','b''c') AND team = 'o''neil' AND s = $__interval AND c IN $__clusters");
+    // Filters have nowhere to go in the user's own statement.
+    const raw = { ...store, sql: 'SELECT 1' };
+    expect(ds.modifyQuery(raw, { type: 'ADD_FILTER', options: { key: 'gpu', value: '0' } })).toEqual(raw);
+    expect(applyAdHocFilters(raw, [{ key: 'gpu', operator: '=', value: '0' }])).toEqual(raw);
   });
 });

@@ -38,6 +38,32 @@ export function formatQueryValue(value: string | string[], variable?: VariableLi
   return stringEscape(value);
 }
 
+/** SQL literal: `'a''b'`. */
+const sqlQuote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+
+/**
+ * Format for raw SQL, as Grafana's SQL datasources do: a single value with its
+ * quotes doubled (the statement quotes it), a multi-value or "include All"
+ * variable as quoted literals `'a','b'` (for `IN (…)`).
+ */
+export function formatSqlValue(value: string | string[], variable?: VariableLike): string {
+  if (Array.isArray(value)) {
+    return value.map(sqlQuote).join(',');
+  }
+  return variable && (variable.multi || variable.includeAll) ? sqlQuote(value) : value.replace(/'/g, "''");
+}
+
+/**
+ * Template variables in raw SQL; the backend's macros (`$__timeFilter(…)`,
+ * `$__interval_s`, `$__clusters`, …) are left for the backend, even those whose
+ * names Grafana also knows (`$__interval` is the step in seconds there, not `15s`).
+ */
+export function interpolateSql(sql: string, templateSrv: TemplateSrv, scopedVars?: ScopedVars): string {
+  const MASK = '\u0000fleetscope-macro\u0000';
+  const masked = sql.replace(/\$__/g, MASK);
+  return templateSrv.replace(masked, scopedVars, formatSqlValue).split(MASK).join('$__');
+}
+
 // Cluster ids match [a-z0-9][a-z0-9._-]*, so a newline cannot be part of one.
 const LIST_SEPARATOR = '\n';
 
@@ -92,6 +118,18 @@ export function interpolateQuery(
   }
   if (query.severity) {
     out.severity = query.severity.flatMap((s) => templateSrv.replace(s, scopedVars, 'csv').split(','));
+  }
+  if (typeof query.source === 'string' && query.source.includes('$')) {
+    // The dashboards' `$source` switch (prometheus | clickhouse for metrics, dcgm | nvidia-smi for GPUs);
+    // the backend refuses an unreplaced `$source`, naming the field.
+    out.source = templateSrv.replace(query.source, scopedVars) as FleetscopeQuery['source'];
+  }
+  if (typeof query.sql === 'string' && query.sql !== '') {
+    out.sql = interpolateSql(query.sql, templateSrv, scopedVars);
+  }
+  if (query.groupBy) {
+    // `$by` (multi-value) groups by each of its values.
+    out.groupBy = query.groupBy.flatMap((g) => templateSrv.replace(g, scopedVars, 'csv').split(',')).map((g) => g.trim()).filter(Boolean);
   }
   if (typeof query.port === 'string') {
     // A port typed as `$port` arrives as a string; the model wants an integer.

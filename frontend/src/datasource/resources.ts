@@ -20,7 +20,19 @@ export const RESOURCE_PATHS = {
   logsQueryRange: 'api/v1/logs/query_range',
   traceTags: 'api/v1/traces/tags',
   traceTagValues: (tag: string) => `api/v1/traces/tag/${encodeURIComponent(tag)}/values`,
+  storeMetrics: 'api/v1/cluster-metrics/metrics',
+  storeAttributes: 'api/v1/cluster-metrics/attributes',
+  storeAttributeValues: (key: string) => `api/v1/cluster-metrics/attributes/${encodeURIComponent(key)}/values`,
 } as const;
+
+/** A metric of the ClickHouse store (`GET api/v1/cluster-metrics/metrics`). */
+export interface StoreMetric {
+  name: string;
+  /** gauge, sum (counters) or histogram. */
+  type?: string;
+  help?: string;
+  unit?: string;
+}
 
 /** A time window for hints, in Unix ms (the editor's range; default: the backend's last hour). */
 export interface HintRange {
@@ -135,6 +147,32 @@ export class ResourceClient {
       }
     }
     return out.sort((a, b) => a.value.localeCompare(b.value));
+  }
+
+  /** Metric names of the ClickHouse store(s) of `clusters` starting with `prefix`, with their type. */
+  async storeMetrics(clusters?: string[], prefix = '', range?: HintRange, limit = 200): Promise<StoreMetric[]> {
+    const res = await this.getResource<{ data?: StoreMetric[] }>(
+      RESOURCE_PATHS.storeMetrics,
+      clusterParams(clusters, { ...(prefix ? { prefix } : {}), limit: String(limit), ...rangeParams(range, ['start', 'end']) })
+    );
+    return (res?.data ?? []).filter((m) => m?.name);
+  }
+
+  /** Attribute keys of a store metric (every metric's without one); the cluster attribute is left out. */
+  async storeAttributes(clusters?: string[], metric?: string, range?: HintRange): Promise<string[]> {
+    const res = await this.getResource<LabelsResponse>(
+      RESOURCE_PATHS.storeAttributes,
+      clusterParams(clusters, { ...(metric ? { metric } : {}), ...rangeParams(range, ['start', 'end']) })
+    );
+    return uniqueSorted(res?.data ?? []);
+  }
+
+  async storeAttributeValues(key: string, clusters?: string[], metric?: string, range?: HintRange): Promise<string[]> {
+    const res = await this.getResource<LabelsResponse>(
+      RESOURCE_PATHS.storeAttributeValues(key),
+      clusterParams(clusters, { ...(metric ? { metric } : {}), ...rangeParams(range, ['start', 'end']) })
+    );
+    return uniqueSorted(res?.data ?? []);
   }
 
   async gpuNodes(clusters?: string[]): Promise<string[]> {

@@ -186,3 +186,57 @@ describe('ConfigEditor trace links', () => {
     expect(current().jsonData.tracesToMetrics?.queries).toEqual([{ name: 'Request rate', query: 'sum(rate(http_server_request_count_total{$__tags}[5m]))' }]);
   });
 });
+
+describe('ConfigEditor metrics settings', () => {
+  it('edits the scrape interval, a cluster\'s own interval, and flags what the backend would reject', async () => {
+    const { user, current } = setup();
+    const ds = screen.getByRole('textbox', { name: 'Scrape interval' });
+    await fill(user, ds, '1.5m');
+    expect(screen.getByText('A scrape interval such as 15s or 1m (between 1ms and 1d)')).toBeInTheDocument();
+    await user.clear(ds);
+    await fill(user, ds, '15s');
+    expect(screen.queryByText('A scrape interval such as 15s or 1m (between 1ms and 1d)')).not.toBeInTheDocument();
+    expect(current().jsonData.timeInterval).toBe('15s');
+
+    const own = screen.getByRole('textbox', { name: 'east prometheus scrape interval' });
+    // The cluster field shows the datasource-wide value it overrides.
+    expect(own).toHaveAttribute('placeholder', '15s');
+    await fill(user, own, '2d');
+    expect(screen.getByText('A scrape interval such as 15s or 1m (between 1ms and 1d)')).toBeInTheDocument();
+    await user.clear(own);
+    await fill(user, own, '30s');
+    expect(current().jsonData.clusters![0].prometheus).toEqual({ url: 'http://prometheus.east:9090', kind: 'prometheus', timeInterval: '30s' });
+    // Cleared, the keys are left out (the datasource default applies) rather than saved empty.
+    await user.clear(ds);
+    await user.clear(own);
+    expect(JSON.parse(JSON.stringify(current().jsonData))).not.toHaveProperty('timeInterval');
+    expect(JSON.parse(JSON.stringify(current().jsonData.clusters![0].prometheus))).not.toHaveProperty('timeInterval');
+  });
+
+  it('edits exemplarTraceIdDestinations: this datasource by default, another uid, or a URL', async () => {
+    const { user, current } = setup();
+    expect(screen.getByText(/None configured: the labels trace_id, traceID and traceId/)).toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Add exemplar link' }));
+    expect(current().jsonData.exemplarTraceIdDestinations).toEqual([{ name: 'trace_id', datasourceUid: 'fs' }]);
+    await user.click(screen.getByRole('button', { name: 'Add exemplar link' }));
+    const name2 = screen.getByRole('textbox', { name: 'Exemplar link 2 label name' });
+    await user.clear(name2);
+    expect(screen.getByText('The exemplar label holding the trace ID is required')).toBeInTheDocument();
+    await fill(user, name2, 'traceID');
+    await user.click(screen.getAllByRole('radio', { name: 'URL' })[1]);
+    await fill(user, screen.getByRole('textbox', { name: 'Exemplar link 2 URL' }), 'tracing/${__value.raw}');
+    expect(screen.getByText('Not a URL')).toBeInTheDocument();
+    await user.clear(screen.getByRole('textbox', { name: 'Exemplar link 2 URL' }));
+    await fill(user, screen.getByRole('textbox', { name: 'Exemplar link 2 URL' }), 'https://tracing.example/trace/${__value.raw}');
+    await fill(user, screen.getByRole('textbox', { name: 'Exemplar link 2 title' }), 'Open in Jaeger');
+    const uid1 = screen.getByRole('textbox', { name: 'Exemplar link 1 datasource uid' });
+    await user.clear(uid1);
+    await fill(user, uid1, 'tempo-uid');
+    expect(JSON.parse(JSON.stringify(current().jsonData.exemplarTraceIdDestinations))).toEqual([
+      { name: 'trace_id', datasourceUid: 'tempo-uid' },
+      { name: 'traceID', url: 'https://tracing.example/trace/${__value.raw}', urlDisplayLabel: 'Open in Jaeger' },
+    ]);
+    await user.click(screen.getByRole('button', { name: 'Remove exemplar link 1' }));
+    expect(current().jsonData.exemplarTraceIdDestinations!.map((d) => d.name)).toEqual(['traceID']);
+  });
+});

@@ -3,6 +3,7 @@ import { Button, Divider, Field, FieldSet, InlineField, InlineFieldRow, Input, S
 
 import { CacheSettings, ClusterConfig, DerivedField, FleetscopeOptions, QuerySettings } from '../../types';
 import { ClusterEditor } from './config/ClusterEditor';
+import { MetricsSettingsEditor } from './config/MetricsSettingsEditor';
 import { TraceLinksEditor } from './config/TraceLinksEditor';
 import { Settings, clusterSecretKeys, renameClusterSecrets, resetSecrets } from './config/secrets';
 import { regexError, urlError } from './config/validation';
@@ -73,7 +74,7 @@ function newClusterId(clusters: ClusterConfig[]): string {
   }
 }
 
-/** The datasource settings: the cluster registry, query limits, cache, derived fields. */
+/** The datasource settings: the cluster registry, scrape interval and exemplar links, query limits, cache, derived fields, trace links. */
 export function ConfigEditor({ options, onOptionsChange }: Props) {
   const jsonData = options.jsonData ?? {};
   const clusters = jsonData.clusters ?? [];
@@ -125,6 +126,8 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
       </FieldSet>
 
       <Divider />
+      <MetricsSettingsEditor jsonData={jsonData} ownUid={options.uid} onChange={(patch) => setJson(patch)} />
+
       <FieldSet label="Query limits">
         <NumberInputs<QuerySettings> specs={QUERY_FIELDS} value={jsonData.query} onChange={(query) => setJson({ query })} />
       </FieldSet>

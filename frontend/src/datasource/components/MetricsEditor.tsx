@@ -1,9 +1,14 @@
 import { InlineField, InlineFieldRow, InlineSwitch, Input, RadioButtonGroup, Stack } from '@grafana/ui';
 
-import { Aggregate, FleetscopeQuery } from '../../types';
+import { Aggregate, FleetscopeQuery, MetricsSource } from '../../types';
 import { KindEditorProps, LABEL_WIDTH } from './editorProps';
-import { QueryField } from './QueryField';
-import { useCompletionData } from './useCompletionData';
+import { QueryTextRow } from './fields';
+import { StoreMetricsEditor } from './StoreMetricsEditor';
+
+const SOURCES: Array<{ label: string; value: MetricsSource; description: string }> = [
+  { label: 'Prometheus', value: 'prometheus', description: 'PromQL on each cluster’s Prometheus' },
+  { label: 'ClickHouse', value: 'clickhouse', description: 'The long-term store: a metric, filters, a function, grouping' },
+];
 
 const AGGREGATES: Array<{ label: string; value: Aggregate; description: string }> = [
   { label: 'Merge', value: 'merge', description: 'Every series of every cluster, labelled with its cluster' },
@@ -14,13 +19,13 @@ const AGGREGATES: Array<{ label: string; value: Aggregate; description: string }
 ];
 
 type QueryKind = 'range' | 'instant' | 'both';
-const KINDS: Array<{ label: string; value: QueryKind }> = [
+const QUERY_KINDS: Array<{ label: string; value: QueryKind }> = [
   { label: 'Range', value: 'range' },
   { label: 'Instant', value: 'instant' },
   { label: 'Both', value: 'both' },
 ];
 
-function kindOf(q: FleetscopeQuery): QueryKind {
+function queryKindOf(q: FleetscopeQuery): QueryKind {
   const instant = !!q.instant;
   const range = q.range ?? !instant;
   return instant && range ? 'both' : instant ? 'instant' : 'range';
@@ -28,22 +33,24 @@ function kindOf(q: FleetscopeQuery): QueryKind {
 
 export function MetricsEditor(props: KindEditorProps) {
   const { query, onChange, onChangeAndRun, onRunQuery } = props;
-  const data = useCompletionData(props);
+  const store = query.source === 'clickhouse';
   return (
     <Stack direction="column" gap={0.5}>
       <InlineFieldRow>
-        <InlineField label="PromQL" labelWidth={LABEL_WIDTH} grow>
-          <QueryField
-            language="promql"
-            aria-label="PromQL query"
-            placeholder="sum by (team) (rate(http_requests_total[$__rate_interval]))  — Shift+Enter to run"
-            value={query.expr ?? ''}
-            data={data}
-            onChange={(expr) => onChange({ expr })}
-            onRunQuery={onRunQuery}
+        <InlineField label="Source" labelWidth={LABEL_WIDTH}>
+          <RadioButtonGroup<MetricsSource>
+            options={SOURCES}
+            value={store ? 'clickhouse' : 'prometheus'}
+            onChange={(source) => onChangeAndRun({ source: source === 'clickhouse' ? source : undefined })}
+            size="sm"
           />
         </InlineField>
       </InlineFieldRow>
+      {store ? (
+        <StoreMetricsEditor {...props} />
+      ) : (
+        <QueryTextRow editor={props} language="promql" placeholder="sum by (team) (rate(http_requests_total[$__rate_interval]))" />
+      )}
       <InlineFieldRow>
         <InlineField
           label="Aggregate"
@@ -57,14 +64,16 @@ export function MetricsEditor(props: KindEditorProps) {
             size="sm"
           />
         </InlineField>
-        <InlineField label="Type" tooltip="Range → time series; instant → one value per series.">
-          <RadioButtonGroup<QueryKind>
-            options={KINDS}
-            value={kindOf(query)}
-            onChange={(k) => onChangeAndRun({ instant: k !== 'range', range: k !== 'instant' })}
-            size="sm"
-          />
-        </InlineField>
+        {!store && (
+          <InlineField label="Type" tooltip="Range → time series; instant → one value per series.">
+            <RadioButtonGroup<QueryKind>
+              options={QUERY_KINDS}
+              value={queryKindOf(query)}
+              onChange={(k) => onChangeAndRun({ instant: k !== 'range', range: k !== 'instant' })}
+              size="sm"
+            />
+          </InlineField>
+        )}
       </InlineFieldRow>
       <InlineFieldRow>
         <InlineField
@@ -91,13 +100,11 @@ export function MetricsEditor(props: KindEditorProps) {
             onBlur={onRunQuery}
           />
         </InlineField>
-        <InlineField label="Exemplars" tooltip="Ask every cluster's Prometheus for exemplars; their trace IDs open the trace in this datasource.">
-          <InlineSwitch
-            aria-label="Exemplars"
-            value={!!query.exemplars}
-            onChange={(e) => onChangeAndRun({ exemplars: e.currentTarget.checked })}
-          />
-        </InlineField>
+        {!store && (
+          <InlineField label="Exemplars" tooltip="Ask every cluster's Prometheus for exemplars; their trace IDs open the trace in this datasource.">
+            <InlineSwitch aria-label="Exemplars" value={!!query.exemplars} onChange={(e) => onChangeAndRun({ exemplars: e.currentTarget.checked })} />
+          </InlineField>
+        )}
       </InlineFieldRow>
     </Stack>
   );

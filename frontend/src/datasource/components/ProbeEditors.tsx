@@ -29,7 +29,7 @@ export function GpuEditor({ query, onChangeAndRun }: KindEditorProps) {
       <InlineField label="Source">
         <RadioButtonGroup<GpuSource>
           options={GPU_SOURCES}
-          value={query.source ?? 'auto'}
+          value={(query.source as GpuSource | undefined) ?? 'auto'}
           onChange={(source) => onChangeAndRun({ source })}
           size="sm"
         />

@@ -134,6 +134,13 @@ describe('QueryEditor', () => {
     await user.click(screen.getByRole('radio', { name: 'Oldest first' }));
     await user.type(screen.getByRole('spinbutton', { name: 'Line limit' }), '500');
     expect(current()).toMatchObject({ expr: '{app="gateway"} |= "error"', direction: 'forward', limit: 500 });
+    // Explore's logs volume, one histogram per cluster on demand (and back: the key is dropped).
+    onRunQuery.mockClear();
+    await user.click(screen.getByRole('radio', { name: 'Per cluster' }));
+    expect(current().volumeByCluster).toBe(true);
+    expect(onRunQuery).toHaveBeenCalled();
+    await user.click(screen.getByRole('radio', { name: 'All clusters' }));
+    expect(current().volumeByCluster).toBeUndefined();
   });
 
   it('edits trace search criteria, trace id and TraceQL', async () => {

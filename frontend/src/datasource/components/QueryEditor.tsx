@@ -1,38 +1,17 @@
 import { css } from '@emotion/css';
 import { GrafanaTheme2, PanelData, QueryEditorProps } from '@grafana/data';
 import { Alert, InlineField, InlineFieldRow, RadioButtonGroup, Stack, useStyles2 } from '@grafana/ui';
-import { ComponentType, useMemo } from 'react';
+import { useMemo } from 'react';
 
 import { FleetscopeOptions, FleetscopeQuery, QueryType } from '../../types';
 import type { FleetscopeDataSource } from '../datasource';
-import { AlertsEditor } from './AlertsEditor';
+import { KINDS, KIND_LIST, freshQuery, queryTypeOf } from '../kinds';
 import { ClusterPicker } from './ClusterPicker';
-import { KindEditorProps, LABEL_WIDTH } from './editorProps';
-import { LogsEditor } from './LogsEditor';
-import { MetricsEditor } from './MetricsEditor';
-import { CnfEditor, GpuEditor, MacosEditor } from './ProbeEditors';
-import { TracesEditor } from './TracesEditor';
+import { LABEL_WIDTH } from './editorProps';
 
 export type Props = QueryEditorProps<FleetscopeDataSource, FleetscopeQuery, FleetscopeOptions>;
 
-interface Kind {
-  label: string;
-  value: QueryType;
-  description: string;
-  editor: ComponentType<KindEditorProps>;
-  /** Fields a fresh query of this kind starts with. */
-  defaults: Partial<FleetscopeQuery>;
-}
-
-export const KINDS: Kind[] = [
-  { label: 'Metrics', value: 'metrics', description: 'PromQL across clusters', editor: MetricsEditor, defaults: { expr: '', aggregate: 'merge' } },
-  { label: 'Logs', value: 'logs', description: 'LogQL across clusters', editor: LogsEditor, defaults: { expr: '', direction: 'backward' } },
-  { label: 'Traces', value: 'traces', description: 'TraceQL, trace by ID, analysis, service graph', editor: TracesEditor, defaults: { tracesView: 'search' } },
-  { label: 'Alerts', value: 'alerts', description: 'Alertmanager alerts of every cluster', editor: AlertsEditor, defaults: { state: ['FIRING'] } },
-  { label: 'GPU', value: 'gpu', description: 'nvidia-smi / DCGM GPU telemetry', editor: GpuEditor, defaults: { view: 'nodes', source: 'auto' } },
-  { label: 'CNF', value: 'cnf', description: 'PTP, SR-IOV, DPDK, CNF workloads', editor: CnfEditor, defaults: { cnfView: 'workloads' } },
-  { label: 'macOS', value: 'macos', description: 'Apple-Silicon power', editor: MacosEditor, defaults: { view: 'power' } },
-];
+const KIND_OPTIONS = KIND_LIST.map(({ label, value, description }) => ({ label, value, description }));
 
 /** Errors for this query, and warnings (per-cluster failures) the backend put on its frames. */
 export function queryProblems(data: PanelData | undefined, refId: string): { errors: string[]; warnings: string[] } {
@@ -53,9 +32,8 @@ export function queryProblems(data: PanelData | undefined, refId: string): { err
 
 export function QueryEditor({ datasource, query, onChange, onRunQuery, data, range }: Props) {
   const styles = useStyles2(getStyles);
-  const queryType = query.queryType ?? 'metrics';
-  const kind = KINDS.find((k) => k.value === queryType) ?? KINDS[0];
-  const Editor = kind.editor;
+  const queryType = queryTypeOf(query);
+  const Editor = KINDS[queryType].editor;
   const { errors, warnings } = useMemo(() => queryProblems(data, query.refId), [data, query.refId]);
 
   const patch = (p: Partial<FleetscopeQuery>) => onChange({ ...query, ...p });
@@ -64,10 +42,7 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery, data, ran
     onRunQuery();
   };
   const switchKind = (value: QueryType) => {
-    const next = KINDS.find((k) => k.value === value)!;
-    // Keep what every kind shares (refId, datasource, clusters, hide); start the rest fresh.
-    const { refId, datasource: ds, clusters, hide, key } = query;
-    onChange({ refId, datasource: ds, clusters, hide, key, queryType: value, ...next.defaults });
+    onChange(freshQuery(value, query));
     onRunQuery();
   };
 
@@ -76,7 +51,7 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery, data, ran
       <InlineFieldRow>
         <InlineField label="Query type" labelWidth={LABEL_WIDTH}>
           <RadioButtonGroup<QueryType>
-            options={KINDS.map(({ label, value, description }) => ({ label, value, description }))}
+            options={KIND_OPTIONS}
             value={queryType}
             onChange={switchKind}
             size="sm"

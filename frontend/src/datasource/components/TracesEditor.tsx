@@ -3,8 +3,7 @@ import { ChangeEvent } from 'react';
 
 import { FleetscopeQuery, TracesView } from '../../types';
 import { KindEditorProps, LABEL_WIDTH } from './editorProps';
-import { QueryField } from './QueryField';
-import { useCompletionData } from './useCompletionData';
+import { LimitField, QueryTextRow } from './fields';
 
 const VIEWS: Array<{ label: string; value: TracesView; description: string }> = [
   { label: 'Search', value: 'search', description: 'TraceQL or criteria across every cluster’s Tempo' },
@@ -18,7 +17,6 @@ type TextField = 'service' | 'operation' | 'minDuration' | 'maxDuration' | 'tags
 export function TracesEditor(props: KindEditorProps) {
   const { query, onChange, onChangeAndRun, onRunQuery } = props;
   const view = query.tracesView ?? 'search';
-  const data = useCompletionData(props);
   const text = (field: TextField) => ({
     value: query[field] ?? '',
     onChange: (e: ChangeEvent<HTMLInputElement>) => onChange({ [field]: e.currentTarget.value } as Partial<FleetscopeQuery>),
@@ -49,24 +47,12 @@ export function TracesEditor(props: KindEditorProps) {
 
       {(view === 'search' || view === 'serviceGraph') && (
         <>
-          <InlineFieldRow>
-            <InlineField
-              label="TraceQL"
-              labelWidth={LABEL_WIDTH}
-              grow
-              tooltip="When set, the criteria below are ignored."
-            >
-              <QueryField
-                language="traceql"
-                data={data}
-                aria-label="TraceQL query"
-                placeholder='{ resource.service.name = "gateway" && duration > 2s }  — Shift+Enter to run'
-                value={query.query ?? ''}
-                onChange={(q) => onChange({ query: q })}
-                onRunQuery={onRunQuery}
-              />
-            </InlineField>
-          </InlineFieldRow>
+          <QueryTextRow
+            editor={props}
+            language="traceql"
+            placeholder='{ resource.service.name = "gateway" && duration > 2s }'
+            tooltip="When set, the criteria below are ignored."
+          />
           {view === 'search' && (
             <Field
               label={<Text color="secondary" variant="bodySmall">{usesCriteria ? 'Search criteria' : 'Search criteria (ignored: TraceQL is set)'}</Text>}
@@ -95,21 +81,7 @@ export function TracesEditor(props: KindEditorProps) {
             </Field>
           )}
           <InlineFieldRow>
-            <InlineField label="Limit" labelWidth={LABEL_WIDTH} tooltip="Traces across all clusters.">
-              <Input
-                aria-label="Trace limit"
-                type="number"
-                min={1}
-                width={12}
-                placeholder="20"
-                value={query.limit ?? ''}
-                onChange={(e) => {
-                  const n = parseInt(e.currentTarget.value, 10);
-                  onChange({ limit: Number.isFinite(n) && n > 0 ? n : undefined });
-                }}
-                onBlur={onRunQuery}
-              />
-            </InlineField>
+            <LimitField editor={props} ariaLabel="Trace limit" placeholder="20" tooltip="Traces across all clusters." />
           </InlineFieldRow>
         </>
       )}

@@ -20,6 +20,7 @@ import { ChangeEvent, useState } from 'react';
 
 import { ClusterConfig, SecretSuffix, secretKey } from '../../../types';
 import { Settings, clusterSecretKeys, secretBinding } from './secrets';
+import { ScrapeIntervalField } from './MetricsSettingsEditor';
 import { clusterIdError, formatLabels, parseLabels, urlError } from './validation';
 
 interface Props {
@@ -147,6 +148,13 @@ export function ClusterEditor({ options, onOptionsChange, cluster, index, all, o
               <InlineField label="Tenant (X-Scope-OrgID)" labelWidth={W}>
                 <Input aria-label={`${cluster.id} prometheus tenant`} width={24} {...text('prometheus', 'tenant')} />
               </InlineField>
+              <ScrapeIntervalField
+                label={`${cluster.id} prometheus scrape interval`}
+                tooltip="This cluster's Prometheus scrape interval, when it differs from the datasource's (Metrics → Scrape interval)"
+                placeholder={options.jsonData?.timeInterval || '15s'}
+                value={cluster.prometheus?.timeInterval}
+                onChange={(timeInterval) => setBackend('prometheus', { timeInterval })}
+              />
               <InlineField label="Skip TLS verify" tooltip="TLS verification is on by default">
                 <InlineSwitch
                   aria-label="Skip TLS verify"

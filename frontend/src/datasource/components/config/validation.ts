@@ -1,13 +1,14 @@
 import { ClusterConfig } from '../../../types';
 
-export const CLUSTER_ID = /^[a-z0-9][a-z0-9._-]*$/;
+/** The backend's rule (src/registry): no dots, as they separate the parts of secret keys. */
+export const CLUSTER_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
 export function clusterIdError(id: string, all: ClusterConfig[], index: number): string | undefined {
   if (!id) {
     return 'An id is required';
   }
   if (!CLUSTER_ID.test(id)) {
-    return 'Lower-case letters, digits, ".", "_" and "-", starting with a letter or digit';
+    return 'Lower-case letters, digits, "_" and "-", starting with a letter or digit, at most 63 characters';
   }
   if (all.some((c, i) => i !== index && c.id === id)) {
     return `Another cluster already has the id "${id}"`;
@@ -25,6 +26,43 @@ export function urlError(url: string | undefined): string | undefined {
   } catch {
     return 'Not a URL';
   }
+}
+
+/** URL check for link templates: `${__value.raw}` and other variables count as text. */
+export function linkUrlError(url: string | undefined): string | undefined {
+  return urlError(url?.replace(/\$\{[^}]*\}/g, 'x'));
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 36e5, d: 864e5, w: 6048e5, y: 31536e6 };
+
+/** A Prometheus duration (`1h30m`, `500ms`) in ms, as the backend reads it; undefined if it is not one. */
+export function durationMs(text: string): number | undefined {
+  if (!/^(\d+[a-z]+)+$/.test(text)) {
+    return undefined;
+  }
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)([a-z]+)/g)) {
+    const mult = DURATION_UNITS_MS[unit];
+    if (mult === undefined) {
+      return undefined;
+    }
+    total += Number(n) * mult;
+  }
+  return total;
+}
+
+/**
+ * `timeInterval` (datasource-wide or a cluster's): empty = unset; a bare
+ * number is seconds; otherwise a duration between 1 ms and 1 day — the
+ * backend's rule, so Save & test never fails on what the editor accepted.
+ */
+export function timeIntervalError(text: string | undefined): string | undefined {
+  const t = text?.trim() ?? '';
+  if (!t) {
+    return undefined;
+  }
+  const ms = /^\d+$/.test(t) ? Number(t) * 1000 : durationMs(t);
+  return ms !== undefined && ms > 0 && ms <= DURATION_UNITS_MS.d ? undefined : 'A scrape interval such as 15s or 1m (between 1ms and 1d)';
 }
 
 export function regexError(pattern: string): string | undefined {
