@@ -1,8 +1,13 @@
 //! Bytes → frames for the same series from both metrics sources: a Prometheus
 //! `query_range` JSON body (the PromQL path) and ClickHouse's `ArrowStream`
 //! answer to the store's statement (one row per series, points as arrays;
-//! `clickhouse::sql`). Same 1000 series × 720 points (5 % NaN), same frames out,
-//! so the per-query cost and the bytes on the wire compare directly.
+//! `clickhouse::sql`). Same series × 720 points (5 % NaN), the same frames out
+//! (`clickhouse::frames` is the Prometheus path's dataplane framing), so the
+//! per-query cost and the bytes on the wire compare directly. Throughput is
+//! each path's own body bytes; points/s follow from the element counts printed.
+//!
+//! `cargo bench --target x86_64-unknown-linux-musl --bench clickhouse_convert`
+//! (docs/performance.md has the figures).
 
 use std::sync::Arc;
 
@@ -10,10 +15,12 @@ use arrow_array::builder::{Float64Builder, Int64Builder, ListBuilder, StringBuil
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_ipc::writer::StreamWriter;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fleetscope::clickhouse::decode;
+use fleetscope::clickhouse::{self, ChQuery, decode};
 use fleetscope::frames::prometheus;
+use fleetscope::query::{QueryEnvelope, TimeRange};
 
 #[path = "common/convert.rs"]
+#[allow(dead_code, reason = "shared with prometheus_convert, which uses all of it")]
 mod common;
 
 fn labels(i: usize) -> Vec<(&'static str, String)> {
@@ -26,7 +33,7 @@ fn labels(i: usize) -> Vec<(&'static str, String)> {
 }
 
 fn value(i: usize, p: usize) -> f64 {
-    if (i + p) % 20 == 0 { f64::NAN } else { ((i * 31 + p * 7) % 1000) as f64 / 10.0 }
+    if (i + p).is_multiple_of(20) { f64::NAN } else { ((i * 31 + p * 7) % 1000) as f64 / 10.0 }
 }
 
 fn prometheus_body(series: usize, points: usize) -> Vec<u8> {
@@ -91,31 +98,61 @@ fn arrow_body(series: usize, points: usize) -> Vec<u8> {
     out
 }
 
-fn clickhouse_frames(body: &[u8]) -> usize {
-    let mut by = decode::series(body).expect("decode");
-    let series = by.remove("east").unwrap_or_default();
-    prometheus::series_frames(series, &common::frame_options()).len()
+/// The ClickHouse question the generated answer stands for: a raw selector
+/// with the bodies' step (15 s).
+fn clickhouse_query() -> ChQuery {
+    let env = QueryEnvelope {
+        ref_id: "A".into(),
+        time_range: TimeRange::new(0, 3 * 3_600_000).expect("range"),
+        interval_ms: 15_000,
+        max_data_points: 1000,
+    };
+    ChQuery::parse(br#"{"metric": "DCGM_FI_DEV_GPU_UTIL", "step": "15s"}"#, &env).expect("query")
 }
 
-fn prometheus_frames(body: &[u8]) -> usize {
+fn clickhouse_frames(body: &[u8], q: &ChQuery) -> Vec<fleetscope::frames::Frame> {
+    let mut by = decode::series(body).expect("decode");
+    let mut series = by.remove("east").unwrap_or_default();
+    // What `clickhouse::fetch` adds for a plain selector.
+    for s in &mut series {
+        s.labels.insert("__name__".into(), q.metric.clone());
+    }
+    clickhouse::frames(series, "A", q)
+}
+
+fn prometheus_frames(body: &[u8]) -> Vec<fleetscope::frames::Frame> {
     let resp = prometheus::parse_query_response_with_points(body, common::POINTS_PER_SERIES).expect("parse");
-    let prometheus::PromData::Series { series, .. } = resp.data else { panic!("not a matrix") };
-    prometheus::series_frames(series, &common::frame_options()).len()
+    let prometheus::PromData::Series { series, result_type } = resp.data else { panic!("not a matrix") };
+    prometheus::prometheus_frames(series, result_type, &common::frame_options())
 }
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("metrics_bytes_to_frames");
+    let q = clickhouse_query();
     for (series, points) in [(10, 720), (1000, 720)] {
         let prom = prometheus_body(series, points);
         let arrow = arrow_body(series, points);
-        assert_eq!(prometheus_frames(&prom), clickhouse_frames(&arrow));
-        eprintln!("{series}x{points}: Prometheus JSON {} bytes, ClickHouse ArrowStream {} bytes", prom.len(), arrow.len());
-        group.throughput(Throughput::Elements((series * points) as u64));
-        group
-            .bench_with_input(BenchmarkId::new("prometheus_json", format!("{series}x{points}")), &prom, |b, body| b.iter(|| prometheus_frames(body)));
-        group.bench_with_input(BenchmarkId::new("clickhouse_arrow", format!("{series}x{points}")), &arrow, |b, body| {
-            b.iter(|| clickhouse_frames(body))
-        });
+        // The same frames out of both (values compared by bits: NaN included).
+        let (p, a) = (prometheus_frames(&prom), clickhouse_frames(&arrow, &q));
+        assert_eq!(p.len(), a.len());
+        for (pf, af) in p.iter().zip(&a) {
+            assert_eq!(pf.fields[1].labels, af.fields[1].labels, "labels");
+            assert_eq!(pf.fields[1].name, af.fields[1].name, "value field name");
+            assert_eq!(pf.fields[0].config, af.fields[0].config, "time field config (interval)");
+            assert_eq!(format!("{:?}", pf.fields[1].values), format!("{:?}", af.fields[1].values), "values");
+            assert_eq!(format!("{:?}", pf.fields[0].values), format!("{:?}", af.fields[0].values), "times");
+        }
+        eprintln!(
+            "{series}x{points} ({} points): Prometheus JSON {} bytes, ClickHouse ArrowStream {} bytes",
+            series * points,
+            prom.len(),
+            arrow.len()
+        );
+        let id = format!("{series}x{points}");
+        group.throughput(Throughput::Bytes(prom.len() as u64));
+        group.bench_with_input(BenchmarkId::new("prometheus_json", &id), &prom, |b, body| b.iter(|| prometheus_frames(body)));
+        group.throughput(Throughput::Bytes(arrow.len() as u64));
+        group.bench_with_input(BenchmarkId::new("clickhouse_arrow", &id), &arrow, |b, body| b.iter(|| clickhouse_frames(body, &q)));
     }
     group.finish();
 }

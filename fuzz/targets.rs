@@ -3,18 +3,23 @@
 //!
 //! Each takes arbitrary bytes and drives one parser of untrusted input the way
 //! the plugin does, then whatever it builds from a successful parse (frames,
-//! Arrow/JSON encodings). The only property checked is "no panic, no abort";
-//! parsers may reject anything.
+//! Arrow/JSON encodings). The property checked is "no panic, no abort";
+//! parsers may reject anything. `prometheus_values` is differential as well:
+//! the hand-written scanner must read what an independent serde reading does.
 
 use fleetscope::frames::alertmanager::{self as am, Origin};
 use fleetscope::frames::{self, Frame, FrameMeta};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 
+/// One fuzz target: arbitrary bytes in, no panic out.
+pub type Target = fn(&[u8]);
+
 /// Every target, by name (for the smoke run and `fuzz/README.md`).
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("query_model", query_model),
     ("promql_logql_traceql", promql_logql_traceql),
     ("prometheus_response", prometheus_response),
+    ("prometheus_values", prometheus_values),
     ("loki_response", loki_response),
     ("tempo_response", tempo_response),
     ("alertmanager_response", alertmanager_response),
@@ -62,25 +67,66 @@ pub fn promql_logql_traceql(data: &[u8]) {
 
 /// Prometheus `/api/v1/query(_range)` bodies → series frames → Arrow/JSON.
 pub fn prometheus_response(data: &[u8]) {
-    use fleetscope::frames::prometheus::{self as p, PromData, SeriesFrameOptions};
+    use fleetscope::frames::DataLink;
+    use fleetscope::frames::prometheus::{self as p, PromData, PromFrameOptions, SeriesFrameOptions};
     let _ = p::parse_string_list(data);
     let _ = p::parse_series_list(data);
+    if let Ok(exemplars) = p::parse_exemplars(data) {
+        let links = |trace_id: &str| vec![DataLink { title: trace_id.to_owned(), url: String::new(), internal: None }];
+        if let Some(f) = p::exemplar_frame(exemplars, "A", &links) {
+            encode(&[f]);
+        }
+    }
     let Ok(resp) = p::parse_query_response(data) else {
         return;
     };
-    if let PromData::Series { series, .. } = resp.data {
-        for s in &series {
-            let _ = p::legend("{{instance}} {{ job }} {{__name__}}", &s.labels);
+    let _ = p::encode_query_response(&resp);
+    let dataplane = PromFrameOptions { ref_id: "A", expr: "up", legend_format: Some("__auto"), step_ms: 15_000, added_labels: &["cluster"] };
+    encode(&p::histogram_frames(resp.histograms, &dataplane));
+    match resp.data {
+        PromData::Series { series, result_type } => {
+            for s in &series {
+                let _ = p::legend("{{instance}} {{ job }} {{__name__}}", &s.labels);
+            }
+            encode(&p::prometheus_frames(series.clone(), result_type, &dataplane));
+            let opts = SeriesFrameOptions {
+                ref_id: "A",
+                instant: false,
+                legend_format: None,
+                step_ms: 15_000,
+                executed_query: String::new(),
+                links: Vec::new(),
+            };
+            encode(&p::series_frames(series, &opts));
         }
-        let opts = SeriesFrameOptions {
-            ref_id: "A",
-            instant: false,
-            legend_format: None,
-            step_ms: 15_000,
-            executed_query: String::new(),
-            links: Vec::new(),
-        };
-        encode(&p::series_frames(series, &opts));
+        PromData::String { time_ms, value } => encode(&[p::string_frame(Default::default(), time_ms, value, &dataplane)]),
+        PromData::Scalar { .. } => {}
+    }
+}
+
+/// The `values` array of a range answer (the scanner's input, with serde as
+/// its fallback), inside a one-series matrix body. Differential: whatever the
+/// plugin reads must equal an independent serde reading of the same array
+/// (float seconds → rounded ms, values through `f64::from_str`).
+pub fn prometheus_values(data: &[u8]) {
+    use fleetscope::frames::prometheus::{self as p, PromData};
+    let mut body = br#"{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"__name__":"x"},"values":"#.to_vec();
+    body.extend_from_slice(data);
+    body.extend_from_slice(b"}]}}");
+    let ours = p::parse_query_response_with_points(&body, 720);
+    let reference = serde_json::from_slice::<Vec<(f64, String)>>(data).ok().and_then(|points| {
+        points.into_iter().map(|(t, v)| v.parse::<f64>().ok().map(|v| ((t * 1000.0).round() as i64, v))).collect::<Option<Vec<_>>>()
+    });
+    // Only a whole array compares (other bytes could close the array and add keys).
+    let Some(want) = reference else {
+        return;
+    };
+    let resp = ours.unwrap_or_else(|e| panic!("rejected a valid values array ({e}): {:?}", String::from_utf8_lossy(data)));
+    let PromData::Series { series, .. } = resp.data else { panic!("a matrix body read as something else") };
+    let got: Vec<(i64, f64)> = series[0].times_ms.iter().copied().zip(series[0].values.iter().copied()).collect();
+    assert_eq!(got.len(), want.len());
+    for (g, w) in got.iter().zip(&want) {
+        assert!(g.0 == w.0 && (g.1.to_bits() == w.1.to_bits() || (g.1.is_nan() && w.1.is_nan())), "{g:?} vs {w:?}");
     }
 }
 

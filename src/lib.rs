@@ -6,9 +6,11 @@
 //!   `serve`, `query`, `check`, the macOS exporter);
 //! * [`query`] parses it once into the query model (its table of kinds,
 //!   [`query::KINDS`], is the one list of `queryType`s); [`registry`] says which
-//!   clusters exist and how to reach them;
+//!   clusters exist and how to reach them; [`discovery`] keeps that set live
+//!   (file, HTTP registry and Kubernetes Secret sources);
 //! * [`federation`] fans it out (limits, timeouts, partial results), with
-//!   [`cache`] (TTL cache, single-flight, optional Redis) in front of upstreams;
+//!   [`cache`] (TTL cache, single-flight, optional Redis) in front of upstreams,
+//!   under the query's one [`deadline`] (slot waits, requests and retries all count);
 //! * [`upstream`] is the only code that talks to cluster backends (HTTP, Kubernetes);
 //! * [`probes`] parse what is read from nodes (nvidia-smi, DPDK telemetry, PTP,
 //!   powermetrics) — text in, rows out;
@@ -16,6 +18,9 @@
 //!   (Arrow IPC for QueryData, frame JSON for streams and the HTTP API);
 //! * [`api`] is the HTTP resource API shared by CallResource and `serve`;
 //! * [`store`] keeps alert state and history (SQLite, or Redis for HA);
+//! * [`model`] holds the vocabulary every layer shares (a labelled series, an
+//!   alert and its transitions, a trace ID, durations, log order), so none of
+//!   them imports another's;
 //! * [`error`] is the one error vocabulary (the seed's codes); [`telemetry`]
 //!   the plugin's own metrics.
 
@@ -23,9 +28,12 @@ pub mod api;
 pub mod cache;
 pub mod cli;
 pub mod clickhouse;
+pub mod deadline;
+pub mod discovery;
 pub mod error;
 pub mod federation;
 pub mod frames;
+pub mod model;
 pub mod plugin;
 pub mod probes;
 pub mod query;

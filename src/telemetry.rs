@@ -97,7 +97,8 @@ pub fn exposition(instances: &[(String, std::sync::Arc<crate::federation::Federa
     text.push_str("# TYPE fleetscope_circuit_breaker_open gauge\n");
     for (datasource, fed) in instances {
         for (key, state) in fed.breakers.snapshot() {
-            let (cluster, backend) = key.split_once('/').unwrap_or((key.as_str(), ""));
+            let cluster = crate::federation::breaker::cluster_id(&key);
+            let backend = key.split_once('/').map_or("", |(_, b)| b);
             let v = match state {
                 State::Closed => 0.0,
                 State::HalfOpen => 0.5,

@@ -56,10 +56,10 @@ async fn wait_http_ok(url: &str) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let client = reqwest::Client::new();
     loop {
-        if let Ok(r) = client.get(url).send().await {
-            if r.status().is_success() {
-                return;
-            }
+        if let Ok(r) = client.get(url).send().await
+            && r.status().is_success()
+        {
+            return;
         }
         assert!(Instant::now() < deadline, "{url} not ready within 30 s");
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -318,7 +318,9 @@ async fn webhook_flow(f: &Federation) {
     let history = || call(f, "GET", "api/v1/alerts/history", "start=1600000000&cluster_ids=east", "", &[]);
     // Rejected deliveries: 4xx, clear message, nothing stored.
     let big = format!("{{\"version\":\"4\",\"pad\":\"{}\",\"alerts\":[]}}", "x".repeat(api::MAX_BODY_BYTES));
-    let cases: Vec<(&str, String, Vec<(&str, &str)>, u16, &str)> = vec![
+    // (path, body, headers, status, message fragment)
+    type Case<'a> = (&'a str, String, Vec<(&'a str, &'a str)>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         ("api/v1/alerts/webhook/east", WEBHOOK.into(), vec![], 401, "requires its shared secret"),
         ("api/v1/alerts/webhook/east", WEBHOOK.into(), vec![("Authorization", "Bearer nope")], 401, "does not match"),
         ("api/v1/alerts/webhook/nowhere", WEBHOOK.into(), auth.to_vec(), 404, "unknown cluster"),
@@ -650,5 +652,60 @@ fn deliveries_older_than_the_retention_are_reported_expired_and_never_published(
     }
     assert_eq!(s.transition_count().unwrap(), 0);
     assert_eq!(s.current(&[]).unwrap().len(), 1, "the current state still follows the still-firing alert");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The whole path of a transition, once: a real Alertmanager posts to `serve`
+/// (started in this process, as the plugin runs it) while Live subscribers poll
+/// that same Alertmanager. Webhook push and poll both see every transition; Live
+/// sends each exactly once (the next event after each is the next transition,
+/// never a repeat), and history holds each once.
+#[tokio::test(flavor = "multi_thread")]
+async fn webhook_and_poll_of_one_alertmanager_reach_live_once_each() {
+    use clap::Parser;
+    let _ = stack_env();
+    let run = run_id();
+    let dir = temp_dir("am-live");
+    let port = free_port();
+    let serve = format!("http://127.0.0.1:{port}/api/v1");
+    let (_am, am) = start_alertmanager_with_webhook(&dir.join("am"), &format!("{serve}/alerts/webhook/east"), "am-s3cr3t").await;
+    let clusters = format!("    - {{id: east, name: prod-east-1, alertmanager: {{url: \"{am}\"}}}}\n");
+    let extra = format!("  alerts: {{historyPath: \"{}\"}}\n  cache: {{alertsTtlSeconds: 1}}\n", dir.join("history.sqlite").display());
+    let yaml = settings_yaml(&clusters, &extra, "  east.webhookSecret: am-s3cr3t\n");
+    let config = dir.join("fleetscope.yaml");
+    std::fs::write(&config, &yaml).unwrap();
+    let cli =
+        fleetscope::cli::Cli::parse_from(["gpx_fleetscope", "serve", "--config", config.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}")]);
+    let server = tokio::spawn(fleetscope::cli::run(cli));
+    wait_http_ok(&format!("{serve}/clusters")).await;
+
+    // The plugin's view of the same settings: the same store, so the same Live hub.
+    let f = fed(&yaml);
+    let mut events = Box::pin(fleetscope::federation::alerts::live_events(f.clone(), None).await);
+    let mut ours = Vec::new();
+    let alert = am_alert(&run, "LiveOnce", Some("critical"), &[]);
+    post_alerts(&am, json!([alert])).await;
+    let t = next_event(&mut events).await;
+    assert_eq!(t.alertname, "LiveOnce", "{t:?}");
+    ours.push(t.event.clone());
+    let mut ended = alert.clone();
+    ended["endsAt"] = json!(chrono::Utc::now().to_rfc3339());
+    post_alerts(&am, json!([ended])).await;
+    let t = next_event(&mut events).await;
+    assert_eq!(t.alertname, "LiveOnce", "{t:?}");
+    ours.push(t.event.clone());
+    assert_eq!(ours, ["ALERT_FIRED", "ALERT_RESOLVED"], "each transition once, in order");
+    // A sentinel after both: had either transition come twice (webhook and poll), it would be here first.
+    post_alerts(&am, json!([am_alert(&run, "Sentinel", Some("info"), &[])])).await;
+    let t = next_event(&mut events).await;
+    assert_eq!((t.alertname.as_str(), t.event.as_str()), ("Sentinel", "ALERT_FIRED"), "no repeated LiveOnce event before the sentinel");
+
+    // History (through serve) holds each transition once.
+    let h: Value =
+        serde_json::from_slice(&reqwest::get(format!("{serve}/alerts/history?start=1600000000")).await.unwrap().bytes().await.unwrap()).unwrap();
+    let kept: Vec<&str> =
+        h["history"].as_array().unwrap().iter().filter(|e| e["alertname"] == "LiveOnce").filter_map(|e| e["event"].as_str()).collect();
+    assert_eq!(kept, ["ALERT_RESOLVED", "ALERT_FIRED"], "{h}");
+    server.abort();
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -105,8 +105,9 @@ async fn a_dead_cluster_opens_its_breaker_and_is_skipped() {
     let n = notices_for(&frames);
     assert!(n.iter().any(|t| t.starts_with(ErrorCode::CircuitOpen.as_str()) && t.contains("dead-cluster")), "{n:?}");
     assert_eq!(frames.iter().filter(|f| !f.fields.is_empty()).count(), 2, "east's data intact");
-    assert_eq!(fed.breakers.state("dead/prometheus"), fleetscope::federation::breaker::State::Open);
-    assert_eq!(fed.breakers.state("east/prometheus"), fleetscope::federation::breaker::State::Closed);
+    let key = |id: &str| fleetscope::federation::breaker::key(fed.registry.get(id).unwrap(), fleetscope::registry::Backend::Prometheus);
+    assert_eq!(fed.breakers.state(&key("dead")), fleetscope::federation::breaker::State::Open);
+    assert_eq!(fed.breakers.state(&key("east")), fleetscope::federation::breaker::State::Closed);
 }
 
 fn registry_with_redis(yaml: &str, redis_url: &str) -> Registry {

@@ -66,18 +66,29 @@ async fn run(s: &Stack, json: &str, from_ms: i64, to_ms: i64) -> Result<Vec<Fram
 
 type SeriesMap = BTreeMap<String, Vec<(i64, f64)>>;
 
-/// Frames → labels (sorted `k=v`) → points.
+/// Frames → series key → points. The key is everything a panel, an override
+/// or an alert rule matches on: the value field's name, its labels (`__name__`
+/// included), its `displayNameFromDS` and the time field's `interval`. Every
+/// frame must have Grafana's dataplane shape: `Time`, then the value field,
+/// named after `__name__` or `Value`.
 fn series(frames: &[Frame]) -> SeriesMap {
     let mut out = BTreeMap::new();
     for f in frames {
-        let Some(time) = f.fields.iter().find(|fl| fl.name == "Time") else { continue };
-        // The value field is named after the metric (Grafana's dataplane naming), or `Value`.
-        let Some(value) = f.fields.iter().find(|fl| matches!(fl.values, FieldValues::F64(_))) else { continue };
+        if f.fields.is_empty() {
+            continue;
+        }
+        assert_eq!(f.fields.len(), 2, "a dataplane frame is [Time, value]");
+        let (time, value) = (&f.fields[0], &f.fields[1]);
+        assert_eq!(time.name, "Time");
+        let want_name = value.labels.get("__name__").map(String::as_str).unwrap_or("Value");
+        assert_eq!(value.name, want_name, "the value field is named after __name__ (else Value)");
         let FieldValues::TimeNs(ts) = &time.values else { panic!("Time is not a time field") };
-        let FieldValues::F64(vs) = &value.values else { panic!("Value is not f64") };
-        // `__name__` is the query's metric on both sides; Prometheus keeps it in the labels.
-        let key = value.labels.iter().filter(|(k, _)| *k != "__name__").map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
-        out.insert(key, ts.iter().map(|t| t / 1_000_000).zip(vs.iter().copied()).collect());
+        let FieldValues::F64(vs) = &value.values else { panic!("{} is not f64", value.name) };
+        let labels = value.labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",");
+        let display = value.config.as_ref().and_then(|c| c.display_name_from_ds.clone()).unwrap_or_default();
+        let interval = time.config.as_ref().and_then(|c| c.interval).unwrap_or_default();
+        let key = format!("{} {{{labels}}} display={display:?} interval={interval}", value.name);
+        assert!(out.insert(key.clone(), ts.iter().map(|t| t / 1_000_000).zip(vs.iter().copied()).collect()).is_none(), "two series {key}");
     }
     out
 }
@@ -190,6 +201,92 @@ async fn counter_rate_matches_promql_over_the_same_samples() {
     let (r, i) = (series(&ch), series(&inc));
     let (k, pts) = r.iter().next().unwrap();
     assert!((i[k][5].1 - pts[5].1 * 60.0).abs() < 1e-6 * pts[5].1.abs().max(1.0), "increase = rate × step");
+}
+
+/// `fleetscope_probe_resets_total` restarts every 30 min (tests/stack/README.md):
+/// a reset counts from 0, as in Prometheus, so rate is exactly k everywhere —
+/// a rate that skipped the drop would dip in every window holding a reset.
+#[tokio::test]
+async fn counter_resets_count_from_zero_as_in_promql() {
+    let s = stack();
+    let (from, to) = (s.end_ms() - 3_600_000, s.end_ms());
+    let m = "fleetscope_probe_resets_total";
+    for (function, scale) in [("rate", 1.0), ("increase", 60.0)] {
+        let prom = run(&s, &format!(r#"{{"expr": "{function}({m}[1m])", {CLUSTERS}}}"#), from, to).await.unwrap();
+        let ch = run(&s, &format!(r#"{{"source": "clickhouse", "metric": "{m}", "function": "{function}", "step": "60s", {CLUSTERS}}}"#), from, to)
+            .await
+            .unwrap();
+        let (p, c) = (series(&prom), series(&ch));
+        assert_same(&p, &c, &format!("{function}({m}[1m])"));
+        // Documented values: k = 1, 2, 3 per second in east, west, edge; 61 steps, two of them resets or more.
+        for (id, k) in [("east", 1.0), ("west", 2.0), ("edge", 3.0)] {
+            let (key, points) = c.iter().find(|(key, _)| key.contains(&format!("cluster_id={id},"))).unwrap();
+            assert_eq!(points.len(), 61, "{key}");
+            for (t, v) in points {
+                assert!((v - k * scale).abs() <= 1e-9 * k * scale, "{function} {key} at {t}: {v}, want {}", k * scale);
+            }
+        }
+    }
+}
+
+/// Label-less series (an aggregation without `by`) are named after the query's
+/// expression on the Prometheus side; the ClickHouse side names them after the
+/// same PromQL, so legends and overrides by name carry over.
+#[tokio::test]
+async fn label_less_series_have_the_promql_display_name() {
+    let s = stack();
+    let (from, to) = (s.end_ms() - 600_000, s.end_ms());
+    let prom = run(&s, &format!(r#"{{"expr": "sum(fleetscope_probe_value)", {CLUSTERS}}}"#), from, to).await.unwrap();
+    let ch =
+        run(&s, &format!(r#"{{"source": "clickhouse", "metric": "fleetscope_probe_value", "groupBy": [], "reduce": "sum", {CLUSTERS}}}"#), from, to)
+            .await
+            .unwrap();
+    let (p, c) = (series(&prom), series(&ch));
+    assert_same(&p, &c, "sum(fleetscope_probe_value)");
+    assert!(c.keys().all(|k| k.starts_with("Value {") && k.contains(r#"display="sum(fleetscope_probe_value)""#)), "{:?}", c.keys());
+    // A legend template is applied alike.
+    let legend = r#""legendFormat": "{{cluster}} probes""#;
+    let prom = run(&s, &format!(r#"{{"expr": "sum(fleetscope_probe_value)", {legend}, {CLUSTERS}}}"#), from, to).await.unwrap();
+    let ch = run(
+        &s,
+        &format!(r#"{{"source": "clickhouse", "metric": "fleetscope_probe_value", "groupBy": [], "reduce": "sum", {legend}, {CLUSTERS}}}"#),
+        from,
+        to,
+    )
+    .await
+    .unwrap();
+    assert_same(&series(&prom), &series(&ch), "legend template");
+    assert!(series(&ch).keys().any(|k| k.contains(r#"display="prod-east-1 probes""#)));
+}
+
+/// Answers go through the query cache: the same question on the same store is
+/// one statement within the TTL; another cluster set or step is another entry.
+#[tokio::test]
+async fn answers_are_cached_per_store_statement_and_window() {
+    let s = stack();
+    let (from, to) = (s.end_ms() - 600_000, s.end_ms());
+    let marker = format!("cache-{}", std::process::id());
+    let q = |clusters: &str, step: &str| {
+        format!(
+            r#"{{"source": "clickhouse", "metric": "fleetscope_probe_value", "matchers": [{{"key": "job", "op": "!=", "value": "{marker}"}}], "step": "{step}", "clusters": [{clusters}]}}"#
+        )
+    };
+    let sent = || async {
+        received(&s)
+            .await
+            .into_iter()
+            .filter(|r| r["params"].as_object().is_some_and(|p| p.values().any(|v| v == &serde_json::json!(marker))))
+            .count()
+    };
+    let first = run(&s, &q(r#""east", "west""#, "60s"), from, to).await.unwrap();
+    assert_eq!(sent().await, 1, "miss: asked the store");
+    let again = run(&s, &q(r#""east", "west""#, "60s"), from, to).await.unwrap();
+    assert_eq!(sent().await, 1, "hit: the store was not asked again");
+    assert_same(&series(&first), &series(&again), "the cached answer");
+    run(&s, &q(r#""east""#, "60s"), from, to).await.unwrap();
+    assert_eq!(sent().await, 2, "another cluster set is another entry");
+    run(&s, &q(r#""east", "west""#, "120s"), from, to).await.unwrap();
+    assert_eq!(sent().await, 3, "another step is another entry");
 }
 
 #[tokio::test]

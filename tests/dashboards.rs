@@ -45,13 +45,16 @@ fn strings_of(v: &Value, out: &mut Vec<String>) {
 }
 
 /// A target with every dashboard variable but `$cluster` replaced: query
-/// variables by their `allValue`, textboxes by their default.
-fn interpolate_target(t: &Value, vars: &[Value]) -> Value {
+/// variables by their `allValue`, textboxes by their default, custom
+/// (constant-choice) variables by their current value unless `chosen` names
+/// another of their options.
+fn interpolate_target(t: &Value, vars: &[Value], chosen: &[(&str, &str)]) -> Value {
     let mut text = t.to_string();
     for v in vars.iter().filter(|v| v["name"] != "cluster" && v["name"] != "datasource") {
         let value = match v["type"].as_str() {
             Some("query") => v["allValue"].as_str(),
             Some("textbox") => v["query"].as_str(),
+            Some("custom") => chosen.iter().find(|(n, _)| v["name"] == *n).map(|(_, value)| *value).or(v["current"]["value"].as_str()),
             _ => None,
         };
         if let Some(value) = value {
@@ -61,6 +64,21 @@ fn interpolate_target(t: &Value, vars: &[Value]) -> Value {
         }
     }
     serde_json::from_str(&text).unwrap()
+}
+
+/// The values a custom variable offers (`options[].value`).
+fn custom_options(v: &Value) -> Vec<&str> {
+    v["options"].as_array().map(|o| o.iter().filter_map(|o| o["value"].as_str()).collect()).unwrap_or_default()
+}
+
+/// The dashboard's variable that switches metric panels between sources.
+const SOURCE_VAR: &str = "source";
+
+/// Whether a target reads its metrics source from the `$source` variable.
+fn uses_source_var(t: &Value) -> bool {
+    let mut texts = Vec::new();
+    strings_of(t, &mut texts);
+    texts.iter().any(|s| referenced_vars(s).contains(SOURCE_VAR))
 }
 
 fn root() -> PathBuf {
@@ -253,9 +271,36 @@ fn dashboards_are_well_formed() {
         assert_eq!(cl["multi"], true, "{file}: cluster variable multi");
         assert_eq!(cl["includeAll"], true, "{file}: cluster variable includeAll");
         let defined: BTreeSet<String> = vars.iter().map(|v| v["name"].as_str().unwrap().to_owned()).collect();
-        for v in vars.iter().filter(|v| v["type"] == "query" && v["name"] != "cluster") {
-            assert!(v["allValue"].is_string(), "{file}: variable {} needs an allValue (the live test expands it)", v["name"]);
-            assert_eq!(v["datasource"]["uid"], DS_VAR, "{file}: variable {} datasource", v["name"]);
+        for v in vars {
+            let name = &v["name"];
+            match v["type"].as_str() {
+                Some("datasource" | "textbox") => {}
+                // Query variables ask this datasource; the live test expands them to their allValue.
+                Some("query") => {
+                    if name != "cluster" {
+                        assert!(v["allValue"].is_string(), "{file}: variable {name} needs an allValue (the live test expands it)");
+                        assert_eq!(v["datasource"]["uid"], DS_VAR, "{file}: variable {name} datasource");
+                    }
+                }
+                // Custom variables are a constant choice: no datasource, no "All"; the
+                // options are the choice, `query` lists them, the current value is one of them.
+                Some("custom") => {
+                    let options = custom_options(v);
+                    assert!(!options.is_empty(), "{file}: custom variable {name} has no options");
+                    let listed: Vec<&str> = v["query"].as_str().unwrap_or("").split(',').map(str::trim).collect();
+                    assert_eq!(listed, options, "{file}: custom variable {name}: `query` and `options` differ");
+                    let current = v["current"]["value"].as_str().unwrap_or_else(|| panic!("{file}: custom variable {name} has no current value"));
+                    assert!(options.contains(&current), "{file}: custom variable {name}: current {current:?} is not among {options:?}");
+                    assert_ne!(v["multi"], true, "{file}: custom variable {name}: one value at a time");
+                    assert_ne!(v["includeAll"], true, "{file}: custom variable {name}: no All");
+                }
+                other => panic!("{file}: variable {name} has type {other:?}, which neither Grafana's frontend here nor the tests expand"),
+            }
+        }
+        if let Some(source) = vars.iter().find(|v| v["name"] == SOURCE_VAR) {
+            assert_eq!(source["type"], "custom", "{file}: ${SOURCE_VAR} is a custom variable");
+            assert_eq!(custom_options(source), ["prometheus", "clickhouse"], "{file}: ${SOURCE_VAR} options");
+            assert_eq!(source["current"]["value"], "prometheus", "{file}: ${SOURCE_VAR} defaults to Prometheus");
         }
 
         // Panels: unique ids, sane grid positions without overlaps, descriptions, units.
@@ -307,6 +352,57 @@ fn dashboards_are_well_formed() {
             assert!(all_panels(&d).iter().any(|p| p["type"] == "fleetscope-llmops-panel"), "the LLM panel belongs on the LLM dashboard");
         }
     }
+}
+
+/// The GPU-fleet and cluster-overview dashboards switch their metric panels
+/// between Prometheus and the ClickHouse store with `$source`. Every target
+/// that uses it is a metrics range query that says `source: "$source"` (the
+/// frontend interpolates the variable before the backend sees the query) and
+/// parses — with its own fields — for every value the variable offers.
+#[test]
+fn source_variable_panels_are_metrics_queries_valid_for_every_source() {
+    let mut switching: BTreeMap<String, usize> = BTreeMap::new();
+    for (file, d) in dashboards() {
+        let vars = d["templating"]["list"].as_array().unwrap().clone();
+        let Some(source) = vars.iter().find(|v| v["name"] == SOURCE_VAR) else {
+            assert!(
+                !all_panels(&d).iter().flat_map(|p| p["targets"].as_array().into_iter().flatten()).any(uses_source_var),
+                "{file}: $source without the variable"
+            );
+            continue;
+        };
+        for p in all_panels(&d) {
+            for t in p["targets"].as_array().into_iter().flatten().filter(|t| uses_source_var(t)) {
+                let ctx = format!("{file}: panel {:?} target {}", p["title"].as_str().unwrap_or(""), t["refId"]);
+                assert_eq!(t["queryType"], "metrics", "{ctx}: only metrics queries have a source");
+                assert_eq!(t["source"], "$source", "{ctx}: the variable is the whole `source` field");
+                assert_ne!(t["instant"], true, "{ctx}: the ClickHouse store answers range queries");
+                assert!(["timeseries", "bargauge", "stat", "table"].contains(&p["type"].as_str().unwrap_or("")), "{ctx}: a metrics panel");
+                for value in custom_options(source) {
+                    let mut q = interpolate_target(t, &vars, &[(SOURCE_VAR, value)]);
+                    q["clusters"] = json!(["east"]);
+                    let env = QueryEnvelope {
+                        ref_id: "A".into(),
+                        time_range: TimeRange::new(0, 3_600_000).unwrap(),
+                        interval_ms: 15_000,
+                        max_data_points: 1_000,
+                    };
+                    let req = query::parse("", &serde_json::to_vec(&q).unwrap(), env).unwrap_or_else(|e| panic!("{ctx}: source {value}: {e}\n{q}"));
+                    let kind = format!("{:?}", req.kind);
+                    let want = if value == "clickhouse" { "Clickhouse(" } else { "Metrics(" };
+                    assert!(kind.starts_with(want), "{ctx}: source {value} parsed as {kind}");
+                }
+                *switching.entry(file.clone()).or_default() += 1;
+            }
+        }
+    }
+    for file in ["gpu-fleet.json", "cluster-overview.json"] {
+        assert!(switching.get(file).is_some_and(|n| *n >= 3), "{file}: panels that switch source: {switching:?}");
+    }
+    // Sent as written (a client that does not interpolate): the error names `source`.
+    let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(0, 3_600_000).unwrap(), interval_ms: 15_000, max_data_points: 1_000 };
+    let err = query::parse("", br#"{"queryType": "metrics", "source": "$source", "expr": "up", "metric": "up"}"#, env).unwrap_err();
+    assert!(err.to_string().contains("`source`") && err.to_string().contains("not replaced"), "{err}");
 }
 
 #[test]
@@ -543,9 +639,9 @@ async fn run_checked(s: &Stack, ctx: &str, query: &Value, from_ms: i64, to_ms: i
     }
     let non_empty = if kind == "metrics" {
         // The value field is named after the metric (Grafana's dataplane frames): the one after `Time`.
-        frames.iter().any(|f| f.fields.get(1).is_some_and(|fl| fl.values.len() > 0))
+        frames.iter().any(|f| f.fields.get(1).is_some_and(|fl| !fl.values.is_empty()))
     } else {
-        frames.iter().any(|f| f.fields.first().is_some_and(|fl| fl.values.len() > 0))
+        frames.iter().any(|f| f.fields.first().is_some_and(|fl| !fl.values.is_empty()))
     };
     assert!(non_empty, "{ctx}: no data on the demo clusters (every frame empty)\n{query}");
     frames
@@ -565,16 +661,27 @@ async fn every_dashboard_target_returns_data() {
                 let ctx = format!("{file}: panel {:?} target {}", p["title"].as_str().unwrap_or(""), t["refId"]);
                 // As Grafana sends it: the multi-select with All → every cluster id;
                 // other query variables → their allValue; `$__…` is the parser's job.
-                let mut q = interpolate_target(t, &vars);
-                q["clusters"] = json!(s.cluster_ids);
-                q.as_object_mut().unwrap().remove("datasource");
-                let mut texts = Vec::new();
-                strings_of(&q, &mut texts);
-                let left: BTreeSet<String> = texts.iter().flat_map(|t| referenced_vars(t)).filter(|v| !v.starts_with("__")).collect();
-                assert!(left.is_empty(), "{ctx}: uninterpolated variables {left:?} in {q}");
-                run_checked(&s, &ctx, &q, from, to).await;
-                *kinds.entry(q["queryType"].as_str().unwrap_or("metrics").to_owned()).or_insert(0) += 1;
-                checked += 1;
+                // Targets that switch source run once per source; both answer the same series.
+                let sources: Vec<&str> = if uses_source_var(t) { vec!["prometheus", "clickhouse"] } else { vec![""] };
+                let mut answered: Vec<(String, BTreeSet<String>)> = Vec::new();
+                for source in sources {
+                    let mut q = interpolate_target(t, &vars, &[(SOURCE_VAR, source)]);
+                    q["clusters"] = json!(s.cluster_ids);
+                    q.as_object_mut().unwrap().remove("datasource");
+                    let mut texts = Vec::new();
+                    strings_of(&q, &mut texts);
+                    let left: BTreeSet<String> = texts.iter().flat_map(|t| referenced_vars(t)).filter(|v| !v.starts_with("__")).collect();
+                    assert!(left.is_empty(), "{ctx}: uninterpolated variables {left:?} in {q}");
+                    let frames = run_checked(&s, &format!("{ctx} source {source:?}"), &q, from, to).await;
+                    let series =
+                        frames.iter().filter_map(|f| f.fields.get(1)).map(|v| format!("{} {:?}", v.name, v.labels)).collect::<BTreeSet<String>>();
+                    answered.push((source.to_owned(), series));
+                    *kinds.entry(q["queryType"].as_str().unwrap_or("metrics").to_owned()).or_insert(0) += 1;
+                    checked += 1;
+                }
+                if let [(_, prom), (_, ch)] = answered.as_slice() {
+                    assert_eq!(prom, ch, "{ctx}: Prometheus and ClickHouse answer different series");
+                }
             }
         }
     }

@@ -366,12 +366,15 @@ impl Kind {
     }
 }
 
+/// Asserts what the healthy cluster's frames hold.
+type FrameCheck = Box<dyn Fn(&[Frame]) + Send>;
+
 /// The healthy cluster of a case: where it lives and how its data is checked.
 struct Healthy {
     endpoint_json: String,
     query: String,
     time_range: TimeRange,
-    check: Box<dyn Fn(&[Frame]) + Send>,
+    check: FrameCheck,
     _keep: Option<tokio::task::JoinHandle<()>>,
 }
 

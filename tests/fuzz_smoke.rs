@@ -165,8 +165,8 @@ fn mutate(rng: &mut Rng, seed: &[u8], others: &[Vec<u8>]) -> Vec<u8> {
 fn fixtures(dirs: &[&str]) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     for d in dirs {
-        // The recorded bodies directly in the folder (provenance notes are not bodies).
-        // Subfolders (prometheus/recorded: issue 23's goldens) are not seeds yet.
+        // The recorded bodies directly in the folder (provenance notes are not bodies);
+        // subfolders hold golden pairs (see `recorded_answers`).
         let dir = format!("{}/tests/fixtures/{d}", env!("CARGO_MANIFEST_DIR"));
         let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
             .unwrap_or_else(|e| panic!("{dir}: {e}"))
@@ -180,6 +180,27 @@ fn fixtures(dirs: &[&str]) -> Vec<Vec<u8>> {
         }
     }
     assert!(!out.is_empty(), "no fixtures in {dirs:?}");
+    out
+}
+
+/// The upstream answers of recorded golden pairs (`{"answers": {name: body}, …}` files),
+/// each body as its own seed: native histograms, exemplars, scalars, strings.
+fn recorded_answers(dir: &str) -> Vec<Vec<u8>> {
+    let dir = format!("{}/tests/fixtures/{dir}", env!("CARGO_MANIFEST_DIR"));
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{dir}: {e}"))
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort();
+    let mut out = Vec::new();
+    for f in files {
+        let pair: serde_json::Value = serde_json::from_slice(&std::fs::read(&f).unwrap()).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let answers = pair["answers"].as_object().unwrap_or_else(|| panic!("{}: no `answers`", f.display()));
+        out.extend(answers.values().map(|body| serde_json::to_vec(body).unwrap()));
+    }
+    assert!(out.len() >= 10, "{dir}: only {} recorded answers", out.len());
     out
 }
 
@@ -213,7 +234,15 @@ fn seeds_for(target: &str) -> Vec<Vec<u8>> {
             .filter_map(|s| serde_json::from_slice::<serde_json::Value>(s).ok())
             .filter_map(|v| v.get("expr").or(v.get("query")).and_then(|e| e.as_str()).map(|e| e.as_bytes().to_vec()))
             .collect(),
-        "prometheus_response" => fixtures(&["prometheus"]),
+        "prometheus_response" => [fixtures(&["prometheus"]), recorded_answers("prometheus/recorded")].concat(),
+        "prometheus_values" => [fixtures(&["prometheus"]), recorded_answers("prometheus/recorded")]
+            .concat()
+            .iter()
+            .filter_map(|body| serde_json::from_slice::<serde_json::Value>(body).ok())
+            .flat_map(|body| body["data"]["result"].as_array().cloned().unwrap_or_default())
+            .filter_map(|series| series.get("values").map(|v| serde_json::to_vec(v).unwrap()))
+            .chain([br#"[[1700000000.1234,"1"],[1.5e9,"+Inf"],[1,"\u0031"]]"#.to_vec()])
+            .collect(),
         "loki_response" => fixtures(&["loki"]),
         "tempo_response" => fixtures(&["tempo"]),
         "alertmanager_response" | "alertmanager_webhook" => fixtures(&["alertmanager"]),

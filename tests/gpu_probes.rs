@@ -405,6 +405,7 @@ async fn a_node_whose_exec_keeps_hanging_is_skipped_by_its_breaker() {
     assert_eq!(strs(f, "status"), vec!["error", "ok"]);
     assert!(strs(f, "error")[0].starts_with("circuit open"), "{:?}", strs(f, "error"));
     assert_eq!(hung_execs(), fleetscope::federation::breaker::FAILURE_THRESHOLD as usize, "no exec while the breaker is open");
-    assert_eq!(fed.breakers.state("k/kubernetes/node/n-hung"), fleetscope::federation::breaker::State::Open);
-    assert_eq!(fed.breakers.state("k/kubernetes"), fleetscope::federation::breaker::State::Closed, "the cluster answers");
+    let key = fleetscope::federation::breaker::key(fed.registry.get("k").unwrap(), fleetscope::registry::Backend::Kubernetes);
+    assert_eq!(fed.breakers.state(&format!("{key}/node/n-hung")), fleetscope::federation::breaker::State::Open);
+    assert_eq!(fed.breakers.state(&key), fleetscope::federation::breaker::State::Closed, "the cluster answers");
 }

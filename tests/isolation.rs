@@ -83,7 +83,7 @@ fn notices(frames: &[Frame]) -> Vec<String> {
 
 /// East's data is there: a field labelled `cluster_id="east"` with values.
 fn has_east_data(frames: &[Frame]) -> bool {
-    frames.iter().flat_map(|f| &f.fields).any(|f| f.labels.get("cluster_id").map(String::as_str) == Some("east") && f.len() > 0)
+    frames.iter().flat_map(|f| &f.fields).any(|f| f.labels.get("cluster_id").map(String::as_str) == Some("east") && !f.is_empty())
 }
 
 /// Wait (yielding to the runtime) until `counter` reaches `n`. Bounded by the

@@ -80,9 +80,12 @@ fn assert_clean(what: &str, text: &str, s: &Secrets) {
 
 /// An upstream that records each request's path and Authorization header and
 /// answers with `status` (and a redirect to `location`, if any).
+type Seen = (String, Option<String>);
+
 #[derive(Clone, Default)]
 struct Recorder {
-    seen: Arc<Mutex<Vec<(String, Option<String>)>>>,
+    /// (path, Authorization header) of each request.
+    seen: Arc<Mutex<Vec<Seen>>>,
 }
 
 async fn recorder(status: u16, location: Option<String>) -> (String, Recorder) {
@@ -244,7 +247,9 @@ async fn secrets_never_leave_the_plugin() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let all = r#""cluster_ids":["east","auth","redir","tls","tlsskip","dead"]"#;
-    let calls: Vec<(&str, String, String, Vec<(&str, String)>)> = vec![
+    // (method, path, body, headers)
+    type Call<'a> = (&'a str, String, String, Vec<(&'a str, String)>);
+    let calls: Vec<Call> = vec![
         ("GET", "/api/v1/clusters".into(), String::new(), vec![]),
         ("POST", "/api/v1/metrics/query".into(), format!(r#"{{"query":"fleetscope_probe_value",{all},"time":{t}}}"#), vec![]),
         (
@@ -482,7 +487,9 @@ secureJsonData:
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let off_by_one = format!("{}X", &reader[..reader.len() - 1]);
-    let calls: Vec<(&str, &str, Option<String>, Vec<(&str, String)>)> = vec![
+    // (method, path, bearer token, headers)
+    type Call<'a> = (&'a str, &'a str, Option<String>, Vec<(&'a str, String)>);
+    let calls: Vec<Call> = vec![
         ("GET", "/api/v1/clusters", Some(reader.clone()), vec![]),
         ("GET", "/api/v1/clusters", Some(off_by_one.clone()), vec![]),
         ("GET", "/api/v1/clusters", Some(hook.clone()), vec![]),
@@ -524,5 +531,108 @@ secureJsonData:
     assert!(stderr.contains("DEBUG"), "serve logged at debug level");
     check("serve's JSON request log", &stdout);
     check("serve's stderr at RUST_LOG=debug", &stderr);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Credentials a discovery source hands out (a registry's per-cluster token)
+/// and the source's own token are used — the upstream and the registry see
+/// them — and appear nowhere else: not in `serve`'s answers (cluster list with
+/// sources, query errors) or its debug log, not in the CLI's frames, `check`
+/// output or debug log.
+#[tokio::test(flavor = "multi_thread")]
+async fn discovered_credentials_never_leave_the_plugin() {
+    let dir = temp_dir("discovery");
+    let registry_token = format!("registry-{}", b64(&rand::random::<[u8; 12]>()));
+    let cluster_token = format!("discovered-{}", b64(&rand::random::<[u8; 12]>()));
+    let (upstream_url, upstream) = recorder(500, None).await;
+    let seen_registry_auth = Arc::new(Mutex::new(Vec::<String>::new()));
+    let answer = serde_json::json!({"clusters": [
+        {"id": "found", "name": "found-cluster", "status": "online", "labels": {"env": "prod"},
+         "endpoints": {"prometheus": {"url": upstream_url}}, "secrets": {"bearerToken": cluster_token}},
+        {"id": "broken", "status": "online", "endpoints": {"prometheus": {"url": "http://x"}}, "secrets": {"bogus": cluster_token}}
+    ]});
+    let seen = seen_registry_auth.clone();
+    let app = axum::Router::new().route(
+        "/clusters",
+        axum::routing::get(move |headers: axum::http::HeaderMap| {
+            let (seen, answer) = (seen.clone(), answer.clone());
+            async move {
+                seen.lock().unwrap().push(headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned());
+                axum::Json(answer)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let registry_url = format!("http://{}/clusters", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let cfg = dir.join("fleetscope.yaml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "jsonData:\n  query: {{timeoutSeconds: 3, retryAttempts: 1}}\n  alerts: {{historyPath: \"{}\"}}\n  discovery:\n    - {{type: registry, name: central, url: \"{registry_url}\"}}\nsecureJsonData:\n  discoverySources.central.bearerToken: \"{registry_token}\"\n",
+            dir.join("history.sqlite").display()
+        ),
+    )
+    .unwrap();
+    let needles = [registry_token.as_str(), cluster_token.as_str()];
+    let clean = |what: &str, text: &str| {
+        for n in needles {
+            assert!(!text.contains(n), "{what} contains a discovered credential");
+        }
+    };
+
+    // `serve` at debug level: the cluster list (with the source and its skipped entry) and a failing query.
+    let port = free_port();
+    let stderr_path = dir.join("serve.stderr");
+    let serve = Proc(
+        Command::new(env!("CARGO_BIN_EXE_gpx_fleetscope"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+            .arg("--config")
+            .arg(&cfg)
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr_path).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let listed = loop {
+        if let Ok(r) = http.get(format!("{base}/api/v1/clusters")).send().await {
+            let text = r.text().await.unwrap();
+            if text.contains("found-cluster") {
+                break text;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve never listed the discovered cluster: {}",
+            std::fs::read_to_string(&stderr_path).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    clean("GET /api/v1/clusters", &listed);
+    assert!(listed.contains("\"source\":\"central\"") && listed.contains("bogus"), "the source and its skipped entry are listed: {listed}");
+    let q = http.post(format!("{base}/api/v1/metrics/query")).body(r#"{"query":"up","cluster_ids":["found"]}"#).send().await.unwrap();
+    clean("POST /api/v1/metrics/query", &q.text().await.unwrap());
+    drop(serve);
+    let log = std::fs::read_to_string(&stderr_path).unwrap();
+    assert!(log.contains("DEBUG"), "serve logged at debug level");
+    clean("serve stderr at RUST_LOG=debug", &log);
+
+    // The CLI: frames and `check`.
+    for args in [vec!["query", "--output", "json", "--instant", "up"], vec!["check"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_gpx_fleetscope")).args(&args).arg("--config").arg(&cfg).env("RUST_LOG", "debug").output().unwrap();
+        clean(&format!("{args:?} stdout"), &String::from_utf8_lossy(&out.stdout));
+        clean(&format!("{args:?} stderr"), &String::from_utf8_lossy(&out.stderr));
+    }
+
+    // They were in use.
+    assert!(seen_registry_auth.lock().unwrap().iter().all(|a| *a == format!("Bearer {registry_token}")));
+    let bearer = format!("Bearer {cluster_token}");
+    assert!(upstream.seen.lock().unwrap().iter().any(|(_, a)| a.as_deref() == Some(bearer.as_str())), "the discovered token reached its upstream");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -110,15 +110,6 @@ async fn history(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Flee
     ))
 }
 
-/// Constant-time comparison (no early exit on the first differing byte).
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for (i, x) in a.iter().enumerate() {
-        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
-}
-
 /// The shared secret a delivery presents: `Authorization: Bearer <s>`,
 /// `Authorization: Basic` with `<s>` as password, or `X-Fleetscope-Webhook-Secret`.
 fn presented_secret(req: &ApiRequest) -> Option<Vec<u8>> {
@@ -165,7 +156,7 @@ fn check_secret(cluster: &Cluster, req: &ApiRequest) -> Result<(), FleetError> {
                 cluster.id.as_str()
             ),
         )),
-        Some(got) if same_secret(&got, expected.expose().as_bytes()) => Ok(()),
+        Some(got) if expected.matches(&got) => Ok(()),
         Some(_) => Err(FleetError::new(ErrorCode::Unauthorized, format!("the webhook secret for cluster {:?} does not match", cluster.id.as_str()))),
     }
 }
@@ -205,10 +196,11 @@ mod tests {
 
     #[test]
     fn secrets_compare_and_decode() {
-        assert!(same_secret(b"abc", b"abc"));
-        assert!(!same_secret(b"abc", b"abd"));
-        assert!(!same_secret(b"abc", b"abcd"));
-        assert!(!same_secret(b"", b"a"));
+        use crate::registry::same_bytes;
+        assert!(same_bytes(b"abc", b"abc"));
+        assert!(!same_bytes(b"abc", b"abd"));
+        assert!(!same_bytes(b"abc", b"abcd"));
+        assert!(!same_bytes(b"", b"a"));
         assert_eq!(base64_decode("YWxlcnQ6czNjcjN0").unwrap(), b"alert:s3cr3t");
         assert_eq!(base64_decode("Zm9vYg==").unwrap(), b"foob");
         assert!(base64_decode("!!").is_none());

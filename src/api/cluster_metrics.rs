@@ -374,10 +374,10 @@ async fn attributes(fed: &Federation, req: &ApiRequest, key: Option<&str>) -> Re
     let (start, end) = list_window(req)?;
     let metric = checked("metric", req.params.get("metric"))?;
     let key = checked("key", key)?;
-    if let Some(k) = &key {
-        if !clickhouse::query::valid_attribute_key(k) {
-            return Err(FleetError::invalid_query(format!("{k:?} is not a valid attribute key")));
-        }
+    if let Some(k) = &key
+        && !clickhouse::query::valid_attribute_key(k)
+    {
+        return Err(FleetError::invalid_query(format!("{k:?} is not a valid attribute key")));
     }
     let limit = limit(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;

@@ -187,7 +187,10 @@ pub(super) fn check_label_name(name: &str) -> Result<(), FleetError> {
     if ok { Ok(()) } else { Err(FleetError::invalid_query(format!("{name:?} is not a valid label name"))) }
 }
 
-fn window(req: &ApiRequest) -> Result<(Vec<String>, Option<i64>, Option<i64>), FleetError> {
+/// `match[]` selectors and the optional `start`/`end` (ms) of a metadata request.
+type Window = (Vec<String>, Option<i64>, Option<i64>);
+
+fn window(req: &ApiRequest) -> Result<Window, FleetError> {
     let p = &req.params;
     let matches = p.all("match[]");
     for m in &matches {

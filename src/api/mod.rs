@@ -92,8 +92,8 @@ pub async fn handle(fed: &Federation, req: ApiRequest) -> ApiResponse {
     }
     // One deadline per call from here (the `serve` API); inside CallResource
     // the earlier one set at arrival, with Grafana's gRPC deadline, applies.
-    let deadline = crate::federation::Deadline::new(tokio::time::Instant::now(), fed.registry.limits.timeout, None);
-    match crate::federation::deadline::scope(deadline, route(fed, &req)).await {
+    let deadline = crate::deadline::Deadline::new(tokio::time::Instant::now(), fed.registry.limits.timeout, None);
+    match crate::deadline::scope(deadline, route(fed, &req)).await {
         Ok(r) => r,
         Err(e) => ApiResponse::error(&e),
     }
@@ -104,7 +104,7 @@ async fn route(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
     let segments: Vec<&str> = path.split('/').collect();
     let method = req.method.as_str();
     match (method, segments.as_slice()) {
-        ("GET", ["clusters"]) => Ok(clusters(fed)),
+        ("GET", ["clusters"]) => clusters(fed, req),
         (_, ["clusters"]) => Err(method_not_allowed(method, &req.path)),
         (_, ["metrics", ..]) => metrics::route(fed, req, &segments[1..]).await,
         (_, ["cluster-metrics", ..]) => cluster_metrics::route(fed, req, &segments[1..]).await,
@@ -123,8 +123,25 @@ fn method_not_allowed(method: &str, path: &str) -> FleetError {
     FleetError::new(ErrorCode::MethodNotAllowed, format!("{method} is not allowed on {path:?}"))
 }
 
-/// `GET /api/v1/clusters`: the registry without secrets.
-fn clusters(fed: &Federation) -> ApiResponse {
-    let list: Vec<serde_json::Value> = fed.registry.clusters().iter().map(|c| c.describe()).collect();
-    ApiResponse::json(200, &serde_json::json!({ "clusters": list, "total": list.len() }))
+/// `GET /api/v1/clusters[?selector=…]`: the registry without secrets (each
+/// cluster with its `source` and `status`), only the clusters matching a
+/// `clusterSelector` when one is given, and the discovery sources' states.
+fn clusters(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
+    let selector = crate::query::selector::ClusterSelector::parse(req.params.get("selector").unwrap_or(""))
+        .map_err(|e| FleetError::new(ErrorCode::InvalidQuery, format!("selector: {e}")))?;
+    let sources = &fed.registry.discovery;
+    let list: Vec<serde_json::Value> = fed
+        .registry
+        .clusters()
+        .iter()
+        .filter(|c| selector.as_ref().is_none_or(|s| s.matches(c)))
+        .map(|c| {
+            let mut d = c.describe();
+            // A discovered cluster is as fresh as its source's last good look.
+            d["lastRefresh"] = serde_json::json!(sources.iter().find(|s| s.name == c.source).and_then(|s| s.last_refresh.clone()));
+            d
+        })
+        .collect();
+    let body = serde_json::json!({ "clusters": list, "total": list.len(), "sources": *fed.registry.discovery });
+    Ok(ApiResponse::json(200, &body))
 }

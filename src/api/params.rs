@@ -5,7 +5,7 @@
 use chrono::DateTime;
 
 use crate::error::FleetError;
-use crate::query::metrics::parse_duration_ms;
+use crate::model::duration::parse_duration_ms;
 
 #[derive(Debug, Clone, Default)]
 pub struct Params(Vec<(String, String)>);
@@ -41,10 +41,11 @@ impl Params {
 
 /// RFC 3339 or (fractional) Unix seconds → epoch ms.
 pub fn parse_time_ms(field: &str, v: &str) -> Result<i64, FleetError> {
-    if let Ok(secs) = v.trim().parse::<f64>() {
-        if secs.is_finite() && (0.0..=32_503_680_000.0).contains(&secs) {
-            return Ok((secs * 1000.0).round() as i64);
-        }
+    if let Ok(secs) = v.trim().parse::<f64>()
+        && secs.is_finite()
+        && (0.0..=32_503_680_000.0).contains(&secs)
+    {
+        return Ok((secs * 1000.0).round() as i64);
     }
     DateTime::parse_from_rfc3339(v.trim())
         .map(|t| t.timestamp_millis())
@@ -54,10 +55,11 @@ pub fn parse_time_ms(field: &str, v: &str) -> Result<i64, FleetError> {
 /// `30s`, `1m`, or seconds → ms.
 pub fn parse_step_ms(field: &str, v: &str) -> Result<i64, FleetError> {
     let v = v.trim();
-    if let Ok(secs) = v.parse::<f64>() {
-        if secs.is_finite() && secs > 0.0 {
-            return Ok((secs * 1000.0).round() as i64);
-        }
+    if let Ok(secs) = v.parse::<f64>()
+        && secs.is_finite()
+        && secs > 0.0
+    {
+        return Ok((secs * 1000.0).round() as i64);
     }
     parse_duration_ms(v).filter(|ms| *ms > 0).ok_or_else(|| FleetError::invalid_query(format!("`{field}`: {v:?} is not a duration like 30s or 1m")))
 }

@@ -29,7 +29,8 @@ use crate::federation::status::{self, ClusterStatus, Status};
 use crate::federation::traces::{self, MergedTrace, tempo, tempo_error};
 use crate::federation::{ClusterOutcome, Federation, decode_error, trace_links};
 use crate::frames::tempo::{self as conv, Span};
-use crate::query::traces::{TracesQuery, normalize_trace_id};
+use crate::model::trace_id::normalize_trace_id;
+use crate::query::traces::TracesQuery;
 use crate::query::{QueryEnvelope, TimeRange};
 use crate::registry::{Backend, Cluster};
 
@@ -349,10 +350,10 @@ struct Scope {
 
 async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
     let scope = req.params.get("scope").filter(|s| !s.is_empty()).map(str::to_owned);
-    if let Some(s) = &scope {
-        if !matches!(s.as_str(), "resource" | "span" | "intrinsic" | "event" | "link" | "instrumentation" | "none") {
-            return Err(FleetError::invalid_query(format!("`scope`: {s:?} is not one of resource, span, intrinsic, event, link, instrumentation")));
-        }
+    if let Some(s) = &scope
+        && !matches!(s.as_str(), "resource" | "span" | "intrinsic" | "event" | "link" | "instrumentation" | "none")
+    {
+        return Err(FleetError::invalid_query(format!("`scope`: {s:?} is not one of resource, span, intrinsic, event, link, instrumentation")));
     }
     let (start, end) = times(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;

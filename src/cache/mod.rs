@@ -13,6 +13,7 @@
 //!   (moka's `try_get_with` runs one initialiser per key; the others await it).
 //!   Only successes are cached; an error reaches every waiter and is not stored.
 
+pub mod probe_flights;
 pub mod shared;
 
 use std::any::Any;

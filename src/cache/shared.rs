@@ -63,7 +63,7 @@ impl SharedLayer {
                 Some(c)
             }
             Ok(Err(e)) => {
-                self.mark_down(&e.category().to_string());
+                self.mark_down(e.category());
                 None
             }
             Err(_) => {
@@ -79,7 +79,7 @@ impl SharedLayer {
             Ok(Ok(v)) => Some(v),
             Ok(Err(e)) => {
                 *self.conn.lock().await = None;
-                self.mark_down(&e.category().to_string());
+                self.mark_down(e.category());
                 None
             }
             Err(_) => {

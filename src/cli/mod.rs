@@ -70,10 +70,14 @@ enum Command {
     },
 }
 
-fn load(config: &PathBuf) -> Result<Federation, String> {
+/// The federation of a config file, once every discovery source has looked
+/// (or the query timeout passed).
+async fn load(config: &PathBuf) -> Result<std::sync::Arc<Federation>, String> {
     let text = std::fs::read_to_string(config).map_err(|e| format!("cannot read {}: {e}", config.display()))?;
     let registry = Registry::from_yaml(&text).map_err(|e| format!("{}: {e}", config.display()))?;
-    Ok(Federation::new(registry))
+    let within = registry.limits.timeout;
+    let live = crate::discovery::Live::new(registry);
+    Ok(live.first_looks(within).await)
 }
 
 /// Run the CLI; returns the exit code.
@@ -84,12 +88,12 @@ pub async fn run(cli: Cli) -> i32 {
         .try_init();
     let result = match cli.command {
         Command::Serve(args) => serve::run(args).await,
-        Command::Query { config, clusters, from, to, instant, aggregate, step, output, expr } => match load(&config) {
+        Command::Query { config, clusters, from, to, instant, aggregate, step, output, expr } => match load(&config).await {
             Ok(fed) => run_query(&fed, &clusters, &from, &to, instant, &aggregate, step.as_deref(), &output, &expr).await,
             Err(e) => Err(e),
         },
         Command::MacosExporter(args) => macos_exporter::run(args).await,
-        Command::Check { config } => match load(&config) {
+        Command::Check { config } => match load(&config).await {
             Ok(fed) => check(&fed).await,
             Err(e) => Err(e),
         },
@@ -107,7 +111,7 @@ fn parse_when(v: &str, relative_to: i64) -> Result<i64, String> {
     if v == "now" {
         return Ok(relative_to);
     }
-    if let Some(ms) = crate::query::metrics::parse_duration_ms(v) {
+    if let Some(ms) = crate::model::duration::parse_duration_ms(v) {
         return Ok(relative_to - ms);
     }
     api::parse_time(v).map_err(|e| e.to_string())

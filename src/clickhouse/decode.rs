@@ -208,36 +208,6 @@ pub fn histogram_quantile(q: f64, bounds: &[f64], counts: &[f64]) -> f64 {
     start + (end - start) * (rank / count)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn quantile_interpolates_like_prometheus() {
-        // Buckets le=1: 10, le=2: 20 (cumulative 30), +Inf: 0 → median rank 15 in (1, 2].
-        assert_eq!(histogram_quantile(0.5, &[1.0, 2.0], &[10.0, 20.0, 0.0]), 1.25);
-        assert_eq!(histogram_quantile(0.0, &[1.0, 2.0], &[10.0, 20.0, 0.0]), 0.0);
-        // Everything in +Inf → the highest finite bound.
-        assert_eq!(histogram_quantile(0.99, &[1.0, 2.0], &[0.0, 0.0, 5.0]), 2.0);
-        assert!(histogram_quantile(0.5, &[1.0], &[0.0, 0.0]).is_nan());
-        assert_eq!(histogram_quantile(-1.0, &[1.0], &[1.0, 0.0]), f64::NEG_INFINITY);
-        assert_eq!(histogram_quantile(2.0, &[1.0], &[1.0, 0.0]), f64::INFINITY);
-        // Mismatched shapes never panic.
-        assert!(histogram_quantile(0.5, &[1.0, 2.0], &[1.0]).is_nan());
-    }
-
-    #[test]
-    fn tsv_unescapes() {
-        assert_eq!(tsv_rows(b"a\\tb\tc\\\\d\n\n"), vec![vec!["a\tb".to_owned(), "c\\d".to_owned()]]);
-    }
-
-    #[test]
-    fn garbage_is_an_error_not_a_panic() {
-        assert!(series(b"Code: 60. DB::Exception: nope").is_err());
-        assert!(series(b"").unwrap().is_empty());
-    }
-}
-
 /// Numeric cell as f64 (every integer and float width ClickHouse writes).
 fn number_at(a: &dyn Array, i: usize) -> Option<f64> {
     use arrow_array::types::*;
@@ -332,4 +302,34 @@ pub fn table_series(body: &[u8]) -> Result<ByCluster<Series>, String> {
         out.entry(cluster).or_default().push(Series { labels, times_ms, values });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantile_interpolates_like_prometheus() {
+        // Buckets le=1: 10, le=2: 20 (cumulative 30), +Inf: 0 → median rank 15 in (1, 2].
+        assert_eq!(histogram_quantile(0.5, &[1.0, 2.0], &[10.0, 20.0, 0.0]), 1.25);
+        assert_eq!(histogram_quantile(0.0, &[1.0, 2.0], &[10.0, 20.0, 0.0]), 0.0);
+        // Everything in +Inf → the highest finite bound.
+        assert_eq!(histogram_quantile(0.99, &[1.0, 2.0], &[0.0, 0.0, 5.0]), 2.0);
+        assert!(histogram_quantile(0.5, &[1.0], &[0.0, 0.0]).is_nan());
+        assert_eq!(histogram_quantile(-1.0, &[1.0], &[1.0, 0.0]), f64::NEG_INFINITY);
+        assert_eq!(histogram_quantile(2.0, &[1.0], &[1.0, 0.0]), f64::INFINITY);
+        // Mismatched shapes never panic.
+        assert!(histogram_quantile(0.5, &[1.0, 2.0], &[1.0]).is_nan());
+    }
+
+    #[test]
+    fn tsv_unescapes() {
+        assert_eq!(tsv_rows(b"a\\tb\tc\\\\d\n\n"), vec![vec!["a\tb".to_owned(), "c\\d".to_owned()]]);
+    }
+
+    #[test]
+    fn garbage_is_an_error_not_a_panic() {
+        assert!(series(b"Code: 60. DB::Exception: nope").is_err());
+        assert!(series(b"").unwrap().is_empty());
+    }
 }

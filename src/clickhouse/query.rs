@@ -1,14 +1,26 @@
 //! The ClickHouse metrics query (`queryType: metrics`, `source: clickhouse`):
 //! parsed and validated here, before anything reaches SQL.
 //!
-//! Step and window follow the PromQL path (`crate::query::metrics`): the same
-//! effective step, aligned down to a multiple of the step, so the two sources
-//! answer the same question with the same timestamps.
+//! Step and window follow the PromQL path (`crate::query::metrics`): Grafana's
+//! step rule (`grafana_step_ms`, resolved for the target clusters' scrape
+//! interval), aligned down to a multiple of the step, so the two sources answer
+//! the same question with the same timestamps.
+//!
+//! Where the answers differ from PromQL by design: `rate`/`increase` are
+//! computed from the samples inside (t − step, t] without Prometheus'
+//! extrapolation to the window's edges — the increase between the first and
+//! the last sample divided by the time between them. On regularly scraped
+//! series that is what Prometheus answers too (it extrapolates the same slope
+//! over the whole window); they differ where a series starts or ends inside a
+//! window (Prometheus extrapolates by up to half a scrape interval) and where
+//! Prometheus stops its extrapolation at a counter's zero. Counter resets are
+//! handled as Prometheus does: a drop means the counter restarted, and the new
+//! value counts from 0.
 
 use serde::{Deserialize, Serialize};
 
-use crate::query::metrics::{Aggregate, effective_step_ms, parse_duration_ms};
-use crate::query::{QueryEnvelope, QueryError};
+use crate::query::metrics::{Aggregate, DEFAULT_SCRAPE_INTERVAL_MS, MinStep, format_duration, grafana_step_ms, parse_duration_ms};
+use crate::query::{QueryEnvelope, QueryError, TimeRange};
 
 /// What is computed per series and step.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -16,7 +28,8 @@ use crate::query::{QueryEnvelope, QueryError};
 pub enum Function {
     /// The latest sample in (t − step, t] (PromQL `m` when samples are at most a step apart).
     Raw,
-    /// Per-second increase of a counter over (t − step, t] (`otel_metrics_sum`).
+    /// Per-second increase of a counter over (t − step, t] (`otel_metrics_sum`),
+    /// a reset counting from 0 as in Prometheus (module docs: no extrapolation).
     Rate,
     /// Increase of a counter over the step (`rate × step`).
     Increase,
@@ -106,10 +119,31 @@ pub struct ChQuery {
     pub group_by: Option<Vec<String>>,
     pub reduce: Reduce,
     pub aggregate: Aggregate,
+    /// The legend format as written (`__auto`, a `{{label}}` template); `None` when empty.
     pub legend_format: Option<String>,
     pub step_ms: i64,
     pub start_ms: i64,
     pub end_ms: i64,
+    /// What the step was resolved from (see [`ChQuery::with_scrape_interval`]).
+    pub inputs: StepInputs,
+}
+
+/// What a query's step depends on, as in the PromQL path.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StepInputs {
+    pub min_step: MinStep,
+    pub time_range: TimeRange,
+    pub interval_ms: i64,
+    pub max_data_points: i64,
+    pub scrape_interval_ms: i64,
+}
+
+impl StepInputs {
+    /// (step, start, end): Grafana's step, the window aligned down to it.
+    fn resolve(&self) -> (i64, i64, i64) {
+        let step = grafana_step_ms(&self.time_range, self.interval_ms, self.max_data_points, self.min_step, self.scrape_interval_ms).max(1);
+        (step, self.time_range.from_ms.div_euclid(step) * step, self.time_range.to_ms.div_euclid(step) * step)
+    }
 }
 
 pub const MAX_VALUE_BYTES: usize = 4096;
@@ -267,6 +301,21 @@ pub fn parse_selector(text: &str) -> Result<Vec<Matcher>, QueryError> {
     Ok(out)
 }
 
+/// The query's own minimum step, as the PromQL path reads `step`/`interval`.
+fn parse_min_step(v: &serde_json::Value) -> Result<MinStep, QueryError> {
+    if let serde_json::Value::String(s) = v {
+        match s.trim() {
+            "$__interval" | "${__interval}" => return Ok(MinStep::Interval),
+            "$__rate_interval" | "${__rate_interval}" => return Ok(MinStep::RateInterval),
+            _ => {}
+        }
+    }
+    Ok(match parse_step_ms(v)? {
+        0 => MinStep::Unset,
+        ms => MinStep::Fixed(ms),
+    })
+}
+
 fn parse_step_ms(v: &serde_json::Value) -> Result<i64, QueryError> {
     let bad = |m: String| field("step", m);
     match v {
@@ -277,6 +326,7 @@ fn parse_step_ms(v: &serde_json::Value) -> Result<i64, QueryError> {
         serde_json::Value::String(s) => {
             let s = s.trim();
             if s.is_empty() || s.starts_with('$') {
+                // An unresolved template variable: fall back to Grafana's interval.
                 return Ok(0);
             }
             if let Ok(f) = s.parse::<f64>() {
@@ -349,11 +399,18 @@ impl ChQuery {
             Some("count") => Reduce::Count,
             Some(other) => return Err(field("reduce", format!("{other:?} is not one of sum, avg, min, max, count"))),
         };
-        let min_step_ms = match raw.step.as_ref().or(raw.interval.as_ref()) {
-            None => 0,
-            Some(v) => parse_step_ms(v)?,
+        let min_step = match raw.step.as_ref().or(raw.interval.as_ref()) {
+            None => MinStep::Unset,
+            Some(v) => parse_min_step(v)?,
         };
-        let step_ms = effective_step_ms(&env.time_range, env.interval_ms, env.max_data_points, min_step_ms);
+        let inputs = StepInputs {
+            min_step,
+            time_range: env.time_range,
+            interval_ms: env.interval_ms,
+            max_data_points: env.max_data_points,
+            scrape_interval_ms: DEFAULT_SCRAPE_INTERVAL_MS,
+        };
+        let (step_ms, start_ms, end_ms) = inputs.resolve();
         Ok(ChQuery {
             metric,
             sql,
@@ -363,17 +420,78 @@ impl ChQuery {
             group_by,
             reduce,
             aggregate: Aggregate::parse(raw.aggregate.as_deref().unwrap_or(""))?,
-            legend_format: raw.legend_format.filter(|l| !l.trim().is_empty() && l != "__auto"),
+            legend_format: raw.legend_format.filter(|l| !l.trim().is_empty()),
             step_ms,
-            start_ms: env.time_range.from_ms.div_euclid(step_ms) * step_ms,
-            end_ms: env.time_range.to_ms.div_euclid(step_ms) * step_ms,
+            start_ms,
+            end_ms,
+            inputs,
         })
+    }
+
+    /// The same query resolved for the target clusters' scrape interval (the
+    /// largest of theirs, `Registry::scrape_interval_for`), exactly as the
+    /// PromQL path resolves its step, so both sources step alike.
+    pub fn with_scrape_interval(&self, scrape_interval_ms: i64) -> ChQuery {
+        if scrape_interval_ms <= 0 || scrape_interval_ms == self.inputs.scrape_interval_ms {
+            return self.clone();
+        }
+        let inputs = StepInputs { scrape_interval_ms, ..self.inputs };
+        let (step_ms, start_ms, end_ms) = inputs.resolve();
+        ChQuery { step_ms, start_ms, end_ms, inputs, ..self.clone() }
+    }
+
+    /// The PromQL expression that asks Prometheus the same question. It is
+    /// what label-less series are named after (`displayNameFromDS`, as the
+    /// Prometheus path names them after its expression), so a panel shows the
+    /// same names whichever source answers. Raw SQL has no PromQL twin: its text.
+    pub fn promql(&self) -> String {
+        if let Some(sql) = &self.sql {
+            return sql.clone();
+        }
+        let selector = |metric: &str| {
+            let sel = self
+                .matchers
+                .iter()
+                .map(|m| {
+                    let op = match m.op {
+                        MatchOp::Eq => "=",
+                        MatchOp::Ne => "!=",
+                        MatchOp::Re => "=~",
+                        MatchOp::NotRe => "!~",
+                    };
+                    format!("{}{op}{:?}", m.key, m.value)
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            if sel.is_empty() { metric.to_owned() } else { format!("{metric}{{{sel}}}") }
+        };
+        let window = format_duration(self.step_ms);
+        let by = |keys: &[String]| if keys.is_empty() { String::new() } else { format!(" by ({})", keys.join(", ")) };
+        let reduce = serde_json::to_value(self.reduce).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+        if self.function == Function::HistogramQuantile {
+            let rate = format!("rate({}[{window}])", selector(&format!("{}_bucket", self.metric)));
+            let mut keys = vec!["le".to_owned()];
+            keys.extend(self.group_by.iter().flatten().cloned());
+            let inner = if self.group_by.is_some() { format!("{reduce}{} ({rate})", by(&keys)) } else { rate };
+            return format!("histogram_quantile({}, {inner})", self.quantile);
+        }
+        let sel = selector(&self.metric);
+        let inner = match self.function {
+            Function::Raw | Function::HistogramQuantile => sel,
+            f => format!("{}({sel}[{window}])", f.as_str()),
+        };
+        match &self.group_by {
+            None => inner,
+            // PromQL's own spelling: `sum(m)`, `sum by (a) (m)`.
+            Some(keys) if keys.is_empty() => format!("{reduce}({inner})"),
+            Some(keys) => format!("{reduce}{} ({inner})", by(keys)),
+        }
     }
 
     /// What `meta.executedQueryString` shows: the query in PromQL-like words.
     pub fn describe(&self) -> String {
         if let Some(sql) = &self.sql {
-            return format!("ClickHouse SQL: {sql}\nStep: {}", crate::query::metrics::format_duration(self.step_ms));
+            return format!("ClickHouse SQL: {sql}\nStep: {}", format_duration(self.step_ms));
         }
         let sel = self
             .matchers
@@ -401,6 +519,6 @@ impl ChQuery {
                 s
             );
         }
-        format!("{s}\nStep: {}", crate::query::metrics::format_duration(self.step_ms))
+        format!("{s}\nStep: {}", format_duration(self.step_ms))
     }
 }

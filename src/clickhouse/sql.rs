@@ -137,13 +137,20 @@ pub fn metrics_statement(store: &ClickhouseStore, q: &ChQuery, cluster_values: &
             "SELECT {cluster_expr} AS cluster, {lk} AS lk, {lv} AS lv{series_sel}, {bucket} AS t, \
              any(ExplicitBounds) AS b, \
              if(any(AggregationTemporality) = 1, arrayMap(x -> toFloat64(x), sumForEach(BucketCounts)), \
-                if(argMax(Count, TimeUnix) >= argMin(Count, TimeUnix), \
-                   arrayMap((x, y) -> toFloat64(x) - toFloat64(y), argMax(BucketCounts, TimeUnix), argMin(BucketCounts, TimeUnix)), \
-                   arrayMap(x -> toFloat64(x), argMax(BucketCounts, TimeUnix)))) AS c \
+                arrayConcat(arraySlice({le_increase}, 1, 1), arrayPopFront(arrayDifference({le_increase})))) AS c \
              FROM {tbl} WHERE {filter} \
              GROUP BY cluster, lk, lv{series_group}, t \
              HAVING any(AggregationTemporality) = 1 OR count() >= 2",
             tbl = table(store, &store.histogram_table),
+            // Prometheus sees one counter per `le` (the cumulative count up to a
+            // bound) and handles resets per `le` series: so the increase is taken
+            // of the cumulative counts, bound by bound, and turned back into
+            // OTLP's per-bucket counts. Bound `i`'s counts are read out of the
+            // step's snapshots (a lambda cannot reach into an aggregate).
+            le_increase = format!(
+                "arrayMap(i -> {}, arrayEnumerate(argMax(BucketCounts, TimeUnix)))",
+                reset_aware_increase(&format!("arrayMap(s -> toFloat64(arrayCumSum(s)[i]), {})", in_time_order(ms, "BucketCounts")))
+            ),
         );
         let combined = if grouped {
             format!("SELECT cluster, lk, lv, t, any(b) AS b, sumForEach(c) AS c FROM ({inner}) GROUP BY cluster, lk, lv, t")
@@ -167,7 +174,8 @@ pub fn metrics_statement(store: &ClickhouseStore, q: &ChQuery, cluster_values: &
         Function::Rate | Function::Increase => {
             let per_second = format!(
                 "if(any(AggregationTemporality) = 1, sum(Value) / ({{{step}:Int64}} / 1000), \
-                 deltaSumTimestamp(Value, {ms}) / ((max({ms}) - min({ms})) / 1000))"
+                 {} / ((max({ms}) - min({ms})) / 1000))",
+                reset_aware_increase(&in_time_order(ms, "Value"))
             );
             let v = if q.function == Function::Rate { per_second } else { format!("({per_second}) * ({{{step}:Int64}} / 1000)") };
             (Some(store.sum_table.as_str()), v)
@@ -207,6 +215,22 @@ pub fn metrics_statement(store: &ClickhouseStore, q: &ChQuery, cluster_values: &
          ORDER BY cluster, label_keys, label_values"
     );
     st
+}
+
+/// The increase of a cumulative counter over its samples in a step, counter
+/// resets handled as Prometheus does: consecutive samples add their difference,
+/// and a drop means the counter restarted, so the new value counts from 0
+/// (Prometheus' `extrapolatedRate` adds the value before the drop back).
+/// `values` is an array expression of one series' values in a step, in time
+/// order ([`in_time_order`]).
+fn reset_aware_increase(values: &str) -> String {
+    format!("arraySum(arrayMap((c, p) -> if(c >= p, c - p, c), arrayPopFront({values}), arrayPopBack({values})))")
+}
+
+/// The values of `column` in the group (one series and step), ordered by
+/// `time` (an aggregate: `groupArray` keeps no order of its own).
+fn in_time_order(time: &str, column: &str) -> String {
+    format!("arrayMap(x -> x.2, arraySort(x -> x.1, groupArray(({time}, {column}))))")
 }
 
 fn labels_keys_sorted(labels: &str) -> String {

@@ -16,14 +16,16 @@ pub const CLUSTER_LABEL: &str = "cluster";
 pub const CLUSTER_ID_LABEL: &str = "cluster_id";
 pub const EXPORTED_CLUSTER_LABEL: &str = "exported_cluster";
 pub const CLUSTERS_LABEL: &str = "clusters";
+/// Labels federation adds to series: not upstream labels when legends are chosen.
+pub const ADDED_LABELS: &[&str] = &[CLUSTER_LABEL, CLUSTER_ID_LABEL, CLUSTERS_LABEL];
 
 /// Add `cluster`/`cluster_id`; an upstream `cluster` label with another value
 /// is kept as `exported_cluster` (Prometheus' `honor_labels: false` convention).
 pub fn label_with_cluster(labels: &mut Labels, cluster: &Cluster) {
-    if let Some(upstream) = labels.remove(CLUSTER_LABEL) {
-        if upstream != cluster.name {
-            labels.insert(EXPORTED_CLUSTER_LABEL.to_owned(), upstream);
-        }
+    if let Some(upstream) = labels.remove(CLUSTER_LABEL)
+        && upstream != cluster.name
+    {
+        labels.insert(EXPORTED_CLUSTER_LABEL.to_owned(), upstream);
     }
     labels.insert(CLUSTER_LABEL.to_owned(), cluster.name.clone());
     labels.insert(CLUSTER_ID_LABEL.to_owned(), cluster.id.to_string());

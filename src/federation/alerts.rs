@@ -71,7 +71,7 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &AlertsQuery) 
         let clients = fed.alertmanager_clients(&cluster);
         let filters = filters.clone();
         let cache = fed.cache.clone();
-        let key = format!("alerts:active:{}:{hash}", cluster.id);
+        let key = format!("alerts:active:{}:{hash}", cluster.state_key());
         let ask = async move {
             if !poll {
                 return Ok(ClusterAlerts { alerts: Vec::new(), replica_errors: Vec::new() });

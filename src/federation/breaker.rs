@@ -1,5 +1,8 @@
 //! Circuit breaker per cluster + backend.
 //!
+//! Keys are `<Cluster::state_key>/<backend>[/…]` ([`key`]): a cluster that is
+//! replaced by another under the same id (other endpoints) gets fresh breakers.
+//!
 //! A cluster that keeps failing to answer (connect errors, timeouts) costs its
 //! timeout once per query until the breaker opens; then it is skipped with
 //! CIRCUIT_OPEN for a cool-down, after which one query probes it (half-open):
@@ -34,6 +37,22 @@ struct Slot {
 #[derive(Debug, Default)]
 pub struct Breakers {
     slots: Mutex<HashMap<String, Slot>>,
+}
+
+/// The breaker key of a cluster's backend.
+pub fn key(cluster: &crate::registry::Cluster, backend: crate::registry::Backend) -> String {
+    format!("{}/{backend}", cluster.state_key())
+}
+
+/// The `Cluster::state_key` part of a breaker key.
+pub fn cluster_part(key: &str) -> &str {
+    key.split('/').next().unwrap_or(key)
+}
+
+/// The cluster id of a breaker key (`state_key` is `<id>@<fingerprint>`).
+pub fn cluster_id(key: &str) -> &str {
+    let part = cluster_part(key);
+    part.rsplit_once('@').map_or(part, |(id, _)| id)
 }
 
 /// Whether an error means "the cluster did not answer".
@@ -89,6 +108,11 @@ impl Breakers {
         if let Some(slot) = slots.get_mut(key) {
             slot.probing = false;
         }
+    }
+
+    /// Forget every breaker whose key `keep` rejects (clusters that are gone).
+    pub fn retain(&self, keep: impl Fn(&str) -> bool) {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner()).retain(|k, _| keep(k));
     }
 
     pub fn state(&self, key: &str) -> State {

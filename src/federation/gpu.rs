@@ -20,9 +20,9 @@
 //!   that answers with an error (non-zero exit, unreadable output) is alive
 //!   and does not count.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use futures::StreamExt;
 use serde_json::json;
@@ -30,11 +30,12 @@ use serde_json::json;
 use super::breaker::{self, Breakers};
 use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, decode_error, named};
+use crate::cache::probe_flights::ProbeFlights;
 use crate::error::{ErrorCode, FleetError};
-use crate::frames::probe_table::{ClusterColumns, num, table, text};
+use crate::frames::gpu as tables;
 use crate::frames::prometheus::{self as conv, PromData};
-use crate::frames::{Field, FieldValues, Frame, FrameMeta, Notice, NoticeSeverity};
-use crate::probes::gpu::nvidia_smi::{self, GpuInfo};
+use crate::frames::{Frame, FrameMeta, Notice, NoticeSeverity};
+use crate::probes::gpu::nvidia_smi;
 use crate::probes::gpu::{ClusterGpus, GpuSource, NodeGpus, ProcessRow, dcgm};
 use crate::query::gpu::{GpuQuery, GpuView, SourceChoice};
 use crate::registry::{Backend, Cluster, QueryLimits};
@@ -45,11 +46,18 @@ pub const NODE_CONCURRENCY: usize = 8;
 
 /// Ask every target cluster for its GPUs.
 pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &GpuQuery) -> Vec<ClusterOutcome<ClusterGpus>> {
-    fed.fan_out(targets, Backend::Kubernetes, |cluster| {
+    // The backend a cluster's slot, breaker and timeout notice are charged to: the one the source calls
+    // (auto calls Prometheus briefly, then spends its time in execs).
+    let backend = if q.source == SourceChoice::Dcgm { Backend::Prometheus } else { Backend::Kubernetes };
+    fed.fan_out(targets, backend, |cluster| {
         let prom = cluster.prometheus.is_some().then(|| fed.prometheus(&cluster));
-        let breakers = fed.breakers.clone();
+        let probing = NodeProbing {
+            breakers: fed.breakers.clone(),
+            flights: fed.gpu_nodes.clone(),
+            ttl: Duration::from_secs(fed.registry.settings.cache.gpu_ttl_seconds),
+        };
         let limits = fed.registry.limits.clone();
-        let ttl = Duration::from_secs(fed.registry.settings.cache.gpu_ttl_seconds);
+        let kube = cluster.kubernetes.is_some().then(|| fed.kube(&cluster));
         let q = q.clone();
         async move {
             let mut answer = match q.source {
@@ -57,8 +65,8 @@ pub async fn fetch(fed: &Federation, targets: &[Arc<Cluster>], q: &GpuQuery) -> 
                     Some(p) => from_dcgm(&cluster, p?, q.time_ms).await?,
                     None => return Err(not_available(&cluster, Backend::Prometheus, "the dcgm source needs a prometheus endpoint")),
                 },
-                SourceChoice::NvidiaSmi => from_exec(&cluster, &limits, &breakers, ttl, q.node.as_deref()).await?,
-                SourceChoice::Auto => auto(&cluster, prom, &limits, &breakers, ttl, &q).await?,
+                SourceChoice::NvidiaSmi => from_exec(&cluster, kube, &limits, &probing, q.node.as_deref()).await?,
+                SourceChoice::Auto => auto(&cluster, prom, kube, &limits, &probing, &q).await?,
             };
             if let Some(n) = &q.node {
                 answer.nodes.retain(|x| &x.node == n);
@@ -90,9 +98,9 @@ fn not_available(cluster: &Cluster, backend: Backend, why: &str) -> FleetError {
 async fn auto(
     cluster: &Cluster,
     prom: Option<Result<crate::upstream::prometheus::PrometheusClient, FleetError>>,
+    kube: Option<Result<KubeClient, FleetError>>,
     limits: &QueryLimits,
-    breakers: &Arc<Breakers>,
-    ttl: Duration,
+    probing: &NodeProbing,
     q: &GpuQuery,
 ) -> Result<ClusterGpus, FleetError> {
     let dcgm = match prom {
@@ -117,7 +125,7 @@ async fn auto(
             format!("{}: no GPU telemetry: {why_not}, and no kubernetes access for nvidia-smi", cluster.name),
         ));
     }
-    let mut a = from_exec(cluster, limits, breakers, ttl, q.node.as_deref()).await?;
+    let mut a = from_exec(cluster, kube, limits, probing, q.node.as_deref()).await?;
     a.note = Some(format!("auto: {why_not}; used nvidia-smi"));
     Ok(a)
 }
@@ -132,54 +140,12 @@ async fn from_dcgm(cluster: &Cluster, client: crate::upstream::prometheus::Prome
     Ok(ClusterGpus { source: GpuSource::Dcgm, nodes, note: None })
 }
 
-type CacheKey = (String, String, String);
-static NODE_CACHE: LazyLock<Mutex<HashMap<CacheKey, (Instant, NodeGpus)>>> = LazyLock::new(Default::default);
-
-fn cached(key: &CacheKey, ttl: Duration) -> Option<NodeGpus> {
-    let mut map = NODE_CACHE.lock().ok()?;
-    map.retain(|_, (at, _)| at.elapsed() < ttl);
-    map.get(key).map(|(_, n)| n.clone())
-}
-
-fn store(key: CacheKey, node: &NodeGpus) {
-    if let Ok(mut map) = NODE_CACHE.lock() {
-        map.insert(key, (Instant::now(), node.clone()));
-    }
-}
-
-type NodeFlight = futures::future::Shared<futures::future::BoxFuture<'static, NodeGpus>>;
-static IN_FLIGHT: LazyLock<Mutex<HashMap<CacheKey, NodeFlight>>> = LazyLock::new(Default::default);
-
-/// Join the probe of `key` under way, or start `probe` as it. A successful
-/// answer is cached before the flight ends, so no caller falls in between.
-/// A flight every caller gave up on (their deadlines passed) stays in the
-/// table and the next caller resumes it.
-async fn node_flight<F>(key: CacheKey, ttl: Duration, probe: F) -> NodeGpus
-where
-    F: Future<Output = NodeGpus> + Send + 'static,
-{
-    use futures::FutureExt;
-    let flight = {
-        let mut flights = IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(f) = flights.get(&key) {
-            f.clone()
-        } else {
-            let own_key = key.clone();
-            let f = async move {
-                let out = probe.await;
-                if out.error.is_none() && !ttl.is_zero() {
-                    store(own_key.clone(), &out);
-                }
-                IN_FLIGHT.lock().unwrap_or_else(|p| p.into_inner()).remove(&own_key);
-                out
-            }
-            .boxed()
-            .shared();
-            flights.insert(key, f.clone());
-            f
-        }
-    };
-    flight.await
+/// What a node probe needs besides the node: the node breakers, the probes under
+/// way and recent answers (per datasource instance), and how long an answer lasts.
+struct NodeProbing {
+    breakers: Arc<Breakers>,
+    flights: Arc<ProbeFlights<NodeGpus>>,
+    ttl: Duration,
 }
 
 /// The driver pod of each node: a running pod owned by the registry's DaemonSet.
@@ -187,10 +153,11 @@ fn driver_pods(pods: Vec<PodRef>, daemon_set: &str) -> BTreeMap<String, PodRef> 
     let mut out = BTreeMap::new();
     for p in pods {
         let owned = p.owners.iter().any(|(kind, name)| kind == "DaemonSet" && name == daemon_set);
-        if owned && p.phase.as_deref() == Some("Running") {
-            if let Some(node) = p.node.clone() {
-                out.entry(node).or_insert(p);
-            }
+        if owned
+            && p.phase.as_deref() == Some("Running")
+            && let Some(node) = p.node.clone()
+        {
+            out.entry(node).or_insert(p);
         }
     }
     out
@@ -198,15 +165,15 @@ fn driver_pods(pods: Vec<PodRef>, daemon_set: &str) -> BTreeMap<String, PodRef> 
 
 async fn from_exec(
     cluster: &Cluster,
+    kube: Option<Result<KubeClient, FleetError>>,
     limits: &QueryLimits,
-    breakers: &Arc<Breakers>,
-    ttl: Duration,
+    probing: &NodeProbing,
     only_node: Option<&str>,
 ) -> Result<ClusterGpus, FleetError> {
-    let Some(access) = &cluster.kubernetes else {
+    let (Some(access), Some(client)) = (&cluster.kubernetes, kube) else {
         return Err(not_available(cluster, Backend::Kubernetes, "no kubernetes access is configured for this cluster (needed for nvidia-smi)"));
     };
-    let client = KubeClient::new(access, limits).map_err(named(cluster, Backend::Kubernetes))?;
+    let client = client?;
     let mut nodes = client.gpu_nodes().await.map_err(named(cluster, Backend::Kubernetes))?;
     if let Some(n) = only_node {
         nodes.retain(|x| x.name == n);
@@ -222,12 +189,12 @@ async fn from_exec(
     let results: Vec<NodeGpus> = futures::stream::iter(nodes.into_iter().map(|n| {
         let pod = drivers.get(&n.name).cloned();
         let client = client.clone();
-        let key: CacheKey = (cluster.id.to_string(), server.clone(), n.name.clone());
-        let breaker_key = format!("{}/{}/node/{}", cluster.id, Backend::Kubernetes, n.name);
+        let key = format!("{}|{server}|{}", cluster.state_key(), n.name);
+        let breaker_key = format!("{}/node/{}", breaker::key(cluster, Backend::Kubernetes), n.name);
         let (ns, ds, container) = (access.gpu_namespace.clone(), access.gpu_daemon_set.clone(), access.gpu_container.clone());
-        let breakers = breakers.clone();
+        let (breakers, flights, ttl) = (probing.breakers.clone(), probing.flights.clone(), probing.ttl);
         async move {
-            if let Some(hit) = cached(&key, ttl) {
+            if let Some(hit) = flights.cached(&key, ttl) {
                 return hit;
             }
             let Some(pod) = pod else {
@@ -249,7 +216,7 @@ async fn from_exec(
                 breakers.record(&breaker_key, out.error_code.is_some_and(breaker::counts_as_failure));
                 out
             };
-            node_flight(key, ttl, probe).await
+            flights.run(key, ttl, |n: &NodeGpus| n.error.is_none(), probe).await
         }
     }))
     .buffered(NODE_CONCURRENCY)
@@ -308,19 +275,6 @@ pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &GpuQue
     to_frames(outcomes, ref_id, q.view)
 }
 
-/// Mean and max of the present values.
-fn mean_max(vals: impl Iterator<Item = Option<f64>>) -> (Option<f64>, Option<f64>) {
-    let v: Vec<f64> = vals.flatten().collect();
-    if v.is_empty() {
-        return (None, None);
-    }
-    (Some(v.iter().sum::<f64>() / v.len() as f64), v.iter().copied().reduce(f64::max))
-}
-
-fn sum(vals: impl Iterator<Item = Option<f64>>) -> Option<f64> {
-    vals.flatten().fold(None, |acc, v| Some(acc.unwrap_or(0.0) + v))
-}
-
 /// Frames from per-cluster outcomes: fails only when every cluster failed.
 pub fn to_frames(outcomes: Vec<ClusterOutcome<ClusterGpus>>, ref_id: &str, view: GpuView) -> Result<Vec<Frame>, FleetError> {
     if let Some(err) = status::all_failed(&outcomes) {
@@ -348,10 +302,10 @@ pub fn to_frames(outcomes: Vec<ClusterOutcome<ClusterGpus>>, ref_id: &str, view:
         ok.push((o.cluster, a));
     }
     let mut frames = match view {
-        GpuView::Gpus => vec![gpus_frame(&ok)],
-        GpuView::Nodes => vec![nodes_frame(&ok)],
-        GpuView::Processes => vec![processes_frame(&ok)],
-        GpuView::Summary => summary_frames(&ok),
+        GpuView::Gpus => vec![tables::gpus_frame(&ok)],
+        GpuView::Nodes => vec![tables::nodes_frame(&ok)],
+        GpuView::Processes => vec![tables::processes_frame(&ok)],
+        GpuView::Summary => tables::summary_frames(&ok),
     };
     for f in &mut frames {
         f.ref_id = ref_id.to_owned();
@@ -362,234 +316,4 @@ pub fn to_frames(outcomes: Vec<ClusterOutcome<ClusterGpus>>, ref_id: &str, view:
         meta.custom = Some(json!({ "view": view, "sources": sources, "clusters": statuses }));
     }
     Ok(frames)
-}
-
-fn gpus_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
-    let mut c = ClusterColumns::default();
-    let (mut node, mut gpu, mut uuid, mut model, mut driver, mut source) = (vec![], vec![], vec![], vec![], vec![], vec![]);
-    let mut cols: [Vec<Option<f64>>; 9] = Default::default();
-    for (cl, a) in ok {
-        for n in a.nodes.iter().filter(|n| n.error.is_none()) {
-            for g in &n.gpus {
-                c.push(cl);
-                node.push(n.node.clone());
-                gpu.push(g.index.to_string());
-                uuid.push(g.uuid.clone());
-                model.push(g.name.clone());
-                driver.push(g.driver_version.clone().unwrap_or_default());
-                source.push(a.source.as_str().to_owned());
-                let vals = gpu_values(g);
-                for (col, v) in cols.iter_mut().zip(vals) {
-                    col.push(v);
-                }
-            }
-        }
-    }
-    let mut fields = c.fields();
-    fields.extend([
-        text("node", node),
-        text("gpu", gpu),
-        text("uuid", uuid),
-        text("model", model),
-        text("driver_version", driver),
-        text("source", source),
-    ]);
-    let [mt, mu, mf, ug, um, t, pd, pl, fan] = cols;
-    fields.extend([
-        num("memory_total_mib", "mbytes", mt),
-        num("memory_used_mib", "mbytes", mu),
-        num("memory_free_mib", "mbytes", mf),
-        num("utilization_gpu_pct", "percent", ug),
-        num("utilization_memory_pct", "percent", um),
-        num("temperature_c", "celsius", t),
-        num("power_draw_w", "watt", pd),
-        num("power_limit_w", "watt", pl),
-        num("fan_speed_pct", "percent", fan),
-    ]);
-    table("gpus", fields, true)
-}
-
-fn gpu_values(g: &GpuInfo) -> [Option<f64>; 9] {
-    [
-        g.memory_total_mib,
-        g.memory_used_mib,
-        g.memory_free_mib,
-        g.utilization_gpu_pct,
-        g.utilization_memory_pct,
-        g.temperature_c,
-        g.power_draw_w,
-        g.power_limit_w,
-        g.fan_speed_pct,
-    ]
-}
-
-fn nodes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
-    let mut c = ClusterColumns::default();
-    let (mut node, mut source, mut st, mut err) = (vec![], vec![], vec![], vec![]);
-    let (mut count, mut mu, mut mt, mut um, mut tmax, mut pd) = (vec![], vec![], vec![], vec![], vec![], vec![]);
-    for (cl, a) in ok {
-        for n in &a.nodes {
-            c.push(cl);
-            node.push(n.node.clone());
-            source.push(a.source.as_str().to_owned());
-            st.push(if n.error.is_some() { "error" } else { "ok" }.to_owned());
-            err.push(n.error.clone().unwrap_or_default());
-            count.push(Some(n.gpus.len() as f64));
-            mu.push(sum(n.gpus.iter().map(|g| g.memory_used_mib)));
-            mt.push(sum(n.gpus.iter().map(|g| g.memory_total_mib)));
-            um.push(mean_max(n.gpus.iter().map(|g| g.utilization_gpu_pct)).0);
-            tmax.push(mean_max(n.gpus.iter().map(|g| g.temperature_c)).1);
-            pd.push(sum(n.gpus.iter().map(|g| g.power_draw_w)));
-        }
-    }
-    let mut fields = c.fields();
-    fields.extend([text("node", node), text("source", source), text("status", st), text("error", err)]);
-    fields.extend([
-        num("gpus", "none", count),
-        num("memory_used_mib", "mbytes", mu),
-        num("memory_total_mib", "mbytes", mt),
-        num("utilization_gpu_mean_pct", "percent", um),
-        num("temperature_max_c", "celsius", tmax),
-        num("power_draw_w", "watt", pd),
-    ]);
-    table("nodes", fields, true)
-}
-
-fn processes_frame(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Frame {
-    let mut c = ClusterColumns::default();
-    let (mut node, mut uuid, mut pid, mut name, mut mem, mut pod, mut ns, mut source) =
-        (vec![], vec![], vec![], vec![], vec![], vec![], vec![], vec![]);
-    for (cl, a) in ok {
-        for n in a.nodes.iter().filter(|n| n.error.is_none()) {
-            for p in &n.processes {
-                c.push(cl);
-                node.push(n.node.clone());
-                uuid.push(p.gpu_uuid.clone());
-                pid.push(p.pid.map(i64::from));
-                name.push(p.process_name.clone());
-                mem.push(p.used_memory_mib);
-                pod.push(p.pod.clone());
-                ns.push(p.namespace.clone());
-                source.push(a.source.as_str().to_owned());
-            }
-        }
-    }
-    let mut fields = c.fields();
-    fields.extend([
-        text("node", node),
-        Field::new("gpu_uuid", FieldValues::NullableStr(uuid)),
-        Field::new("pid", FieldValues::NullableI64(pid)),
-        text("process_name", name),
-        num("used_memory_mib", "mbytes", mem),
-        Field::new("namespace", FieldValues::NullableStr(ns)),
-        Field::new("pod", FieldValues::NullableStr(pod)),
-        text("source", source),
-    ]);
-    table("processes", fields, false)
-}
-
-/// Totals of one set of (cluster, node, gpu).
-struct Totals {
-    gpus: f64,
-    nodes: f64,
-    mem_used: Option<f64>,
-    mem_total: Option<f64>,
-    util_mean: Option<f64>,
-    util_max: Option<f64>,
-    temp_max: Option<f64>,
-    hottest: String,
-    power_draw: Option<f64>,
-    power_limit: Option<f64>,
-}
-
-fn totals<'a>(items: impl Iterator<Item = (&'a str, &'a str, &'a GpuInfo)> + Clone, nodes: usize) -> Totals {
-    let gpus: Vec<_> = items.collect();
-    let (util_mean, util_max) = mean_max(gpus.iter().map(|(_, _, g)| g.utilization_gpu_pct));
-    let hottest =
-        gpus.iter().filter_map(|(c, n, g)| g.temperature_c.map(|t| (t, format!("{c}/{n}/gpu{}", g.index)))).fold(None::<(f64, String)>, |acc, x| {
-            match acc {
-                Some(a) if a.0 >= x.0 => Some(a),
-                _ => Some(x),
-            }
-        });
-    Totals {
-        gpus: gpus.len() as f64,
-        nodes: nodes as f64,
-        mem_used: sum(gpus.iter().map(|(_, _, g)| g.memory_used_mib)),
-        mem_total: sum(gpus.iter().map(|(_, _, g)| g.memory_total_mib)),
-        util_mean,
-        util_max,
-        temp_max: hottest.as_ref().map(|h| h.0),
-        hottest: hottest.map(|h| h.1).unwrap_or_default(),
-        power_draw: sum(gpus.iter().map(|(_, _, g)| g.power_draw_w)),
-        power_limit: sum(gpus.iter().map(|(_, _, g)| g.power_limit_w)),
-    }
-}
-
-fn summary_frames(ok: &[(Arc<Cluster>, ClusterGpus)]) -> Vec<Frame> {
-    let mut rows: Vec<(String, String, String, Totals)> = Vec::new();
-    let healthy = |a: &ClusterGpus| a.nodes.iter().filter(|n| n.error.is_none()).count();
-    for (cl, a) in ok {
-        let it = a.nodes.iter().filter(|n| n.error.is_none()).flat_map(|n| n.gpus.iter().map(move |g| (cl.name.as_str(), n.node.as_str(), g)));
-        rows.push((cl.name.clone(), cl.id.to_string(), a.source.as_str().to_owned(), totals(it, healthy(a))));
-    }
-    let all = ok.iter().flat_map(|(cl, a)| {
-        a.nodes.iter().filter(|n| n.error.is_none()).flat_map(move |n| n.gpus.iter().map(move |g| (cl.name.as_str(), n.node.as_str(), g)))
-    });
-    let fleet_nodes = ok.iter().map(|(_, a)| healthy(a)).sum();
-    rows.push(("fleet".into(), "*".into(), "*".into(), totals(all, fleet_nodes)));
-    let mut c = ClusterColumns::default();
-    let mut source = vec![];
-    let mut hottest = vec![];
-    let mut cols: [Vec<Option<f64>>; 9] = Default::default();
-    for (name, id, src, t) in rows {
-        c.push_named(name, id);
-        source.push(src);
-        hottest.push(t.hottest);
-        for (col, v) in cols.iter_mut().zip([
-            Some(t.gpus),
-            Some(t.nodes),
-            t.mem_used,
-            t.mem_total,
-            t.util_mean,
-            t.util_max,
-            t.temp_max,
-            t.power_draw,
-            t.power_limit,
-        ]) {
-            col.push(v);
-        }
-    }
-    let mut fields = c.fields();
-    fields.extend([text("source", source), text("hottest_gpu", hottest)]);
-    let [g, n, mu, mt, umean, umax, tmax, pd, pl] = cols;
-    fields.extend([
-        num("gpus", "none", g),
-        num("nodes", "none", n),
-        num("memory_used_mib", "mbytes", mu),
-        num("memory_total_mib", "mbytes", mt),
-        num("utilization_gpu_mean_pct", "percent", umean),
-        num("utilization_gpu_max_pct", "percent", umax),
-        num("temperature_max_c", "celsius", tmax),
-        num("power_draw_w", "watt", pd),
-        num("power_limit_w", "watt", pl),
-    ]);
-    // GPUs by model, per cluster and fleet-wide.
-    let mut by_model: BTreeMap<(String, String, String), f64> = BTreeMap::new();
-    for (cl, a) in ok {
-        for g in a.nodes.iter().filter(|n| n.error.is_none()).flat_map(|n| &n.gpus) {
-            *by_model.entry((cl.name.clone(), cl.id.to_string(), g.name.clone())).or_default() += 1.0;
-            *by_model.entry(("fleet".into(), "*".into(), g.name.clone())).or_default() += 1.0;
-        }
-    }
-    let mut mc = ClusterColumns::default();
-    let (mut model, mut count) = (vec![], vec![]);
-    for ((c, id, m), n) in by_model {
-        mc.push_named(c, id);
-        model.push(m);
-        count.push(Some(n));
-    }
-    let mut mfields = mc.fields();
-    mfields.extend([text("model", model), num("gpus", "none", count)]);
-    vec![table("summary", fields, true), table("gpus_by_model", mfields, true)]
 }

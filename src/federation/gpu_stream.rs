@@ -87,8 +87,8 @@ pub fn start(fed: Arc<Federation>, cluster: Arc<Cluster>) -> mpsc::Receiver<Fram
 pub async fn tick(fed: &Federation, cluster: &Arc<Cluster>) -> Vec<Frame> {
     let q = GpuQuery { view: GpuView::Gpus, source: SourceChoice::Auto, node: None, time_ms: now_ms() };
     // Each tick is a query of its own, with its own deadline.
-    let deadline = super::Deadline::new(tokio::time::Instant::now(), fed.registry.limits.timeout, None);
-    match super::deadline::scope(deadline, gpu::run(fed, "", &[cluster.id.to_string()], &q)).await {
+    let deadline = crate::deadline::Deadline::new(tokio::time::Instant::now(), fed.registry.limits.timeout, None);
+    match crate::deadline::scope(deadline, gpu::run(fed, "", &[cluster.id.to_string()], &q)).await {
         Ok(frames) => frames,
         Err(e) => {
             tracing::info!(cluster = %cluster.id, error = %e, "gpu live tick failed");

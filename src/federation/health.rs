@@ -4,8 +4,10 @@
 //! fan-out and converter (plus its build info for the version), Loki its label
 //! names of the last five minutes, Tempo its build info, Alertmanager its
 //! status, Kubernetes `/version`. A cluster is healthy when every backend it
-//! registers answers; `checks` says which one did not. Shared by CheckHealth
-//! and `gpx_fleetscope check`.
+//! registers answers; `checks` says which one did not. Each discovery source
+//! is reported too (`sources`): a source whose last look failed, or that found
+//! clusters it had to skip, makes the check fail with its reason. Shared by
+//! CheckHealth and `gpx_fleetscope check`.
 
 use std::sync::Arc;
 
@@ -13,12 +15,11 @@ use serde::Serialize;
 
 use super::status::Status;
 use super::{Federation, metrics, named};
-use crate::error::{ErrorCode, FleetError};
+use crate::error::ErrorCode;
 use crate::query::MetricsQuery;
 use crate::query::metrics::Aggregate;
 use crate::registry::{Backend, Cluster};
 use crate::upstream::alertmanager::AlertmanagerClient;
-use crate::upstream::kube::KubeClient;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -62,16 +63,46 @@ pub struct HealthReport {
     pub status: Overall,
     pub message: String,
     pub clusters: Vec<ClusterHealth>,
+    /// The discovery sources (empty without `jsonData.discovery`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<crate::discovery::SourceReport>,
 }
 
-/// Check every backend of every enabled cluster.
+/// Check every backend of every enabled, online cluster, and report the discovery sources.
 pub async fn check(fed: &Federation) -> HealthReport {
-    let targets: Vec<Arc<Cluster>> = fed.registry.clusters().iter().filter(|c| c.enabled).cloned().collect();
+    let mut report = check_clusters(fed).await;
+    let sources: Vec<crate::discovery::SourceReport> = fed.registry.discovery.iter().cloned().collect();
+    let failing: Vec<String> = sources
+        .iter()
+        .filter_map(|s| {
+            let mut why: Vec<String> = s.error.iter().cloned().collect();
+            why.extend(s.cluster_errors.iter().map(|e| e.error.clone()));
+            (!why.is_empty()).then(|| format!("discovery source {} ({}): {}", s.name, s.kind.as_str(), why.join("; ")))
+        })
+        .collect();
+    if !failing.is_empty() {
+        if report.status == Overall::Ok {
+            report.status = Overall::Partial;
+        }
+        report.message = format!("{}; {}", report.message, failing.join("; "));
+    }
+    report.sources = sources;
+    report
+}
+
+async fn check_clusters(fed: &Federation) -> HealthReport {
+    let targets: Vec<Arc<Cluster>> = fed.registry.clusters().iter().filter(|c| c.in_all()).cloned().collect();
     if targets.is_empty() {
+        let hint = if fed.registry.discovery.is_empty() {
+            "add one under jsonData.clusters"
+        } else {
+            "add one under jsonData.clusters, or check that the discovery sources find online clusters"
+        };
         return HealthReport {
             status: Overall::Error,
-            message: "no enabled clusters are registered: add one under jsonData.clusters".into(),
+            message: format!("no enabled clusters are registered: {hint}"),
             clusters: Vec::new(),
+            sources: Vec::new(),
         };
     }
     let (prometheus, versions, others, clickhouse) = tokio::join!(
@@ -125,7 +156,7 @@ pub async fn check(fed: &Federation) -> HealthReport {
     } else {
         (Overall::Partial, format!("{healthy} of {} clusters are healthy; failing: {}", clusters.len(), failing.join(", ")))
     };
-    HealthReport { status, message, clusters }
+    HealthReport { status, message, clusters, sources: Vec::new() }
 }
 
 fn with(targets: &[Arc<Cluster>], backend: Backend) -> Vec<Arc<Cluster>> {
@@ -160,7 +191,6 @@ async fn prometheus_checks(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<(S
 
 /// Loki, Tempo, Alertmanager and Kubernetes, each through its own client.
 async fn other_checks(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<(String, BackendHealth)> {
-    let limits = fed.registry.limits.clone();
     let loki = with(targets, Backend::Loki);
     let tempo = with(targets, Backend::Tempo);
     let am = with(targets, Backend::Alertmanager);
@@ -180,12 +210,8 @@ async fn other_checks(fed: &Federation, targets: &[Arc<Cluster>]) -> Vec<(String
             async move { client?.status().await.map(drop).map_err(named(&c, Backend::Alertmanager)) }
         }),
         fed.fan_out(&k8s, Backend::Kubernetes, |c| {
-            let limits = limits.clone();
-            async move {
-                let access = c.kubernetes.as_ref().ok_or_else(|| FleetError::internal("kubernetes access vanished"))?;
-                let client = KubeClient::new(access, &limits).map_err(named(&c, Backend::Kubernetes))?;
-                client.version().await.map(drop).map_err(named(&c, Backend::Kubernetes))
-            }
+            let client = fed.kube(&c);
+            async move { client?.version().await.map(drop).map_err(named(&c, Backend::Kubernetes)) }
         }),
     );
     let mut out = Vec::new();

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::aggregate::ADDED_LABELS;
 use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, aggregate, decode_error, named};
 use crate::cache::{CacheClass, Weigh, key_hash};
@@ -59,13 +60,13 @@ fn cache_key(cluster: &Cluster, q: &MetricsQuery) -> (String, CacheClass) {
     if q.instant {
         let now = chrono::Utc::now().timestamp_millis();
         if (now - q.end_ms).abs() <= 30_000 {
-            (format!("metrics:instant:{hash}:{}", cluster.id), CacheClass::Instant)
+            (format!("metrics:instant:{hash}:{}", cluster.state_key()), CacheClass::Instant)
         } else {
-            (format!("metrics:instant:{hash}:{}:{}", cluster.id, q.end_ms), CacheClass::Instant)
+            (format!("metrics:instant:{hash}:{}:{}", cluster.state_key(), q.end_ms), CacheClass::Instant)
         }
     } else {
         (
-            format!("metrics:range:{hash}:{}:{}:{}:{}", cluster.id, q.start_ms, q.end_ms, q.step_ms),
+            format!("metrics:range:{hash}:{}:{}:{}:{}", cluster.state_key(), q.start_ms, q.end_ms, q.step_ms),
             CacheClass::Range { span_ms: q.end_ms - q.start_ms },
         )
     }
@@ -126,9 +127,6 @@ pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &Metric
     }
     Ok(frames)
 }
-
-/// Labels federation adds to series: not upstream labels when legends are chosen.
-const ADDED_LABELS: &[&str] = &[aggregate::CLUSTER_LABEL, aggregate::CLUSTER_ID_LABEL, aggregate::CLUSTERS_LABEL];
 
 /// Frames from per-cluster outcomes of one query (instant or range): fails
 /// only when every cluster failed.

@@ -27,7 +27,6 @@ pub mod aggregate;
 pub mod alerts;
 pub mod breaker;
 pub mod cnf;
-pub mod deadline;
 pub mod gpu;
 pub mod gpu_stream;
 pub mod health;
@@ -37,35 +36,48 @@ pub mod status;
 pub mod trace_links;
 pub mod traces;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-pub use deadline::Deadline;
+use crate::deadline::{self, Deadline};
 
 use crate::error::{ErrorCode, FleetError};
 use crate::registry::{Backend, Cluster, ClusterId, Registry};
 use crate::upstream::UpstreamError;
 use crate::upstream::http::UpstreamClient;
+use crate::upstream::kube::KubeClient;
 use crate::upstream::prometheus::PrometheusClient;
+
+/// A cluster's Kubernetes client, built on first use (it needs the runtime) and
+/// kept for as long as the cluster is unchanged.
+type KubeSlot = Arc<OnceLock<Result<KubeClient, UpstreamError>>>;
+
+/// The per cluster + backend semaphores, created on first use, keyed by
+/// `Cluster::state_key` (a new cluster reusing an id gets its own).
+type ClusterSlots = Mutex<HashMap<(String, Backend), Arc<Semaphore>>>;
 
 /// Everything one datasource instance needs to answer queries.
 pub struct Federation {
     pub registry: Arc<Registry>,
     clients: HashMap<(ClusterId, Backend), Result<UpstreamClient, UpstreamError>>,
+    /// One Kubernetes client per cluster, built once.
+    kube: HashMap<ClusterId, KubeSlot>,
     /// `query.maxParallel`: requests in flight across all clusters.
     limiter: Arc<Semaphore>,
     /// `query.maxParallelPerCluster`: requests in flight per cluster + backend.
-    cluster_slots: Arc<Mutex<HashMap<(ClusterId, Backend), Arc<Semaphore>>>>,
+    cluster_slots: Arc<ClusterSlots>,
     /// Alertmanager HA replicas beyond the first URL (`alertmanager.replicas`).
     am_replicas: HashMap<ClusterId, Vec<Result<UpstreamClient, UpstreamError>>>,
     /// Per-cluster query results with single-flight (see `crate::cache`).
     pub cache: Arc<crate::cache::QueryCache>,
     /// Circuit breakers per cluster + backend.
     pub breakers: Arc<breaker::Breakers>,
+    /// GPU node probes under way and their recent answers (`federation::gpu`).
+    pub gpu_nodes: Arc<crate::cache::probe_flights::ProbeFlights<crate::probes::gpu::NodeGpus>>,
     /// Clients of the ClickHouse stores (`jsonData.clickhouse`).
     pub clickhouse: crate::clickhouse::Stores,
 }
@@ -88,33 +100,87 @@ impl Federation {
     /// Build the per-endpoint clients. A client that cannot be built (bad PEM)
     /// fails only its cluster, at query time, with the reason.
     pub fn new(registry: Registry) -> Self {
-        let mut clients = HashMap::new();
-        for c in registry.clusters() {
-            for b in c.backends() {
-                if let Some(ep) = c.endpoint(b) {
-                    clients.insert((c.id.clone(), b), UpstreamClient::new(ep, &registry.limits));
-                }
-            }
-        }
-        let limiter = Arc::new(Semaphore::new(registry.limits.max_parallel));
-        let am_replicas = registry
-            .clusters()
-            .iter()
-            .filter_map(|c| c.alertmanager.as_ref().map(|ep| (c.id.clone(), ep)))
-            .map(|(id, ep)| (id, ep.replicas.iter().map(|r| UpstreamClient::new(r, &registry.limits)).collect()))
-            .collect();
         let cache = Arc::new(crate::cache::QueryCache::new(&registry.settings.cache));
         let clickhouse = crate::clickhouse::Stores::new(&registry);
-        Federation {
+        let mut fed = Federation {
+            limiter: Arc::new(Semaphore::new(registry.limits.max_parallel)),
             registry: Arc::new(registry),
-            clients,
-            limiter,
+            clients: HashMap::new(),
+            kube: HashMap::new(),
             cluster_slots: Arc::default(),
-            am_replicas,
+            am_replicas: HashMap::new(),
             cache,
             breakers: Arc::default(),
+            gpu_nodes: Arc::default(),
             clickhouse,
+        };
+        fed.connect(None);
+        fed
+    }
+
+    /// The same instance over a new cluster set (discovery changed it): limits,
+    /// cache, breakers and ClickHouse stores are shared; a cluster that is the
+    /// same `Arc` as before keeps its clients; state of clusters that are gone
+    /// (or changed endpoints) is dropped. In-flight calls keep what they hold.
+    pub fn next(&self, registry: Registry) -> Federation {
+        let mut fed = Federation {
+            registry: Arc::new(registry),
+            clients: HashMap::new(),
+            kube: HashMap::new(),
+            limiter: self.limiter.clone(),
+            cluster_slots: self.cluster_slots.clone(),
+            am_replicas: HashMap::new(),
+            cache: self.cache.clone(),
+            breakers: self.breakers.clone(),
+            gpu_nodes: self.gpu_nodes.clone(),
+            clickhouse: self.clickhouse.clone(),
+        };
+        fed.connect(Some(self));
+        let live: HashSet<&str> = fed.registry.clusters().iter().map(|c| c.state_key()).collect();
+        fed.cluster_slots.lock().unwrap_or_else(|p| p.into_inner()).retain(|(key, _), _| live.contains(key.as_str()));
+        fed.breakers.retain(|key| live.contains(breaker::cluster_part(key)));
+        fed
+    }
+
+    /// Clients for every cluster, taken from `prev` where the cluster is unchanged.
+    fn connect(&mut self, prev: Option<&Federation>) {
+        let limits = self.registry.limits.clone();
+        for c in self.registry.clusters() {
+            let same = prev.filter(|p| p.registry.get(c.id.as_str()).is_some_and(|old| Arc::ptr_eq(old, c)));
+            for b in c.backends() {
+                let Some(ep) = c.endpoint(b) else { continue };
+                let key = (c.id.clone(), b);
+                let client = same.and_then(|p| p.clients.get(&key).cloned()).unwrap_or_else(|| UpstreamClient::new(ep, &limits));
+                self.clients.insert(key, client);
+            }
+            if let Some(ep) = &c.alertmanager {
+                let replicas = same
+                    .and_then(|p| p.am_replicas.get(&c.id).cloned())
+                    .unwrap_or_else(|| ep.replicas.iter().map(|r| UpstreamClient::new(r, &limits)).collect());
+                self.am_replicas.insert(c.id.clone(), replicas);
+            }
+            if c.kubernetes.is_some() {
+                let slot = same.and_then(|p| p.kube.get(&c.id).cloned()).unwrap_or_default();
+                self.kube.insert(c.id.clone(), slot);
+            }
         }
+    }
+
+    /// The Kubernetes client of a cluster (built on first use, then reused), or why there is none.
+    pub fn kube(&self, cluster: &Cluster) -> Result<KubeClient, FleetError> {
+        let Some(access) = &cluster.kubernetes else {
+            return Err(FleetError::new(
+                ErrorCode::KubernetesNotAvailable,
+                format!("{}: no kubernetes access is configured for this cluster", cluster.name),
+            ));
+        };
+        let build = || KubeClient::new(access, &self.registry.limits);
+        let built = match self.kube.get(&cluster.id) {
+            Some(slot) => slot.get_or_init(build).clone(),
+            // A cluster from outside this federation's registry (never in practice): a client of its own.
+            None => build(),
+        };
+        built.map_err(named(cluster, Backend::Kubernetes))
     }
 
     /// This instance seen through a subset of its clusters (`serve` tokens
@@ -123,11 +189,13 @@ impl Federation {
         Federation {
             registry: Arc::new(self.registry.restricted(keep)),
             clients: self.clients.clone(),
+            kube: self.kube.clone(),
             limiter: self.limiter.clone(),
             cluster_slots: self.cluster_slots.clone(),
             am_replicas: self.am_replicas.clone(),
             cache: self.cache.clone(),
             breakers: self.breakers.clone(),
+            gpu_nodes: self.gpu_nodes.clone(),
             clickhouse: self.clickhouse.clone(),
         }
     }
@@ -162,7 +230,10 @@ impl Federation {
     /// The concurrency limit of one cluster's backend (`query.maxParallelPerCluster`).
     fn cluster_slots(&self, cluster: &Cluster, backend: Backend) -> Arc<Semaphore> {
         let mut slots = self.cluster_slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.entry((cluster.id.clone(), backend)).or_insert_with(|| Arc::new(Semaphore::new(self.registry.limits.max_parallel_per_cluster))).clone()
+        slots
+            .entry((cluster.state_key().to_owned(), backend))
+            .or_insert_with(|| Arc::new(Semaphore::new(self.registry.limits.max_parallel_per_cluster)))
+            .clone()
     }
 
     /// Run `call` for every target cluster in parallel under the instance's
@@ -187,7 +258,7 @@ impl Federation {
                 tokio::spawn(async move {
                     let started = tokio::time::Instant::now();
                     let name = &cluster.name;
-                    let breaker_key = format!("{}/{backend}", cluster.id);
+                    let breaker_key = breaker::key(&cluster, backend);
                     if tokio::time::Instant::now() >= deadline.at {
                         return (Err(Stage::Expired.timeout_error(name, backend, &deadline, Duration::ZERO)), Duration::ZERO);
                     }
@@ -292,8 +363,37 @@ pub fn decode_error(cluster: &Cluster, backend: Backend, message: impl std::fmt:
     FleetError::new(ErrorCode::UpstreamError, format!("{} ({backend}): invalid response: {message}", cluster.name))
 }
 
-/// Execute one parsed query of any kind.
+/// Execute one parsed query of any kind. A `clusterSelector` is resolved here,
+/// once: the query runs over the clusters it matches at this moment, and every
+/// frame's `meta.custom.clusterSelector` says which (`{selector, matched}`).
 pub async fn execute(fed: &Federation, req: &crate::query::QueryRequest) -> Result<Vec<crate::frames::Frame>, FleetError> {
+    let Some(selector) = &req.cluster_selector else { return dispatch(fed, req).await };
+    let narrowed = fed.restricted(|c| selector.matches(c));
+    let matched: Vec<String> = match narrowed.registry.targets(&req.clusters) {
+        Ok(t) => t.iter().map(|c| c.id.to_string()).collect(),
+        Err(e) if e.code == ErrorCode::ClusterNotFound => {
+            return Err(FleetError::new(ErrorCode::ClusterNotFound, format!("{} (clusterSelector {selector} applies too)", e.message)));
+        }
+        Err(e) => return Err(e),
+    };
+    if matched.is_empty() {
+        return Err(FleetError::new(ErrorCode::ClusterNotFound, format!("clusterSelector {selector} matches no online cluster")));
+    }
+    let mut frames = dispatch(&narrowed, req).await?;
+    let note = serde_json::json!({ "selector": selector.to_string(), "matched": matched });
+    for f in &mut frames {
+        let meta = f.meta.get_or_insert_with(Default::default);
+        match &mut meta.custom {
+            Some(serde_json::Value::Object(m)) => {
+                m.insert("clusterSelector".into(), note.clone());
+            }
+            other => *other = Some(serde_json::json!({ "clusterSelector": note.clone() })),
+        }
+    }
+    Ok(frames)
+}
+
+async fn dispatch(fed: &Federation, req: &crate::query::QueryRequest) -> Result<Vec<crate::frames::Frame>, FleetError> {
     match &req.kind {
         crate::query::QueryKind::Metrics(q) => metrics::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Clickhouse(q) => crate::clickhouse::run(fed, &req.ref_id, &req.clusters, q).await,
@@ -320,7 +420,7 @@ mod tests {
     }
 
     /// A call that never ends for `hung` (counting the calls that started) and answers at once elsewhere.
-    fn call(started: &Arc<AtomicUsize>) -> impl Fn(Arc<Cluster>) -> std::pin::Pin<Box<dyn Future<Output = Result<&'static str, FleetError>> + Send>> {
+    fn call(started: &Arc<AtomicUsize>) -> impl Fn(Arc<Cluster>) -> futures::future::BoxFuture<'static, Result<&'static str, FleetError>> {
         let started = started.clone();
         move |c: Arc<Cluster>| {
             let started = started.clone();
@@ -395,7 +495,11 @@ mod tests {
         let first = first.await.unwrap();
         assert_eq!(tokio::time::Instant::now(), t0 + Duration::from_secs(60));
         assert!(first[0].result.as_ref().unwrap_err().message.contains("no answer within 60s"), "{:?}", first[0].result);
-        assert_eq!(fed.breakers.state("hung/prometheus"), breaker::State::Closed, "one sent timeout; the queued one does not count");
+        assert_eq!(
+            fed.breakers.state(&breaker::key(&hung[0], Backend::Prometheus)),
+            breaker::State::Closed,
+            "one sent timeout; the queued one does not count"
+        );
     }
 
     #[tokio::test(start_paused = true)]

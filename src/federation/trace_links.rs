@@ -100,34 +100,34 @@ pub fn links_from_settings(logs: Option<&TracesToLogsSettings>, metrics: Option<
     let mut out = Vec::new();
     let var = |k: &str| Some(format!("\"{}\"", tag_var(k)));
     let clusters = json!(["${__span.tags.cluster_id}"]);
-    if let Some(l) = logs {
-        if let Some(uid) = l.datasource_uid.as_deref().filter(|u| !u.is_empty()).or(self_uid) {
-            let expr = logs_expr(l, &var, "\"${__span.traceId}\"", "\"${__span.spanId}\"");
+    if let Some(l) = logs
+        && let Some(uid) = l.datasource_uid.as_deref().filter(|u| !u.is_empty()).or(self_uid)
+    {
+        let expr = logs_expr(l, &var, "\"${__span.traceId}\"", "\"${__span.spanId}\"");
+        out.push(DataLink {
+            title: "Logs for this span".into(),
+            url: String::new(),
+            internal: Some(InternalLink {
+                query: json!({"queryType": "logs", "expr": expr, "clusters": clusters}),
+                datasource_uid: uid.to_owned(),
+                datasource_name: String::new(),
+            }),
+        });
+    }
+    if let Some(m) = metrics
+        && let Some(uid) = m.datasource_uid.as_deref().filter(|u| !u.is_empty()).or(self_uid)
+    {
+        let tags = tags_matchers(&m.tags, &var);
+        for mq in &m.queries {
             out.push(DataLink {
-                title: "Logs for this span".into(),
+                title: mq.name.clone(),
                 url: String::new(),
                 internal: Some(InternalLink {
-                    query: json!({"queryType": "logs", "expr": expr, "clusters": clusters}),
+                    query: json!({"queryType": "metrics", "expr": mq.query.replace("$__tags", &tags), "clusters": clusters}),
                     datasource_uid: uid.to_owned(),
                     datasource_name: String::new(),
                 }),
             });
-        }
-    }
-    if let Some(m) = metrics {
-        if let Some(uid) = m.datasource_uid.as_deref().filter(|u| !u.is_empty()).or(self_uid) {
-            let tags = tags_matchers(&m.tags, &var);
-            for mq in &m.queries {
-                out.push(DataLink {
-                    title: mq.name.clone(),
-                    url: String::new(),
-                    internal: Some(InternalLink {
-                        query: json!({"queryType": "metrics", "expr": mq.query.replace("$__tags", &tags), "clusters": clusters}),
-                        datasource_uid: uid.to_owned(),
-                        datasource_name: String::new(),
-                    }),
-                });
-            }
         }
     }
     out

@@ -91,11 +91,11 @@ pub fn merge_trace(outcomes: Vec<ClusterOutcome<Vec<Span>>>, trace_id: &str) -> 
     let mut per_cluster = Vec::new();
     let mut found_in = Vec::new();
     for o in outcomes {
-        if let Ok(spans) = o.result {
-            if !spans.is_empty() {
-                found_in.push((o.cluster.name.clone(), spans.len()));
-                per_cluster.push((o.cluster.id.to_string(), o.cluster.name.clone(), spans));
-            }
+        if let Ok(spans) = o.result
+            && !spans.is_empty()
+        {
+            found_in.push((o.cluster.name.clone(), spans.len()));
+            per_cluster.push((o.cluster.id.to_string(), o.cluster.name.clone(), spans));
         }
     }
     if per_cluster.is_empty() {

@@ -16,6 +16,8 @@
 
 pub mod alertmanager;
 pub mod arrow;
+pub mod cnf;
+pub mod gpu;
 pub mod json;
 pub mod loki;
 pub mod probe_table;

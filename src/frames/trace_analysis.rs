@@ -117,26 +117,41 @@ fn union_ns(mut iv: Vec<(i64, i64)>) -> i64 {
     total
 }
 
-fn critical(spans: &[Span], t: &Tree, i: usize, cap: i64, depth: usize, onpath: &mut Vec<i64>, order: &mut Vec<usize>, visited: &mut HashSet<usize>) {
-    if depth > MAX_DEPTH || !visited.insert(i) {
-        return;
-    }
-    order.push(i);
-    let s = &spans[i];
-    let mut cursor = s.end_ns.min(cap);
-    let mut kids = t.children[i].clone();
-    kids.sort_by(|a, b| spans[*b].end_ns.cmp(&spans[*a].end_ns).then_with(|| spans[*b].start_ns.cmp(&spans[*a].start_ns)));
-    for c in kids {
-        let child = &spans[c];
-        if child.start_ns >= cursor || cursor <= s.start_ns {
-            continue;
+/// The critical-path walk: from the span that ends last backwards, each span's time not
+/// covered by a later-ending child is on the path.
+struct CriticalPath<'a> {
+    spans: &'a [Span],
+    tree: &'a Tree,
+    /// Nanoseconds of each span on the path.
+    onpath: Vec<i64>,
+    /// Spans in the order the walk visited them.
+    order: Vec<usize>,
+    visited: HashSet<usize>,
+}
+
+impl CriticalPath<'_> {
+    fn walk(&mut self, i: usize, cap: i64, depth: usize) {
+        if depth > MAX_DEPTH || !self.visited.insert(i) {
+            return;
         }
-        let child_end = child.end_ns.min(cursor);
-        onpath[i] += (cursor - child_end).max(0);
-        critical(spans, t, c, child_end, depth + 1, onpath, order, visited);
-        cursor = child.start_ns.max(s.start_ns);
+        self.order.push(i);
+        let spans = self.spans;
+        let s = &spans[i];
+        let mut cursor = s.end_ns.min(cap);
+        let mut kids = self.tree.children[i].clone();
+        kids.sort_by(|a, b| spans[*b].end_ns.cmp(&spans[*a].end_ns).then_with(|| spans[*b].start_ns.cmp(&spans[*a].start_ns)));
+        for c in kids {
+            let child = &spans[c];
+            if child.start_ns >= cursor || cursor <= s.start_ns {
+                continue;
+            }
+            let child_end = child.end_ns.min(cursor);
+            self.onpath[i] += (cursor - child_end).max(0);
+            self.walk(c, child_end, depth + 1);
+            cursor = child.start_ns.max(s.start_ns);
+        }
+        self.onpath[i] += (cursor - s.start_ns).max(0);
     }
-    onpath[i] += (cursor - s.start_ns).max(0);
 }
 
 /// Analyse one merged trace.
@@ -163,15 +178,15 @@ pub fn analyze(spans: &[Span]) -> Analysis {
             (s.duration_ns() - union_ns(iv)).max(0)
         })
         .collect();
-    let mut onpath = vec![0i64; n];
-    let mut order = Vec::new();
+    let mut path = CriticalPath { spans, tree: &t, onpath: vec![0i64; n], order: Vec::new(), visited: HashSet::new() };
     if let Some(&root) = t
         .roots
         .iter()
         .max_by(|a, b| spans[**a].duration_ns().cmp(&spans[**b].duration_ns()).then_with(|| spans[**b].start_ns.cmp(&spans[**a].start_ns)))
     {
-        critical(spans, &t, root, spans[root].end_ns, 0, &mut onpath, &mut order, &mut HashSet::new());
+        path.walk(root, spans[root].end_ns, 0);
     }
+    let CriticalPath { onpath, order, .. } = path;
     let critical_path: Vec<usize> = order.into_iter().filter(|&i| onpath[i] > 0).collect();
 
     let mut services: Vec<ServiceStats> = Vec::new();
@@ -475,7 +490,7 @@ mod tests {
         parse_trace(&body).unwrap()
     }
 
-    fn by_name<'a>(spans: &'a [Span], name: &str) -> usize {
+    fn by_name(spans: &[Span], name: &str) -> usize {
         spans.iter().position(|s| s.name == name).unwrap_or_else(|| panic!("{name}"))
     }
 

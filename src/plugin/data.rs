@@ -1,7 +1,7 @@
 //! `pluginv2.Data/QueryData`: every query of the batch parsed on its own and
 //! run concurrently; each gets its own `DataResponse` (frames, or an error with
 //! its status), so one malformed query never sinks the others. Each runs under
-//! one deadline from the call's arrival (`federation::deadline`).
+//! one deadline from the call's arrival (`crate::deadline`).
 
 use std::collections::HashMap;
 use std::panic::AssertUnwindSafe;
@@ -10,8 +10,9 @@ use futures::FutureExt;
 use grafana_plugin_sdk::pluginv2::{DataQuery, DataResponse, QueryDataRequest, QueryDataResponse, data_server::Data};
 
 use super::PluginState;
+use crate::deadline::{self, Deadline};
 use crate::error::{ErrorCode, FleetError};
-use crate::federation::{self, Deadline, Federation, deadline};
+use crate::federation::{self, Federation};
 use crate::frames;
 use crate::query::{self, QueryEnvelope, TimeRange};
 

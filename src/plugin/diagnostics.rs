@@ -10,8 +10,8 @@ use grafana_plugin_sdk::pluginv2::{
 };
 
 use super::PluginState;
+use crate::deadline::{self, Deadline};
 use crate::federation::health::{self, Overall};
-use crate::federation::{Deadline, deadline};
 
 pub struct DiagnosticsService(pub PluginState);
 
@@ -21,14 +21,17 @@ impl Diagnostics for DiagnosticsService {
         let arrived = tokio::time::Instant::now();
         let grpc_timeout = super::grpc_timeout(&request);
         let req = request.into_inner();
-        let resp = match self.0.instances.get(req.plugin_context.as_ref()) {
+        let resp = match self.0.instances.live(req.plugin_context.as_ref()) {
             Err(e) => CheckHealthResponse {
                 status: check_health_response::HealthStatus::Error as i32,
                 message: e.to_string(),
                 json_details: serde_json::to_vec(&serde_json::json!({ "error": e.to_json()["error"] })).unwrap_or_default(),
             },
-            Ok(fed) => {
-                let deadline = Deadline::new(arrived, fed.registry.limits.timeout, grpc_timeout);
+            Ok(live) => {
+                let timeout = live.current().registry.limits.timeout;
+                // Settings just saved: let every discovery source look once (within half the budget).
+                let fed = live.first_looks(timeout / 2).await;
+                let deadline = Deadline::new(arrived, timeout, grpc_timeout);
                 let report = deadline::scope(deadline, health::check(&fed)).await;
                 // "Save & test" validates configuration: one unreachable cluster is
                 // most likely a wrong URL or credential, so partial is shown red too;

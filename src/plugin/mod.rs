@@ -53,9 +53,9 @@ fn init_logging() {
 }
 
 /// The gRPC deadline Grafana passed with a call (`grpc-timeout`), if any.
-/// tonic drops the call at that instant; `federation::deadline` answers before it.
+/// tonic drops the call at that instant; `crate::deadline` answers before it.
 fn grpc_timeout<T>(request: &tonic::Request<T>) -> Option<std::time::Duration> {
-    request.metadata().get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(crate::federation::deadline::parse_grpc_timeout)
+    request.metadata().get("grpc-timeout").and_then(|v| v.to_str().ok()).and_then(crate::deadline::parse_grpc_timeout)
 }
 
 /// Serve until Grafana stops us. Returns the process exit code.

@@ -7,7 +7,7 @@ use grafana_plugin_sdk::pluginv2::{CallResourceRequest, CallResourceResponse, St
 
 use super::PluginState;
 use crate::api::{self, ApiRequest, ApiResponse};
-use crate::federation::{Deadline, deadline};
+use crate::deadline::{self, Deadline};
 
 pub struct ResourceService(pub PluginState);
 

@@ -18,36 +18,7 @@ use serde::Deserialize;
 
 use super::{ClusterList, QueryEnvelope, QueryError};
 
-/// An alert's state as Fleetscope reports it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
-#[serde(rename_all = "UPPERCASE")]
-pub enum AlertState {
-    /// Alertmanager `active`.
-    Firing,
-    /// Alertmanager `unprocessed`: received, not yet routed/inhibited.
-    Pending,
-    /// Ended (webhook `resolved`, or stored history).
-    Resolved,
-    /// Alertmanager `suppressed` (silenced or inhibited).
-    Suppressed,
-}
-
-impl AlertState {
-    pub const ALL: [AlertState; 4] = [AlertState::Firing, AlertState::Pending, AlertState::Resolved, AlertState::Suppressed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AlertState::Firing => "FIRING",
-            AlertState::Pending => "PENDING",
-            AlertState::Resolved => "RESOLVED",
-            AlertState::Suppressed => "SUPPRESSED",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        AlertState::ALL.into_iter().find(|a| a.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-}
+pub use crate::model::alerts::AlertState;
 
 /// One Alertmanager matcher, validated.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -15,23 +15,7 @@ use super::{QueryEnvelope, QueryError};
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 5000;
 
-/// Order of log lines: `backward` = newest first (Loki's default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Direction {
-    #[default]
-    Backward,
-    Forward,
-}
-
-impl Direction {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Direction::Backward => "backward",
-            Direction::Forward => "forward",
-        }
-    }
-}
+pub use crate::model::logs::Direction;
 
 /// A validated LogQL query.
 #[derive(Debug, Clone, PartialEq)]

@@ -22,6 +22,8 @@
 
 use serde::Deserialize;
 
+pub use crate::model::duration::{DEFAULT_SCRAPE_INTERVAL_MS, parse_duration_ms};
+
 use super::{QueryEnvelope, QueryError, TimeRange};
 
 /// Cross-cluster aggregation of identical series (see docs/query-model.md).
@@ -114,8 +116,6 @@ pub const MAX_EXPR_BYTES: usize = 64 * 1024;
 const MAX_POINTS: i64 = 11_000;
 /// Scrape interval assumed for `$__rate_interval` by the Loki rules.
 const SCRAPE_INTERVAL_MS: i64 = 15_000;
-/// Grafana's default scrape interval (`timeInterval`) when none is configured.
-pub const DEFAULT_SCRAPE_INTERVAL_MS: i64 = 15_000;
 /// Grafana's resolution when a query has no `maxDataPoints`.
 const DEFAULT_RESOLUTION: i64 = 1500;
 
@@ -436,15 +436,16 @@ fn check_number_durations(expr: &str) -> Result<(), String> {
                     }
                 }
                 let word = &expr[start..i];
-                if duration_next && let Some(secs) = number_value(word) {
-                    if !(secs.is_finite() && secs <= MAX_DURATION_SECS) {
-                        let line = expr[..start].matches('\n').count() + 1;
-                        let col = expr[..start].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                        return Err(format!(
-                            "parse error at line {line}, col {col}: duration {word:?} is out of range (at most {} seconds, about 292 years)",
-                            MAX_DURATION_SECS as i64
-                        ));
-                    }
+                if duration_next
+                    && let Some(secs) = number_value(word)
+                    && !(secs.is_finite() && secs <= MAX_DURATION_SECS)
+                {
+                    let line = expr[..start].matches('\n').count() + 1;
+                    let col = expr[..start].rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                    return Err(format!(
+                        "parse error at line {line}, col {col}: duration {word:?} is out of range (at most {} seconds, about 292 years)",
+                        MAX_DURATION_SECS as i64
+                    ));
                 }
                 duration_next = word.eq_ignore_ascii_case("offset");
             }
@@ -497,37 +498,6 @@ fn parse_step(s: &StepValue) -> Result<i64, QueryError> {
             parse_duration_ms(t).ok_or_else(|| bad(format!("{t:?} is not a duration like 30s, 1m or 1h30m")))
         }
     }
-}
-
-/// Parse a Prometheus duration (`1h30m`, `500ms`, `2d`) into milliseconds.
-pub fn parse_duration_ms(s: &str) -> Option<i64> {
-    let mut total: i64 = 0;
-    let mut rest = s;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
-            return None;
-        }
-        let n: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit()).unwrap_or(rest.len());
-        let mult = match &rest[..unit_len] {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return None,
-        };
-        total = total.checked_add(n.checked_mul(mult)?)?;
-        rest = &rest[unit_len..];
-    }
-    Some(total)
 }
 
 /// Format milliseconds the way PromQL durations are written (`15s`, `1500ms`).

@@ -11,6 +11,7 @@ pub mod logql;
 pub mod logs;
 pub mod macos;
 pub mod metrics;
+pub mod selector;
 pub mod traceql;
 pub mod traces;
 
@@ -99,6 +100,8 @@ pub struct QueryRequest {
     pub max_data_points: i64,
     /// Cluster ids (or names) to query; empty = all enabled clusters.
     pub clusters: Vec<String>,
+    /// `clusterSelector`: only clusters whose labels match (with `clusters`, both apply).
+    pub cluster_selector: Option<selector::ClusterSelector>,
     pub kind: QueryKind,
 }
 
@@ -212,6 +215,8 @@ struct Common {
     query_type: Option<String>,
     #[serde(default)]
     clusters: Option<ClusterList>,
+    #[serde(default)]
+    cluster_selector: Option<String>,
 }
 
 /// `metrics` from each cluster's Prometheus (`source` empty or `prometheus`) or
@@ -223,9 +228,16 @@ fn parse_metrics(json: &[u8], env: &QueryEnvelope) -> Result<QueryKind, QueryErr
         source: Option<String>,
     }
     let s: Source = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
-    match s.source.as_deref().map(str::trim).unwrap_or("") {
+    // A dashboard's `source` variable is replaced by the frontend before the
+    // query is sent; one that arrives as `$source` was not (an alert rule, or
+    // a client that does not interpolate): say so rather than "not one of".
+    match s.source.as_deref().map(|v| v.trim().to_ascii_lowercase()).as_deref().unwrap_or("") {
         "" | "prometheus" => Ok(QueryKind::Metrics(MetricsQuery::parse(json, env)?)),
         "clickhouse" => Ok(QueryKind::Clickhouse(crate::clickhouse::ChQuery::parse(json, env)?)),
+        other if other.starts_with('$') => Err(QueryError::Field {
+            field: "source",
+            message: format!("{other:?} is a template variable that was not replaced; the query needs prometheus or clickhouse"),
+        }),
         other => Err(QueryError::Field { field: "source", message: format!("{other:?} is not one of prometheus, clickhouse") }),
     }
 }
@@ -265,12 +277,15 @@ pub fn parse(proto_query_type: &str, json: &[u8], env: QueryEnvelope) -> Result<
         .unwrap_or_else(|| "metrics".to_owned());
     let spec = kind(&kind_name).ok_or(QueryError::UnknownKind(kind_name))?;
     let kind = (spec.parse)(json, &env)?;
+    let cluster_selector = selector::ClusterSelector::parse(common.cluster_selector.as_deref().unwrap_or(""))
+        .map_err(|message| QueryError::Field { field: "clusterSelector", message })?;
     Ok(QueryRequest {
         ref_id: env.ref_id,
         time_range: env.time_range,
         interval_ms: env.interval_ms,
         max_data_points: env.max_data_points,
         clusters: common.clusters.map(ClusterList::into_ids).unwrap_or_default(),
+        cluster_selector,
         kind,
     })
 }

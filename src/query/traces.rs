@@ -15,6 +15,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+pub use crate::model::trace_id::normalize_trace_id;
+
 use super::traceql::{self, Criteria};
 use super::{QueryEnvelope, QueryError};
 
@@ -208,16 +210,6 @@ fn tags_field(v: Option<serde_json::Value>) -> Result<BTreeMap<String, String>, 
     Ok(out)
 }
 
-/// Normalise a trace ID: 1–32 hex digits (Tempo drops leading zeros in search
-/// results; 64-bit IDs are padded) → 32 lower-case hex digits.
-pub fn normalize_trace_id(id: &str) -> Option<String> {
-    let t = id.trim();
-    if t.is_empty() || t.len() > 32 || !t.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    Some(format!("{:0>32}", t.to_ascii_lowercase()))
-}
-
 impl TracesQuery {
     pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
         let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
@@ -255,10 +247,10 @@ impl TracesQuery {
             max_duration_ms: duration_field("maxDuration", raw.max_duration)?,
             tags: tags_field(raw.tags)?,
         };
-        if let (Some(lo), Some(hi)) = (criteria.min_duration_ms, criteria.max_duration_ms) {
-            if lo > hi {
-                return Err(field("minDuration", format!("{lo} ms is more than maxDuration {hi} ms")));
-            }
+        if let (Some(lo), Some(hi)) = (criteria.min_duration_ms, criteria.max_duration_ms)
+            && lo > hi
+        {
+            return Err(field("minDuration", format!("{lo} ms is more than maxDuration {hi} ms")));
         }
         let traceql = match (query, criteria.is_empty()) {
             (Some(_), false) => {

@@ -1,11 +1,18 @@
 //! The cluster registry: which clusters exist, where their backends live and
 //! which credentials reach them.
 //!
-//! Sources, merged in this order: the datasource's `jsonData.clusters`, the CLI's
-//! YAML file (same shape), and (optionally) a registry file/URL named in
-//! `jsonData.registry`. Secrets come only from `secureJsonData`, keyed
-//! `<clusterId>.<secret>` (every backend) or `<clusterId>.<backend>.<secret>`
-//! (one backend); [`Secret`] never prints its value.
+//! The static clusters come from the datasource's `jsonData.clusters` (or the
+//! CLI's YAML file, same shape); `crate::discovery` merges the clusters its
+//! sources find (`jsonData.discovery`) into a new [`Registry`] each time a
+//! source changes ([`Registry::with_discovered`]). Secrets come only from
+//! `secureJsonData`, keyed `<clusterId>.<secret>` (every backend) or
+//! `<clusterId>.<backend>.<secret>` (one backend), or from a discovery source's
+//! own answer (in memory only); [`Secret`] never prints its value.
+//!
+//! A cluster's [`Cluster::state_key`] is its id plus a fingerprint of where its
+//! backends are: breakers, per-cluster slots and cache entries are keyed by it,
+//! so a cluster removed and re-added under the same id with other endpoints
+//! starts clean.
 
 pub mod settings;
 
@@ -17,7 +24,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::error::{ErrorCode, FleetError};
-use settings::{ClickhouseStoreSettings, ClusterSettings, EndpointSettings, KubernetesSettings};
+use settings::{ClickhouseStoreSettings, ClusterSettings, EndpointSettings, KubernetesSettings, ServicePort, ServiceRef, Via};
 pub use settings::{ConfigFile, JsonData, PrometheusKind};
 
 /// Why settings could not be used. Always names the offending path.
@@ -37,13 +44,51 @@ fn invalid(path: impl Into<String>, message: impl Into<String>) -> SettingsError
     SettingsError::Invalid { path: path.into(), message: message.into() }
 }
 
-/// A secret value from `secureJsonData`. Debug/Display never show it.
+/// A secret value from `secureJsonData` or a discovery source. Debug/Display never show it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
+    }
+
+    /// Whether a presented value is this secret, compared in constant time.
+    pub fn matches(&self, presented: &[u8]) -> bool {
+        same_bytes(self.0.as_bytes(), presented)
+    }
+}
+
+/// `a == b` in time that depends on the lengths only, never on where the bytes
+/// differ (secrets, token digests).
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for (i, x) in a.iter().enumerate() {
+        diff |= usize::from(x ^ b.get(i).copied().unwrap_or(0));
+    }
+    diff == 0
+}
+
+/// `secureJsonData` as the registry keeps it (discovered clusters resolve their
+/// secrets later, when they appear). Debug shows the keys only.
+#[derive(Clone, Default)]
+pub struct SecureMap(Arc<HashMap<String, String>>);
+
+impl fmt::Debug for SecureMap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut keys: Vec<&String> = self.0.keys().collect();
+        keys.sort();
+        f.debug_struct("SecureMap").field("keys", &keys).finish()
+    }
+}
+
+impl SecureMap {
+    pub fn get(&self, key: &str) -> Option<Secret> {
+        self.0.get(key).filter(|v| !v.is_empty()).map(|v| Secret(v.clone()))
     }
 }
 
@@ -163,10 +208,23 @@ pub struct KubernetesAccess {
     pub credentials: Credentials,
 }
 
+/// The `source` of clusters typed into `jsonData.clusters`.
+pub const STATIC_SOURCE: &str = "static";
+/// The status of a cluster that can be queried; "all" means every enabled
+/// cluster with this status (a registry source may report others: `offline`,
+/// `maintenance`, …).
+pub const ONLINE: &str = "online";
+
 /// One registered cluster.
 #[derive(Debug, Clone)]
 pub struct Cluster {
     pub id: ClusterId,
+    /// Where the cluster came from: [`STATIC_SOURCE`] or a discovery source's name.
+    pub source: String,
+    /// [`ONLINE`] unless a registry source says otherwise.
+    pub status: String,
+    /// Id + fingerprint of the endpoints: the key of breakers, slots and cache entries.
+    pub state_key: String,
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub enabled: bool,
@@ -207,6 +265,17 @@ pub struct ClickhouseStore {
 }
 
 impl Cluster {
+    /// The key of this cluster's breakers, slots and cache entries: id plus a
+    /// fingerprint of its endpoints (see the module doc).
+    pub fn state_key(&self) -> &str {
+        &self.state_key
+    }
+
+    /// Queried when a query names no clusters ("all").
+    pub fn in_all(&self) -> bool {
+        self.enabled && self.status == ONLINE
+    }
+
     pub fn endpoint(&self, backend: Backend) -> Option<&Endpoint> {
         match backend {
             Backend::Prometheus => self.prometheus.as_ref(),
@@ -268,6 +337,8 @@ impl Cluster {
             "name": self.name,
             "labels": self.labels,
             "enabled": self.enabled,
+            "source": self.source,
+            "status": self.status,
             "backends": self.backends(),
             "endpoints": endpoints,
         })
@@ -292,6 +363,10 @@ pub struct QueryLimits {
 pub struct Registry {
     clusters: Vec<Arc<Cluster>>,
     clickhouse: Vec<Arc<ClickhouseStore>>,
+    /// `secureJsonData`, for clusters discovery finds later.
+    secure: SecureMap,
+    /// The discovery sources' states as of this registry (empty without discovery).
+    pub discovery: Arc<Vec<crate::discovery::SourceReport>>,
     pub limits: QueryLimits,
     pub settings: JsonData,
     /// `jsonData.timeInterval` in ms (Grafana's default 15 s when unset).
@@ -324,7 +399,7 @@ impl Registry {
     pub fn build(data: JsonData, secure: &HashMap<String, String>) -> Result<Self, SettingsError> {
         let q = &data.query;
         let secs = |path: &str, v: f64| -> Result<Duration, SettingsError> {
-            if v.is_finite() && v >= 0.0 && v <= 86_400.0 {
+            if v.is_finite() && (0.0..=86_400.0).contains(&v) {
                 Ok(Duration::from_secs_f64(v))
             } else {
                 Err(invalid(format!("jsonData.query.{path}"), format!("must be between 0 and 86400 seconds, got {v}")))
@@ -365,20 +440,71 @@ impl Registry {
             }
             stores.push(Arc::new(store));
         }
+        for (i, d) in data.discovery.iter().enumerate() {
+            crate::discovery::validate_source(&format!("jsonData.discovery[{i}]"), d)?;
+            if data.discovery[..i].iter().any(|o| o.name == d.name) {
+                return Err(invalid(format!("jsonData.discovery[{i}].name"), format!("duplicate source name {:?}", d.name)));
+            }
+        }
         let mut clusters: Vec<Arc<Cluster>> = Vec::with_capacity(data.clusters.len());
         for (i, c) in data.clusters.iter().enumerate() {
-            let cluster = resolve_cluster(i, c, secure, &stores)?;
+            let secrets = |key: &str| secure.get(key).filter(|v| !v.is_empty()).map(|v| Secret(v.clone()));
+            let cluster = resolve_cluster(&format!("jsonData.clusters[{i}]"), STATIC_SOURCE, c, &secrets, &stores)?;
             if clusters.iter().any(|o| o.id == cluster.id) {
                 return Err(invalid(format!("jsonData.clusters[{i}].id"), format!("duplicate cluster id {:?}", cluster.id.as_str())));
             }
             clusters.push(Arc::new(cluster));
         }
-        check_secret_keys(&clusters, &data.serve, &stores, secure)?;
+        check_secret_keys(&clusters, &data, &stores, secure)?;
         let scrape_interval_ms = match data.time_interval.as_deref() {
             Some(t) if !t.trim().is_empty() => time_interval_ms("jsonData.timeInterval", t)?,
-            _ => crate::query::metrics::DEFAULT_SCRAPE_INTERVAL_MS,
+            _ => crate::model::duration::DEFAULT_SCRAPE_INTERVAL_MS,
         };
-        Ok(Registry { clusters, clickhouse: stores, limits, settings: data, scrape_interval_ms })
+        Ok(Registry {
+            clusters,
+            clickhouse: stores,
+            secure: SecureMap(Arc::new(secure.clone())),
+            discovery: Arc::default(),
+            limits,
+            settings: data,
+            scrape_interval_ms,
+        })
+    }
+
+    /// Resolve one discovered cluster (`path` names it in errors, e.g.
+    /// `discovery[gitops].clusters[3]`). Its secrets are the source's own
+    /// (`discovered`, keyed like `secureJsonData`) first, then `secureJsonData`.
+    pub fn resolve_discovered(
+        &self,
+        path: &str,
+        source: &str,
+        settings: &ClusterSettings,
+        discovered: &HashMap<String, Secret>,
+    ) -> Result<Cluster, SettingsError> {
+        let secrets = |key: &str| discovered.get(key).cloned().or_else(|| self.secure.get(key));
+        resolve_cluster(path, source, settings, &secrets, &self.clickhouse)
+    }
+
+    /// This registry's static clusters plus `discovered` (already resolved, in
+    /// order; ids are unique — `crate::discovery` checks), with the sources'
+    /// states.
+    pub fn with_discovered(&self, discovered: Vec<Arc<Cluster>>, reports: Vec<crate::discovery::SourceReport>) -> Registry {
+        let mut clusters: Vec<Arc<Cluster>> = self.clusters.iter().filter(|c| c.source == STATIC_SOURCE).cloned().collect();
+        clusters.extend(discovered);
+        Registry {
+            clusters,
+            clickhouse: self.clickhouse.clone(),
+            secure: self.secure.clone(),
+            discovery: Arc::new(reports),
+            limits: self.limits.clone(),
+            settings: self.settings.clone(),
+            scrape_interval_ms: self.scrape_interval_ms,
+        }
+    }
+
+    /// `secureJsonData[key]` (discovery sources' own secrets: `discoverySources.<name>.<secret>`).
+    pub fn secret(&self, key: &str) -> Option<Secret> {
+        self.secure.get(key)
     }
 
     /// The scrape interval a metrics query over `targets` is resolved for: the
@@ -402,7 +528,25 @@ impl Registry {
         let clusters: Vec<Arc<Cluster>> = self.clusters.iter().filter(|c| keep(c)).cloned().collect();
         let mut settings = self.settings.clone();
         settings.clusters.retain(|c| clusters.iter().any(|k| k.id.as_str() == c.id));
-        Registry { clusters, clickhouse: self.clickhouse.clone(), limits: self.limits.clone(), settings, scrape_interval_ms: self.scrape_interval_ms }
+        // The sources as this view sees them: its own clusters, no other cluster's ids.
+        let discovery = self
+            .discovery
+            .iter()
+            .map(|s| crate::discovery::SourceReport {
+                clusters: clusters.iter().filter(|c| c.source == s.name).count(),
+                cluster_errors: Vec::new(),
+                ..s.clone()
+            })
+            .collect();
+        Registry {
+            clusters,
+            clickhouse: self.clickhouse.clone(),
+            secure: self.secure.clone(),
+            discovery: Arc::new(discovery),
+            limits: self.limits.clone(),
+            settings,
+            scrape_interval_ms: self.scrape_interval_ms,
+        }
     }
 
     /// The ClickHouse stores (`jsonData.clickhouse`).
@@ -419,11 +563,11 @@ impl Registry {
     }
 
     /// The clusters a query targets: the named ones (unknown → CLUSTER_NOT_FOUND),
-    /// or every enabled cluster when none are named.
+    /// or every enabled, online cluster when none are named.
     pub fn targets(&self, requested: &[String]) -> Result<Vec<Arc<Cluster>>, FleetError> {
         let wants_all = requested.is_empty() || requested.iter().any(|r| r == "$__all" || r == "*" || r == "All");
         if wants_all {
-            return Ok(self.clusters.iter().filter(|c| c.enabled).cloned().collect());
+            return Ok(self.clusters.iter().filter(|c| c.in_all()).cloned().collect());
         }
         let mut out: Vec<Arc<Cluster>> = Vec::with_capacity(requested.len());
         let mut missing = Vec::new();
@@ -449,7 +593,7 @@ fn time_interval_ms(path: &str, text: &str) -> Result<i64, SettingsError> {
     let ms = if t.bytes().all(|b| b.is_ascii_digit()) {
         t.parse::<i64>().ok().and_then(|s| s.checked_mul(1000))
     } else {
-        crate::query::metrics::parse_duration_ms(t)
+        crate::model::duration::parse_duration_ms(t)
     };
     match ms {
         Some(ms) if ms > 0 && ms <= 86_400_000 => Ok(ms),
@@ -464,13 +608,14 @@ fn valid_id(id: &str) -> bool {
         && id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_'))
 }
 
+/// `secrets(key)`: the value of a `secureJsonData`-style key (`<id>.<backend>.<name>`).
 fn resolve_cluster(
-    i: usize,
+    base: &str,
+    source: &str,
     c: &ClusterSettings,
-    secure: &HashMap<String, String>,
+    secrets: &dyn Fn(&str) -> Option<Secret>,
     stores: &[Arc<ClickhouseStore>],
 ) -> Result<Cluster, SettingsError> {
-    let base = format!("jsonData.clusters[{i}]");
     if !valid_id(&c.id) {
         return Err(invalid(
             format!("{base}.id"),
@@ -478,6 +623,10 @@ fn resolve_cluster(
         ));
     }
     let id = ClusterId(c.id.clone());
+    let kubernetes = match &c.kubernetes {
+        None => None,
+        Some(k) => Some(resolve_kubernetes(base, &id, k, secrets)?),
+    };
     let endpoint = |backend: Backend, s: &Option<EndpointSettings>| -> Result<Option<Endpoint>, SettingsError> {
         let Some(s) = s else { return Ok(None) };
         let path = format!("{base}.{backend}");
@@ -494,28 +643,48 @@ fn resolve_cluster(
             }
             Some(t) => Some(time_interval_ms(&format!("{path}.timeInterval"), t)?),
         };
-        let url = parse_http_url(&format!("{path}.url"), &s.url)?;
-        let credentials = credentials(&id, backend, s.basic_auth_user.as_deref(), secure, &path)?;
+        let (url, credentials, tls_skip_verify) = match s.via {
+            Via::Direct => {
+                if s.service.is_some() {
+                    return Err(invalid(format!("{path}.service"), "only with via: kubernetes"));
+                }
+                let url = parse_http_url(&format!("{path}.url"), &s.url)?;
+                (url, credentials(&id, backend, s.basic_auth_user.as_deref(), secrets, &path)?, s.tls_skip_verify)
+            }
+            Via::Kubernetes => {
+                let k = kubernetes.as_ref().ok_or_else(|| invalid(format!("{path}.via"), "via: kubernetes needs the cluster's kubernetes access"))?;
+                let service = s.service.as_ref().ok_or_else(|| invalid(format!("{path}.service"), "required with via: kubernetes"))?;
+                for (field, set) in [
+                    ("url", !s.url.trim().is_empty()),
+                    ("basicAuthUser", s.basic_auth_user.is_some()),
+                    ("tlsServerName", s.tls_server_name.is_some()),
+                ] {
+                    if set {
+                        return Err(invalid(format!("{path}.{field}"), "not with via: kubernetes (the cluster's API server is the endpoint)"));
+                    }
+                }
+                (service_proxy_url(&format!("{path}.service"), k, service)?, k.credentials.clone(), k.tls_skip_verify)
+            }
+        };
         let primary = Endpoint {
             backend,
             url,
             prometheus_kind: s.kind.unwrap_or_default(),
             tenant: s.tenant.clone().filter(|t| !t.is_empty()),
-            tls_skip_verify: s.tls_skip_verify,
+            tls_skip_verify,
             tls_server_name: s.tls_server_name.clone().filter(|t| !t.is_empty()),
             credentials,
             replicas: Vec::new(),
             scrape_interval_ms,
         };
         let mut replicas = Vec::with_capacity(s.replicas.len());
+        if s.via == Via::Kubernetes && !s.replicas.is_empty() {
+            return Err(invalid(format!("{path}.replicas"), "not with via: kubernetes (the Service balances its replicas)"));
+        }
         for (j, r) in s.replicas.iter().enumerate() {
             replicas.push(Endpoint { url: parse_http_url(&format!("{path}.replicas[{j}]"), r)?, ..primary.clone() });
         }
         Ok(Some(Endpoint { replicas, ..primary }))
-    };
-    let kubernetes = match &c.kubernetes {
-        None => None,
-        Some(k) => Some(resolve_kubernetes(&base, &id, k, secure)?),
     };
     let clickhouse = match &c.clickhouse {
         None => None,
@@ -538,19 +707,62 @@ fn resolve_cluster(
             Some(ClickhouseBinding { store, cluster_value })
         }
     };
-    Ok(Cluster {
+    for key in c.labels.keys() {
+        if !valid_label_name(key) {
+            return Err(invalid(format!("{base}.labels"), format!("{key:?} is not a label name ([A-Za-z_][A-Za-z0-9_./-]*)")));
+        }
+    }
+    let mut cluster = Cluster {
         name: c.name.clone().filter(|n| !n.trim().is_empty()).unwrap_or_else(|| c.id.clone()),
         labels: c.labels.clone(),
         enabled: c.enabled,
+        source: source.to_owned(),
+        status: ONLINE.to_owned(),
+        state_key: String::new(),
         prometheus: endpoint(Backend::Prometheus, &c.prometheus)?,
         loki: endpoint(Backend::Loki, &c.loki)?,
         tempo: endpoint(Backend::Tempo, &c.tempo)?,
         alertmanager: endpoint(Backend::Alertmanager, &c.alertmanager)?,
         kubernetes,
-        webhook_secret: secret(secure, &id, Backend::Alertmanager, "webhookSecret"),
+        webhook_secret: secret(secrets, &id, Backend::Alertmanager, "webhookSecret"),
         clickhouse,
         id,
-    })
+    };
+    cluster.state_key = format!("{}@{:012x}", cluster.id, fingerprint(&cluster) & 0xffff_ffff_ffff);
+    Ok(cluster)
+}
+
+/// Label names of clusters (matched by `clusterSelector`): Prometheus' label
+/// names plus `.`, `/` and `-`, as Kubernetes labels have them.
+fn valid_label_name(k: &str) -> bool {
+    let mut chars = k.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '/' | '-'))
+        && k.len() <= 317
+}
+
+/// A stable hash of where a cluster's backends are (URLs, kinds, tenants, the
+/// Kubernetes server and namespaces, the ClickHouse binding) — never of its
+/// credentials or labels. Stable across processes (Redis cache keys use it).
+fn fingerprint(c: &Cluster) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for b in [Backend::Prometheus, Backend::Loki, Backend::Tempo, Backend::Alertmanager] {
+        if let Some(ep) = c.endpoint(b) {
+            (b.as_str(), ep.url.as_str(), ep.prometheus_kind as u8, &ep.tenant, &ep.tls_server_name).hash(&mut h);
+            for r in &ep.replicas {
+                r.url.as_str().hash(&mut h);
+            }
+        }
+    }
+    if let Some(k) = &c.kubernetes {
+        (k.server.as_ref().map(url::Url::as_str), &k.gpu_namespace, &k.gpu_daemon_set, &k.gpu_container, &k.ptp_namespace, &k.sriov_namespace)
+            .hash(&mut h);
+    }
+    if let Some(ch) = &c.clickhouse {
+        (&ch.store, &ch.cluster_value).hash(&mut h);
+    }
+    h.finish()
 }
 
 /// Prefix of a ClickHouse store's secrets: `clickhouseStores.<storeId>.<secret>`
@@ -644,7 +856,7 @@ fn resolve_kubernetes(
     base: &str,
     id: &ClusterId,
     k: &KubernetesSettings,
-    secure: &HashMap<String, String>,
+    secrets: &dyn Fn(&str) -> Option<Secret>,
 ) -> Result<KubernetesAccess, SettingsError> {
     let path = format!("{base}.kubernetes");
     let server = match k.server.as_deref().filter(|s| !s.is_empty()) {
@@ -659,8 +871,54 @@ fn resolve_kubernetes(
         ptp_namespace: k.ptp_namespace.clone(),
         sriov_namespace: k.sriov_namespace.clone(),
         tls_skip_verify: k.tls_skip_verify,
-        credentials: credentials(id, Backend::Kubernetes, None, secure, &path)?,
+        credentials: credentials(id, Backend::Kubernetes, None, secrets, &path)?,
     })
+}
+
+/// The API server's service-proxy URL of `service` (a base for the backend's API paths).
+fn service_proxy_url(path: &str, k: &KubernetesAccess, service: &ServiceRef) -> Result<url::Url, SettingsError> {
+    let server = k
+        .server
+        .as_ref()
+        .ok_or_else(|| invalid(path, "via: kubernetes needs clusters[].kubernetes.server (the in-cluster config has no URL to proxy through)"))?;
+    let dns_label = |v: &str| {
+        !v.is_empty() && v.len() <= 63 && v.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') && !v.starts_with('-')
+    };
+    if !dns_label(&service.namespace) {
+        return Err(invalid(format!("{path}.namespace"), format!("{:?} is not a namespace name", service.namespace)));
+    }
+    if !dns_label(&service.name) {
+        return Err(invalid(format!("{path}.name"), format!("{:?} is not a Service name", service.name)));
+    }
+    let port = match &service.port {
+        ServicePort::Number(0) => return Err(invalid(format!("{path}.port"), "must be 1-65535")),
+        ServicePort::Number(n) => n.to_string(),
+        ServicePort::Name(n) if dns_label(n) => n.clone(),
+        ServicePort::Name(n) => return Err(invalid(format!("{path}.port"), format!("{n:?} is not a port number or name"))),
+    };
+    let scheme = match service.scheme.as_deref().unwrap_or("http") {
+        s @ ("http" | "https") => s,
+        other => return Err(invalid(format!("{path}.scheme"), format!("{other:?} is not http or https"))),
+    };
+    let mut url = server.clone();
+    let mut segments = url.path_segments_mut().map_err(|()| invalid(path, "kubernetes.server cannot carry a path"))?;
+    segments.pop_if_empty().extend([
+        "api",
+        "v1",
+        "namespaces",
+        &service.namespace,
+        "services",
+        &format!("{scheme}:{}:{port}", service.name),
+        "proxy",
+    ]);
+    for p in service.path.as_deref().unwrap_or("").split('/').filter(|p| !p.is_empty()) {
+        if p == ".." || p == "." {
+            return Err(invalid(format!("{path}.path"), "may not climb (`..`)"));
+        }
+        segments.push(p);
+    }
+    drop(segments);
+    Ok(url)
 }
 
 fn parse_http_url(path: &str, raw: &str) -> Result<url::Url, SettingsError> {
@@ -683,15 +941,15 @@ pub const SERVE_TOKEN_PREFIX: &str = "serveToken.";
 
 const SECRET_NAMES: &[&str] = &["bearerToken", "basicAuthPassword", "tlsCACert", "tlsClientCert", "tlsClientKey", "webhookSecret"];
 
-fn secret(secure: &HashMap<String, String>, id: &ClusterId, backend: Backend, name: &str) -> Option<Secret> {
-    secure.get(&format!("{id}.{backend}.{name}")).or_else(|| secure.get(&format!("{id}.{name}"))).filter(|v| !v.is_empty()).map(|v| Secret(v.clone()))
+fn secret(secrets: &dyn Fn(&str) -> Option<Secret>, id: &ClusterId, backend: Backend, name: &str) -> Option<Secret> {
+    secrets(&format!("{id}.{backend}.{name}")).or_else(|| secrets(&format!("{id}.{name}"))).filter(|v| !v.0.is_empty())
 }
 
 fn credentials(
     id: &ClusterId,
     backend: Backend,
     basic_user: Option<&str>,
-    secure: &HashMap<String, String>,
+    secure: &dyn Fn(&str) -> Option<Secret>,
     path: &str,
 ) -> Result<Credentials, SettingsError> {
     let password = secret(secure, id, backend, "basicAuthPassword");
@@ -723,11 +981,26 @@ fn credentials(
 /// named in the error, never the value.
 fn check_secret_keys(
     clusters: &[Arc<Cluster>],
-    serve: &settings::ServeSettings,
+    data: &JsonData,
     stores: &[Arc<ClickhouseStore>],
     secure: &HashMap<String, String>,
 ) -> Result<(), SettingsError> {
+    let serve = &data.serve;
     for key in secure.keys() {
+        // `discoverySources.<source>.<secret>`: a discovery source's own credentials.
+        if let Some(rest) = key.strip_prefix(crate::discovery::SECRET_PREFIX) {
+            let (source, name) = rest.rsplit_once('.').unwrap_or(("", rest));
+            if !data.discovery.iter().any(|d| d.name == source) {
+                return Err(invalid(format!("secureJsonData.{key}"), format!("no discovery source named {source:?} in jsonData.discovery")));
+            }
+            if !crate::discovery::SOURCE_SECRET_NAMES.contains(&name) {
+                return Err(invalid(
+                    format!("secureJsonData.{key}"),
+                    format!("unknown secret {name:?} (expected one of {})", crate::discovery::SOURCE_SECRET_NAMES.join(", ")),
+                ));
+            }
+            continue;
+        }
         // `serveToken.<name>`: a `serve` bearer token (not a cluster id: those are lower-case).
         if let Some(name) = key.strip_prefix(SERVE_TOKEN_PREFIX) {
             if !serve.tokens.iter().any(|t| t.name == name) {
@@ -756,13 +1029,14 @@ fn check_secret_keys(
                 return Err(invalid(format!("secureJsonData.{key}"), "expected <clusterId>.<secret> or <clusterId>.<backend>.<secret>"));
             }
         };
-        if !clusters.iter().any(|c| c.id.as_str() == cid) {
+        // With discovery, a secret may be for a cluster a source has not found (yet).
+        if !clusters.iter().any(|c| c.id.as_str() == cid) && data.discovery.is_empty() {
             return Err(invalid(format!("secureJsonData.{key}"), format!("no cluster with id {cid:?}")));
         }
-        if let Some(b) = backend {
-            if !["prometheus", "loki", "tempo", "alertmanager", "kubernetes"].contains(&b) {
-                return Err(invalid(format!("secureJsonData.{key}"), format!("unknown backend {b:?}")));
-            }
+        if let Some(b) = backend
+            && !["prometheus", "loki", "tempo", "alertmanager", "kubernetes"].contains(&b)
+        {
+            return Err(invalid(format!("secureJsonData.{key}"), format!("unknown backend {b:?}")));
         }
         if !SECRET_NAMES.contains(&name) {
             return Err(invalid(format!("secureJsonData.{key}"), format!("unknown secret {name:?} (expected one of {})", SECRET_NAMES.join(", "))));

@@ -24,9 +24,10 @@ pub struct JsonData {
     /// Regexes that turn values in log lines into links (logs → traces).
     #[serde(default)]
     pub derived_fields: Vec<DerivedFieldSettings>,
-    /// Optional extra registry sources, merged after `clusters`.
+    /// Cluster discovery sources (file, registry, kubernetes), merged with
+    /// `clusters` into the live cluster set (`crate::discovery`).
     #[serde(default)]
-    pub registry: RegistrySourceSettings,
+    pub discovery: Vec<DiscoverySourceSettings>,
     /// Span → logs links in the trace view (like Tempo's `tracesToLogsV2`).
     #[serde(default)]
     pub traces_to_logs: Option<TracesToLogsSettings>,
@@ -160,7 +161,7 @@ fn default_max_result_bytes() -> u64 {
 }
 
 /// `clusters[].clickhouse`: where this cluster's long-term metrics live.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterClickhouseSettings {
     /// The store id; may be left out when exactly one store is configured.
@@ -192,7 +193,7 @@ impl AlertsSettings {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ClusterSettings {
     /// Stable id used in queries, secrets and labels (`cluster_id`).
@@ -231,10 +232,20 @@ pub enum PrometheusKind {
 }
 
 /// One HTTP endpoint of a cluster (Prometheus, Loki, Tempo or Alertmanager).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EndpointSettings {
+    /// The backend's URL (empty with `via: kubernetes`).
+    #[serde(default)]
     pub url: String,
+    /// `direct` (default: `url`) or `kubernetes`: through the cluster's API
+    /// server's service proxy to `service`, with the cluster's Kubernetes
+    /// credentials (`clusters[].kubernetes`).
+    #[serde(default)]
+    pub via: Via,
+    /// With `via: kubernetes`: the Service the API server proxies to.
+    #[serde(default)]
+    pub service: Option<ServiceRef>,
     /// Prometheus only: `prometheus` (default), `thanos` or `mimir`.
     #[serde(default)]
     pub kind: Option<PrometheusKind>,
@@ -260,7 +271,41 @@ pub struct EndpointSettings {
     pub time_interval: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+/// How an endpoint is reached.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    #[default]
+    Direct,
+    Kubernetes,
+}
+
+/// A Service behind the Kubernetes API server's proxy
+/// (`/api/v1/namespaces/<namespace>/services/<scheme>:<name>:<port>/proxy/<path>`).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ServiceRef {
+    pub namespace: String,
+    pub name: String,
+    /// Port number or name.
+    pub port: ServicePort,
+    /// `http` (default) or `https`: how the API server talks to the Service.
+    #[serde(default)]
+    pub scheme: Option<String>,
+    /// A path prefix below the Service (Mimir's `prometheus`).
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// A Service port: its number or its name.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ServicePort {
+    Number(u16),
+    Name(String),
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KubernetesSettings {
     /// API server URL; empty = in-cluster config when Grafana runs in the cluster.
@@ -375,17 +420,64 @@ pub struct DerivedFieldSettings {
     pub datasource_uid: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// The kinds of `jsonData.discovery[]` sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DiscoveryKind {
+    /// A YAML/JSON file of clusters in the `jsonData.clusters` shape, re-read on change.
+    File,
+    /// An HTTP cluster registry answering the documented JSON list, polled.
+    Registry,
+    /// Cluster Secrets (Argo CD format) in a management cluster, watched.
+    Kubernetes,
+}
+
+impl DiscoveryKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DiscoveryKind::File => "file",
+            DiscoveryKind::Registry => "registry",
+            DiscoveryKind::Kubernetes => "kubernetes",
+        }
+    }
+}
+
+/// `jsonData.discovery[]`: one discovery source. Which fields apply depends on
+/// `type`; the others are rejected by the registry with their path. Secrets of a
+/// source live in `secureJsonData` under `discoverySources.<name>.<secret>`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct RegistrySourceSettings {
-    /// A YAML file with more clusters (same shape as `jsonData.clusters`).
+pub struct DiscoverySourceSettings {
+    /// `file`, `registry` or `kubernetes`.
+    #[serde(rename = "type")]
+    pub kind: DiscoveryKind,
+    /// Names the source in statuses, errors and secret keys (`[a-z0-9_-]`, unique).
+    pub name: String,
+    /// file: the path of the YAML/JSON file (a list of clusters, or `{clusters: [...]}`).
     #[serde(default)]
-    pub file: Option<String>,
-    /// A cluster-registry URL answering the same JSON list.
+    pub path: Option<String>,
+    /// registry: the URL answering the cluster list.
     #[serde(default)]
     pub url: Option<String>,
-    #[serde(default = "default_refresh")]
-    pub refresh_seconds: u64,
+    /// kubernetes: the management cluster's API server; empty = in-cluster config.
+    #[serde(default)]
+    pub server: Option<String>,
+    /// kubernetes: the namespace holding the cluster Secrets (default `argocd`).
+    #[serde(default)]
+    pub namespace: Option<String>,
+    /// kubernetes: the label selector of the cluster Secrets
+    /// (default `argocd.argoproj.io/secret-type=cluster`).
+    #[serde(default)]
+    pub label_selector: Option<String>,
+    /// file and registry: seconds between polls (file default 10, registry 60).
+    #[serde(default)]
+    pub refresh_seconds: Option<f64>,
+    /// registry and kubernetes: skip TLS verification (lab setups only).
+    #[serde(default)]
+    pub tls_skip_verify: bool,
+    /// Labels added to every cluster of this source (the cluster's own win).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 /// The CLI's `--config` file: the same two maps Grafana provisioning uses.
@@ -454,9 +546,6 @@ fn ttl_alerts() -> u64 {
 }
 fn default_cache_bytes() -> u64 {
     256 * 1024 * 1024
-}
-fn default_refresh() -> u64 {
-    60
 }
 
 /// An attribute of a span (or its resource) used as a label; `value` renames it.

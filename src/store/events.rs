@@ -14,7 +14,7 @@ use std::sync::{Mutex, OnceLock};
 use futures::Stream;
 use tokio::sync::broadcast;
 
-use crate::frames::alertmanager::Transition;
+use crate::model::alerts::Transition;
 use crate::registry::JsonData;
 
 pub const CAPACITY: usize = 1024;

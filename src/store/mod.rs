@@ -30,7 +30,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use crate::error::{ErrorCode, FleetError};
-use crate::frames::alertmanager::{Alert, RESOLVED, Transition};
+use crate::model::alerts::{Alert, RESOLVED, Transition};
 use crate::registry::JsonData;
 
 /// What one `record` call did.
@@ -72,7 +72,7 @@ pub struct HistoryFilter {
 
 impl HistoryFilter {
     pub fn keeps(&self, t: &Transition) -> bool {
-        (self.clusters.is_empty() || self.clusters.iter().any(|c| *c == t.cluster_id))
+        (self.clusters.is_empty() || self.clusters.contains(&t.cluster_id))
             && self.fingerprint.as_ref().is_none_or(|f| *f == t.fingerprint)
             && t.at_ms >= self.from_ms
             && t.at_ms <= self.to_ms
@@ -209,7 +209,7 @@ pub fn history_path(settings: &JsonData) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::frames::alertmanager::{FIRED, Transition};
+    use crate::model::alerts::{FIRED, Transition};
 
     fn t(starts: i64, event: &str) -> Transition {
         Transition {

@@ -16,7 +16,7 @@ use redis::aio::MultiplexedConnection;
 
 use super::{HistoryFilter, RecordOutcome, rank, store_error};
 use crate::error::FleetError;
-use crate::frames::alertmanager::{Alert, Transition};
+use crate::model::alerts::{Alert, Transition};
 
 pub struct RedisStore {
     conn: MultiplexedConnection,

@@ -9,7 +9,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{HistoryFilter, RecordOutcome, rank, store_error};
 use crate::error::FleetError;
-use crate::frames::alertmanager::{Alert, RESOLVED, Transition};
+use crate::model::alerts::{Alert, RESOLVED, Transition};
 
 #[derive(Debug)]
 pub struct SqliteStore {

@@ -81,10 +81,10 @@ impl UpstreamClient {
         if let Some(name) = &endpoint.tls_server_name {
             // Resolve the configured name to the URL's address so certificate
             // verification uses the name; requests still go to the URL's host.
-            if let (Some(host), Some(port)) = (endpoint.url.host_str(), endpoint.url.port_or_known_default()) {
-                if let Ok(ip) = host.parse::<std::net::IpAddr>() {
-                    builder = builder.resolve(name, std::net::SocketAddr::new(ip, port));
-                }
+            if let (Some(host), Some(port)) = (endpoint.url.host_str(), endpoint.url.port_or_known_default())
+                && let Ok(ip) = host.parse::<std::net::IpAddr>()
+            {
+                builder = builder.resolve(name, std::net::SocketAddr::new(ip, port));
             }
         }
         let client = builder.build().map_err(|e| UpstreamError::Request(format!("cannot build HTTP client: {e}")))?;
@@ -218,10 +218,10 @@ impl UpstreamClient {
     }
 
     async fn read_body(&self, resp: reqwest::Response) -> Result<Bytes, UpstreamError> {
-        if let Some(len) = resp.content_length() {
-            if len as usize > self.max_body {
-                return Err(UpstreamError::TooLarge { limit: self.max_body });
-            }
+        if let Some(len) = resp.content_length()
+            && len as usize > self.max_body
+        {
+            return Err(UpstreamError::TooLarge { limit: self.max_body });
         }
         let mut buf = BytesMut::with_capacity(resp.content_length().map(|l| l as usize).unwrap_or(8 * 1024));
         let mut stream = resp.bytes_stream();
@@ -266,7 +266,7 @@ where
         let wait = if refused { QUICK_RETRY.min(retry_delay) } else { retry_after.map(|r| r.min(MAX_BACKOFF)).unwrap_or(jittered) };
         // A retry that could only start after the query's deadline would end as
         // QUERY_TIMEOUT; the upstream's own answer says more.
-        if crate::federation::deadline::current().is_some_and(|d| tokio::time::Instant::now() + wait >= d.at) {
+        if crate::deadline::current().is_some_and(|d| tokio::time::Instant::now() + wait >= d.at) {
             tracing::debug!(attempt, wait_ms = wait.as_millis() as u64, "no retry: its backoff would pass the query's deadline");
             return result;
         }
@@ -389,20 +389,20 @@ pub fn summarize_error_body(body: &[u8]) -> String {
         #[serde(borrow, default)]
         message: Option<std::borrow::Cow<'a, str>>,
     }
-    if let Ok(e) = serde_json::from_slice::<ErrBody>(body) {
-        if let Some(msg) = e.error.or(e.message) {
-            return match e.error_type {
-                Some(t) => format!("{t}: {msg}"),
-                None => msg.into_owned(),
-            };
-        }
+    if let Ok(e) = serde_json::from_slice::<ErrBody>(body)
+        && let Some(msg) = e.error.or(e.message)
+    {
+        return match e.error_type {
+            Some(t) => format!("{t}: {msg}"),
+            None => msg.into_owned(),
+        };
     }
     let text = String::from_utf8_lossy(body);
     let lower = text.to_ascii_lowercase();
-    if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>")) {
-        if b > a {
-            return text[a + 7..b].trim().to_owned();
-        }
+    if let (Some(a), Some(b)) = (lower.find("<title>"), lower.find("</title>"))
+        && b > a
+    {
+        return text[a + 7..b].trim().to_owned();
     }
     let t: String = text.trim().chars().filter(|c| !c.is_control()).take(200).collect();
     if t.is_empty() { "empty body".into() } else { t }
@@ -472,7 +472,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn no_retry_whose_backoff_would_pass_the_deadline() {
-        use crate::federation::deadline::{self, Deadline};
+        use crate::deadline::{self, Deadline};
         let t0 = tokio::time::Instant::now();
         let d = Deadline::new(t0, Duration::from_millis(1500), None);
         let (n, waited) = deadline::scope(d, attempts_for(UpstreamError::Status { status: 503, message: "busy".into() })).await;

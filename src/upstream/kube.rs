@@ -208,6 +208,11 @@ impl KubeClient {
         Ok(KubeClient { client, attempts: limits.retry_attempts.max(1), retry_delay: limits.retry_delay, max_body: limits.max_response_bytes })
     }
 
+    /// The underlying `kube` client (discovery watches Secrets with it).
+    pub fn raw(&self) -> kube::Client {
+        self.client.clone()
+    }
+
     /// GET a list at `url_path` under the read policy, decoded as `ObjectList<K>`.
     async fn list<K: DeserializeOwned + Clone>(&self, url_path: &str, lp: &ListParams) -> Result<ObjectList<K>, UpstreamError> {
         let req = kube::core::Request::new(url_path).list(lp).map_err(|e| UpstreamError::Request(format!("list {url_path}: {e}")))?;
@@ -395,16 +400,6 @@ async fn read_capped(r: impl tokio::io::AsyncRead + Unpin) -> Result<String, Exe
     Ok(String::from_utf8_lossy(&buf).into_owned())
 }
 
-#[cfg(test)]
-mod tests {
-
-    #[test]
-    fn allowlist_is_the_seed_commands() {
-        assert_eq!(super::AllowedCommand::NVIDIA_SMI_GPUS.argv()[0], "nvidia-smi");
-        assert_eq!(super::AllowedCommand::NVIDIA_SMI_APPS.argv()[1], "--query-compute-apps=pid,process_name,used_memory");
-    }
-}
-
 /// CNF probes (issue 7): the DPDK telemetry commands and full pod objects.
 impl AllowedCommand {
     /// DPDK telemetry `/ethdev/list` (`probes::cnf::dpdk::ETHDEV_LIST_COMMAND`).
@@ -422,5 +417,15 @@ impl KubeClient {
     /// (CNF workloads read annotations and resource requests).
     pub async fn pod_objects(&self, namespace: Option<&str>) -> Result<Vec<Pod>, UpstreamError> {
         Ok(self.list::<Pod>(&Pod::url_path(&(), namespace), &ListParams::default()).await?.items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+
+    #[test]
+    fn allowlist_is_the_seed_commands() {
+        assert_eq!(super::AllowedCommand::NVIDIA_SMI_GPUS.argv()[0], "nvidia-smi");
+        assert_eq!(super::AllowedCommand::NVIDIA_SMI_APPS.argv()[1], "--query-compute-apps=pid,process_name,used_memory");
     }
 }

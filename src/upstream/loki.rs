@@ -15,7 +15,7 @@ use bytes::Bytes;
 
 use super::UpstreamError;
 use super::http::{UpstreamClient, WebSocket};
-use crate::query::logs::Direction;
+use crate::model::logs::Direction;
 
 /// A Loki-API client for one cluster.
 #[derive(Debug, Clone)]

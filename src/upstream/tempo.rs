@@ -12,7 +12,7 @@
 //! * TraceQL errors are HTTP 400 text/plain
 //!   (`invalid TraceQL query: parse error at line 1, col 53: …`).
 //! * Search results drop leading zeros of trace IDs (31 hex digits); callers
-//!   normalise with `query::traces::normalize_trace_id`.
+//!   normalise with `model::trace_id::normalize_trace_id`.
 
 use bytes::Bytes;
 

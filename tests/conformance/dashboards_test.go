@@ -4,7 +4,8 @@ package conformance
 // Grafana sends it: one QueryData per panel carrying all of the panel's
 // targets, variables interpolated as the query editor's frontend does
 // (`$cluster` = All → `clusters: []`, query variables → their allValue,
-// textboxes → their default), over the last hour of the stack's data, with
+// textboxes → their default, custom variables such as `$source` → their
+// current value), over the last hour of the stack's data, with
 // the demo registry (every backend on every cluster: real Prometheus and
 // Alertmanagers, replayed Loki/Tempo/Kubernetes). The Rust twin
 // (tests/dashboards.rs) checks the same targets with explicit cluster ids
@@ -36,6 +37,9 @@ type dashVariable struct {
 	Type     string `json:"type"`
 	AllValue string `json:"allValue"`
 	Query    any    `json:"query"`
+	Current  struct {
+		Value any `json:"value"`
+	} `json:"current"`
 }
 
 type dashboard struct {
@@ -68,6 +72,8 @@ func interpolateTarget(raw json.RawMessage, vars []dashVariable) (map[string]any
 			value = v.AllValue
 		case v.Type == "textbox":
 			value, _ = v.Query.(string)
+		case v.Type == "custom":
+			value, _ = v.Current.Value.(string)
 		default:
 			continue
 		}

@@ -288,6 +288,7 @@ def le_go(b):
 PROBE_VALUE = {"east": 1.0, "west": 2.0, "edge": 4.0}
 PROBE_VALUE_1 = {"east": 10.0, "west": 20.0}
 PROBE_COUNTER_RATE = {"east": 1, "west": 2, "edge": 3}
+PROBE_RESET_PERIOD = 1800
 
 
 def gen_probes(g):
@@ -302,6 +303,13 @@ def gen_probes(g):
     # exactly k per second: value = k * (t - START) (0 at the first sample)
     g.ctr("fleetscope_probe_counter_total", "Fleetscope test probe: counter growing by a fixed amount per second.",
           [("job", "probe")], [k * (t - g.start) for t in g.ts], "%d")
+    # the same rate k, restarted every 30 min as a restarting process would be:
+    # k * (((t - START) mod 1800) + STEP), so the first sample after each reset
+    # is k * STEP — exactly what a reset-aware rate (Prometheus: the new value
+    # counts from 0) adds, and rate is k everywhere; a rate that skipped the
+    # drop would dip in every window holding a reset.
+    g.ctr("fleetscope_probe_resets_total", "Fleetscope test probe: counter at a fixed rate that resets every 30 minutes.",
+          [("job", "probe")], [k * (((t - g.start) % PROBE_RESET_PERIOD) + g.step) for t in g.ts], "%d")
     if c == "edge":
         g.gauge("fleetscope_probe_special", "Fleetscope test probe: special float values.",
                 [("job", "probe"), ("kind", "nan")], [math.nan] * n, "%g")

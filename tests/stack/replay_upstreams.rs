@@ -98,6 +98,9 @@ fn quoted(s: &str) -> Option<(String, &str)> {
     None
 }
 
+/// What an invalid regex matcher matches: nothing.
+static NEVER: std::sync::LazyLock<Regex> = std::sync::LazyLock::new(|| Regex::new("$^").unwrap());
+
 fn anchored(re: &str) -> Option<Regex> {
     Regex::new(&format!("^(?:{re})$")).ok()
 }
@@ -128,7 +131,7 @@ fn select(query: &str) -> Selection {
         };
         rest = r;
         let re = match op {
-            "=~" | "!~" => anchored(&value).unwrap_or_else(|| Regex::new("$^").unwrap()),
+            "=~" | "!~" => anchored(&value).unwrap_or_else(|| NEVER.clone()),
             _ => Regex::new(&format!("^{}$", regex::escape(&value))).unwrap(),
         };
         sel.matchers.push((name, op.to_owned(), re));
@@ -169,9 +172,11 @@ impl Selection {
 // Loki
 // ---------------------------------------------------------------------------
 
+/// (labels, [(ns before the newest line, line)])
+type ReplayStream = (BTreeMap<String, String>, Vec<(i64, String)>);
+
 struct LokiReplay {
-    /// (labels, [(ns before the newest line, line)])
-    streams: Vec<(BTreeMap<String, String>, Vec<(i64, String)>)>,
+    streams: Vec<ReplayStream>,
     stats: Value,
     /// Recorded `sum by (app) (rate(…))` series: app → values.
     rates: BTreeMap<String, Vec<f64>>,

@@ -15,10 +15,23 @@
 //!   silence, a drip, a socket closed mid-stream) for the fault matrix.
 //! * GPU objects: [`gpu_node`] and [`driver_pod`] build the node and the
 //!   nvidia-driver DaemonSet pod the GPU probes look for.
+//! * Secrets: `GET /api/v1/namespaces/{ns}/secrets` lists (with `labelSelector`
+//!   `k=v[,k=v]`) and watches (`watch=true&resourceVersion=N`: the events after
+//!   N, then live ones as newline-delimited JSON, like a real API server; the
+//!   stream ends at `timeoutSeconds`). [`KubeApi::put_secret`] and
+//!   [`KubeApi::delete_secret`] change them; every change bumps the
+//!   resourceVersion. [`KubeApi::expire_watches`] makes the next watch answer
+//!   `410 Gone` (an ERROR event), as a server that compacted its history does.
+//! * Service proxy: `/api/v1/namespaces/{ns}/services/{scheme}:{name}:{port}/proxy/{path}`
+//!   forwards to the upstream registered with [`KubeApi::service`] (method,
+//!   path below `proxy/`, query, body and headers but `Authorization`), answering 503 for an unknown service
+//!   like an API server with no endpoints; the `Authorization` header of every
+//!   proxied request is recorded.
 
 #![allow(dead_code)]
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::Router;
@@ -80,23 +93,67 @@ pub struct ExecSeen {
     pub argv: Vec<String>,
 }
 
+/// (namespace, pod, argv) → reply; argv `None` = any command.
+type ScriptedExec = (String, String, Option<Vec<String>>, ExecReply);
+
 #[derive(Default)]
 pub struct KubeApi {
     lists: Mutex<HashMap<String, Vec<Value>>>,
-    /// (namespace, pod, argv) → reply; argv `None` = any command.
-    execs: Mutex<Vec<(String, String, Option<Vec<String>>, ExecReply)>>,
+    execs: Mutex<Vec<ScriptedExec>>,
     pub seen_execs: Mutex<Vec<ExecSeen>>,
     /// Raw query string of every exec request.
     pub seen_exec_queries: Mutex<Vec<String>>,
     /// `Sec-WebSocket-Protocol` offered by every exec request.
     pub seen_protocols: Mutex<Vec<String>>,
     pub seen_paths: Mutex<Vec<String>>,
+    /// (namespace, name) → (resourceVersion, object); and every change, in order.
+    secrets: Mutex<HashMap<(String, String), Value>>,
+    secret_events: Mutex<Vec<(u64, String, Value)>>,
+    version: AtomicU64,
+    changed: tokio::sync::Notify,
+    gone: AtomicBool,
+    /// `namespace/scheme:name:port` → upstream base URL.
+    services: Mutex<HashMap<String, String>>,
+    /// `Authorization` of every proxied request.
+    pub seen_proxy_auth: Mutex<Vec<String>>,
+    /// Secret lists served (not watches).
+    pub secret_lists: AtomicU64,
 }
 
 impl KubeApi {
     /// Serve `items` at `path`.
     pub fn list(&self, path: &str, items: Vec<Value>) -> &Self {
         self.lists.lock().unwrap().insert(path.to_owned(), items);
+        self
+    }
+    /// Create or replace a Secret (`object` without `metadata.resourceVersion`).
+    pub fn put_secret(&self, namespace: &str, mut object: Value) {
+        let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        let rv = self.version.fetch_add(1, Ordering::SeqCst) + 2;
+        object["metadata"]["namespace"] = json!(namespace);
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        object["kind"] = json!("Secret");
+        object["apiVersion"] = json!("v1");
+        let existed = self.secrets.lock().unwrap().insert((namespace.into(), name), object.clone()).is_some();
+        self.secret_events.lock().unwrap().push((rv, if existed { "MODIFIED" } else { "ADDED" }.into(), object));
+        self.changed.notify_waiters();
+    }
+    /// Delete a Secret.
+    pub fn delete_secret(&self, namespace: &str, name: &str) {
+        let Some(mut object) = self.secrets.lock().unwrap().remove(&(namespace.to_owned(), name.to_owned())) else { return };
+        let rv = self.version.fetch_add(1, Ordering::SeqCst) + 2;
+        object["metadata"]["resourceVersion"] = json!(rv.to_string());
+        self.secret_events.lock().unwrap().push((rv, "DELETED".into(), object));
+        self.changed.notify_waiters();
+    }
+    /// The next watch answers `410 Gone` (then watches work again).
+    pub fn expire_watches(&self) {
+        self.gone.store(true, Ordering::SeqCst);
+        self.changed.notify_waiters();
+    }
+    /// Proxy `namespace`'s service `scheme:name:port` to `upstream`.
+    pub fn service(&self, namespace: &str, service: &str, upstream: &str) -> &Self {
+        self.services.lock().unwrap().insert(format!("{namespace}/{service}"), upstream.trim_end_matches('/').to_owned());
         self
     }
     /// Answer exec of exactly `argv` (or anything, when `None`) in `namespace/pod`.
@@ -233,11 +290,115 @@ async fn answer(mut socket: WebSocket, r: ExecReply) {
     let _ = socket.send(Message::Close(None)).await;
 }
 
+fn selected(object: &Value, selector: Option<&str>) -> bool {
+    let labels = &object["metadata"]["labels"];
+    selector.unwrap_or("").split(',').filter(|p| !p.is_empty()).all(|pair| match pair.split_once('=') {
+        Some((k, v)) => labels[k.trim()].as_str() == Some(v.trim()),
+        None => !labels[pair.trim()].is_null(),
+    })
+}
+
+async fn secrets(State(s): State<Arc<KubeApi>>, Path(ns): Path<String>, RawQuery(q): RawQuery) -> Response {
+    let params: HashMap<String, String> = url::form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let selector = params.get("labelSelector").cloned();
+    if params.get("watch").map(String::as_str) != Some("true") {
+        s.secret_lists.fetch_add(1, Ordering::SeqCst);
+        let items: Vec<Value> =
+            s.secrets.lock().unwrap().iter().filter(|((n, _), o)| *n == ns && selected(o, selector.as_deref())).map(|(_, o)| o.clone()).collect();
+        let rv = (s.version.load(Ordering::SeqCst) + 1).to_string();
+        return axum::Json(json!({"kind": "SecretList", "apiVersion": "v1", "metadata": {"resourceVersion": rv}, "items": items})).into_response();
+    }
+    if s.gone.swap(false, Ordering::SeqCst) {
+        let status = json!({"type": "ERROR", "object": {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 410, "reason": "Expired", "message": "too old resource version"}});
+        return format!("{status}\n").into_response();
+    }
+    let from: u64 = params.get("resourceVersion").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let stream = futures::stream::unfold((s, ns, selector, from), |(s, ns, selector, mut from)| async move {
+        loop {
+            let chunk = {
+                let notified = s.changed.notified();
+                tokio::pin!(notified);
+                // Registered before looking, so no change slips in between.
+                notified.as_mut().enable();
+                let next: Vec<(u64, String, Value)> = s
+                    .secret_events
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|(rv, _, o)| *rv > from && o["metadata"]["namespace"] == json!(ns) && selected(o, selector.as_deref()))
+                    .cloned()
+                    .collect();
+                if let Some(last) = next.last() {
+                    from = last.0;
+                    let mut chunk = String::new();
+                    for (_, kind, o) in next {
+                        chunk.push_str(&json!({"type": kind, "object": o}).to_string());
+                        chunk.push('\n');
+                    }
+                    Some(chunk)
+                } else if s.gone.load(Ordering::SeqCst) {
+                    return None;
+                } else {
+                    notified.await;
+                    None
+                }
+            };
+            if let Some(chunk) = chunk {
+                return Some((Ok::<_, std::convert::Infallible>(axum::body::Bytes::from(chunk)), (s, ns, selector, from)));
+            }
+        }
+    });
+    Response::builder().header("content-type", "application/json").body(axum::body::Body::from_stream(stream)).unwrap()
+}
+
+async fn proxy(
+    State(s): State<Arc<KubeApi>>,
+    Path((ns, service, rest)): Path<(String, String, String)>,
+    method: axum::http::Method,
+    headers: axum::http::HeaderMap,
+    RawQuery(q): RawQuery,
+    body: axum::body::Bytes,
+) -> Response {
+    let auth = headers.get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    s.seen_proxy_auth.lock().unwrap().push(auth);
+    let Some(upstream) = s.services.lock().unwrap().get(&format!("{ns}/{service}")).cloned() else {
+        let status = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 503, "message": format!("no endpoints available for service \"{service}\"")});
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(status)).into_response();
+    };
+    let url = match q {
+        Some(q) => format!("{upstream}/{rest}?{q}"),
+        None => format!("{upstream}/{rest}"),
+    };
+    // Like an API server: the request's headers go on (a Loki tenant's X-Scope-OrgID),
+    // its credentials and hop-by-hop headers do not.
+    let mut req = reqwest::Client::new().request(method, &url).body(body);
+    for (name, value) in &headers {
+        if !matches!(name.as_str(), "authorization" | "host" | "content-length" | "connection" | "transfer-encoding") {
+            req = req.header(name.as_str(), value.as_bytes());
+        }
+    }
+    match req.send().await {
+        Ok(r) => {
+            let status = StatusCode::from_u16(r.status().as_u16()).unwrap();
+            let ct = r.headers().get("content-type").cloned();
+            let bytes = r.bytes().await.unwrap_or_default();
+            let mut resp = (status, bytes).into_response();
+            if let Some(ct) = ct {
+                resp.headers_mut().insert("content-type", ct);
+            }
+            resp
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, format!("proxy error: {e}")).into_response(),
+    }
+}
+
 /// Start a server; returns its URL and the handle to script it.
 pub async fn start() -> (String, Arc<KubeApi>) {
     let state = Arc::new(KubeApi::default());
     let app = Router::new()
         .route("/api/v1/namespaces/:ns/pods/:pod/exec", get(exec))
+        .route("/api/v1/namespaces/:ns/secrets", get(secrets))
+        .route("/api/v1/namespaces/:ns/services/:service/proxy/*rest", axum::routing::any(proxy))
         // What a v1.33 API server answers (the health check's probe).
         .route("/version", get(|| async { axum::Json(json!({"major": "1", "minor": "33", "gitVersion": "v1.33.4", "platform": "linux/amd64"})) }))
         .fallback(get(list))

@@ -35,13 +35,16 @@ pub struct TailConnect {
 }
 
 /// What the server saw, for assertions.
+/// (tenant, query parameters) of one request.
+pub type TenantParams = (String, HashMap<String, String>);
+
 #[derive(Clone)]
 pub struct Seen {
     /// Tail sockets open right now.
     pub open_tails: watch::Sender<usize>,
     pub tail_connects: Arc<Mutex<Vec<TailConnect>>>,
     /// Query strings of label requests, by tenant.
-    pub label_params: Arc<Mutex<Vec<(String, HashMap<String, String>)>>>,
+    pub label_params: Arc<Mutex<Vec<TenantParams>>>,
 }
 
 pub struct Replay {

@@ -12,7 +12,9 @@
 //! * A restricted token's requests run against a view of the federation that
 //!   holds only its clusters: "all clusters" means its clusters, `/clusters`
 //!   lists only them. Naming any other cluster (id or name, existing or not, so
-//!   ids cannot be probed) answers 403 `FORBIDDEN`.
+//!   ids cannot be probed) answers 403 `FORBIDDEN`. The view is taken from the
+//!   live cluster set per request, so discovered clusters that match a token's
+//!   `clusterSelector` come and go with it.
 //! * The alert webhook keeps its own per-cluster `webhookSecret` (checked by its
 //!   handler). Alertmanager sends that secret as `Authorization: Bearer`, so a
 //!   bearer value that is no `serve` token is passed on to the webhook handler;
@@ -32,6 +34,7 @@ use ring::digest;
 use super::selector::Selector;
 use super::{RequestInfo, error_response};
 use crate::api::Params;
+use crate::discovery::Live;
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::Federation;
 use crate::registry::settings::ServeSettings;
@@ -76,7 +79,8 @@ pub struct Token {
     scopes: BTreeSet<Scope>,
     /// False when the token sees every cluster.
     restricted: bool,
-    fed: Arc<Federation>,
+    /// The clusters a restricted token sees.
+    keep: Arc<dyn Fn(&Cluster) -> bool + Send + Sync>,
 }
 
 impl std::fmt::Debug for Token {
@@ -89,7 +93,18 @@ impl std::fmt::Debug for Token {
 #[derive(Debug)]
 pub struct Auth {
     tokens: Vec<Token>,
-    fed: Arc<Federation>,
+    live: Arc<Live>,
+}
+
+impl Auth {
+    /// The federation `token` (none: the open API, or the webhook's own secret) answers from now.
+    fn view(&self, token: Option<&Token>) -> Arc<Federation> {
+        let current = self.live.current();
+        match token {
+            Some(t) if t.restricted => Arc::new(current.restricted(|c| (t.keep)(c))),
+            _ => current,
+        }
+    }
 }
 
 fn sha256(bytes: &[u8]) -> [u8; 32] {
@@ -100,13 +115,14 @@ fn sha256(bytes: &[u8]) -> [u8; 32] {
 
 /// Equal digests, in time independent of where they differ.
 fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    crate::registry::same_bytes(a, b)
 }
 
 impl Auth {
     /// Resolve `jsonData.serve` and its secrets against the registry; errors
     /// name the offending path (never a token value).
-    pub fn from_settings(settings: &ServeSettings, secure: &HashMap<String, String>, fed: &Arc<Federation>) -> Result<Auth, String> {
+    pub fn from_settings(settings: &ServeSettings, secure: &HashMap<String, String>, live: &Arc<Live>) -> Result<Auth, String> {
+        let fed = live.current();
         let mut tokens: Vec<Token> = Vec::new();
         for (i, t) in settings.tokens.iter().enumerate() {
             let path = format!("jsonData.serve.tokens[{i}]");
@@ -141,7 +157,8 @@ impl Auth {
                 .map(|(j, s)| Scope::parse(s).ok_or_else(|| format!("{path}.scopes[{j}]: unknown scope {s:?} (expected read, webhook or metrics)")))
                 .collect::<Result<BTreeSet<_>, _>>()?;
             for (j, c) in t.clusters.iter().enumerate() {
-                if fed.registry.get(c).is_none() {
+                // A discovered cluster may not be there yet.
+                if fed.registry.get(c).is_none() && fed.registry.settings.discovery.is_empty() {
                     return Err(format!("{path}.clusters[{j}]: no cluster with id {c:?}"));
                 }
             }
@@ -150,18 +167,13 @@ impl Auth {
                 None => None,
             };
             let restricted = !t.clusters.is_empty() || selector.is_some();
-            let view = if restricted {
-                let ids = t.clusters.clone();
-                let keep = move |c: &Cluster| {
-                    (ids.is_empty() || ids.iter().any(|i| i == c.id.as_str())) && selector.as_ref().is_none_or(|s| s.matches(&c.labels))
-                };
-                Arc::new(fed.restricted(keep))
-            } else {
-                fed.clone()
-            };
-            tokens.push(Token { name: t.name.clone(), digest, scopes, restricted, fed: view });
+            let ids = t.clusters.clone();
+            let keep = Arc::new(move |c: &Cluster| {
+                (ids.is_empty() || ids.iter().any(|i| i == c.id.as_str())) && selector.as_ref().is_none_or(|s| s.matches(&c.labels))
+            });
+            tokens.push(Token { name: t.name.clone(), digest, scopes, restricted, keep });
         }
-        Ok(Auth { tokens, fed: fed.clone() })
+        Ok(Auth { tokens, live: live.clone() })
     }
 
     /// Whether any token is configured (otherwise the API is open).
@@ -246,7 +258,7 @@ pub async fn middleware(State(auth): State<Arc<Auth>>, req: Request, next: Next)
     let scope = needed_scope(req.uri().path());
     if !auth.enabled() {
         let mut req = req;
-        req.extensions_mut().insert(View(auth.fed.clone()));
+        req.extensions_mut().insert(View(auth.view(None)));
         return next.run(req).await;
     }
     let token = bearer(&req).and_then(|b| auth.find(b));
@@ -254,7 +266,7 @@ pub async fn middleware(State(auth): State<Arc<Auth>>, req: Request, next: Next)
         if scope == Scope::Webhook {
             // Alertmanager's own credential: the webhook handler checks the cluster's secret.
             let mut req = req;
-            req.extensions_mut().insert(View(auth.fed.clone()));
+            req.extensions_mut().insert(View(auth.view(None)));
             return next.run(req).await;
         }
         return if bearer(&req).is_some() {
@@ -282,9 +294,10 @@ pub async fn middleware(State(auth): State<Arc<Auth>>, req: Request, next: Next)
             ));
         }
     };
+    let view = auth.view(Some(token));
     if token.restricted {
         let named = named_clusters(parts.uri.path(), parts.uri.query().unwrap_or(""), &body);
-        let registry = &token.fed.registry;
+        let registry = &view.registry;
         let denied: Vec<&str> =
             named.iter().filter(|n| registry.get(n).is_none() && !registry.clusters().iter().any(|c| &c.name == *n)).map(String::as_str).collect();
         if !denied.is_empty() {
@@ -296,7 +309,7 @@ pub async fn middleware(State(auth): State<Arc<Auth>>, req: Request, next: Next)
     }
     // Handlers never see the serve token (the webhook's own secret travels in X-Fleetscope-Webhook-Secret then).
     parts.headers.remove(header::AUTHORIZATION);
-    parts.extensions.insert(View(token.fed.clone()));
+    parts.extensions.insert(View(view));
     next.run(Request::from_parts(parts, Body::from(body))).await.into_response()
 }
 

@@ -43,8 +43,8 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 use crate::api::{self, ApiRequest};
+use crate::discovery::Live;
 use crate::error::{ErrorCode, FleetError};
-use crate::federation::Federation;
 use crate::federation::health;
 use crate::registry::Registry;
 use crate::registry::settings::ConfigFile;
@@ -190,9 +190,9 @@ async fn readyz(State(ready): State<SharedReadiness>) -> Response {
 }
 
 /// Run the health check every `interval`; log when the count of answering clusters changes.
-async fn readiness_loop(fed: Arc<Federation>, ready: SharedReadiness, interval: Duration) {
+async fn readiness_loop(live: Arc<Live>, ready: SharedReadiness, interval: Duration) {
     loop {
-        let report = health::check(&fed).await;
+        let report = health::check(&live.current()).await;
         let n = report.clusters.len();
         // Answering: at least one registered backend of the cluster answered the health check.
         let ok = report.clusters.iter().filter(|c| c.checks.iter().any(|b| b.status == crate::federation::status::Status::Success)).count();
@@ -241,18 +241,20 @@ fn router(auth: Arc<Auth>, ready: SharedReadiness) -> Router {
 }
 
 /// Load settings: the registry, and the `serve` access policy with its secrets.
-fn load(path: &PathBuf) -> Result<(Arc<Federation>, Auth), String> {
+fn load(path: &PathBuf) -> Result<(Arc<Live>, Auth), String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     from_text(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-fn from_text(text: &str) -> Result<(Arc<Federation>, Auth), String> {
+/// The live federation (its discovery sources start here: call inside the runtime) and the access policy.
+fn from_text(text: &str) -> Result<(Arc<Live>, Auth), String> {
     let registry = Registry::from_yaml(text).map_err(|e| e.to_string())?;
     let file: ConfigFile = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
     let secure: HashMap<String, String> = file.secure_json_data;
-    let fed = Arc::new(Federation::new(registry));
-    let auth = Auth::from_settings(&fed.registry.settings.serve, &secure, &fed).map_err(|e| format!("invalid serve settings: {e}"))?;
-    Ok((fed, auth))
+    let serve = registry.settings.serve.clone();
+    let live = Arc::new(Live::new(registry));
+    let auth = Auth::from_settings(&serve, &secure, &live).map_err(|e| format!("invalid serve settings: {e}"))?;
+    Ok((live, auth))
 }
 
 /// Validate a `serve` settings file as `serve` would load it; the names of its
@@ -263,7 +265,7 @@ pub fn validate_settings(text: &str) -> Result<Vec<String>, String> {
 
 /// Run `serve` until SIGTERM/SIGINT; returns the exit code.
 pub async fn run(args: ServeArgs) -> Result<i32, String> {
-    let (fed, auth) = load(&args.config)?;
+    let (live, auth) = load(&args.config)?;
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(c), Some(k)) => Some(Arc::new(ReloadingTls::load(c.clone(), k.clone())?)),
         _ => None,
@@ -289,7 +291,7 @@ pub async fn run(args: ServeArgs) -> Result<i32, String> {
         );
     }
     let ready = SharedReadiness::default();
-    let monitor = tokio::spawn(readiness_loop(fed.clone(), ready.clone(), Duration::from_secs(args.ready_interval.max(1))));
+    let monitor = tokio::spawn(readiness_loop(live.clone(), ready.clone(), Duration::from_secs(args.ready_interval.max(1))));
     let token_names: Vec<String> = auth.tokens().iter().map(|t| t.name.clone()).collect();
     let app = router(Arc::new(auth), ready.clone());
     let listener = TcpListener::bind(args.listen).await.map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -299,7 +301,7 @@ pub async fn run(args: ServeArgs) -> Result<i32, String> {
     log_event(
         "info",
         "listening",
-        serde_json::json!({ "address": addr.to_string(), "tls": tls.is_some(), "auth_tokens": token_names, "clusters": fed.registry.clusters().len() }),
+        serde_json::json!({ "address": addr.to_string(), "tls": tls.is_some(), "auth_tokens": token_names, "clusters": live.current().registry.clusters().len() }),
     );
     let code = serve_connections(listener, app, tls, Duration::from_secs(args.shutdown_timeout), ready).await;
     monitor.abort();

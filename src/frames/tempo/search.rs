@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{Num, expect_object};
 use crate::frames::{DataLink, Field, FieldConfig, FieldValues, Frame, FrameMeta};
-use crate::query::traces::normalize_trace_id;
+use crate::model::trace_id::normalize_trace_id;
 
 #[derive(Deserialize)]
 struct RawSearch {
@@ -112,8 +112,7 @@ pub fn parse_search(body: &[u8]) -> Result<Vec<SearchHit>, String> {
         .collect()
 }
 
-/// Serde would also read a struct from a JSON array; Tempo only sends objects.
-
+/// Tempo's stand-in for a root that has not arrived yet (`<root span not yet received>`), or none at all.
 fn is_placeholder(root: &str) -> bool {
     root.is_empty() || root.starts_with('<')
 }

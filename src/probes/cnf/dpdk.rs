@@ -111,10 +111,10 @@ impl EthdevStats {
 fn reply<T: for<'de> Deserialize<'de>>(output: &str, key: &str) -> Result<Option<T>, String> {
     let mut found: Option<Result<Option<T>, String>> = None;
     for line in output.lines().map(str::trim).filter(|l| l.starts_with('{')) {
-        if let Ok(mut map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line) {
-            if let Some(v) = map.remove(key) {
-                found = Some(if v.is_null() { Ok(None) } else { serde_json::from_value(v).map(Some).map_err(|e| format!("{key} reply: {e}")) });
-            }
+        if let Ok(mut map) = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(line)
+            && let Some(v) = map.remove(key)
+        {
+            found = Some(if v.is_null() { Ok(None) } else { serde_json::from_value(v).map(Some).map_err(|e| format!("{key} reply: {e}")) });
         }
     }
     found.unwrap_or_else(|| {
@@ -135,6 +135,16 @@ pub const NO_SUCH_PORT: &str = "DPDK has no ethdev port";
 /// such port (starting with [`NO_SUCH_PORT`]).
 pub fn parse_stats(output: &str, port: u32) -> Result<EthdevStats, String> {
     reply::<EthdevStats>(output, "/ethdev/stats")?.ok_or_else(|| format!("{NO_SUCH_PORT} {port} (/ethdev/stats,{port} answered null)"))
+}
+
+/// One DPDK port of the probed pod: its counters, or why they are missing.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DpdkPort {
+    pub pod: String,
+    pub container: String,
+    pub port: u32,
+    pub stats: Option<EthdevStats>,
+    pub error: Option<String>,
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use kube::api::DynamicObject;
 use serde::Serialize;
 
-use crate::frames::prometheus::Series;
+use crate::model::series::Series;
 
 pub const GROUP: &str = "ptp.openshift.io";
 pub const VERSION: &str = "v1";
@@ -27,9 +27,9 @@ pub const METRICS_QUERY: &str =
 /// `openshift_ptp_clock_state` → its name.
 pub fn clock_state_name(v: Option<f64>) -> &'static str {
     match v {
-        Some(x) if x == 0.0 => "FREERUN",
-        Some(x) if x == 1.0 => "LOCKED",
-        Some(x) if x == 2.0 => "HOLDOVER",
+        Some(0.0) => "FREERUN",
+        Some(1.0) => "LOCKED",
+        Some(2.0) => "HOLDOVER",
         _ => "UNKNOWN",
     }
 }
@@ -37,11 +37,11 @@ pub fn clock_state_name(v: Option<f64>) -> &'static str {
 /// `openshift_ptp_interface_role` → its name.
 pub fn role_name(v: Option<f64>) -> &'static str {
     match v {
-        Some(x) if x == 0.0 => "PASSIVE",
-        Some(x) if x == 1.0 => "SLAVE",
-        Some(x) if x == 2.0 => "MASTER",
-        Some(x) if x == 3.0 => "FAULTY",
-        Some(x) if x == 5.0 => "LISTENING",
+        Some(0.0) => "PASSIVE",
+        Some(1.0) => "SLAVE",
+        Some(2.0) => "MASTER",
+        Some(3.0) => "FAULTY",
+        Some(5.0) => "LISTENING",
         _ => "UNKNOWN",
     }
 }

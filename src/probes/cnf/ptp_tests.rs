@@ -1,5 +1,5 @@
 use super::*;
-use crate::frames::prometheus::Series;
+use crate::model::series::Series;
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/fixtures/k8s-cnf/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -14,7 +14,7 @@ fn series_from_prom(text: &str) -> Vec<Series> {
             Some((n, rest)) => (n, rest.trim_end_matches('}')),
             None => (head, ""),
         };
-        let mut map = crate::frames::prometheus::Labels::new();
+        let mut map = crate::model::series::Labels::new();
         map.insert("__name__".into(), name.into());
         for kv in labels.split("\",").filter(|s| !s.is_empty()) {
             let (k, v) = kv.split_once('=').unwrap();

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use super::nvidia_smi::GpuInfo;
 use super::{NodeGpus, ProcessRow};
-use crate::frames::prometheus::Series;
+use crate::model::series::Series;
 
 /// Every DCGM metric the GPU views read, in one selector.
 pub const DCGM_QUERY: &str =

@@ -145,11 +145,11 @@ fn columns(first: &str, fields: &[&'static str], required: &[&'static str]) -> R
 }
 
 fn finish<T>(rows: Vec<T>, problems: Vec<String>, first_line: Option<&str>) -> Result<Parsed<T>, ParseError> {
-    if rows.is_empty() {
-        if let Some(first) = first_line {
-            let problem = problems.first().cloned().unwrap_or_default();
-            return Err(ParseError::Unreadable { first_line: first.chars().take(200).collect(), problem });
-        }
+    if rows.is_empty()
+        && let Some(first) = first_line
+    {
+        let problem = problems.first().cloned().unwrap_or_default();
+        return Err(ParseError::Unreadable { first_line: first.chars().take(200).collect(), problem });
     }
     Ok(Parsed { rows, problems })
 }

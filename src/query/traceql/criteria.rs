@@ -22,23 +22,8 @@ impl Criteria {
     }
 }
 
-/// Quote a string as a TraceQL string literal.
-pub fn quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\t' => out.push_str("\\t"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
+/// Quote a string as a TraceQL string literal (Go's quoting: Tempo reads literals with Go's rules).
+pub use crate::model::go_quote as quote;
 
 /// A millisecond count as a TraceQL duration literal (`1500ms`, `250us`).
 pub fn duration_literal(ms: f64) -> String {

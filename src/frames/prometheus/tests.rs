@@ -1,4 +1,5 @@
 use super::*;
+use crate::frames::FieldValues;
 
 fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(format!("{}/tests/fixtures/prometheus/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
