@@ -62,6 +62,7 @@ frontend-build: frontend-deps
 # The whole suite, against a freshly started real stack (stopped on exit).
 test: deps build
 	$(CARGO) fmt --all --check
+	$(CARGO) clippy --locked --target $(TARGET) --all-targets -- -D warnings
 	scripts/license-check.py
 	FLEETSCOPE_TARGET=$(TARGET) scripts/test-all.sh
 
