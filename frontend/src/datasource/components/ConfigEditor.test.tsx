@@ -335,6 +335,17 @@ describe('ConfigEditor cluster discovery', () => {
     expect(current().secureJsonData!['discoverySources.kubernetes.bearerToken']).toBe('');
   });
 
+  it('removing a source above another leaves the other one\'s editor showing it', async () => {
+    const { user, current } = setup(withSources);
+    await user.click(screen.getByRole('button', { name: 'Add file source' }));
+    await user.click(screen.getByRole('button', { name: 'Remove discovery source 1' }));
+    expect(current().jsonData.discovery).toEqual([{ type: 'file', name: 'file' }]);
+    expect(current().secureJsonFields['discoverySources.fleet.bearerToken']).toBe(false);
+    expect(screen.getByRole('textbox', { name: 'Discovery source 1 name' })).toHaveValue('file');
+    expect(screen.getByRole('textbox', { name: 'Discovery source 1 path' })).toHaveValue('');
+    expect(screen.queryByRole('textbox', { name: 'Discovery source 2 name' })).not.toBeInTheDocument();
+  });
+
   it('lists the live clusters of the saved datasource and notes unsaved discovery changes', async () => {
     const load = jest.fn(async () => ({
       clusters: [{ id: 'edge-17', name: 'Edge 17', labels: { env: 'prod' }, enabled: true, source: 'fleet', status: 'online', lastRefresh: '2026-12-07T10:00:00Z' }],

@@ -50,7 +50,8 @@ export function QueryEditor({ datasource, query, onChange, onRunQuery, data, ran
   const preview = useSelectorPreview(datasource, query.clusterSelector);
   const matching = useMemo(() => (preview.matched ? new Set(preview.matched.map((c) => c.id)) : undefined), [preview.matched]);
   const lastRun = useMemo(() => selectorResolution(data, query.refId), [data, query.refId]);
-  const outside = matching ? (query.clusters ?? []).filter((c) => !c.startsWith('$') && !matching.has(c)) : [];
+  // Judged on the current selector's answer only, not on the last one's while a new one is on its way.
+  const outside = matching && !preview.loading ? (query.clusters ?? []).filter((c) => !c.startsWith('$') && !matching.has(c)) : [];
 
   const patch = (p: Partial<FleetscopeQuery>) => onChange({ ...query, ...p });
   const patchAndRun = (p: Partial<FleetscopeQuery>) => {

@@ -145,6 +145,15 @@ function SourceEditor({ index, source, all, options, onOptionsChange, onChange, 
   const [nameDraft, setNameDraft] = useState(source.name);
   const [labelsDraft, setLabelsDraft] = useState(formatLabels(source.labels));
   const [refreshDraft, setRefreshDraft] = useState(source.refreshSeconds === undefined ? '' : String(source.refreshSeconds));
+  // Another source at this index (one above was removed) or another type: the drafts start again from it.
+  const identity = `${source.name}|${source.type}`;
+  const [seen, setSeen] = useState(identity);
+  if (seen !== identity) {
+    setSeen(identity);
+    setNameDraft(source.name);
+    setLabelsDraft(formatLabels(source.labels));
+    setRefreshDraft(source.refreshSeconds === undefined ? '' : String(source.refreshSeconds));
+  }
   const n = index + 1;
   const errors = discoverySourceErrors({ ...source, name: nameDraft }, all, index);
   const has = (field: keyof DiscoverySourceConfig) => sourceHasField(source.type, field);
