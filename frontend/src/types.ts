@@ -26,6 +26,12 @@ export interface FleetscopeQuery extends DataQuery {
   queryType?: QueryType;
   /** Cluster ids; empty = every enabled cluster. Entries may be template variables. */
   clusters?: string[];
+  /**
+   * Clusters chosen by their labels, Prometheus matcher syntax: `env="prod",region=~"eu-.*"`
+   * (`=`, `!=`, `=~`, `!~`; braces optional; also `cluster_id`, `cluster`, `source`, `status`).
+   * With `clusters` both apply. Template variables are interpolated (multi-value → `(a|b)`).
+   */
+  clusterSelector?: string;
 
   /** PromQL (metrics) or LogQL (logs). */
   expr?: string;
@@ -85,6 +91,7 @@ export interface FleetscopeQuery extends DataQuery {
 
 /** Every string field of the query that template variables may appear in. */
 export const STRING_FIELDS = [
+  'clusterSelector',
   'expr',
   'metric',
   'step',
@@ -205,7 +212,46 @@ export interface FleetscopeOptions extends DataSourceJsonData {
   derivedFields?: DerivedField[];
   tracesToLogs?: TracesToLogsSettings;
   tracesToMetrics?: TracesToMetricsSettings;
+  /** Cluster discovery sources, merged with `clusters` into the live set (docs/configuration.md "Cluster discovery"). */
+  discovery?: DiscoverySourceConfig[];
 }
+
+export type DiscoveryType = 'file' | 'registry' | 'kubernetes';
+
+/**
+ * docs/configuration.md — one `jsonData.discovery[]` source (src/registry/settings.rs
+ * `DiscoverySourceSettings`). Which fields apply depends on `type`; the backend
+ * rejects the others. Its secrets: `secureJsonData["discoverySources.<name>.<secret>"]`.
+ */
+export interface DiscoverySourceConfig {
+  type: DiscoveryType;
+  /** `[a-z0-9_-]`, at most 63, unique, not `static`: the clusters' `source` and the secret keys' middle part. */
+  name: string;
+  /** file: the YAML/JSON file of clusters. */
+  path?: string;
+  /** registry: the URL answering the cluster list. */
+  url?: string;
+  /** kubernetes: the management cluster's API server; empty = in-cluster. */
+  server?: string;
+  /** kubernetes: where the cluster Secrets are (default `argocd`). */
+  namespace?: string;
+  /** kubernetes: which Secrets (default `argocd.argoproj.io/secret-type=cluster`). */
+  labelSelector?: string;
+  /** file and registry: seconds between polls (file 10, registry 60). */
+  refreshSeconds?: number;
+  /** registry and kubernetes. */
+  tlsSkipVerify?: boolean;
+  /** Added to every cluster of the source (the cluster's own win). */
+  labels?: Record<string, string>;
+}
+
+/** The secrets a discovery source may have (src/discovery/mod.rs `SOURCE_SECRET_NAMES`). */
+export type DiscoverySecret = 'bearerToken' | 'tlsCACert' | 'tlsClientCert' | 'tlsClientKey';
+
+/** `secureJsonData` prefix of discovery sources' secrets (upper-case `S`: no cluster id collides). */
+export const DISCOVERY_SECRET_PREFIX = 'discoverySources.';
+
+export const discoverySecretKey = (source: string, secret: DiscoverySecret) => `${DISCOVERY_SECRET_PREFIX}${source}.${secret}`;
 
 /** Secret keys in secureJsonData: `<clusterId>.<suffix>`. */
 export type SecretSuffix =
@@ -228,11 +274,33 @@ export interface ClusterInfo {
   labels?: Record<string, string>;
   enabled?: boolean;
   backends?: string[];
+  /** `static` (`jsonData.clusters`) or the discovery source's name. */
+  source?: string;
+  /** `online` unless a registry source says otherwise; only online clusters are in "all". */
+  status?: string;
+  /** A discovered cluster: when its source last read it (RFC 3339). */
+  lastRefresh?: string | null;
+  endpoints?: Record<string, unknown>;
+}
+
+/** A discovery source's state in `GET api/v1/clusters` (src/discovery/mod.rs `SourceReport`). */
+export interface DiscoverySourceReport {
+  name: string;
+  type: DiscoveryType;
+  /** `pending` (not looked yet), `ok`, `error` (the last good list stays). */
+  status: string;
+  clusters: number;
+  lastRefresh?: string | null;
+  lastAttempt?: string | null;
+  error?: string | null;
+  /** Clusters found but skipped (id collisions, invalid settings). */
+  clusterErrors?: Array<{ id: string; error: string }>;
 }
 
 export interface ClustersResponse {
   clusters: ClusterInfo[];
   total: number;
+  sources?: DiscoverySourceReport[];
 }
 
 /** `GET api/v1/metrics/labels` and `.../label/{name}/values`: `data` is the union. */

@@ -1,12 +1,14 @@
-import { CoreApp, DataQueryRequest, FieldType, createDataFrame, dateTime } from '@grafana/data';
+import { CoreApp, DataQueryRequest, FieldType, SupplementaryQueryType, createDataFrame, dateTime } from '@grafana/data';
 import { lastValueFrom } from 'rxjs';
 
-import { fakeDataSource, fakeTemplateSrv } from '../test/fakes';
+import { CLUSTERS_RESPONSE, defaultResources, fakeDataSource, fakeTemplateSrv } from '../test/fakes';
 import { FleetscopeQuery, FleetscopeVariableQuery } from '../types';
 import { framesToAnnotations } from './annotations';
 import { interpolateClusters } from './interpolate';
+import { freshQuery } from './kinds';
 import { addLabelMatcher } from './modifyQuery';
-import { parseVariableQuery, splitArgs } from './variableQuery';
+import { VARIABLE_FUNCTION_EXAMPLES, parseVariableQuery, splitArgs } from './variableQuery';
+import { errorMessage } from './components/useClusters';
 
 describe('template variables', () => {
   const vars = {
@@ -63,6 +65,34 @@ describe('template variables', () => {
 
     const scoped = ds.applyTemplateVariables({ refId: 'D', queryType: 'alerts', matchers: 'team="$team"' }, { team: { text: 'q', value: 'quant' } });
     expect(scoped.matchers).toBe('team="quant"');
+  });
+
+  it('interpolates clusterSelector with PromQL-style regex formatting for multi-value variables', () => {
+    const { ds } = fakeDataSource();
+    const q = ds.applyTemplateVariables(
+      { refId: 'A', queryType: 'metrics', expr: 'up', clusters: ['$one'], clusterSelector: 'env=~"$pod",svc="$svc",region=~"$one"' },
+      {}
+    );
+    // Multi-value: an escaped alternation; single value: as typed; clusters stay their own list.
+    expect(q.clusterSelector).toBe('env=~"(api-0|api\\\\.1)",svc="gateway",region=~"east"');
+    expect(q.clusters).toEqual(['east']);
+    const quoted = ds.applyTemplateVariables({ refId: 'B', queryType: 'logs', expr: '{a="b"}', clusterSelector: 'team="$team"' }, {
+      team: { text: 'q', value: 'a"b' },
+    });
+    expect(quoted.clusterSelector).toBe('team="a\\"b"');
+    // Explore / query library get the same, with the datasource ref.
+    const [e] = ds.interpolateVariablesInQueries([{ refId: 'C', queryType: 'gpu', view: 'summary', clusterSelector: 'env=~"$cluster"' }], {});
+    expect(e).toMatchObject({ clusterSelector: 'env=~"(east|west)"', datasource: { uid: 'fleetscope-uid' } });
+    // No selector stays no selector.
+    expect(ds.applyTemplateVariables({ refId: 'D', queryType: 'metrics', expr: 'up' }, {}).clusterSelector).toBeUndefined();
+  });
+
+  it('keeps the selector on kind switches, logs volume and the history line', () => {
+    const { ds } = fakeDataSource();
+    const logs: FleetscopeQuery = { refId: 'A', queryType: 'logs', expr: '{app="api"}', clusterSelector: 'env="prod"' };
+    expect(ds.getSupplementaryQuery({ type: SupplementaryQueryType.LogsVolume }, logs)).toMatchObject({ clusterSelector: 'env="prod"' });
+    expect(freshQuery('metrics', logs)).toMatchObject({ queryType: 'metrics', clusterSelector: 'env="prod"' });
+    expect(ds.getQueryDisplayText({ ...logs, clusterSelector: '{env="prod"}' })).toMatch(/@ all clusters matching \{env="prod"\}$/);
   });
 });
 
@@ -154,9 +184,20 @@ describe('variable queries', () => {
     expect(splitArgs('a, {b="1,2"}, c')).toEqual(['a', '{b="1,2"}', 'c']);
   });
 
-  const run = async (query: string, clusters?: string[], asString = false) => {
-    fakeTemplateSrv({ cluster: { value: ['east'], multi: true } });
-    const { ds, getResource } = fakeDataSource();
+  it('parses clusters(selector): the whole argument text is the selector, commas and parentheses included', () => {
+    expect(parseVariableQuery('clusters(env="prod")')).toEqual({ kind: 'clusters', selector: 'env="prod"' });
+    expect(parseVariableQuery(' clusters( env="prod", region=~"(eu|us)-.*" ) ')).toEqual({
+      kind: 'clusters',
+      selector: 'env="prod", region=~"(eu|us)-.*"',
+    });
+    expect(parseVariableQuery('clusters({env=~"$env"})')).toEqual({ kind: 'clusters', selector: '{env=~"$env"}' });
+    expect(parseVariableQuery('clusters(  )')).toEqual({ kind: 'clusters' });
+    expect(VARIABLE_FUNCTION_EXAMPLES.some((e) => /^clusters\(.+\)$/.test(e))).toBe(true);
+  });
+
+  const run = async (query: string, clusters?: string[], asString = false, handler?: Parameters<typeof fakeDataSource>[0]) => {
+    fakeTemplateSrv({ cluster: { value: ['east'], multi: true }, env: { value: ['prod', 'stage'], multi: true } });
+    const { ds, getResource } = fakeDataSource(handler);
     const request = { targets: [asString ? query : { refId: 'V', query, clusters }], scopedVars: {} } as unknown as DataQueryRequest<FleetscopeVariableQuery>;
     const res = await lastValueFrom((ds.variables as unknown as { query: (r: typeof request) => ReturnType<typeof lastValueFrom> }).query(request) as never);
     const frame = (res as { data: Array<{ fields: Array<{ values: string[] }> }> }).data[0];
@@ -169,6 +210,26 @@ describe('variable queries', () => {
     expect(r.value).toEqual(['east', 'west']);
     // A provisioned dashboard may store the query as a bare string.
     expect((await run('clusters()', undefined, true)).value).toEqual(['east', 'west']);
+  });
+
+  it('clusters(selector) asks api/v1/clusters?selector= with the variables inside interpolated', async () => {
+    const r = await run('clusters(env=~"$env",region="us-west-2")', undefined, false, (path, params) =>
+      path === 'api/v1/clusters' && params?.selector
+        ? { clusters: CLUSTERS_RESPONSE.clusters.filter((c) => c.id === 'west'), total: 1 }
+        : defaultResources(path)
+    );
+    expect(r.getResource).toHaveBeenCalledWith('api/v1/clusters', { selector: 'env=~"(prod|stage)",region="us-west-2"' }, { showErrorAlert: false });
+    expect(r.value).toEqual(['west']);
+    expect(r.text).toEqual(['prod-west-1']);
+  });
+
+  it('clusters(selector) fails with the backend message when the selector is rejected', async () => {
+    const rejected = Object.assign(new Error('Bad Request'), {
+      status: 400,
+      data: { error: { code: 'INVALID_QUERY', message: 'selector: expected one of =, !=, =~, !~ after "env"' } },
+    });
+    await expect(run('clusters(env)', undefined, false, () => rejected)).rejects.toBe(rejected);
+    expect(errorMessage(rejected)).toBe('selector: expected one of =, !=, =~, !~ after "env"');
   });
 
   it('label_values(metric, label) asks the federated label values resource with the clusters', async () => {

@@ -58,7 +58,9 @@ export class FleetscopeDataSource
 
   constructor(instanceSettings: DataSourceInstanceSettings<FleetscopeOptions>) {
     super(instanceSettings);
-    this.resources = new ResourceClient((path, params) => this.getResource(path, params));
+    this.resources = new ResourceClient((path, params, options) =>
+      options ? this.getResource(path, params, options) : this.getResource(path, params)
+    );
     this.variables = new FleetscopeVariableSupport(this, getTemplateSrv);
     this.annotations = annotationSupport;
   }
@@ -149,6 +151,7 @@ export class FleetscopeDataSource
       queryType: 'logs',
       supportingQueryType: 'logsVolume',
       clusters: query.clusters,
+      ...(query.clusterSelector ? { clusterSelector: query.clusterSelector } : {}),
       expr: `sum by (${by}) (count_over_time(${expr} | drop __error__ [$__auto]))`,
       instant: false,
       range: true,
@@ -214,6 +217,8 @@ export class FleetscopeDataSource
       datasource: origQuery?.datasource ?? this.getRef(),
       queryType: 'logs',
       clusters: clusterId ? [clusterId] : origQuery?.clusters,
+      // The row's own cluster is enough; without one, the original query's selector still applies.
+      ...(!clusterId && origQuery?.clusterSelector ? { clusterSelector: origQuery.clusterSelector } : {}),
       expr: streamSelector(stream),
       limit: options?.limit ?? 50,
       direction: backward ? 'backward' : 'forward',
@@ -243,7 +248,9 @@ export class FleetscopeDataSource
 
   /** Query history and the query library: one readable line per kind, with its clusters. */
   getQueryDisplayText(query: FleetscopeQuery): string {
-    return `${kindOf(query).summary(query)} @ ${query.clusters?.length ? query.clusters.join(', ') : 'all clusters'}`;
+    const where = query.clusters?.length ? query.clusters.join(', ') : 'all clusters';
+    const selector = query.clusterSelector?.trim();
+    return `${kindOf(query).summary(query)} @ ${where}${selector ? ` matching {${selector.replace(/^\{|\}$/g, '')}}` : ''}`;
   }
 
   /** Explore's "filter for value" / "filter out value" on log and metric labels. */

@@ -96,7 +96,17 @@ export function interpolateClusters(
   return out;
 }
 
-const EXPRESSION_FIELDS = new Set<string>(['expr', 'query', 'matchers', 'tags']);
+/**
+ * Template variables in a `clusterSelector` (`env=~"$env"`), formatted as in
+ * PromQL matchers: a multi-value or "include All" variable becomes a regex
+ * alternation `(prod|staging)`, a single value is escaped for the quoted string.
+ */
+export function interpolateSelector(selector: string | undefined, templateSrv: TemplateSrv, scopedVars?: ScopedVars): string {
+  return selector ? templateSrv.replace(selector, scopedVars, formatQueryValue) : '';
+}
+
+/** Fields whose text is a matcher expression: multi-value variables become regex alternations there. */
+const EXPRESSION_FIELDS = new Set<string>(['expr', 'query', 'matchers', 'tags', 'clusterSelector']);
 
 /** Interpolate template variables in every field of a query. */
 export function interpolateQuery(

@@ -250,12 +250,12 @@ export const DEFAULT_QUERY: Partial<FleetscopeQuery> = { queryType: DEFAULT_KIND
 
 /**
  * A fresh query of `kind` in place of `from`: what every kind shares (refId,
- * datasource, clusters, hide, key) is kept, the rest starts from the kind's
+ * datasource, clusters, clusterSelector, hide, key) is kept, the rest starts from the kind's
  * defaults and `fields`. Switching kinds and opening a cheat-sheet example.
  */
 export function freshQuery(kind: QueryType, from: FleetscopeQuery, fields: Partial<FleetscopeQuery> = {}): FleetscopeQuery {
-  const { refId, datasource, clusters, hide, key } = from;
-  const shared = Object.fromEntries(Object.entries({ datasource, clusters, hide, key }).filter(([, v]) => v !== undefined));
+  const { refId, datasource, clusters, clusterSelector, hide, key } = from;
+  const shared = Object.fromEntries(Object.entries({ datasource, clusters, clusterSelector, hide, key }).filter(([, v]) => v !== undefined));
   return { refId, ...shared, queryType: kind, ...KINDS[kind].defaults, ...fields };
 }
 

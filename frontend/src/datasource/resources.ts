@@ -5,8 +5,13 @@ import {
   LabelsResponse,
 } from '../types';
 
+/** Request options passed through to Grafana's fetch (`showErrorAlert: false`: the caller shows the error itself). */
+export interface ResourceOptions {
+  showErrorAlert?: boolean;
+}
+
 /** The one function the client needs: Grafana's `DataSourceWithBackend.getResource`. */
-export type GetResource = <T>(path: string, params?: Record<string, string>) => Promise<T>;
+export type GetResource = <T>(path: string, params?: Record<string, string>, options?: ResourceOptions) => Promise<T>;
 
 /** Label names/values come from Prometheus (`metrics`) or Loki (`logs`). */
 export type LabelSource = 'metrics' | 'logs';
@@ -73,9 +78,23 @@ const uniqueSorted = (values: Iterable<string>) => Array.from(new Set(values)).s
 export class ResourceClient {
   constructor(private readonly getResource: GetResource) {}
 
-  async clusters(): Promise<ClusterInfo[]> {
-    const res = await this.getResource<ClustersResponse>(RESOURCE_PATHS.clusters);
-    return res?.clusters ?? [];
+  /** Registered clusters; with a `clusterSelector`, only those it matches. */
+  async clusters(selector?: string): Promise<ClusterInfo[]> {
+    return (await this.clusterList(selector)).clusters;
+  }
+
+  /**
+   * `GET api/v1/clusters[?selector=…]`: clusters, total and the discovery
+   * sources' states. A selector the backend rejects is a 400 whose message says
+   * why; it is not shown as a Grafana alert (the editors show it inline).
+   */
+  async clusterList(selector?: string): Promise<ClustersResponse> {
+    const s = selector?.trim();
+    const res = s
+      ? await this.getResource<ClustersResponse>(RESOURCE_PATHS.clusters, { selector: s }, { showErrorAlert: false })
+      : await this.getResource<ClustersResponse>(RESOURCE_PATHS.clusters);
+    const clusters = res?.clusters ?? [];
+    return { clusters, total: res?.total ?? clusters.length, sources: res?.sources ?? [] };
   }
 
   /** Label names across the given clusters (empty = all); `data` is the federated union. */

@@ -4,6 +4,7 @@ import { FleetscopeVariableQuery } from '../types';
  * Variable queries are one function call, like Grafana's Prometheus datasource:
  *
  *   clusters()                    registered clusters (value = id, text = name)
+ *   clusters(env="prod")          ... matching a cluster selector (`api/v1/clusters?selector=`)
  *   label_names()                 label names across clusters
  *   label_names(match)            ... of series matching a selector
  *   label_values(label)           values of a label across clusters
@@ -11,13 +12,14 @@ import { FleetscopeVariableQuery } from '../types';
  *   gpu_nodes()  gpu_nodes(c)     GPU node names (of cluster `c`)
  */
 export type VariableFunction =
-  | { kind: 'clusters' }
+  | { kind: 'clusters'; selector?: string }
   | { kind: 'label_names'; match?: string }
   | { kind: 'label_values'; label: string; match?: string }
   | { kind: 'gpu_nodes'; cluster?: string };
 
 export const VARIABLE_FUNCTION_EXAMPLES = [
   'clusters()',
+  'clusters(env="prod",region=~"eu-.*")',
   'label_names()',
   'label_values(job)',
   'label_values(up, instance)',
@@ -78,9 +80,11 @@ export function parseVariableQuery(text: string): VariableFunction {
     }
   };
   switch (name) {
-    case 'clusters':
-      arity(0, 0);
-      return { kind: 'clusters' };
+    case 'clusters': {
+      // The whole argument text is one selector: its matchers are comma-separated too.
+      const selector = rawArgs.trim();
+      return selector ? { kind: 'clusters', selector } : { kind: 'clusters' };
+    }
     case 'label_names':
       arity(0, 1);
       return { kind: 'label_names', match: args[0] || undefined };

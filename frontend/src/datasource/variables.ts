@@ -4,7 +4,7 @@ import { Observable, from } from 'rxjs';
 
 import { FleetscopeVariableQuery } from '../types';
 import type { FleetscopeDataSource } from './datasource';
-import { interpolateClusters } from './interpolate';
+import { interpolateClusters, interpolateSelector } from './interpolate';
 import { VariableFunction, normaliseVariableQuery, parseVariableQuery } from './variableQuery';
 import { VariableQueryEditor } from './components/VariableQueryEditor';
 
@@ -25,7 +25,9 @@ export async function runVariableFunction(
   const plain = (values: string[]) => values.map((v) => ({ text: v, value: v }));
   switch (fn.kind) {
     case 'clusters': {
-      const list = await ds.resources.clusters();
+      // `clusters(env=~"$env")`: variables inside the selector, multi-value ones as `(a|b)`.
+      const selector = interpolateSelector(fn.selector, templateSrv, request?.scopedVars);
+      const list = await ds.resources.clusters(selector || undefined);
       return list.filter((c) => c.enabled !== false).map((c) => ({ text: c.name || c.id, value: c.id }));
     }
     case 'label_names':

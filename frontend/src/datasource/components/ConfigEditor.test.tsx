@@ -2,6 +2,7 @@ import { render, screen } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 
+import { ClustersLoader } from './config/DiscoveredClusters';
 import { Settings } from './config/secrets';
 import { ConfigEditor } from './ConfigEditor';
 
@@ -44,13 +45,14 @@ async function fill(user: ReturnType<typeof userEvent.setup>, el: HTMLElement, t
   await user.paste(text);
 }
 
-function setup(initial: Settings = base) {
+function setup(initial: Settings = base, loadClusters: ClustersLoader = async () => ({ clusters: [], total: 0, sources: [] })) {
   let latest = initial;
   const onOptionsChange = jest.fn();
   function Host() {
     const [options, setOptions] = useState(initial);
     return (
       <ConfigEditor
+        loadClusters={loadClusters}
         options={options}
         onOptionsChange={(o) => {
           latest = o as Settings;
@@ -238,5 +240,123 @@ describe('ConfigEditor metrics settings', () => {
     ]);
     await user.click(screen.getByRole('button', { name: 'Remove exemplar link 1' }));
     expect(current().jsonData.exemplarTraceIdDestinations!.map((d) => d.name)).toEqual(['traceID']);
+  });
+});
+
+describe('ConfigEditor cluster discovery', () => {
+  const withSources: Settings = {
+    ...base,
+    jsonData: {
+      ...base.jsonData,
+      discovery: [{ type: 'kubernetes', name: 'fleet', server: 'https://mgmt.example:6443', namespace: 'argocd' }],
+    },
+    secureJsonFields: { ...base.secureJsonFields, 'discoverySources.fleet.bearerToken': true },
+  };
+
+  it('adds a registry source: fields in jsonData.discovery, token and CA under discoverySources.<name>.*', async () => {
+    const { user, current } = setup();
+    await user.click(screen.getByRole('button', { name: 'Add registry source' }));
+    expect(current().jsonData.discovery).toEqual([{ type: 'registry', name: 'registry' }]);
+    // A registry needs its URL: the backend rule, shown before saving.
+    expect(screen.getByText('Required for a registry source')).toBeInTheDocument();
+
+    const name = screen.getByRole('textbox', { name: 'Discovery source 1 name' });
+    await user.clear(name);
+    await user.type(name, 'central');
+    await user.tab();
+    await fill(user, screen.getByRole('textbox', { name: 'Discovery source 1 URL' }), 'registry.example/api');
+    expect(screen.getByText('"registry.example/api" is not an http(s) URL')).toBeInTheDocument();
+    await user.clear(screen.getByRole('textbox', { name: 'Discovery source 1 URL' }));
+    await fill(user, screen.getByRole('textbox', { name: 'Discovery source 1 URL' }), 'https://registry.example/api/v1/clusters');
+    await user.type(screen.getByRole('spinbutton', { name: 'Discovery source 1 refresh seconds' }), '30');
+    await user.click(screen.getByRole('switch', { name: 'Discovery source 1 skip TLS verify' }));
+    await fill(user, screen.getByRole('textbox', { name: 'Discovery source 1 labels' }), 'managed-by=registry, tier=edge');
+    await user.tab();
+    await fill(user, screen.getByLabelText('Discovery source 1 bearer token'), 'reg-token');
+    await fill(user, screen.getByLabelText('Discovery source 1 CA certificate'), 'CA-PEM');
+
+    expect(current().jsonData.discovery).toEqual([
+      {
+        type: 'registry',
+        name: 'central',
+        url: 'https://registry.example/api/v1/clusters',
+        refreshSeconds: 30,
+        tlsSkipVerify: true,
+        labels: { 'managed-by': 'registry', tier: 'edge' },
+      },
+    ]);
+    expect(current().secureJsonData).toMatchObject({
+      'discoverySources.central.bearerToken': 'reg-token',
+      'discoverySources.central.tlsCACert': 'CA-PEM',
+    });
+    expect(screen.queryByText(/not an http\(s\) URL|Required for/)).not.toBeInTheDocument();
+    expect(JSON.stringify(current().jsonData)).not.toMatch(/reg-token|CA-PEM/);
+    // The cluster secrets are untouched.
+    expect(current().secureJsonFields).toMatchObject({ 'east.bearerToken': true });
+  });
+
+  it('shows stored source secrets, drops fields and secrets a new type does not have, renames and removes with its secrets', async () => {
+    const { user, current } = setup(withSources);
+    expect(screen.getByRole('textbox', { name: 'Discovery source 1 bearer token' })).toHaveValue('configured');
+    expect(screen.getByRole('textbox', { name: 'Discovery source 1 namespace' })).toHaveValue('argocd');
+
+    // Renaming: the stored token cannot move, so it is deleted; a typed one follows the name.
+    await fill(user, screen.getByLabelText('Discovery source 1 client key'), 'KEY');
+    const name = screen.getByRole('textbox', { name: 'Discovery source 1 name' });
+    await user.clear(name);
+    await user.type(name, 'Fleet');
+    expect(screen.getByText(/Lower-case letters, digits, "-" and "_"/)).toBeInTheDocument();
+    await user.clear(name);
+    await user.type(name, 'mgmt');
+    await user.tab();
+    expect(current().jsonData.discovery![0].name).toBe('mgmt');
+    expect(current().secureJsonFields['discoverySources.fleet.bearerToken']).toBe(false);
+    expect(current().secureJsonData).toMatchObject({ 'discoverySources.fleet.tlsClientKey': '', 'discoverySources.mgmt.tlsClientKey': 'KEY' });
+
+    // To file: server, namespace and the credentials go (a file source has none).
+    await user.click(screen.getByRole('radio', { name: 'File' }));
+    expect(current().jsonData.discovery).toEqual([{ type: 'file', name: 'mgmt' }]);
+    expect(current().secureJsonData!['discoverySources.mgmt.tlsClientKey']).toBe('');
+    expect(screen.queryByLabelText('Discovery source 1 bearer token')).not.toBeInTheDocument();
+    expect(screen.getByText('Required for a file source')).toBeInTheDocument();
+    await fill(user, screen.getByRole('textbox', { name: 'Discovery source 1 path' }), '/etc/fleetscope/clusters.yaml');
+    expect(current().jsonData.discovery).toEqual([{ type: 'file', name: 'mgmt', path: '/etc/fleetscope/clusters.yaml' }]);
+
+    // A second source with a taken name is flagged; removing the first deletes its secrets.
+    await user.click(screen.getByRole('button', { name: 'Add Kubernetes source' }));
+    const name2 = screen.getByRole('textbox', { name: 'Discovery source 2 name' });
+    await user.clear(name2);
+    await user.type(name2, 'mgmt');
+    expect(screen.getByText('Another source is already named "mgmt"')).toBeInTheDocument();
+    await fill(user, screen.getByLabelText('Discovery source 2 bearer token'), 't2');
+    expect(current().secureJsonData!['discoverySources.kubernetes.bearerToken']).toBe('t2');
+    await user.click(screen.getByRole('button', { name: 'Remove discovery source 2' }));
+    expect(current().jsonData.discovery!.map((d) => d.name)).toEqual(['mgmt']);
+    expect(current().secureJsonData!['discoverySources.kubernetes.bearerToken']).toBe('');
+  });
+
+  it('removing a source above another leaves the other one\'s editor showing it', async () => {
+    const { user, current } = setup(withSources);
+    await user.click(screen.getByRole('button', { name: 'Add file source' }));
+    await user.click(screen.getByRole('button', { name: 'Remove discovery source 1' }));
+    expect(current().jsonData.discovery).toEqual([{ type: 'file', name: 'file' }]);
+    expect(current().secureJsonFields['discoverySources.fleet.bearerToken']).toBe(false);
+    expect(screen.getByRole('textbox', { name: 'Discovery source 1 name' })).toHaveValue('file');
+    expect(screen.getByRole('textbox', { name: 'Discovery source 1 path' })).toHaveValue('');
+    expect(screen.queryByRole('textbox', { name: 'Discovery source 2 name' })).not.toBeInTheDocument();
+  });
+
+  it('lists the live clusters of the saved datasource and notes unsaved discovery changes', async () => {
+    const load = jest.fn(async () => ({
+      clusters: [{ id: 'edge-17', name: 'Edge 17', labels: { env: 'prod' }, enabled: true, source: 'fleet', status: 'online', lastRefresh: '2026-12-07T10:00:00Z' }],
+      total: 1,
+      sources: [{ name: 'fleet', type: 'kubernetes' as const, status: 'ok', clusters: 1, lastRefresh: '2026-12-07T10:00:00Z', lastAttempt: '2026-12-07T10:00:00Z', clusterErrors: [] }],
+    }));
+    const { user } = setup(withSources, load);
+    expect(await screen.findByRole('table', { name: 'Clusters' })).toHaveTextContent('edge-17Edge 17fleetonlineenv=prod');
+    expect(load).toHaveBeenCalledWith('fs');
+    expect(screen.queryByText(/unsaved changes/)).not.toBeInTheDocument();
+    await user.click(screen.getByRole('button', { name: 'Add file source' }));
+    expect(screen.getByText(/unsaved changes: save to see their effect here/)).toBeInTheDocument();
   });
 });

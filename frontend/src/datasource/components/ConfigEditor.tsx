@@ -1,14 +1,20 @@
 import { DataSourcePluginOptionsEditorProps } from '@grafana/data';
+import { useState } from 'react';
 import { Button, Divider, Field, FieldSet, InlineField, InlineFieldRow, Input, Stack, Text } from '@grafana/ui';
 
 import { CacheSettings, ClusterConfig, DerivedField, FleetscopeOptions, QuerySettings } from '../../types';
 import { ClusterEditor } from './config/ClusterEditor';
+import { ClustersLoader, DiscoveredClusters } from './config/DiscoveredClusters';
+import { DiscoverySourcesEditor } from './config/DiscoverySourcesEditor';
 import { MetricsSettingsEditor } from './config/MetricsSettingsEditor';
 import { TraceLinksEditor } from './config/TraceLinksEditor';
 import { Settings, clusterSecretKeys, renameClusterSecrets, resetSecrets } from './config/secrets';
 import { regexError, urlError } from './config/validation';
 
-export type Props = DataSourcePluginOptionsEditorProps<FleetscopeOptions, Record<string, string>>;
+export type Props = DataSourcePluginOptionsEditorProps<FleetscopeOptions, Record<string, string>> & {
+  /** Tests: how "Discovered clusters" asks the saved datasource (default: Grafana's resource proxy). */
+  loadClusters?: ClustersLoader;
+};
 
 const W = 26;
 
@@ -74,8 +80,16 @@ function newClusterId(clusters: ClusterConfig[]): string {
   }
 }
 
-/** The datasource settings: the cluster registry, scrape interval and exemplar links, query limits, cache, derived fields, trace links. */
-export function ConfigEditor({ options, onOptionsChange }: Props) {
+/** What decides the cluster set: when it differs from the settings the editor opened with, the live list is of the saved ones. */
+const clusterSettings = (o: Settings) => JSON.stringify([o.jsonData?.clusters ?? [], o.jsonData?.discovery ?? []]);
+
+/**
+ * The datasource settings: the cluster registry and discovery sources (with the
+ * live cluster set, read-only), scrape interval and exemplar links, query
+ * limits, cache, derived fields, trace links.
+ */
+export function ConfigEditor({ options, onOptionsChange, loadClusters }: Props) {
+  const [opened] = useState(() => clusterSettings(options));
   const jsonData = options.jsonData ?? {};
   const clusters = jsonData.clusters ?? [];
   const derived = jsonData.derivedFields ?? [];
@@ -124,6 +138,9 @@ export function ConfigEditor({ options, onOptionsChange }: Props) {
           Add cluster
         </Button>
       </FieldSet>
+
+      <DiscoverySourcesEditor options={options} onOptionsChange={onOptionsChange} />
+      <DiscoveredClusters uid={options.uid || undefined} unsaved={clusterSettings(options) !== opened} load={loadClusters} />
 
       <Divider />
       <MetricsSettingsEditor jsonData={jsonData} ownUid={options.uid} onChange={(patch) => setJson(patch)} />

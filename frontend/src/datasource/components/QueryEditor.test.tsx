@@ -4,7 +4,7 @@ import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 
 import { FakeModel, completeAt, fakeMonacoState } from '../../test/fakeMonaco';
-import { fakeDataSource, fakeTemplateSrv } from '../../test/fakes';
+import { CLUSTERS_RESPONSE, defaultResources, fakeDataSource, fakeTemplateSrv } from '../../test/fakes';
 import { FleetscopeQuery } from '../../types';
 import { QueryEditor } from './QueryEditor';
 
@@ -193,6 +193,7 @@ describe('QueryEditor', () => {
           fields: [],
           meta: { notices: [{ severity: 'warning', text: 'prod-west-1: CLUSTER_UNREACHABLE: connection refused' }] },
         },
+        { refId: 'B', length: 0, fields: [], meta: { custom: { clusterSelector: { selector: 'env="dev"', matched: ['lab'] } } } },
       ],
       errors: [
         { refId: 'A', message: 'INVALID_PROMQL: unexpected end of input' },
@@ -205,6 +206,71 @@ describe('QueryEditor', () => {
     expect(screen.getByTestId('fleetscope-query-error')).toHaveTextContent('INVALID_PROMQL: unexpected end of input');
     expect(screen.queryByText('not mine')).not.toBeInTheDocument();
     expect(screen.getByTestId('fleetscope-query-warning')).toHaveTextContent('prod-west-1: CLUSTER_UNREACHABLE');
+    // Another query's selector resolution is not this one's.
+    expect(screen.queryByTestId('fleetscope-selector-last-run')).not.toBeInTheDocument();
+  });
+
+  it('says how the backend resolved the selector on the last run (meta.custom.clusterSelector)', async () => {
+    const data: PanelData = {
+      state: LoadingState.Done,
+      timeRange: getDefaultTimeRange(),
+      series: [{ refId: 'A', length: 0, fields: [], meta: { custom: { clusterSelector: { selector: 'env="prod"', matched: ['east', 'west'] } } } }],
+    };
+    setup({ expr: 'up', clusterSelector: 'env="prod"' }, data);
+    expect(screen.getByTestId('fleetscope-selector-last-run')).toHaveTextContent('Last run: env="prod" matched 2 clusters (east, west)');
+    // The live preview of the same selector (the fake answers every selector with the default cluster list).
+    expect(await screen.findByText('matches 3 of 3 clusters: east, west, lab (1 disabled or not online: not queried unless picked)')).toBeInTheDocument();
+  });
+
+  it('previews what the cluster selector matches, shows the backend rejection inline and narrows the picker', async () => {
+    const answers: Record<string, unknown> = {
+      'region=~"us-.*"': { clusters: CLUSTERS_RESPONSE.clusters.slice(0, 2), total: 2 },
+      'region="us-west-2"': { clusters: [CLUSTERS_RESPONSE.clusters[1]], total: 1 },
+      'cluster_id=~"east"': { clusters: [CLUSTERS_RESPONSE.clusters[0]], total: 1 },
+      env: Object.assign(new Error('Bad Request'), {
+        status: 400,
+        data: { error: { code: 'INVALID_QUERY', message: 'selector: expected one of =, !=, =~, !~ after "env"' } },
+      }),
+    };
+    const { user, current, getResource, onRunQuery } = setup({ expr: 'up', clusters: ['east'] }, undefined, (path, params) =>
+      path === 'api/v1/clusters' && params?.selector ? answers[params.selector] ?? { clusters: [], total: 0 } : defaultResources(path)
+    );
+    const field = screen.getByRole('textbox', { name: 'Cluster selector' });
+    await user.click(field);
+    await user.paste('region=~"us-.*"');
+    expect(current().clusterSelector).toBe('region=~"us-.*"');
+    expect(await screen.findByText('matches 2 of 3 clusters: east, west')).toBeInTheDocument();
+    expect(getResource).toHaveBeenCalledWith('api/v1/clusters', { selector: 'region=~"us-.*"' }, { showErrorAlert: false });
+    expect(screen.queryByTestId('fleetscope-selector-outside')).not.toBeInTheDocument();
+
+    // A selector the backend rejects: its message, inline, and no stale count.
+    await user.clear(field);
+    await user.paste('env');
+    expect(await screen.findByText('Cluster selector rejected: selector: expected one of =, !=, =~, !~ after "env"')).toBeInTheDocument();
+    expect(screen.queryByTestId('fleetscope-selector-preview')).not.toBeInTheDocument();
+
+    // A selector that leaves out a picked cluster: the picker offers only the matches and says why east is odd.
+    await user.clear(field);
+    await user.paste('region="us-west-2"');
+    expect(await screen.findByText('matches 1 of 3 clusters: west')).toBeInTheDocument();
+    expect(screen.queryByText(/Cluster selector rejected/)).not.toBeInTheDocument();
+    expect(screen.getByTestId('fleetscope-selector-outside')).toHaveTextContent('east: the selector does not match it');
+    await user.click(screen.getByRole('combobox', { name: 'Clusters' }));
+    expect(await screen.findByRole('option', { name: /prod-west-1 \(west\)/ })).toBeInTheDocument();
+    expect(screen.queryByRole('option', { name: /prod-east-1/ })).not.toBeInTheDocument();
+    expect(screen.queryByRole('option', { name: /gpu-lab/ })).not.toBeInTheDocument();
+    expect(screen.getByRole('option', { name: /^east/ })).toHaveTextContent('not matched by the cluster selector');
+    await user.keyboard('{Escape}');
+
+    // Dashboard variables in the selector are replaced before asking; leaving the field runs the query.
+    await user.clear(field);
+    await user.paste('cluster_id=~"$cluster"');
+    expect(await screen.findByText('matches 1 of 3 clusters: east')).toBeInTheDocument();
+    expect(getResource).toHaveBeenCalledWith('api/v1/clusters', { selector: 'cluster_id=~"east"' }, { showErrorAlert: false });
+    expect(current().clusterSelector).toBe('cluster_id=~"$cluster"');
+    onRunQuery.mockClear();
+    await user.tab();
+    expect(onRunQuery).toHaveBeenCalled();
   });
 
   it('says so when the cluster list cannot be loaded', async () => {

@@ -69,6 +69,13 @@ export function errorMessage(err: unknown): string {
   if (typeof err === 'string') {
     return err;
   }
-  const e = err as { data?: { message?: string; error?: string }; message?: string; statusText?: string; status?: number };
-  return e.data?.message || e.data?.error || e.message || e.statusText || (e.status ? `HTTP ${e.status}` : String(err));
+  const e = err as {
+    data?: { message?: string; error?: string | { code?: string; message?: string } };
+    message?: string;
+    statusText?: string;
+    status?: number;
+  };
+  // The resource API answers `{"error": {"code", "message"}}`; Grafana's own errors `{"message"}`.
+  const inner = typeof e.data?.error === 'object' ? e.data.error?.message : e.data?.error;
+  return e.data?.message || inner || e.message || e.statusText || (e.status ? `HTTP ${e.status}` : String(err));
 }

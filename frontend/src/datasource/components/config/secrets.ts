@@ -1,6 +1,6 @@
 import { DataSourceSettings } from '@grafana/data';
 
-import { FleetscopeOptions } from '../../../types';
+import { DISCOVERY_SECRET_PREFIX, FleetscopeOptions } from '../../../types';
 
 export type Settings = DataSourceSettings<FleetscopeOptions, Record<string, string>>;
 
@@ -26,22 +26,28 @@ export function resetSecrets(options: Settings, keys: string[]): Settings {
   return { ...options, secureJsonFields, secureJsonData };
 }
 
-/** Every stored or pending secret of one cluster. */
-export function clusterSecretKeys(options: Settings, clusterId: string): string[] {
-  const prefix = `${clusterId}.`;
+/** Every stored or pending secret whose key starts with `prefix`. */
+export function secretKeysWithPrefix(options: Settings, prefix: string): string[] {
   const keys = new Set([...Object.keys(options.secureJsonFields ?? {}), ...Object.keys(options.secureJsonData ?? {})]);
   return Array.from(keys).filter((k) => k.startsWith(prefix) && (options.secureJsonFields?.[k] || options.secureJsonData?.[k]));
 }
 
+/** Every stored or pending secret of one cluster. */
+export function clusterSecretKeys(options: Settings, clusterId: string): string[] {
+  return secretKeysWithPrefix(options, `${clusterId}.`);
+}
+
+/** Every stored or pending secret of one discovery source (`discoverySources.<name>.*`). */
+export function discoverySecretKeys(options: Settings, source: string): string[] {
+  return secretKeysWithPrefix(options, `${DISCOVERY_SECRET_PREFIX}${source}.`);
+}
+
 /**
- * Renaming a cluster: secrets cannot be read back, so a pending (typed, unsaved)
- * secret moves to the new id, a stored one is deleted and must be entered again.
+ * Secrets cannot be read back: moving them from one key prefix to another
+ * moves a pending (typed, unsaved) secret and deletes a stored one, which must
+ * be entered again.
  */
-export function renameClusterSecrets(options: Settings, from: string, to: string): Settings {
-  if (from === to) {
-    return options;
-  }
-  const keys = clusterSecretKeys(options, from);
+function moveSecrets(options: Settings, from: string, to: string, keys: string[]): Settings {
   let next = resetSecrets(options, keys);
   const moved: Record<string, string> = {};
   for (const key of keys) {
@@ -52,4 +58,20 @@ export function renameClusterSecrets(options: Settings, from: string, to: string
   }
   next = { ...next, secureJsonData: { ...next.secureJsonData, ...moved } };
   return next;
+}
+
+/** Renaming a cluster: its secrets follow as far as they can (see `moveSecrets`). */
+export function renameClusterSecrets(options: Settings, from: string, to: string): Settings {
+  if (from === to) {
+    return options;
+  }
+  return moveSecrets(options, `${from}.`, `${to}.`, clusterSecretKeys(options, from));
+}
+
+/** Renaming a discovery source: its `discoverySources.<name>.*` secrets follow as far as they can. */
+export function renameDiscoverySecrets(options: Settings, from: string, to: string): Settings {
+  if (from === to) {
+    return options;
+  }
+  return moveSecrets(options, `${DISCOVERY_SECRET_PREFIX}${from}.`, `${DISCOVERY_SECRET_PREFIX}${to}.`, discoverySecretKeys(options, from));
 }

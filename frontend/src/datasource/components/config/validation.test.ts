@@ -1,5 +1,6 @@
 import { exemplarLinkError } from './MetricsSettingsEditor';
-import { clusterIdError, durationMs, linkUrlError, timeIntervalError } from './validation';
+import { DiscoverySourceConfig } from '../../../types';
+import { clusterIdError, discoverySourceErrors, durationMs, linkUrlError, timeIntervalError } from './validation';
 
 describe('timeIntervalError (the backend rule of jsonData.timeInterval and clusters[].prometheus.timeInterval)', () => {
   it.each(['', '  ', '15s', '1m', '1m30s', '500ms', '30', '1d', '86400'])('accepts %p', (v) => {
@@ -35,5 +36,46 @@ describe('exemplar links', () => {
   });
   it('reads link templates as text', () => {
     expect(linkUrlError('ftp://x/${__value.raw}')).toBe('Use an http:// or https:// URL');
+  });
+});
+
+describe('discovery sources follow the backend rules (src/discovery/mod.rs validate_source)', () => {
+  const ok = (s: DiscoverySourceConfig, all: DiscoverySourceConfig[] = [s]) => discoverySourceErrors(s, all, all.indexOf(s));
+
+  it('accepts the documented examples', () => {
+    expect(ok({ type: 'file', name: 'gitops', path: '/etc/fleetscope/clusters.yaml', refreshSeconds: 30, labels: { 'managed-by': 'gitops' } })).toEqual({});
+    expect(ok({ type: 'registry', name: 'central', url: 'https://registry.example.internal/api/v1/clusters', refreshSeconds: 60 })).toEqual({});
+    expect(ok({ type: 'kubernetes', name: 'fleet', server: 'https://mgmt.example.internal:6443', namespace: 'argocd' })).toEqual({});
+    // Kubernetes without a server is the in-cluster service account.
+    expect(ok({ type: 'kubernetes', name: 'in_cluster-1' })).toEqual({});
+  });
+
+  it('names: [a-z0-9_-], 1 to 63 characters, not "static", unique', () => {
+    const rule = 'Lower-case letters, digits, "-" and "_", at most 63 characters; not "static"';
+    for (const name of ['', 'Fleet', 'a.b', 'static', 'x'.repeat(64), 'a b']) {
+      expect(ok({ type: 'file', name, path: '/x' }).name).toBe(rule);
+    }
+    expect(ok({ type: 'file', name: 'x'.repeat(63), path: '/x' }).name).toBeUndefined();
+    const a: DiscoverySourceConfig = { type: 'file', name: 'dup', path: '/a' };
+    const b: DiscoverySourceConfig = { type: 'registry', name: 'dup', url: 'https://r.example' };
+    expect(discoverySourceErrors(b, [a, b], 1).name).toBe('Another source is already named "dup"');
+  });
+
+  it('required and per-type fields, URLs and the refresh range', () => {
+    expect(ok({ type: 'file', name: 'f' }).path).toBe('Required for a file source');
+    expect(ok({ type: 'file', name: 'f', path: '  ' }).path).toBe('Required for a file source');
+    expect(ok({ type: 'registry', name: 'r' }).url).toBe('Required for a registry source');
+    expect(ok({ type: 'registry', name: 'r', url: 'ftp://r.example' }).url).toBe('"ftp://r.example" is not an http(s) URL');
+    expect(ok({ type: 'kubernetes', name: 'k', server: 'mgmt:6443' }).server).toBe('"mgmt:6443" is not an http(s) URL');
+    expect(ok({ type: 'file', name: 'f', path: '/x', url: 'https://r.example', tlsSkipVerify: true })).toEqual({
+      url: 'Only registry sources have url',
+      tlsSkipVerify: 'Only registry and kubernetes sources have tlsSkipVerify',
+    });
+    expect(ok({ type: 'kubernetes', name: 'k', refreshSeconds: 10 }).refreshSeconds).toBe('Only file and registry sources have refreshSeconds');
+    // tlsSkipVerify: false is the default, not a field set on the wrong type.
+    expect(ok({ type: 'file', name: 'f', path: '/x', tlsSkipVerify: false })).toEqual({});
+    expect(ok({ type: 'file', name: 'f', path: '/x', refreshSeconds: 0 }).refreshSeconds).toBe('Between 0.01 and 86400 seconds');
+    expect(ok({ type: 'file', name: 'f', path: '/x', refreshSeconds: 86_401 }).refreshSeconds).toBe('Between 0.01 and 86400 seconds');
+    expect(ok({ type: 'file', name: 'f', path: '/x', refreshSeconds: 0.01 })).toEqual({});
   });
 });

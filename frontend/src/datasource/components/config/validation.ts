@@ -1,4 +1,4 @@
-import { ClusterConfig } from '../../../types';
+import { ClusterConfig, DiscoverySourceConfig, DiscoveryType } from '../../../types';
 
 /** The backend's rule (src/registry): no dots, as they separate the parts of secret keys. */
 export const CLUSTER_ID = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -93,4 +93,81 @@ export function formatLabels(labels: Record<string, string> | undefined): string
   return Object.entries(labels ?? {})
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
+}
+
+/** A discovery source's name (src/discovery/mod.rs `validate_source`): it is also the middle part of its secret keys. */
+export const SOURCE_NAME = /^[a-z0-9_-]{1,63}$/;
+
+/** Which source types have which fields; the backend rejects a field on another type, naming it. */
+const SOURCE_FIELDS: Record<string, DiscoveryType[]> = {
+  path: ['file'],
+  url: ['registry'],
+  server: ['kubernetes'],
+  namespace: ['kubernetes'],
+  labelSelector: ['kubernetes'],
+  refreshSeconds: ['file', 'registry'],
+  tlsSkipVerify: ['registry', 'kubernetes'],
+};
+
+export type SourceField = keyof typeof SOURCE_FIELDS | 'name' | 'type';
+
+/** Whether a source of `type` has `field` (the editor shows only those, and drops the others on a type change). */
+export function sourceHasField(type: DiscoveryType, field: keyof DiscoverySourceConfig): boolean {
+  const kinds = SOURCE_FIELDS[field];
+  return kinds === undefined || kinds.includes(type);
+}
+
+const isSet = (v: unknown) => (typeof v === 'string' ? v.trim() !== '' : v !== undefined && v !== null && v !== false);
+
+/** An http(s) URL with a host, as the backend's `url::Url` check wants. */
+function httpUrlError(text: string): string | undefined {
+  try {
+    const u = new URL(text.trim());
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname ? undefined : `"${text}" is not an http(s) URL`;
+  } catch {
+    return `"${text}" is not an http(s) URL`;
+  }
+}
+
+/**
+ * Why `jsonData.discovery[index]` would fail the backend's checks, per field
+ * (the same rules as `validate_source` plus the unique name of the registry);
+ * empty when it passes.
+ */
+export function discoverySourceErrors(source: DiscoverySourceConfig, all: DiscoverySourceConfig[], index: number): Partial<Record<SourceField, string>> {
+  const errors: Partial<Record<SourceField, string>> = {};
+  const name = source.name ?? '';
+  if (!SOURCE_NAME.test(name) || name === 'static') {
+    errors.name = 'Lower-case letters, digits, "-" and "_", at most 63 characters; not "static"';
+  } else if (all.some((s, i) => i !== index && s.name === name)) {
+    errors.name = `Another source is already named "${name}"`;
+  }
+  if (!['file', 'registry', 'kubernetes'].includes(source.type)) {
+    errors.type = 'Choose file, registry or kubernetes';
+    return errors;
+  }
+  for (const [field, kinds] of Object.entries(SOURCE_FIELDS)) {
+    if (isSet(source[field as keyof DiscoverySourceConfig]) && !kinds.includes(source.type)) {
+      errors[field as SourceField] = `Only ${kinds.join(' and ')} sources have ${field}`;
+    }
+  }
+  if (source.type === 'file' && !isSet(source.path)) {
+    errors.path = 'Required for a file source';
+  }
+  if (source.type === 'registry') {
+    errors.url = isSet(source.url) ? httpUrlError(source.url!) : 'Required for a registry source';
+  }
+  if (source.type === 'kubernetes' && isSet(source.server)) {
+    errors.server = httpUrlError(source.server!);
+  }
+  const r = source.refreshSeconds;
+  if (r !== undefined && !errors.refreshSeconds && !(Number.isFinite(r) && r >= 0.01 && r <= 86_400)) {
+    errors.refreshSeconds = 'Between 0.01 and 86400 seconds';
+  }
+  for (const k of Object.keys(errors) as SourceField[]) {
+    if (errors[k] === undefined) {
+      delete errors[k];
+    }
+  }
+  return errors;
 }
