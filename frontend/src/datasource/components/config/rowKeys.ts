@@ -1,13 +1,20 @@
-import { useRef } from 'react';
+import { useState } from 'react';
 
 export interface RowKeys {
   /** One React key per row, in row order. */
   keys: number[];
-  /** Call before the row at `index` is removed from the list. */
+  /** Call with the removal of the row at `index` (in the same event). */
   removed: (index: number) => void;
-  /** Call before a row is appended to the list. */
+  /** Call with the appending of a row (in the same event). */
   added: () => void;
 }
+
+interface State {
+  next: number;
+  keys: number[];
+}
+
+const fresh = (from: number, count: number): State => ({ next: from + count, keys: Array.from({ length: count }, (_, i) => from + i) });
 
 /**
  * Stable React keys for the rows of an editable list whose items have no
@@ -15,21 +22,18 @@ export interface RowKeys {
  * edited in the row). A row keeps its key, and so its editor and drafts, while
  * rows before it are removed; a removed row's editor goes with it. When the
  * list changes length other than through `removed`/`added` (the settings were
- * replaced), every row gets a fresh key.
+ * replaced), every row gets a fresh key: new editors, no stale drafts.
  */
 export function useRowKeys(count: number): RowKeys {
-  const nextKey = useRef(0);
-  const keys = useRef<number[]>([]);
-  if (keys.current.length !== count) {
-    keys.current = Array.from({ length: count }, () => nextKey.current++);
+  const [state, setState] = useState(() => fresh(0, count));
+  let current = state;
+  if (state.keys.length !== count) {
+    current = fresh(state.next, count);
+    setState(current);
   }
   return {
-    keys: keys.current,
-    removed: (index) => {
-      keys.current = keys.current.filter((_, i) => i !== index);
-    },
-    added: () => {
-      keys.current = [...keys.current, nextKey.current++];
-    },
+    keys: current.keys,
+    removed: (index) => setState((s) => ({ ...s, keys: s.keys.filter((_, i) => i !== index) })),
+    added: () => setState((s) => ({ next: s.next + 1, keys: [...s.keys, s.next] })),
   };
 }
