@@ -214,6 +214,25 @@ export interface FleetscopeOptions extends DataSourceJsonData {
   tracesToMetrics?: TracesToMetricsSettings;
   /** Cluster discovery sources, merged with `clusters` into the live set (docs/configuration.md "Cluster discovery"). */
   discovery?: DiscoverySourceConfig[];
+  /** ClickHouse long-term metric stores (docs/configuration.md). */
+  clickhouse?: ClickhouseStoreSettings[];
+}
+
+/**
+ * docs/configuration.md — one `jsonData.clickhouse[]` store (src/registry/settings.rs
+ * `ClickhouseStoreSettings`); the frontend reads only what the SQL editor completes.
+ */
+export interface ClickhouseStoreSettings {
+  id: string;
+  url?: string;
+  /** Default `otel`. */
+  database?: string;
+  /** Defaults `otel_metrics_gauge`, `otel_metrics_sum`, `otel_metrics_histogram`. */
+  gaugeTable?: string;
+  sumTable?: string;
+  histogramTable?: string;
+  /** Default `cluster_id`. */
+  clusterAttribute?: string;
 }
 
 export type DiscoveryType = 'file' | 'registry' | 'kubernetes';

@@ -7,13 +7,17 @@ const TTL_MS = 60_000;
 
 /**
  * `CompletionData` from the federated resource API, scoped to the editor's
- * clusters (already interpolated) and time range (`setScope`, after each
- * render of the editor). Answers are cached per request and cluster set for a
+ * clusters and cluster selector (both already interpolated) and time range
+ * (`setScope`, after each render of the editor). The selector is resolved to
+ * cluster ids (the resource API takes ids only): a selector matching no
+ * cluster asks nobody and completes nothing, one the backend rejects completes
+ * nothing. Answers are cached per request, cluster set and selector for a
  * minute, so typing does not refetch on every key.
  */
 export class ResourceCompletionData implements CompletionData {
   private readonly cache = new Map<string, { at: number; value: Promise<unknown> }>();
   private scopeClusters: string[] = [];
+  private scopeSelector = '';
   private scopeRange?: HintRange;
 
   constructor(
@@ -21,26 +25,29 @@ export class ResourceCompletionData implements CompletionData {
     private readonly now: () => number = Date.now
   ) {}
 
-  setScope(clusters: string[], range?: HintRange) {
+  setScope(clusters: string[], range?: HintRange, selector = '') {
     this.scopeClusters = clusters;
     this.scopeRange = range;
-  }
-
-  private clusters(): string[] {
-    return this.scopeClusters;
+    this.scopeSelector = selector.trim();
   }
 
   private range(): HintRange | undefined {
     return this.scopeRange;
   }
 
-  private cached<T>(key: string, load: () => Promise<T>): Promise<T> {
-    const k = `${this.clusters().join(',')}|${key}`;
+  /**
+   * `load`'s answer for the current scope: `load` gets the cluster ids to ask
+   * (`undefined` = all); with none to ask it is not called and the answer is empty.
+   */
+  private cached<T>(key: string, load: (clusters: string[] | undefined) => Promise<T[]>): Promise<T[]> {
+    const clusters = this.scopeClusters;
+    const selector = this.scopeSelector;
+    const k = `${clusters.join(',')}|${selector}|${key}`;
     const hit = this.cache.get(k);
     if (hit && this.now() - hit.at < TTL_MS) {
-      return hit.value as Promise<T>;
+      return hit.value as Promise<T[]>;
     }
-    const value = load();
+    const value = this.resources.hintScope(clusters, selector).then((ids) => (ids && ids.length === 0 ? [] : load(ids)));
     this.cache.set(k, { at: this.now(), value });
     // A failed load is not cached.
     value.catch(() => this.cache.delete(k));
@@ -48,20 +55,20 @@ export class ResourceCompletionData implements CompletionData {
   }
 
   metricNames(): Promise<string[]> {
-    return this.cached('metric-names', () => this.resources.labelValues('__name__', this.clusters(), undefined, 'metrics'));
+    return this.cached('metric-names', (ids) => this.resources.labelValues('__name__', ids, undefined, 'metrics'));
   }
 
   labelNames(source: LabelSource, metric?: string): Promise<string[]> {
-    return this.cached(`names|${source}|${metric ?? ''}`, () => this.resources.labelNames(this.clusters(), metric, source));
+    return this.cached(`names|${source}|${metric ?? ''}`, (ids) => this.resources.labelNames(ids, metric, source));
   }
 
   labelValues(source: LabelSource, label: string, metric?: string): Promise<string[]> {
-    return this.cached(`values|${source}|${label}|${metric ?? ''}`, () => this.resources.labelValues(label, this.clusters(), metric, source));
+    return this.cached(`values|${source}|${label}|${metric ?? ''}`, (ids) => this.resources.labelValues(label, ids, metric, source));
   }
 
   parsedLabels(selector: string, parser?: string): Promise<string[]> {
-    return this.cached(`parsed|${selector}|${parser ?? ''}`, async () => {
-      const sample = await this.resources.logSample(selector, this.clusters(), 50, this.range());
+    return this.cached(`parsed|${selector}|${parser ?? ''}`, async (ids) => {
+      const sample = await this.resources.logSample(selector, ids, 50, this.range());
       const fromLines = parsedLabelsOf(
         sample.map((s) => s.line),
         parser
@@ -71,10 +78,10 @@ export class ResourceCompletionData implements CompletionData {
   }
 
   traceAttributes(scope?: string): Promise<string[]> {
-    return this.cached(`trace-attrs|${scope ?? ''}`, () => this.resources.traceAttributes(this.clusters(), scope, this.range()));
+    return this.cached(`trace-attrs|${scope ?? ''}`, (ids) => this.resources.traceAttributes(ids, scope, this.range()));
   }
 
   traceValues(tag: string): Promise<Array<{ value: string; quoted: boolean }>> {
-    return this.cached(`trace-values|${tag}`, () => this.resources.traceTagValues(tag, this.clusters(), this.range()));
+    return this.cached(`trace-values|${tag}`, (ids) => this.resources.traceTagValues(tag, ids, this.range()));
   }
 }

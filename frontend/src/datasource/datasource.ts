@@ -22,10 +22,10 @@ import {
 import { DataSourceWithBackend, HealthCheckError, HealthStatus, getTemplateSrv } from '@grafana/runtime';
 import { Observable, lastValueFrom } from 'rxjs';
 
-import { FleetscopeOptions, FleetscopeQuery } from '../types';
+import { ClickhouseStoreSettings, FleetscopeOptions, FleetscopeQuery } from '../types';
 import { annotationSupport } from './annotations';
 import { MatchOp, addLabelMatcher, addLogqlLabelFilter, isLogsQuery, streamSelector } from './modifyQuery';
-import { interpolateClusters, interpolateQuery } from './interpolate';
+import { interpolateClusters, interpolateQuery, interpolateSelector } from './interpolate';
 import { DEFAULT_QUERY, kindOf, labelsOf } from './kinds';
 import { LOGS_VOLUME_REF_PREFIX, logsVolumeProvider } from './logsVolume';
 import { formatClusterHealth } from './health';
@@ -55,9 +55,12 @@ export class FleetscopeDataSource
   readonly resources: ResourceClient;
   /** Enabled cluster ids, once any editor or filter has listed them (for `cluster != x` filters). */
   knownClusters?: string[];
+  /** `jsonData.clickhouse`: the store tables the SQL editor completes. */
+  readonly clickhouseStores: ClickhouseStoreSettings[];
 
   constructor(instanceSettings: DataSourceInstanceSettings<FleetscopeOptions>) {
     super(instanceSettings);
+    this.clickhouseStores = instanceSettings.jsonData?.clickhouse ?? [];
     this.resources = new ResourceClient((path, params, options) =>
       options ? this.getResource(path, params, options) : this.getResource(path, params)
     );
@@ -88,35 +91,58 @@ export class FleetscopeDataSource
   /**
    * Label names for ad-hoc filters: Loki's when the dashboard's queries are
    * logs, the ClickHouse store's attributes when they are store metrics, else
-   * Prometheus'; plus `cluster`.
+   * Prometheus'; plus `cluster`. Asked of the clusters the queries ask (their
+   * clusters and cluster selectors); none when those match no cluster or a
+   * selector is invalid.
    */
   async getTagKeys(options?: DataSourceGetTagKeysOptions<FleetscopeQuery>): Promise<MetricFindValue[]> {
     const source = labelSourceOf(options?.queries);
-    const scope = this.scopeOf(options?.queries);
+    const scope = await this.hintScopeOf(options?.queries);
+    if (scope === null) {
+      return [];
+    }
     const names = source === 'store' ? await this.resources.storeAttributes(scope) : await this.resources.labelNames(scope, undefined, source);
     return ['cluster', ...names.filter((n) => n !== '__name__' && !CLUSTER_LABELS.includes(n))].map((text) => ({ text }));
   }
 
   async getTagValues(options: DataSourceGetTagValuesOptions<FleetscopeQuery>): Promise<MetricFindValue[]> {
+    const scope = await this.hintScopeOf(options.queries);
     if (options.key === 'cluster' || options.key === 'cluster_id') {
       const clusters = (await this.resources.clusters()).filter((c) => c.enabled !== false);
       this.knownClusters = clusters.map((c) => c.id);
-      return clusters.map((c) => ({ text: c.id }));
+      return clusters.filter((c) => scope === undefined || (scope !== null && scope.includes(c.id))).map((c) => ({ text: c.id }));
+    }
+    if (scope === null) {
+      return [];
     }
     const source = labelSourceOf(options.queries);
-    const scope = this.scopeOf(options.queries);
     const values =
       source === 'store' ? await this.resources.storeAttributeValues(options.key, scope) : await this.resources.labelValues(options.key, scope, undefined, source);
     return values.map((text) => ({ text }));
   }
 
-  /** The clusters the given queries ask (interpolated); empty = all. */
-  private scopeOf(queries?: FleetscopeQuery[]): string[] {
-    const lists = (queries ?? []).map((q) => interpolateClusters(q.clusters, getTemplateSrv()));
-    if (lists.length === 0 || lists.some((l) => l.length === 0)) {
-      return [];
+  /**
+   * The clusters the given queries ask, from their interpolated clusters and
+   * cluster selectors: `undefined` = all, `null` = none (nothing matched, or a
+   * selector the backend rejects: no hints rather than an error).
+   */
+  private async hintScopeOf(queries?: FleetscopeQuery[]): Promise<string[] | undefined | null> {
+    const templateSrv = getTemplateSrv();
+    let scopes: Array<string[] | undefined>;
+    try {
+      scopes = await Promise.all(
+        (queries ?? []).map((q) =>
+          this.resources.hintScope(interpolateClusters(q.clusters, templateSrv), interpolateSelector(q.clusterSelector, templateSrv))
+        )
+      );
+    } catch {
+      return null;
     }
-    return Array.from(new Set(lists.flat()));
+    if (scopes.length === 0 || scopes.some((s) => s === undefined)) {
+      return undefined;
+    }
+    const ids = Array.from(new Set(scopes.flatMap((s) => s ?? [])));
+    return ids.length ? ids : null;
   }
 
   // ---- logs volume (Explore's histogram) -------------------------------------

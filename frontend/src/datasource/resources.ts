@@ -74,9 +74,49 @@ function clusterParams(clusters: string[] | undefined, extra: Record<string, str
 
 const uniqueSorted = (values: Iterable<string>) => Array.from(new Set(values)).sort((a, b) => a.localeCompare(b));
 
+/** How long a cluster selector's matches are reused for hints (typing asks the same selector many times). */
+export const SELECTOR_TTL_MS = 30_000;
+
 /** Typed access to the backend's HTTP resource API (the same router `gpx_fleetscope serve` serves). */
 export class ResourceClient {
-  constructor(private readonly getResource: GetResource) {}
+  private readonly selectorCache = new Map<string, { at: number; ids: Promise<string[]> }>();
+
+  constructor(
+    private readonly getResource: GetResource,
+    private readonly now: () => number = Date.now
+  ) {}
+
+  /**
+   * Ids of the enabled clusters an (interpolated) cluster selector matches,
+   * cached per selector text for `SELECTOR_TTL_MS`. Rejects, uncached and
+   * without a Grafana alert, when the backend rejects the selector.
+   */
+  clusterIdsMatching(selector: string): Promise<string[]> {
+    const key = selector.trim();
+    const hit = this.selectorCache.get(key);
+    if (hit && this.now() - hit.at < SELECTOR_TTL_MS) {
+      return hit.ids;
+    }
+    const ids = this.clusters(key).then((list) => list.filter((c) => c.enabled !== false).map((c) => c.id));
+    this.selectorCache.set(key, { at: this.now(), ids });
+    ids.catch(() => this.selectorCache.delete(key));
+    return ids;
+  }
+
+  /**
+   * The clusters editor hints (completion, ad-hoc filters) should ask for a
+   * query's interpolated `clusters` and `clusterSelector`: `undefined` = every
+   * cluster (the resource API's default), `[]` = none (ask nobody). With both
+   * set, the clusters picked that the selector matches, as the backend runs it.
+   */
+  async hintScope(clusters: string[] | undefined, selector?: string): Promise<string[] | undefined> {
+    const picked = (clusters ?? []).filter(Boolean);
+    if (!selector?.trim()) {
+      return picked.length ? picked : undefined;
+    }
+    const matched = await this.clusterIdsMatching(selector);
+    return picked.length ? matched.filter((id) => picked.includes(id)) : matched;
+  }
 
   /** Registered clusters; with a `clusterSelector`, only those it matches. */
   async clusters(selector?: string): Promise<ClusterInfo[]> {

@@ -58,7 +58,7 @@ export const CLUSTERS_RESPONSE = {
 export type ResourceHandler = (path: string, params?: Record<string, string>) => unknown;
 
 /** A datasource whose resource calls are answered by `handler` (default: clusters + labels). */
-export function fakeDataSource(handler?: ResourceHandler) {
+export function fakeDataSource(handler?: ResourceHandler, jsonData: FleetscopeOptions = {}) {
   const settings = {
     id: 1,
     uid: 'fleetscope-uid',
@@ -67,7 +67,7 @@ export function fakeDataSource(handler?: ResourceHandler) {
     access: 'proxy',
     readOnly: false,
     meta: { id: 'fleetscope-federation-datasource', type: PluginType.datasource, name: 'Fleetscope', info: {} },
-    jsonData: {},
+    jsonData,
   } as unknown as DataSourceInstanceSettings<FleetscopeOptions>;
   const ds = new FleetscopeDataSource(settings);
   const getResource = jest.fn(async (path: string, params?: Record<string, string>) => {

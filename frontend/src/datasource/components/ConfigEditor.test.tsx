@@ -151,6 +151,43 @@ describe('ConfigEditor', () => {
     expect(current().secureJsonFields['east.bearerToken']).toBe(false);
   });
 
+  it('removing the first of two clusters leaves the other one\'s editor, id draft included, with it', async () => {
+    const two: Settings = {
+      ...base,
+      jsonData: { clusters: [base.jsonData.clusters![0], { id: 'west', name: 'prod-west-1', enabled: true, prometheus: { url: 'http://prometheus.west:9090' } }] },
+    };
+    const { user, current } = setup(two);
+    // Two clusters start collapsed: open both.
+    await user.click(screen.getByText('prod-east-1'));
+    await user.click(screen.getByText('prod-west-1'));
+    expect(screen.getAllByRole('textbox', { name: 'Cluster id' }).map((e) => (e as HTMLInputElement).value)).toEqual(['east', 'west']);
+    await user.click(screen.getByRole('button', { name: 'Remove cluster east' }));
+    expect(current().jsonData.clusters!.map((c) => c.id)).toEqual(['west']);
+    const id = screen.getByRole('textbox', { name: 'Cluster id' });
+    expect(id).toHaveValue('west');
+    await user.click(id);
+    await user.tab();
+    expect(current().jsonData.clusters!.map((c) => c.id)).toEqual(['west']);
+    expect(current().secureJsonFields['east.bearerToken']).toBe(false);
+  });
+
+  it('a cluster\'s unsaved id draft stays with it when a cluster above is removed', async () => {
+    const two: Settings = {
+      ...base,
+      jsonData: { clusters: [base.jsonData.clusters![0], { id: 'west', name: 'prod-west-1', enabled: true }] },
+    };
+    const { user, current } = setup(two);
+    await user.click(screen.getByText('prod-east-1'));
+    await user.click(screen.getByText('prod-west-1'));
+    // An invalid draft is not applied on blur: it lives only in the editor.
+    const westId = screen.getAllByRole('textbox', { name: 'Cluster id' })[1];
+    await user.clear(westId);
+    await user.type(westId, 'West!');
+    await user.click(screen.getByRole('button', { name: 'Remove cluster east' }));
+    expect(screen.getByRole('textbox', { name: 'Cluster id' })).toHaveValue('West!');
+    expect(current().jsonData.clusters!.map((c) => c.id)).toEqual(['west']);
+  });
+
   it('edits query limits, cache and derived fields', async () => {
     const { user, current } = setup();
     await user.type(screen.getByRole('spinbutton', { name: 'Timeout (s)' }), '45');
@@ -344,6 +381,18 @@ describe('ConfigEditor cluster discovery', () => {
     expect(screen.getByRole('textbox', { name: 'Discovery source 1 name' })).toHaveValue('file');
     expect(screen.getByRole('textbox', { name: 'Discovery source 1 path' })).toHaveValue('');
     expect(screen.queryByRole('textbox', { name: 'Discovery source 2 name' })).not.toBeInTheDocument();
+  });
+
+  it('a source\'s unsaved name draft stays with it when a source above is removed', async () => {
+    const { user, current } = setup(withSources);
+    await user.click(screen.getByRole('button', { name: 'Add file source' }));
+    const name2 = screen.getByRole('textbox', { name: 'Discovery source 2 name' });
+    await user.clear(name2);
+    // Taken by source 1: not applied on blur, a draft only.
+    await user.type(name2, 'fleet');
+    await user.click(screen.getByRole('button', { name: 'Remove discovery source 1' }));
+    expect(current().jsonData.discovery).toEqual([{ type: 'file', name: 'file' }]);
+    expect(screen.getByRole('textbox', { name: 'Discovery source 1 name' })).toHaveValue('fleet');
   });
 
   it('lists the live clusters of the saved datasource and notes unsaved discovery changes', async () => {

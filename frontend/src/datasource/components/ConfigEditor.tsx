@@ -6,6 +6,7 @@ import { CacheSettings, ClusterConfig, DerivedField, FleetscopeOptions, QuerySet
 import { ClusterEditor } from './config/ClusterEditor';
 import { ClustersLoader, DiscoveredClusters } from './config/DiscoveredClusters';
 import { DiscoverySourcesEditor } from './config/DiscoverySourcesEditor';
+import { useRowKeys } from './config/rowKeys';
 import { MetricsSettingsEditor } from './config/MetricsSettingsEditor';
 import { TraceLinksEditor } from './config/TraceLinksEditor';
 import { Settings, clusterSecretKeys, renameClusterSecrets, resetSecrets } from './config/secrets';
@@ -92,6 +93,7 @@ export function ConfigEditor({ options, onOptionsChange, loadClusters }: Props) 
   const [opened] = useState(() => clusterSettings(options));
   const jsonData = options.jsonData ?? {};
   const clusters = jsonData.clusters ?? [];
+  const rows = useRowKeys(clusters.length);
   const derived = jsonData.derivedFields ?? [];
   const setJson = (patch: Partial<FleetscopeOptions>, base: Settings = options) =>
     onOptionsChange({ ...base, jsonData: { ...base.jsonData, ...patch } });
@@ -102,10 +104,12 @@ export function ConfigEditor({ options, onOptionsChange, loadClusters }: Props) 
   };
   const removeCluster = (index: number) => {
     const base = resetSecrets(options, clusterSecretKeys(options, clusters[index].id));
+    rows.removed(index);
     setJson({ clusters: clusters.filter((_, i) => i !== index) }, base);
   };
   const addCluster = () => {
     const id = newClusterId(clusters);
+    rows.added();
     setJson({ clusters: [...clusters, { id, name: id, enabled: true, prometheus: { url: '', kind: 'prometheus' } }] });
   };
   const setDerived = (index: number, patch: Partial<DerivedField>) =>
@@ -121,8 +125,8 @@ export function ConfigEditor({ options, onOptionsChange, loadClusters }: Props) 
         <div style={{ marginTop: 8 }}>
           {clusters.map((c, i) => (
             <ClusterEditor
-              // The index keeps the editor (and its drafts) while the id is being edited.
-              key={i}
+              // A key of the row, not of the id (being edited) nor of the index (shifted by a removal).
+              key={rows.keys[i]}
               options={options}
               onOptionsChange={onOptionsChange}
               cluster={c}

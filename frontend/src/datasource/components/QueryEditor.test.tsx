@@ -107,6 +107,26 @@ describe('QueryEditor', () => {
     expect(hq?.documentation?.value).toMatch(/quantile/);
   });
 
+  it('completion follows the cluster selector: its matched clusters, or nobody when it matches none', async () => {
+    const handler = (path: string, params?: Record<string, string>) =>
+      path === 'api/v1/clusters' && params?.selector
+        ? { clusters: params.selector === 'region="us-west-2"' ? [CLUSTERS_RESPONSE.clusters[1]] : [], total: 3 }
+        : defaultResources(path);
+    const { user, getResource } = setup({ clusterSelector: 'region="us-west-2"' }, undefined, handler);
+    const field = screen.getByRole('textbox', { name: 'PromQL query' });
+    await user.click(field);
+    await user.keyboard('up{{');
+    const names = await completeAt('fleetscope-promql', modelOf(field));
+    expect(names.map((s) => s.label)).toEqual(expect.arrayContaining(['job', 'team']));
+    expect(getResource).toHaveBeenCalledWith('api/v1/metrics/labels', { 'match[]': 'up', cluster_ids: 'west' });
+    getResource.mockClear();
+    await user.clear(screen.getByRole('textbox', { name: 'Cluster selector' }));
+    await user.type(screen.getByRole('textbox', { name: 'Cluster selector' }), 'region="eu-west-1"');
+    await user.tab();
+    expect(await completeAt('fleetscope-promql', modelOf(field))).toEqual([]);
+    expect(getResource.mock.calls.filter((c) => c[0] !== 'api/v1/clusters')).toEqual([]);
+  });
+
   it('sets aggregation, legend, instant and step', async () => {
     const { user, current, onRunQuery } = setup({ expr: 'up' });
     await user.click(screen.getByRole('radio', { name: 'Sum' }));

@@ -2,8 +2,9 @@ import { fireEvent, render, screen, waitFor } from '@testing-library/react';
 import userEvent from '@testing-library/user-event';
 import { useState } from 'react';
 
-import { defaultResources, fakeDataSource, fakeTemplateSrv } from '../../test/fakes';
-import { FleetscopeQuery } from '../../types';
+import { FakeModel, completeAt, fakeMonacoState } from '../../test/fakeMonaco';
+import { CLUSTERS_RESPONSE, defaultResources, fakeDataSource, fakeTemplateSrv } from '../../test/fakes';
+import { FleetscopeOptions, FleetscopeQuery } from '../../types';
 import { KINDS } from '../kinds';
 import { formatMatchers, parseMatchers } from '../storeMatchers';
 import { QueryEditor } from './QueryEditor';
@@ -43,7 +44,11 @@ describe('ClickHouse store filters', () => {
   });
 });
 
-const storeResources = (path: string) => {
+const storeResources = (path: string, params?: Record<string, string>) => {
+  if (path === 'api/v1/clusters' && params?.selector) {
+    // env="prod" matches east and west; anything else matches nothing.
+    return { clusters: params.selector === 'env="prod"' ? CLUSTERS_RESPONSE.clusters.slice(0, 2) : [], total: 3 };
+  }
   switch (path) {
     case 'api/v1/cluster-metrics/metrics':
       return { data: [{ name: 'DCGM_FI_DEV_GPU_UTIL', type: 'gauge', help: '', unit: '' }, { name: 'DCGM_FI_DEV_FB_USED', type: 'gauge' }], clusters: [] };
@@ -57,9 +62,9 @@ const storeResources = (path: string) => {
 };
 
 /** The query editor in a host that keeps its query; `latest` is the query as last changed, `runs` what each run sent. */
-function mount(initial: FleetscopeQuery) {
+function mount(initial: FleetscopeQuery, jsonData: FleetscopeOptions = {}) {
   fakeTemplateSrv();
-  const { ds, getResource } = fakeDataSource(storeResources);
+  const { ds, getResource } = fakeDataSource(storeResources, jsonData);
   const state = { latest: initial, runs: [] as FleetscopeQuery[] };
   function Host() {
     const [query, setQuery] = useState(initial);
@@ -76,8 +81,8 @@ function mount(initial: FleetscopeQuery) {
     );
   }
   const user = userEvent.setup();
-  render(<Host />);
-  return { state, getResource, user };
+  const view = render(<Host />);
+  return { state, getResource, user, view };
 }
 
 describe('Metrics editor, ClickHouse source', () => {
@@ -168,5 +173,87 @@ describe('Metrics editor, ClickHouse source', () => {
     expect(state.latest.sql).toBeUndefined();
     expect(state.latest.metric).toBe('DCGM_FI_DEV_GPU_UTIL');
     expect(state.runs.map((q) => q.sql)).toEqual([sqlTemplate('DCGM_FI_DEV_GPU_UTIL'), "SELECT 'east' AS cluster, now() AS t, 1 AS value", undefined]);
+  });
+});
+
+describe('ClickHouse store editor, cluster selector', () => {
+  it('completes metric names from the clusters the selector matches, picked ones intersected', async () => {
+    const { getResource, user } = mount({ refId: 'A', queryType: 'metrics', source: 'clickhouse', clusterSelector: 'env="prod"', clusters: ['west', 'lab'] });
+    await user.click(screen.getByRole('combobox', { name: 'Store metric' }));
+    await user.keyboard('DCGM');
+    await screen.findByRole('option', { name: /DCGM_FI_DEV_GPU_UTIL/ });
+    const asked = getResource.mock.calls.filter((c) => c[0] === 'api/v1/cluster-metrics/metrics').map((c) => c[1]?.cluster_ids);
+    expect(asked.length).toBeGreaterThan(0);
+    expect(new Set(asked)).toEqual(new Set(['west']));
+  });
+
+  it('a selector matching no cluster asks the store nothing', async () => {
+    const { getResource, user } = mount({ refId: 'A', queryType: 'metrics', source: 'clickhouse', clusterSelector: 'region=~"eu-.*"' });
+    await user.click(screen.getByRole('combobox', { name: 'Store metric' }));
+    await user.keyboard('DCGM');
+    await waitFor(() => expect(getResource.mock.calls.some((c) => c[1]?.selector === 'region=~"eu-.*"')).toBe(true));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(screen.queryByRole('option', { name: /DCGM_FI_DEV_GPU_UTIL/ })).not.toBeInTheDocument();
+    expect(getResource.mock.calls.filter((c) => c[0] === 'api/v1/cluster-metrics/metrics')).toEqual([]);
+  });
+});
+
+describe('ClickHouse store editor, SQL completion', () => {
+  const modelOf = (el: HTMLElement) => fakeMonacoState.models.get(el.getAttribute('data-model-id')!)!;
+  const labels = (items: Array<{ label: string }>) => items.map((i) => i.label);
+  const stores: FleetscopeOptions = {
+    clickhouse: [{ id: 'lts', url: 'http://ch:8123', database: 'metrics', gaugeTable: 'gauges', clusterAttribute: 'k8s.cluster.name' }],
+  };
+
+  it('offers macros, the store tables, columns, metric names after MetricName = and the cluster attribute', async () => {
+    const { getResource } = mount({ refId: 'A', queryType: 'metrics', source: 'clickhouse', clusterSelector: 'env="prod"', sql: '' }, stores);
+    const model = modelOf(screen.getByRole('textbox', { name: 'Store SQL' }));
+
+    model.setValue('SELECT avg(Value) FROM ');
+    const tables = await completeAt('sql', model);
+    expect(labels(tables)).toEqual(['metrics.gauges', 'metrics.otel_metrics_sum', 'metrics.otel_metrics_histogram']);
+
+    model.setValue('SELECT avg(Value) FROM metrics.otel_metrics_histogram WHERE $__ti');
+    const macros = await completeAt('sql', model);
+    expect(labels(macros)).toContain('$__timeFilter(column)');
+    expect(labels(macros)).toContain('$__clusters');
+    expect(macros.every((m) => m.label.startsWith('$__'))).toBe(true);
+    expect(macros.find((m) => m.label === '$__timeFilter(column)')!.documentation!.value).toContain('fromUnixTimestamp64Milli({__from_ms:Int64})');
+
+    model.setValue('SELECT  FROM metrics.otel_metrics_histogram');
+    const columns = await completeAt('sql', model, 'SELECT '.length);
+    expect(labels(columns)).toEqual(expect.arrayContaining(['MetricName', 'Attributes', 'ResourceAttributes', 'TimeUnix', 'BucketCounts', 'ExplicitBounds']));
+    // A histogram has no Value column.
+    expect(labels(columns)).not.toContain('Value');
+
+    model.setValue("SELECT 1 FROM metrics.gauges WHERE MetricName = 'DCGM_FI_DEV_G");
+    const metrics = await completeAt('sql', model);
+    expect(labels(metrics)).toEqual(['DCGM_FI_DEV_GPU_UTIL']);
+    expect(getResource).toHaveBeenCalledWith('api/v1/cluster-metrics/metrics', expect.objectContaining({ prefix: 'DCGM_FI_DEV_G', cluster_ids: 'east,west' }));
+
+    model.setValue('SELECT ResourceAttributes[');
+    expect(labels(await completeAt('sql', model))).toEqual(['$__clusterAttribute', 'k8s.cluster.name']);
+
+    model.setValue("SELECT 1 -- FROM ");
+    expect(await completeAt('sql', model)).toEqual([]);
+  });
+
+  it('registers one provider for all SQL editors and disposes it with the last', async () => {
+    const before = fakeMonacoState.completion.get('sql')?.length ?? 0;
+    const a = mount({ refId: 'A', queryType: 'metrics', source: 'clickhouse', sql: 'SELECT 1' });
+    const b = mount({ refId: 'B', queryType: 'metrics', source: 'clickhouse', sql: 'SELECT 2' });
+    expect(fakeMonacoState.completion.get('sql')).toHaveLength(before + 1);
+    const [second] = screen.getAllByRole('textbox', { name: 'Store SQL' }).slice(1);
+    const model: FakeModel = modelOf(second);
+    model.setValue('SELECT $__clu');
+    // One provider: each macro once, not once per editor.
+    const items = labels(await completeAt('sql', model));
+    expect(items.filter((l) => l === '$__clusters')).toHaveLength(1);
+    expect(new Set(items).size).toBe(items.length);
+    a.view.unmount();
+    expect(fakeMonacoState.completion.get('sql')).toHaveLength(before + 1);
+    expect((await completeAt('sql', model)).length).toBeGreaterThan(0);
+    b.view.unmount();
+    expect(fakeMonacoState.completion.get('sql')).toHaveLength(before);
   });
 });

@@ -4,9 +4,11 @@ import { useCallback, useEffect, useId, useLayoutEffect, useMemo, useRef, useSta
 import { ClickhouseFunction, ClickhouseReduce } from '../../types';
 import { MatchOp } from '../modifyQuery';
 import { HintRange } from '../resources';
+import { SqlContext, sqlSchema } from '../language/sql';
+import { registerSqlCompletion } from '../language/sqlMonaco';
 import { Matcher, formatMatchers, parseMatchers } from '../storeMatchers';
 import { KindEditorProps, LABEL_WIDTH } from './editorProps';
-import { hintClusters } from './useClusters';
+import { hintClusters, hintSelector } from './useClusters';
 
 const FUNCTIONS: Array<{ label: string; value: ClickhouseFunction; description: string }> = [
   { label: 'Raw', value: 'raw', description: 'The latest sample of each step' },
@@ -60,14 +62,34 @@ export function sqlTemplate(metric: string | undefined): string {
 const SQL_HELP =
   'Read-only, capped by the store’s limits. Macros (bound as parameters): $__timeFilter(column), $__fromTime, $__toTime, $__interval_s, $__interval_ms, $__clusters (the cluster values of this store), $__clusterAttribute. Columns: cluster, t (or time/timestamp), value; the rest are labels.';
 
-/** The raw-SQL field: Monaco's SQL, Shift+Enter and blur run it. */
-function SqlField({ value, onChange, onRun }: { value: string; onChange: (sql: string) => void; onRun: (sql: string) => void }) {
-  const latest = useRef({ onChange, onRun });
+/**
+ * The raw-SQL field: Monaco's SQL, Shift+Enter and blur run it; completion of
+ * macros, tables, columns, metric names and the cluster attribute (`context`
+ * is read at each request).
+ */
+function SqlField({
+  value,
+  onChange,
+  onRun,
+  context,
+}: {
+  value: string;
+  onChange: (sql: string) => void;
+  onRun: (sql: string) => void;
+  context: () => SqlContext;
+}) {
+  const latest = useRef({ onChange, onRun, context });
   useLayoutEffect(() => {
-    latest.current = { onChange, onRun };
+    latest.current = { onChange, onRun, context };
   });
   const disposables = useRef<monacoTypes.IDisposable[]>([]);
-  useEffect(() => () => disposables.current.forEach((d) => d.dispose()), []);
+  useEffect(
+    () => () => {
+      disposables.current.forEach((d) => d.dispose());
+      disposables.current = [];
+    },
+    []
+  );
   const onEditorDidMount = useCallback((editor: monacoTypes.editor.IStandaloneCodeEditor, monaco: Monaco) => {
     disposables.current.push(
       editor.addAction({
@@ -75,7 +97,8 @@ function SqlField({ value, onChange, onRun }: { value: string; onChange: (sql: s
         label: 'Run query',
         keybindings: [monaco.KeyMod.Shift | monaco.KeyCode.Enter],
         run: () => latest.current.onRun(editor.getValue()),
-      })
+      }),
+      registerSqlCompletion(monaco, editor, () => latest.current.context())
     );
   }, []);
   return (
@@ -119,6 +142,20 @@ export function StoreMetricsEditor(props: KindEditorProps) {
   const { datasource, query, onChange, onChangeAndRun, range } = props;
   const resources = datasource.resources;
   const clusters = useMemo(() => hintClusters(query.clusters), [query.clusters]);
+  const selector = hintSelector(query.clusterSelector);
+  // The clusters to ask (a selector resolved to ids); none matched or an invalid selector: nothing to offer.
+  const scoped = useCallback(
+    async <T,>(ask: (ids: string[] | undefined) => Promise<T[]>): Promise<T[]> => {
+      let ids: string[] | undefined;
+      try {
+        ids = await resources.hintScope(clusters, selector);
+      } catch {
+        return [];
+      }
+      return ids && ids.length === 0 ? [] : ask(ids);
+    },
+    [resources, clusters, selector]
+  );
   const from = range?.from.valueOf();
   const to = range?.to.valueOf();
   const hint: HintRange | undefined = from !== undefined && to !== undefined ? { from, to } : undefined;
@@ -139,17 +176,25 @@ export function StoreMetricsEditor(props: KindEditorProps) {
 
   const metricOptions = useCallback(
     async (input: string) =>
-      (await resources.storeMetrics(clusters, input, hint)).map((m) => ({ value: m.name, description: [m.type, m.unit, m.help].filter(Boolean).join(' · ') || undefined })),
+      (await scoped((ids) => resources.storeMetrics(ids, input, hint))).map((m) => ({
+        value: m.name,
+        description: [m.type, m.unit, m.help].filter(Boolean).join(' · ') || undefined,
+      })),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [resources, clusters, from, to]
+    [resources, scoped, from, to]
   );
   const keyOptions = useCallback(
-    async (input: string) => toOptions(await resources.storeAttributes(clusters, metric, hint), input),
+    async (input: string) => toOptions(await scoped((ids) => resources.storeAttributes(ids, metric, hint)), input),
     // eslint-disable-next-line react-hooks/exhaustive-deps
-    [resources, clusters, metric, from, to]
+    [resources, scoped, metric, from, to]
   );
+  const schema = useMemo(() => sqlSchema(datasource.clickhouseStores), [datasource]);
+  const sqlContext = (): SqlContext => ({
+    ...schema,
+    metricNames: (prefix) => scoped((ids) => resources.storeMetrics(ids, prefix, hint)),
+  });
   const valueOptions = (key: string) => async (input: string) =>
-    key ? toOptions(await resources.storeAttributeValues(key, clusters, metric, hint), input) : [];
+    key ? toOptions(await scoped((ids) => resources.storeAttributeValues(key, ids, metric, hint)), input) : [];
   const setMatchers = (next: Matcher[], run = true) => {
     const t = formatMatchers(next);
     setRows(next);
@@ -176,7 +221,7 @@ export function StoreMetricsEditor(props: KindEditorProps) {
         {modeRow}
         <InlineFieldRow>
           <InlineField label="SQL" labelWidth={LABEL_WIDTH} grow tooltip={SQL_HELP}>
-            <SqlField value={query.sql ?? ''} onChange={(sql) => onChange({ sql })} onRun={(sql) => onChangeAndRun({ sql })} />
+            <SqlField value={query.sql ?? ''} onChange={(sql) => onChange({ sql })} onRun={(sql) => onChangeAndRun({ sql })} context={sqlContext} />
           </InlineField>
         </InlineFieldRow>
       </Stack>

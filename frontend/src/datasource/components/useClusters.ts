@@ -3,7 +3,7 @@ import { useEffect, useState } from 'react';
 
 import { ClusterInfo } from '../../types';
 import type { FleetscopeDataSource } from '../datasource';
-import { interpolateClusters } from '../interpolate';
+import { interpolateClusters, interpolateSelector } from '../interpolate';
 
 // One request per datasource instance, shared by every editor on the page.
 const cache = new WeakMap<FleetscopeDataSource, Promise<ClusterInfo[]>>();
@@ -47,6 +47,19 @@ export function hintClusters(clusters: string[] | undefined): string[] {
     return interpolateClusters(clusters, getTemplateSrv());
   } catch {
     return (clusters ?? []).filter((c) => !c.startsWith('$'));
+  }
+}
+
+/** A query's cluster selector with dashboard variables replaced, as hints resolve it ('' = none). */
+export function hintSelector(selector: string | undefined): string {
+  const text = selector?.trim() ?? '';
+  if (!text) {
+    return '';
+  }
+  try {
+    return interpolateSelector(text, getTemplateSrv()).trim();
+  } catch {
+    return text;
   }
 }
 

@@ -18,6 +18,7 @@ import {
 import { ChangeEvent, useState } from 'react';
 
 import { DiscoverySecret, DiscoverySourceConfig, DiscoveryType, FleetscopeOptions, discoverySecretKey } from '../../../types';
+import { useRowKeys } from './rowKeys';
 import { Settings, discoverySecretKeys, renameDiscoverySecrets, resetSecrets, secretBinding } from './secrets';
 import { discoverySourceErrors, formatLabels, parseLabels, sourceHasField } from './validation';
 
@@ -69,6 +70,7 @@ export function changeSourceType(source: DiscoverySourceConfig, type: DiscoveryT
 export function DiscoverySourcesEditor({ options, onOptionsChange }: { options: Settings; onOptionsChange: (o: Settings) => void }) {
   const styles = useStyles2(getStyles);
   const sources = options.jsonData?.discovery ?? [];
+  const rows = useRowKeys(sources.length);
   const setSources = (discovery: DiscoverySourceConfig[], base: Settings = options) =>
     onOptionsChange({ ...base, jsonData: { ...base.jsonData, discovery } as FleetscopeOptions });
 
@@ -81,12 +83,17 @@ export function DiscoverySourcesEditor({ options, onOptionsChange }: { options: 
     const base = HAS_SECRETS.includes(type) ? options : resetSecrets(options, discoverySecretKeys(options, source.name));
     update(index, changeSourceType(source, type), base);
   };
-  const remove = (index: number) =>
+  const remove = (index: number) => {
+    rows.removed(index);
     setSources(
       sources.filter((_, i) => i !== index),
       resetSecrets(options, discoverySecretKeys(options, sources[index].name))
     );
-  const add = (type: DiscoveryType) => setSources([...sources, { type, name: newSourceName(sources, type) }]);
+  };
+  const add = (type: DiscoveryType) => {
+    rows.added();
+    setSources([...sources, { type, name: newSourceName(sources, type) }]);
+  };
 
   return (
     <FieldSet label={`Cluster discovery sources (${sources.length})`}>
@@ -98,8 +105,8 @@ export function DiscoverySourcesEditor({ options, onOptionsChange }: { options: 
       <div className={styles.list}>
         {sources.map((s, i) => (
           <SourceEditor
-            // The index keeps the editor (and its drafts) while the name is being edited.
-            key={i}
+            // A key of the row, not of the name (being edited) nor of the index (shifted by a removal).
+            key={rows.keys[i]}
             index={i}
             source={s}
             all={sources}
@@ -145,13 +152,10 @@ function SourceEditor({ index, source, all, options, onOptionsChange, onChange, 
   const [nameDraft, setNameDraft] = useState(source.name);
   const [labelsDraft, setLabelsDraft] = useState(formatLabels(source.labels));
   const [refreshDraft, setRefreshDraft] = useState(source.refreshSeconds === undefined ? '' : String(source.refreshSeconds));
-  // Another source at this index (one above was removed) or another type: the drafts start again from it.
-  const identity = `${source.name}|${source.type}`;
-  const [seen, setSeen] = useState(identity);
-  if (seen !== identity) {
-    setSeen(identity);
-    setNameDraft(source.name);
-    setLabelsDraft(formatLabels(source.labels));
+  // Another type keeps or drops the refresh interval (changeSourceType): its draft starts again from the source.
+  const [seenType, setSeenType] = useState(source.type);
+  if (seenType !== source.type) {
+    setSeenType(source.type);
     setRefreshDraft(source.refreshSeconds === undefined ? '' : String(source.refreshSeconds));
   }
   const n = index + 1;
