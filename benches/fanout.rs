@@ -21,6 +21,12 @@
 //!   another while the panels are out. Reports their p50/p99 as a ratio to the
 //!   same query with no load (goal ≤ 1.5× at p99) and the worst panel's
 //!   latency over `timeoutSeconds` (goal ≤ 1.01);
+//! * discovery at scale (issue 18): 500 clusters from a `file` discovery source
+//!   (each its own upstream, 50 ms), `maxParallel` 512: all of them vs one
+//!   (goal ≤ 1.25), the time a cluster added to the file takes to answer
+//!   queries (the file is polled every 50 ms here; the default is 10 s), the
+//!   cost of republishing the fleet, and RSS of a child process holding the 500
+//!   clusters, idle, against the same child with one;
 //! * RSS: a child process (this binary again) that is nothing but a Federation
 //!   answers the 10k-series body (`target/bench-bodies/10k.json`, written by
 //!   `peer_convert gen`): idle RSS, peak RSS (VmHWM), peak − idle vs body size.
@@ -42,6 +48,7 @@ use fleetscope::registry::Registry;
 const DELAY: Duration = Duration::from_millis(50);
 const END_MS: i64 = 1_700_000_000_000;
 const CHILD_ENV: &str = "FLEETSCOPE_BENCH_RSS_CHILD";
+const FLEET_CHILD_ENV: &str = "FLEETSCOPE_BENCH_FLEET_CHILD";
 
 /// A fixed small matrix: 4 series × 60 points, like a typical panel per cluster.
 fn small_body() -> Bytes {
@@ -376,6 +383,138 @@ async fn isolation(servers: &tokio::runtime::Handle, rounds: usize) {
     );
 }
 
+/// `jsonData` of a datasource whose clusters all come from the file `path`.
+fn fleet_yaml(path: &std::path::Path) -> String {
+    format!(
+        "jsonData:\n  discovery: [{{type: file, name: fleet, path: \"{}\", refreshSeconds: 0.05}}]\n  query: {{timeoutSeconds: 30, maxParallel: 512, retryAttempts: 1}}\n  cache: {{enabled: false}}\n",
+        path.display()
+    )
+}
+
+/// The discovery file: clusters `c0..c<n>`, one upstream port each.
+fn fleet_file(path: &std::path::Path, ports: &[u16]) {
+    let list: String = ports
+        .iter()
+        .enumerate()
+        .map(|(i, p)| format!("- {{id: c{i}, name: c{i}, labels: {{env: prod}}, prometheus: {{url: \"http://127.0.0.1:{p}\"}}}}\n"))
+        .collect();
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, list).expect("write the discovery file");
+    std::fs::rename(&tmp, path).expect("swap the discovery file in"); // as a ConfigMap update does
+}
+
+async fn discovery_scale(servers: &tokio::runtime::Handle, iters: usize) {
+    const N: usize = 500;
+    let body = small_body();
+    let mut ports = Vec::new();
+    for _ in 0..=N {
+        ports.push(servers.spawn(upstream(body.clone(), DELAY)).await.unwrap().port);
+    }
+    let dir = std::env::temp_dir().join(format!("fleetscope-bench-fleet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let file = dir.join("clusters.yaml");
+    fleet_file(&file, &ports[..N]);
+    let t = Instant::now();
+    let live = fleetscope::discovery::Live::new(Registry::from_yaml(&fleet_yaml(&file)).expect("fleet registry"));
+    let fed = live.first_looks(Duration::from_secs(30)).await;
+    let first_look = ms(t.elapsed());
+    assert_eq!(fed.registry.clusters().len(), N, "every discovered cluster is registered");
+
+    // QueryData's two halves timed apart: the fan-out (requests, parsing, merging) and the
+    // Arrow encoding of every frame (one thread, as plugin::data does it).
+    let run = |expr: String, clusters: usize| {
+        let fed = live.current();
+        async move {
+            let t = Instant::now();
+            let frames = federation::execute(&fed, &request(&expr, clusters)).await.expect("execute");
+            let executed = ms(t.elapsed());
+            let _bytes: usize = frames.iter().map(|f| arrow::encode(f).expect("encode").len()).sum();
+            (ms(t.elapsed()), executed, frames.len())
+        }
+    };
+    for w in 0..3 {
+        run(format!("up + {w}"), N).await; // connections up, pools warm
+    }
+    let (mut one, mut all, mut all_exec) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..iters {
+        let (t1, _, n1) = run(format!("up * {i}"), 1).await;
+        let (tn, en, nn) = run(format!("up * {i}"), N).await;
+        assert_eq!((n1, nn), (4, 4 * N), "every cluster answered");
+        one.push(t1);
+        all.push(tn);
+        all_exec.push(en);
+    }
+    let (m1, mn, me) = (median(one), median(all.clone()), median(all_exec));
+
+    // A cluster appears in the file: how long until a query for it answers.
+    fleet_file(&file, &ports);
+    let t = Instant::now();
+    let mut rx = live.subscribe();
+    rx.wait_for(|f| f.registry.clusters().len() == N + 1).await.expect("republished");
+    let republished = ms(t.elapsed());
+    let new_id = format!("c{N}");
+    let env = QueryEnvelope {
+        ref_id: "A".into(),
+        time_range: TimeRange::new(END_MS - 3_600_000, END_MS).unwrap(),
+        interval_ms: 60_000,
+        max_data_points: 1000,
+    };
+    let req = query::parse("", format!(r#"{{"expr":"up","clusters":["{new_id}"]}}"#).as_bytes(), env).expect("query");
+    let frames = federation::execute(&live.current(), &req).await.expect("the new cluster answers");
+    let queryable = ms(t.elapsed());
+    assert_eq!(frames.iter().filter(|f| !f.fields.is_empty()).count(), 4, "{new_id} answered");
+    drop(live);
+
+    // Idle RSS: a child holding the 500 discovered clusters vs one holding one.
+    let mut rss = Vec::new();
+    for n in [1, N] {
+        let f = dir.join(format!("clusters-{n}.yaml"));
+        fleet_file(&f, &ports[..n]);
+        let out = tokio::process::Command::new(std::env::current_exe().unwrap())
+            .env(FLEET_CHILD_ENV, format!("{}:{n}", f.display()))
+            .output()
+            .await
+            .expect("run the fleet child");
+        let line = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        let kib: f64 = line.strip_prefix("rss_kib=").and_then(|v| v.parse().ok()).unwrap_or_else(|| {
+            panic!("fleet child: {line} {}", String::from_utf8_lossy(&out.stderr));
+        });
+        rss.push(kib / 1024.0);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "discovery, {N} clusters from a file: first look {first_look:.0} ms; fan-out median {mn:.1} ms ({me:.1} ms of it before the Arrow encoding of the {} frames) vs {m1:.1} ms for one = {:.3}× (goal ≤ 1.25); \
+         a cluster added to the file: republished after {republished:.0} ms, answering after {queryable:.0} ms (file polled every 50 ms); \
+         idle RSS {:.1} MiB with {N} clusters vs {:.1} MiB with 1 ({:.1} KiB per cluster)",
+        4 * N,
+        mn / m1,
+        rss[1],
+        rss[0],
+        (rss[1] - rss[0]) * 1024.0 / (N - 1) as f64
+    );
+    println!(
+        r#"RESULT {{"bench":"discovery","clusters":{N},"first_look_ms":{first_look:.1},"one_ms":{m1:.3},"all_ms":{mn:.3},"all_execute_ms":{me:.3},"ratio":{:.4},"p90_all_ms":{:.3},"republished_ms":{republished:.1},"queryable_ms":{queryable:.1},"idle_rss_mib":{:.2},"idle_rss_one_mib":{:.2}}}"#,
+        mn / m1,
+        pct(all, 0.9),
+        rss[1],
+        rss[0]
+    );
+}
+
+/// Child process: a datasource instance whose clusters come from the file, idle after its first look.
+fn fleet_child(spec: &str) {
+    let (path, n) = spec.rsplit_once(':').expect("path:count");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async {
+        let live = fleetscope::discovery::Live::new(Registry::from_yaml(&fleet_yaml(std::path::Path::new(path))).expect("fleet registry"));
+        let fed = live.first_looks(Duration::from_secs(30)).await;
+        assert_eq!(fed.registry.clusters().len().to_string(), n);
+        drop(fed);
+        tokio::time::sleep(Duration::from_millis(300)).await; // a few polls: the steady state
+        println!("rss_kib={}", status_kib("VmRSS:"));
+    });
+}
+
 fn status_kib(key: &str) -> u64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines().find(|l| l.starts_with(key)).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse().ok()).unwrap_or(0)
@@ -441,6 +580,9 @@ fn main() {
         let (port, cache) = spec.split_once(':').expect("port:cache");
         return rss_child(port.parse().unwrap(), cache == "true");
     }
+    if let Ok(spec) = std::env::var(FLEET_CHILD_ENV) {
+        return fleet_child(&spec);
+    }
     let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
     let want = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
     let iters: usize = std::env::var("FLEETSCOPE_BENCH_ITERS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
@@ -461,6 +603,9 @@ fn main() {
         }
         if want("rss") {
             rss(&handle).await;
+        }
+        if want("discovery") {
+            discovery_scale(&handle, iters).await;
         }
         if want("isolation") {
             let rounds = std::env::var("FLEETSCOPE_BENCH_ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);

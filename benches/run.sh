@@ -5,7 +5,7 @@
 #      once by examples/peer_convert.rs) converted bytes → Arrow IPC by us
 #      (examples/peer_convert.rs) and by Grafana's promlib converter
 #      (benches/peer-go, its own Go module: Grafana's promlib is AGPL, so only `make bench` fetches it), interleaved, BENCH_RUNS times each;
-#   2. fan-out / hung cluster / cache / single-flight / RSS / isolation (benches/fanout.rs),
+#   2. fan-out / hung cluster / cache / single-flight / RSS / isolation / discovery (benches/fanout.rs),
 #      BENCH_RUNS times;
 #   3. the criterion micro-bench (benches/prometheus_convert.rs) unless BENCH_CRITERION=0.
 #
@@ -118,6 +118,13 @@ if rows:
     print("Isolation (serve; 3 healthy + 1 hung cluster, 12 panels at once, defaults): single-healthy-cluster query under load"
           " p50 %.2fx, p99 %.2fx the unloaded one (goal p99 <= 1.5: %s); worst panel %.3f x timeoutSeconds (goal <= 1.01: %s)"
           % (med([r["p50_ratio"] for r in rows]), p99, "met" if p99 <= 1.5 else "MISSED", worst, "met" if worst <= 1.01 else "MISSED"))
+rows = [r for r in fan if r["bench"] == "discovery"]
+if rows:
+    ratio = med([r["ratio"] for r in rows])
+    print("Discovery (%d clusters from a file source, maxParallel 512): all vs one %.3fx (goal <= 1.25: %s); a new cluster"
+          " answers %.0f ms after the file changes (polled every 50 ms); idle RSS %.1f MiB (%.1f MiB with 1 cluster)"
+          % (rows[0]["clusters"], ratio, "met" if ratio <= 1.25 else "MISSED", med([r["queryable_ms"] for r in rows]),
+             med([r["idle_rss_mib"] for r in rows]), med([r["idle_rss_one_mib"] for r in rows])))
 for cache in (True, False):
     rows = [r for r in fan if r["bench"] == "rss10k" and r["cache"] == cache]
     if rows:

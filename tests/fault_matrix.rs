@@ -124,6 +124,18 @@ enum Fault {
     Redirect,
     /// Plain bytes on a port the cluster is told speaks https.
     TlsGarbage,
+    /// `Content-Encoding: gzip`, ~1 KiB on the wire that inflates to 4 × the cap.
+    GzipBomb,
+    /// `Content-Encoding: gzip` on bytes that are not gzip.
+    GzipGarbage,
+}
+
+/// `body` gzip-compressed, as an upstream that honours `Accept-Encoding: gzip` sends it.
+fn gzip(body: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    enc.write_all(body).unwrap();
+    enc.finish().unwrap()
 }
 
 struct FaultServer {
@@ -299,6 +311,20 @@ async fn serve_one(
             // Another host name (same loopback address, so a followed redirect is seen).
             let loc = format!("location: http://localhost:{}/api/v1/query\r\n", to.port());
             sock.write_all(respond("307 Temporary Redirect", "text/plain", &loc, "moved").as_bytes()).await?
+        }
+        Fault::GzipBomb => {
+            let body = gzip(format!(r#"{{"status":"success","pad":"{}"}}"#, "z".repeat(CAP * 4)).as_bytes());
+            assert!(body.len() < CAP / 64, "a bomb is small on the wire: {} bytes", body.len());
+            let head = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: {json}\r\ncontent-encoding: gzip\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            sock.write_all(head.as_bytes()).await?;
+            sock.write_all(&body).await?
+        }
+        Fault::GzipGarbage => {
+            let body = "this is not gzip, whatever the header says";
+            sock.write_all(respond("200 OK", json, "content-encoding: gzip\r\n", body).as_bytes()).await?
         }
         Fault::TlsGarbage => unreachable!(),
     }
@@ -566,7 +592,8 @@ fn expect(fault: Fault) -> Expect {
         TruncatedBody => ("UPSTREAM_ERROR", 1, "body"),
         InvalidJson => ("UPSTREAM_ERROR", 1, "invalid response"),
         WrongShape => ("UPSTREAM_ERROR", 1, "invalid response"),
-        OversizeDeclared | OversizeChunked => ("RESPONSE_TOO_LARGE", 1, "maxresponsebytes"),
+        OversizeDeclared | OversizeChunked | GzipBomb => ("RESPONSE_TOO_LARGE", 1, "maxresponsebytes"),
+        GzipGarbage => ("UPSTREAM_ERROR", 1, "body read failed"),
         Redirect => ("UPSTREAM_ERROR", 1, "redirect"),
         TlsGarbage => ("CLUSTER_UNREACHABLE", ATTEMPTS, "cannot connect"),
     };
@@ -834,9 +861,31 @@ macro_rules! faults {
     };
 }
 
+/// Compressed answers: only the HTTP backends ask for them (the Kubernetes
+/// client does not send `Accept-Encoding`).
+macro_rules! gzip_faults {
+    ($kind:ident, $modname:ident) => {
+        mod $modname {
+            use super::*;
+            #[test]
+            fn gzip_bomb_is_capped_inflated() {
+                run_case(Kind::$kind, Some(Fault::GzipBomb), None)
+            }
+            #[test]
+            fn gzip_garbage() {
+                run_case(Kind::$kind, Some(Fault::GzipGarbage), None)
+            }
+        }
+    };
+}
+
 faults!(Prometheus, prometheus);
 faults!(Loki, loki);
 faults!(Tempo, tempo);
 faults!(Alertmanager, alertmanager);
+gzip_faults!(Prometheus, prometheus_gzip);
+gzip_faults!(Loki, loki_gzip);
+gzip_faults!(Tempo, tempo_gzip);
+gzip_faults!(Alertmanager, alertmanager_gzip);
 faults!(Kubernetes, kubernetes);
 faults!(KubernetesPods, kubernetes_pods);

@@ -300,3 +300,103 @@ async fn health_check_probes_every_backend_of_a_cluster() {
     assert_eq!(logs.checks.iter().map(|b| b.backend.as_str()).collect::<Vec<_>>(), ["loki"]);
     assert_eq!(logs.version, None);
 }
+
+/// A TCP relay in front of `upstream` (`host:port`): what a cross-region link
+/// sees. Counts the bytes coming back and keeps what each connection sent.
+struct Relay {
+    url: String,
+    wire_bytes: Arc<std::sync::atomic::AtomicUsize>,
+    requests: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+async fn relay(upstream: String) -> Relay {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let wire_bytes = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (wire, reqs) = (wire_bytes.clone(), requests.clone());
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let server = tokio::net::TcpStream::connect(&upstream).await.unwrap();
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            let reqs = reqs.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                let slot = {
+                    let mut all = reqs.lock().unwrap();
+                    all.push(String::new());
+                    all.len() - 1
+                };
+                while let Ok(n) = cr.read(&mut buf).await {
+                    if n == 0 || sw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    reqs.lock().unwrap()[slot].push_str(&String::from_utf8_lossy(&buf[..n]));
+                }
+            });
+            let wire = wire.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 * 1024];
+                while let Ok(n) = sr.read(&mut buf).await {
+                    if n == 0 || cw.write_all(&buf[..n]).await.is_err() {
+                        break;
+                    }
+                    wire.fetch_add(n, Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    Relay { url, wire_bytes, requests }
+}
+
+/// Issue 21 item 4: the client asks for gzip and a real Prometheus compresses;
+/// the frames are the same values, the link carries a fraction of the JSON.
+#[tokio::test(flavor = "multi_thread")]
+async fn range_answers_travel_gzip_compressed() {
+    let env = stack_env();
+    let prom = env["PROM_EAST_URL"].trim_start_matches("http://").to_owned();
+    let r = relay(prom.clone()).await;
+    let yaml = format!("jsonData:\n  cache: {{enabled: false}}\n  clusters:\n    - {{id: east, name: east, prometheus: {{url: \"{}\"}}}}\n", r.url);
+    let s = Stack { fed: Arc::new(Federation::new(Registry::from_yaml(&yaml).unwrap())), env };
+    let end = s.end_ms();
+    let frames = run(&s, r#"{"expr":"fleetscope_probe_value"}"#, end - 6 * 3_600_000, end).await.unwrap();
+    let v = values(&frames);
+    assert_eq!(v.len(), 2, "{v:?}");
+    assert!(v.iter().all(|(_, points)| points.len() > 500), "six hours of points: {:?}", v.iter().map(|(_, p)| p.len()).collect::<Vec<_>>());
+    assert!(v[0].1.iter().all(|x| *x == 1.0) && v[1].1.iter().all(|x| *x == 10.0), "east's probe values survive the inflate");
+
+    // The same request, asking for no compression: what the link carried before.
+    let sent = r.requests.lock().unwrap().clone();
+    let request = sent.iter().find(|h| h.contains("/api/v1/query_range")).expect("the range request went through the relay");
+    let (head, rest) = request.split_once("\r\n\r\n").expect("a whole request");
+    let length: usize = head
+        .lines()
+        .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+        .expect("a form body with its length");
+    let form = &rest[..length];
+    assert!(head.to_ascii_lowercase().contains("accept-encoding: gzip"), "the client asks for gzip: {head}");
+    assert!(head.starts_with("POST /api/v1/query_range"), "{head}");
+    let identity = reqwest::Client::builder().no_gzip().build().unwrap();
+    let json = identity
+        .post(format!("http://{prom}/api/v1/query_range"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_owned())
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert!(json.starts_with(br#"{"status":"success""#), "{:?}", String::from_utf8_lossy(&json[..json.len().min(200)]));
+    let wire = r.wire_bytes.load(std::sync::atomic::Ordering::SeqCst);
+    eprintln!(
+        "wire bytes | prometheus query_range 6h × 2 series | json {} | wire {} (headers included) | ratio {:.3}",
+        json.len(),
+        wire,
+        wire as f64 / json.len() as f64
+    );
+    assert!(wire * 4 < json.len(), "gzip on the wire: {wire} bytes for {} bytes of JSON", json.len());
+}
