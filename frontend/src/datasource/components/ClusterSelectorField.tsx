@@ -1,13 +1,11 @@
 import { css } from '@emotion/css';
 import { GrafanaTheme2 } from '@grafana/data';
-import { getTemplateSrv } from '@grafana/runtime';
 import { InlineField, Input, Text, useStyles2 } from '@grafana/ui';
 import { useEffect, useId, useState } from 'react';
 
 import { ClusterInfo } from '../../types';
 import type { FleetscopeDataSource } from '../datasource';
-import { interpolateSelector } from '../interpolate';
-import { errorMessage, useClusters } from './useClusters';
+import { errorMessage, hintSelector, useClusters } from './useClusters';
 
 /** What the tooltip says; the grammar is the backend's (src/query/selector.rs). */
 export const SELECTOR_SYNTAX =
@@ -30,22 +28,9 @@ export interface SelectorPreview {
   error?: string;
 }
 
-/** The selector with dashboard variables replaced, as the query will send it. */
-function interpolated(selector: string | undefined): string {
-  const text = selector?.trim() ?? '';
-  if (!text) {
-    return '';
-  }
-  try {
-    return interpolateSelector(text, getTemplateSrv()).trim();
-  } catch {
-    return text;
-  }
-}
-
 /** Which clusters `selector` matches now, from `GET api/v1/clusters?selector=` (asked after a short pause in typing). */
 export function useSelectorPreview(ds: FleetscopeDataSource, selector: string | undefined): SelectorPreview {
-  const text = interpolated(selector);
+  const text = hintSelector(selector);
   // The last answer, for the selector it answered; the preview is loading until the current one's is in.
   const [answer, setAnswer] = useState<{ selector: string; matched?: ClusterInfo[]; error?: string }>();
   useEffect(() => {
