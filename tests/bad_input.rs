@@ -19,9 +19,7 @@ use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 use serde_json::Value;
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
-use stack_env::stack_env;
+use crate::support::stack_env::{self, stack_env};
 
 fn fed() -> Arc<Federation> {
     let env = stack_env();

@@ -4,11 +4,9 @@
 //! PTP daemon metrics come from the real Prometheus test stack
 //! (FLEETSCOPE_STACK_ENV, started by `make test`; backfilled openshift_ptp_*).
 
-#[path = "support/mod.rs"]
-mod harness;
+use crate::support as harness;
 
-#[path = "support/kube_api.rs"]
-mod kube_api;
+use crate::support::kube_api;
 
 use std::collections::HashMap;
 
@@ -29,9 +27,7 @@ fn fixture(dir: &str, name: &str) -> String {
 const PTP_NS_PATH: &str = "/apis/ptp.openshift.io/v1/namespaces/openshift-ptp";
 const SRIOV_PATH: &str = "/apis/sriovnetwork.openshift.io/v1/namespaces/openshift-sriov-network-operator/sriovnetworknodestates";
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
-use stack_env::stack_env;
+use crate::support::stack_env::{self, stack_env};
 
 fn fed(clusters: Value) -> Federation {
     let settings = json!({"clusters": clusters, "query": {"timeoutSeconds": 5, "retryAttempts": 1}});

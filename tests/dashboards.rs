@@ -11,8 +11,7 @@
 //! (tests/stack/README.md). The Go harness runs the same targets through the plugin
 //! binary as Grafana sends them (tests/conformance/dashboards_test.go).
 
-#[path = "support/mod.rs"]
-mod harness;
+use crate::support as harness;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -588,9 +587,7 @@ struct Stack {
     fed: Arc<Federation>,
 }
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
-use stack_env::stack_env;
+use crate::support::stack_env::{self, stack_env};
 
 fn stack() -> Stack {
     let env = stack_env();

@@ -19,12 +19,9 @@
 //! labelled with which cluster's upstream answered; waits are for events
 //! (`watch::Receiver::wait_for`), bounded so a broken source fails the test.
 
-#[path = "support/mod.rs"]
-mod harness;
-#[path = "support/kube_api.rs"]
-mod kube_api;
-#[path = "support/loki.rs"]
-mod loki;
+use crate::support as harness;
+use crate::support::kube_api;
+use crate::support::loki;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -307,8 +304,7 @@ async fn a_backend_via_kubernetes_goes_through_the_service_proxy_with_the_cluste
     }
 }
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
+use crate::support::stack_env;
 
 /// Labels and value of every series in `frames`, without the cluster labels.
 fn series(frames: &[fleetscope::frames::Frame]) -> Vec<String> {

@@ -46,8 +46,7 @@ use kube_api::{ExecMode, ExecReply};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-#[path = "support/kube_api.rs"]
-mod kube_api;
+use harness::kube_api;
 
 /// Attempts per read (`query.retryAttempts`) used by every case.
 const ATTEMPTS: usize = 3;
@@ -69,9 +68,7 @@ fn alone(case: impl std::future::Future<Output = ()>) {
     rt.block_on(case);
 }
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
-use stack_env::stack_env;
+use harness::stack_env::stack_env;
 
 fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").expect("/proc/self/fd").count()

@@ -4,8 +4,7 @@
 //! tests/fixtures/nvidia-smi; DCGM comes from the real
 //! Prometheus test stack (FLEETSCOPE_STACK_ENV, started by `make test`).
 
-#[path = "support/kube_api.rs"]
-mod kube_api;
+use crate::support::kube_api;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -240,9 +239,7 @@ async fn no_gpu_nodes_is_per_cluster() {
     assert_eq!(err.code, ErrorCode::KubernetesNotAvailable, "{err}");
 }
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
-use stack_env::stack_env;
+use crate::support::stack_env::{self, stack_env};
 
 /// `source: auto` against the real stack: DCGM where Prometheus has it, exec otherwise.
 #[tokio::test]

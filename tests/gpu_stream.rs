@@ -4,8 +4,7 @@
 //! nvidia-smi captures. Tokio's clock is paused: the 5 s period passes
 //! virtually (auto-advance when idle, `time::advance`), never in real time.
 
-#[path = "support/kube_api.rs"]
-mod support;
+use crate::support::kube_api;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -18,10 +17,10 @@ use grafana_plugin_sdk::pluginv2::stream_server::Stream;
 use grafana_plugin_sdk::pluginv2::{
     DataSourceInstanceSettings, PluginContext, RunStreamRequest, StreamPacket, SubscribeStreamRequest, subscribe_stream_response,
 };
+use kube_api::{ExecReply, KubeApi, driver_pod, gpu_node};
 use serde_json::{Value, json};
-use support::{ExecReply, KubeApi, driver_pod, gpu_node};
 
-const NS: &str = support::GPU_NAMESPACE;
+const NS: &str = kube_api::GPU_NAMESPACE;
 const H100: &str = "query_gpu_all_fields.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
 const RTX: &str = "query_gpu_all_fields.rtx-4080-super.drv595.load.nvidia_gpu_exporter.csv";
 const H100_APPS: &str = "query_compute_apps.h100-80gb-hbm3.drv590.load.nvidia_gpu_exporter.csv";
@@ -112,7 +111,7 @@ fn assert_gpu_rows(frame: &Value) {
 
 #[tokio::test(start_paused = true)]
 async fn subscribe_answers_not_found_and_no_source_errors() {
-    let (url, _api) = support::start().await;
+    let (url, _api) = kube_api::start().await;
     let (svc, ctx) = (StreamService(PluginState::default()), ctx(&url));
     assert_eq!(subscribe(&svc, &ctx, "gpu/east").await.unwrap(), subscribe_stream_response::Status::Ok as i32);
     // By display name too, like the gpu query's `clusters`.
@@ -131,7 +130,7 @@ async fn subscribe_answers_not_found_and_no_source_errors() {
 
 #[tokio::test(start_paused = true)]
 async fn pushes_gpu_rows_every_five_seconds_survives_a_failed_tick_and_stops_when_dropped() {
-    let (url, api) = support::start().await;
+    let (url, api) = kube_api::start().await;
     script(&api);
     let (svc, ctx) = (StreamService(PluginState::default()), ctx(&url));
     assert_eq!(subscribe(&svc, &ctx, "gpu/east").await.unwrap(), subscribe_stream_response::Status::Ok as i32);

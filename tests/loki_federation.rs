@@ -3,22 +3,20 @@
 //! clusters, one answering 500, one that never answers, one answering garbage
 //! JSON, and one cluster with no Loki at all.
 
-#[path = "support/mod.rs"]
-mod harness;
+use crate::support as harness;
 
-#[path = "support/loki.rs"]
-mod support;
+use crate::support::loki;
 
 use fleetscope::api::{self, ApiRequest};
 use fleetscope::error::ErrorCode;
 use fleetscope::federation::{self, Federation};
 use fleetscope::frames::{FieldValues, Frame};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
+use loki::fixture;
 use serde_json::Value;
-use support::fixture;
 
 async fn fed() -> std::sync::Arc<Federation> {
-    support::fed().await.0
+    loki::fed().await.0
 }
 
 async fn run(fed: &Federation, json: &str) -> Result<Vec<Frame>, fleetscope::error::FleetError> {
@@ -220,7 +218,7 @@ async fn api_instant_metric_query_and_errors() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn api_labels_are_the_union_with_per_cluster_status() {
-    let (fed, replay) = support::fed().await;
+    let (fed, replay) = loki::fed().await;
     let (status, v) = call(
         &fed,
         "GET",

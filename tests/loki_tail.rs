@@ -3,8 +3,7 @@
 //! merged packets, the dropped-entries notice, a reconnect after Loki drops the
 //! socket, and upstream sockets closing when Grafana drops the stream.
 
-#[path = "support/loki.rs"]
-mod support;
+use crate::support::loki;
 
 use std::collections::BTreeSet;
 use std::time::Duration;
@@ -50,8 +49,8 @@ fn field_names(frame: &Value) -> Vec<&str> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn subscribe_validates_the_query_and_answers_the_schema() {
-    let replay = support::replay().await;
-    let ctx = ctx(support::settings_json(&replay.url, support::FLEET));
+    let replay = loki::replay().await;
+    let ctx = ctx(loki::settings_json(&replay.url, loki::FLEET));
     let svc = service();
     let (status, data) =
         subscribe(&svc, &ctx, "logs/tail/abc123", json!({"expr": "{app=\"model-server\"} |= \"batch\"", "clusters": ["east"]})).await.unwrap();
@@ -93,7 +92,7 @@ fn lines(frame: &Value) -> Vec<(String, i64, String)> {
 /// The lines of the recorded session and of the marshal-test message, per cluster.
 fn expected() -> BTreeSet<(String, i64, String)> {
     let mut want = BTreeSet::new();
-    for frame in support::fixture("tail_session_model_server.jsonl").lines() {
+    for frame in loki::fixture("tail_session_model_server.jsonl").lines() {
         let v: Value = serde_json::from_str(frame).unwrap();
         for s in v["streams"].as_array().unwrap() {
             for e in s["values"].as_array().unwrap() {
@@ -109,14 +108,14 @@ fn expected() -> BTreeSet<(String, i64, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn run_stream_merges_reports_drops_reconnects_and_closes_sockets() {
-    let replay = support::replay().await;
+    let replay = loki::replay().await;
     let fleet = [
         ("east", "prod-east-1", Some("prod-east-1")),
         ("edge", "edge-1", Some("edge-1")),
         ("flaky", "flaky-1", Some("flaky")),
         ("nolog", "metrics-only", None),
     ];
-    let ctx = ctx(support::settings_json(&replay.url, &fleet));
+    let ctx = ctx(loki::settings_json(&replay.url, &fleet));
     let svc = service();
     let data = json!({"expr": "{app=~\".+\"}", "limit": 10, "start": START_MS});
     let req = RunStreamRequest { plugin_context: ctx.clone(), path: "logs/tail/all".into(), data: data.to_string().into() };

@@ -25,9 +25,7 @@ impl Stack {
     }
 }
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
-use stack_env::stack_env;
+use crate::support::stack_env::{self, stack_env};
 
 fn stack() -> Stack {
     let env = stack_env();

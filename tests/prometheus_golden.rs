@@ -17,7 +17,7 @@
 //!
 //! ```sh
 //! FLEETSCOPE_STACK_ENV=… python3 tests/stack/native_histograms.py -- \
-//!   env FLEETSCOPE_RECORD_PROMETHEUS=1 cargo test --release --test prometheus_golden
+//!   env FLEETSCOPE_RECORD_PROMETHEUS=1 cargo test --release --test integration prometheus_golden::
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -32,8 +32,7 @@ use fleetscope::query::{self, MetricsQuery, QueryEnvelope, QueryKind, TimeRange}
 use fleetscope::registry::Registry;
 use serde_json::{Value, json};
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
+use crate::support::stack_env;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Source {

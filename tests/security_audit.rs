@@ -30,9 +30,7 @@ use fleetscope::frames;
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
-use stack_env::stack_env;
+use crate::support::stack_env::{self, stack_env};
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(

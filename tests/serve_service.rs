@@ -25,9 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-#[path = "support/stack_env.rs"]
-mod stack_env;
-use stack_env::stack_env;
+use crate::support::stack_env::{self, stack_env};
 
 const READER: &str = "reader-token-0123456789abcdef";
 const EAST_ONLY: &str = "east-only-token-0123456789abcdef";

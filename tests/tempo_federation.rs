@@ -13,8 +13,7 @@
 //! found" (`{"trace":{}}`). The parts are cut from the recorded bodies
 //! (resources removed, nothing else changed).
 
-#[path = "support/mod.rs"]
-mod harness;
+use crate::support as harness;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

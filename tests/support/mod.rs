@@ -3,11 +3,20 @@
 //! (`query::parse` then `federation::execute`), and Grafana's frame invariants
 //! checked on every answer [`run`] returns.
 //!
-//! A suite mounts it with `#[path = "support/mod.rs"] mod harness;` (the other
-//! files in this folder are servers — Loki, Kubernetes — mounted by the suites
-//! that need them).
+//! The suites of `tests/integration.rs` reach it as `crate::support` (most
+//! say `use crate::support as harness;`); the binaries of their own
+//! (`fault_matrix`, `cache_and_breaker`) mount it with
+//! `#[path = "support/mod.rs"] mod harness;`. The submodules are the servers
+//! and the stack's address book the suites share.
 
 #![allow(dead_code)]
+
+/// The Kubernetes-API test server: lists, watch, service proxy, exec websocket.
+pub mod kube_api;
+/// The Loki-API replay server and its fixtures.
+pub mod loki;
+/// The running test stack's addresses (`FLEETSCOPE_STACK_ENV`).
+pub mod stack_env;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
