@@ -12,15 +12,17 @@ use fleetscope::frames::{FrameMeta, json, loki};
 use fleetscope::query::logs::Direction;
 use fleetscope::registry::Registry;
 
-const FIXTURES: &[&str] = &[
-    "query_range_streams_backward_limit.json",
-    "query_range_streams_forward.json",
-    "query_range_streams_gpu_agent_errors_edge.json",
-    "query_range_streams_categorize_labels_structured_metadata.grafana-tsdb-loki.json",
-    "query_range_matrix_rate_sum_by_app.json",
-    "query_range_matrix_nan.grafana-tsdb-loki.json",
-    "query_instant_vector_count_by_app.json",
-];
+/// Every recorded query answer (`query_*.json`: `query_range` and instant
+/// `query`), found by name so a new recording gets a golden without a list to edit.
+fn fixtures(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join("tests/fixtures/loki"))
+        .expect("tests/fixtures/loki")
+        .map(|e| e.expect("fixture entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("query_") && n.ends_with(".json"))
+        .collect();
+    names.sort();
+    names
+}
 
 fn frames_for(body: &[u8]) -> serde_json::Value {
     let reg = Registry::from_grafana(br#"{"clusters":[{"id":"east","name":"prod-east-1","loki":{"url":"http://e"}}]}"#, &Default::default()).unwrap();
@@ -43,7 +45,9 @@ fn frames_for(body: &[u8]) -> serde_json::Value {
 fn every_loki_fixture_matches_its_golden_frames() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let update = std::env::var("UPDATE_GOLDEN").is_ok_and(|v| v == "1");
-    for name in FIXTURES {
+    let names = fixtures(root);
+    assert!(names.len() >= 8, "the recorded Loki answers went missing: {names:?}");
+    for name in &names {
         let body = std::fs::read(root.join("tests/fixtures/loki").join(name)).unwrap();
         let got = frames_for(&body);
         let golden = root.join("tests/golden/loki").join(name.replace(".json", ".frame.json"));
@@ -58,5 +62,11 @@ fn every_loki_fixture_matches_its_golden_frames() {
         assert_eq!(got, want, "{name}: frames differ from {}", golden.display());
         let fields = got[0]["schema"]["fields"].as_array().unwrap();
         assert!(!fields.is_empty(), "{name}: empty frame");
+    }
+    // No golden outlives its recording (the Go harness decodes every golden file).
+    for golden in std::fs::read_dir(root.join("tests/golden/loki")).expect("tests/golden/loki") {
+        let golden = golden.unwrap().file_name().to_string_lossy().into_owned();
+        let fixture = golden.replace(".frame.json", ".json");
+        assert!(names.contains(&fixture), "tests/golden/loki/{golden} has no recording tests/fixtures/loki/{fixture}");
     }
 }

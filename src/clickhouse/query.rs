@@ -86,6 +86,18 @@ pub enum MatchOp {
     NotRe,
 }
 
+impl MatchOp {
+    /// The operator as PromQL (and this query model's JSON) spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MatchOp::Eq => "=",
+            MatchOp::Ne => "!=",
+            MatchOp::Re => "=~",
+            MatchOp::NotRe => "!~",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Matcher {
     pub key: String,
@@ -440,6 +452,12 @@ impl ChQuery {
         ChQuery { step_ms, start_ms, end_ms, inputs, ..self.clone() }
     }
 
+    /// The matchers as PromQL writes them inside braces: `job="api", env=~"prod|stage"`
+    /// (values quoted as Prometheus prints them, Go's `%q`).
+    fn matchers_text(&self) -> String {
+        self.matchers.iter().map(|m| format!("{}{}{}", m.key, m.op.as_str(), crate::model::go_quote(&m.value))).collect::<Vec<_>>().join(", ")
+    }
+
     /// The PromQL expression that asks Prometheus the same question. It is
     /// what label-less series are named after (`displayNameFromDS`, as the
     /// Prometheus path names them after its expression), so a panel shows the
@@ -448,23 +466,8 @@ impl ChQuery {
         if let Some(sql) = &self.sql {
             return sql.clone();
         }
-        let selector = |metric: &str| {
-            let sel = self
-                .matchers
-                .iter()
-                .map(|m| {
-                    let op = match m.op {
-                        MatchOp::Eq => "=",
-                        MatchOp::Ne => "!=",
-                        MatchOp::Re => "=~",
-                        MatchOp::NotRe => "!~",
-                    };
-                    format!("{}{op}{:?}", m.key, m.value)
-                })
-                .collect::<Vec<_>>()
-                .join(", ");
-            if sel.is_empty() { metric.to_owned() } else { format!("{metric}{{{sel}}}") }
-        };
+        let sel = self.matchers_text();
+        let selector = |metric: &str| if sel.is_empty() { metric.to_owned() } else { format!("{metric}{{{sel}}}") };
         let window = format_duration(self.step_ms);
         let by = |keys: &[String]| if keys.is_empty() { String::new() } else { format!(" by ({})", keys.join(", ")) };
         let reduce = serde_json::to_value(self.reduce).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
@@ -493,20 +496,7 @@ impl ChQuery {
         if let Some(sql) = &self.sql {
             return format!("ClickHouse SQL: {sql}\nStep: {}", format_duration(self.step_ms));
         }
-        let sel = self
-            .matchers
-            .iter()
-            .map(|m| {
-                let op = match m.op {
-                    MatchOp::Eq => "=",
-                    MatchOp::Ne => "!=",
-                    MatchOp::Re => "=~",
-                    MatchOp::NotRe => "!~",
-                };
-                format!("{}{op}{:?}", m.key, m.value)
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let sel = self.matchers_text();
         let mut s = format!("ClickHouse: {}({}{{{sel}}})", self.function.as_str(), self.metric);
         if self.function == Function::HistogramQuantile {
             s = format!("ClickHouse: histogram_quantile({}, {}{{{sel}}})", self.quantile, self.metric);

@@ -247,46 +247,106 @@ fn labels_values_sorted(labels: &str) -> String {
 /// (the cluster attribute values of the query's clusters in this store) and
 /// `$__clusterAttribute`. Only a column name is taken into the text (the
 /// argument of `$__timeFilter`, checked to be an identifier).
+///
+/// Only the statement's code is expanded: string literals (`'…'`, with `''` and
+/// `\'` escapes), quoted identifiers (`"…"`, `` `…` ``) and comments (`-- …`,
+/// `# …`, `/* … */`) are kept as written, so `WHERE body LIKE '%$__x%'` means
+/// what it says (ClickHouse never substitutes inside them either).
 pub fn expand_macros(sql: &str) -> Result<String, String> {
     let mut out = String::with_capacity(sql.len() + 64);
     let mut rest = sql;
-    while let Some(i) = rest.find("$__") {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 3..];
-        let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-        let name = &after[..name_len];
-        let mut tail = &after[name_len..];
-        let text = match name {
-            "timeFilter" => {
-                let inner = tail.strip_prefix('(').ok_or("$__timeFilter needs a column: $__timeFilter(TimeUnix)")?;
-                let close = inner.find(')').ok_or("$__timeFilter( is not closed")?;
-                let col = inner[..close].trim();
-                let ok = !col.is_empty()
-                    && col.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-                    && !col.starts_with(|c: char| c.is_ascii_digit());
-                if !ok {
-                    return Err(format!("$__timeFilter({col}): the argument must be a column name"));
-                }
-                tail = &inner[close + 1..];
-                format!("({col} >= fromUnixTimestamp64Milli({{__from_ms:Int64}}) AND {col} <= fromUnixTimestamp64Milli({{__to_ms:Int64}}))")
-            }
-            "fromTime" => "fromUnixTimestamp64Milli({__from_ms:Int64})".into(),
-            "toTime" => "fromUnixTimestamp64Milli({__to_ms:Int64})".into(),
-            "interval_ms" => "{__interval_ms:Int64}".into(),
-            "interval" | "interval_s" => "{__interval_s:Int64}".into(),
-            "clusters" => "{__clusters:Array(String)}".into(),
-            "clusterAttribute" => "{__cluster_attribute:String}".into(),
-            other => {
-                return Err(format!(
-                    "unknown macro $__{other} (known: $__timeFilter(col), $__fromTime, $__toTime, $__interval, $__interval_ms, $__interval_s, $__clusters, $__clusterAttribute)"
-                ));
-            }
-        };
-        out.push_str(&text);
-        rest = tail;
+    while !rest.is_empty() {
+        let verbatim = code_len(rest);
+        out.push_str(&rest[..verbatim]);
+        rest = &rest[verbatim..];
+        if rest.starts_with("$__") {
+            let (text, tail) = expand_one(&rest[3..])?;
+            out.push_str(&text);
+            rest = tail;
+        } else if !rest.is_empty() {
+            let quoted = quoted_len(rest);
+            out.push_str(&rest[..quoted]);
+            rest = &rest[quoted..];
+        }
     }
-    out.push_str(rest);
     Ok(out)
+}
+
+/// Bytes of `sql` before the next macro (`$__`), literal, quoted identifier or comment.
+fn code_len(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'$' if sql[i..].starts_with("$__") => return i,
+            b'\'' | b'"' | b'`' | b'#' => return i,
+            b'-' if b.get(i + 1) == Some(&b'-') => return i,
+            b'/' if b.get(i + 1) == Some(&b'*') => return i,
+            _ => i += 1,
+        }
+    }
+    i
+}
+
+/// Bytes of the literal, quoted identifier or comment `sql` starts with
+/// (to the end of `sql` when it is not closed: ClickHouse reports that).
+fn quoted_len(sql: &str) -> usize {
+    let b = sql.as_bytes();
+    let close = |from: usize, pat: &str| sql[from..].find(pat).map_or(sql.len(), |j| from + j + pat.len());
+    match b[0] {
+        q @ (b'\'' | b'"' | b'`') => {
+            let mut i = 1;
+            while i < b.len() {
+                if b[i] == b'\\' {
+                    i += 2;
+                } else if b[i] == q && b.get(i + 1) == Some(&q) {
+                    i += 2;
+                } else if b[i] == q {
+                    return i + 1;
+                } else {
+                    i += 1;
+                }
+            }
+            sql.len()
+        }
+        b'/' => close(2, "*/"),
+        b'#' => close(1, "\n"),
+        _ => close(2, "\n"), // `--`
+    }
+}
+
+/// One macro, `name` being the text after `$__`: its replacement and the text after it.
+fn expand_one(after: &str) -> Result<(String, &str), String> {
+    let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
+    let name = &after[..name_len];
+    let mut tail = &after[name_len..];
+    let text = match name {
+        "timeFilter" => {
+            let inner = tail.strip_prefix('(').ok_or("$__timeFilter needs a column: $__timeFilter(TimeUnix)")?;
+            let close = inner.find(')').ok_or("$__timeFilter( is not closed")?;
+            let col = inner[..close].trim();
+            let ok = !col.is_empty()
+                && col.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
+                && !col.starts_with(|c: char| c.is_ascii_digit());
+            if !ok {
+                return Err(format!("$__timeFilter({col}): the argument must be a column name"));
+            }
+            tail = &inner[close + 1..];
+            format!("({col} >= fromUnixTimestamp64Milli({{__from_ms:Int64}}) AND {col} <= fromUnixTimestamp64Milli({{__to_ms:Int64}}))")
+        }
+        "fromTime" => "fromUnixTimestamp64Milli({__from_ms:Int64})".into(),
+        "toTime" => "fromUnixTimestamp64Milli({__to_ms:Int64})".into(),
+        "interval_ms" => "{__interval_ms:Int64}".into(),
+        "interval" | "interval_s" => "{__interval_s:Int64}".into(),
+        "clusters" => "{__clusters:Array(String)}".into(),
+        "clusterAttribute" => "{__cluster_attribute:String}".into(),
+        other => {
+            return Err(format!(
+                "unknown macro $__{other} (known: $__timeFilter(col), $__fromTime, $__toTime, $__interval, $__interval_ms, $__interval_s, $__clusters, $__clusterAttribute)"
+            ));
+        }
+    };
+    Ok((text, tail))
 }
 
 /// Raw-SQL mode: the user's statement with its macros; the values of the
@@ -463,5 +523,23 @@ mod tests {
         assert!(expand_macros("$__timeFilter(a); DROP TABLE t; --)").is_ok_and(|s| s.starts_with("(a >=")));
         assert!(expand_macros("$__timeFilter(1 OR 1)").is_err());
         assert!(expand_macros("$__unknown").unwrap_err().contains("unknown macro $__unknown"));
+    }
+
+    #[test]
+    fn macros_inside_literals_identifiers_and_comments_stay_as_written() {
+        let sql = "SELECT '$__fromTime', 'it''s $__x', 'a\\'$__y', \"$__z\", `$__w` FROM t -- $__nope\n\
+                   WHERE /* $__timeFilter(bad col) */ $__timeFilter(TimeUnix) # $__also\nAND 1";
+        let out = expand_macros(sql).unwrap();
+        for kept in
+            ["'$__fromTime'", "'it''s $__x'", "'a\\'$__y'", "\"$__z\"", "`$__w`", "-- $__nope\n", "/* $__timeFilter(bad col) */", "# $__also\n"]
+        {
+            assert!(out.contains(kept), "{kept} kept in {out}");
+        }
+        assert!(out.contains("(TimeUnix >= fromUnixTimestamp64Milli({__from_ms:Int64})"), "{out}");
+        assert!(out.ends_with("AND 1"), "{out}");
+        // An unclosed literal is left to ClickHouse to report; the code before it is expanded.
+        assert_eq!(expand_macros("SELECT $__interval_ms, 'open $__x").unwrap(), "SELECT {__interval_ms:Int64}, 'open $__x");
+        // A macro right after a literal is still one.
+        assert_eq!(expand_macros("'a'$__interval").unwrap(), "'a'{__interval_s:Int64}");
     }
 }
