@@ -22,7 +22,7 @@ use serde_json::{Value, json};
 
 const WEBHOOK: &str = include_str!("fixtures/alertmanager/webhook_v4_firing_single_alert.alertbot-example.json");
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 /// A unique token per call (labels, prefixes, temp dirs).
 fn run_id() -> String {

@@ -19,7 +19,7 @@ use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 use serde_json::Value;
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 fn fed() -> Arc<Federation> {
     let env = stack_env();
@@ -94,6 +94,11 @@ fn huge_expressions() {
 /// Run `test` (an `#[ignore]`d test of this binary) in a child process: a
 /// stack overflow there aborts only the child, and is reported here.
 fn in_child(test: &str) {
+    // libtest names a test by its module path within the test binary: `bad_input::<test>`.
+    let test = &match module_path!().split_once("::") {
+        Some((_crate, module)) => format!("{module}::{test}"),
+        None => test.to_owned(),
+    };
     let out = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["--exact", test, "--ignored", "--nocapture", "--test-threads=1"])
         .output()

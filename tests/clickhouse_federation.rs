@@ -15,7 +15,7 @@ use fleetscope::frames::{FieldValues, Frame, NoticeSeverity};
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 struct Stack {
     env: HashMap<String, String>,

@@ -27,7 +27,7 @@ fn fixture(dir: &str, name: &str) -> String {
 const PTP_NS_PATH: &str = "/apis/ptp.openshift.io/v1/namespaces/openshift-ptp";
 const SRIOV_PATH: &str = "/apis/sriovnetwork.openshift.io/v1/namespaces/openshift-sriov-network-operator/sriovnetworknodestates";
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 fn fed(clusters: Value) -> Federation {
     let settings = json!({"clusters": clusters, "query": {"timeoutSeconds": 5, "retryAttempts": 1}});

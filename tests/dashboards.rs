@@ -587,7 +587,7 @@ struct Stack {
     fed: Arc<Federation>,
 }
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 fn stack() -> Stack {
     let env = stack_env();

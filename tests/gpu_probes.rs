@@ -239,7 +239,7 @@ async fn no_gpu_nodes_is_per_cluster() {
     assert_eq!(err.code, ErrorCode::KubernetesNotAvailable, "{err}");
 }
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 /// `source: auto` against the real stack: DCGM where Prometheus has it, exec otherwise.
 #[tokio::test]

@@ -21,7 +21,7 @@ use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 use tokio::sync::watch;
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 /// Twelve dashboard panels at once, as in the scenario.
 const PANELS: usize = 12;

@@ -25,7 +25,7 @@ impl Stack {
     }
 }
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 fn stack() -> Stack {
     let env = stack_env();

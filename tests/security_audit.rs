@@ -30,7 +30,7 @@ use fleetscope::frames;
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!(

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::support::stack_env::{self, stack_env};
+use crate::support::stack_env::stack_env;
 
 const READER: &str = "reader-token-0123456789abcdef";
 const EAST_ONLY: &str = "east-only-token-0123456789abcdef";

@@ -297,9 +297,8 @@ fn quoted_len(sql: &str) -> usize {
         q @ (b'\'' | b'"' | b'`') => {
             let mut i = 1;
             while i < b.len() {
-                if b[i] == b'\\' {
-                    i += 2;
-                } else if b[i] == q && b.get(i + 1) == Some(&q) {
+                // `\x` escapes and a doubled quote both stand for one character.
+                if b[i] == b'\\' || (b[i] == q && b.get(i + 1) == Some(&q)) {
                     i += 2;
                 } else if b[i] == q {
                     return i + 1;

@@ -25,12 +25,9 @@ mod model;
 mod secrets;
 pub mod settings;
 
-use std::collections::{BTreeMap, HashMap};
-use std::fmt;
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-
-use serde::Serialize;
 
 use crate::error::{ErrorCode, FleetError};
 use settings::{ClickhouseStoreSettings, ClusterSettings, EndpointSettings, KubernetesSettings, ServicePort, ServiceRef, Via};

@@ -1,7 +1,7 @@
 //! What the registry holds: clusters, their backends' endpoints and credentials,
 //! ClickHouse stores, fan-out limits, and [`Secret`], which never prints its value.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,10 +9,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::PrometheusKind;
+use crate::error::ErrorCode;
 
 /// A secret value from `secureJsonData` or a discovery source. Debug/Display never show it.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+pub struct Secret(pub(super) String);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
@@ -42,7 +43,7 @@ pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 /// `secureJsonData` as the registry keeps it (discovered clusters resolve their
 /// secrets later, when they appear). Debug shows the keys only.
 #[derive(Clone, Default)]
-pub struct SecureMap(Arc<HashMap<String, String>>);
+pub struct SecureMap(pub(super) Arc<HashMap<String, String>>);
 
 impl fmt::Debug for SecureMap {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -67,7 +68,7 @@ impl fmt::Debug for Secret {
 /// A cluster's id as used in queries, secret keys and the `cluster_id` label.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
-pub struct ClusterId(String);
+pub struct ClusterId(pub(super) String);
 
 impl ClusterId {
     pub fn as_str(&self) -> &str {
