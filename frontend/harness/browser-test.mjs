@@ -556,6 +556,20 @@ try {
       });
     }
 
+    if (full) {
+      await check('switching the query kind while a completion’s docs pane is open keeps the editor up (Monaco’s dispose would throw)', async () => {
+        await focusEmpty(page, 'promql');
+        await page.keyboard.type('histogram_q', { delay: 15 });
+        await waitForSuggestion(page, /histogram_quantile/);
+        await showDetails(page, /quantile/);
+        const before = consoleErrors.length;
+        await qe.getByRole('radio', { name: 'Logs', exact: true }).click();
+        await field(page, 'logql').waitFor({ timeout: 30_000 });
+        assert(consoleErrors.length === before, `page errors on the switch: ${consoleErrors.slice(before).join('; ')}`);
+        assert((await page.locator('#query-editor').count()) === 1, 'the harness page unmounted');
+      });
+    }
+
     await check('LogQL in Monaco: stream labels and parsed labels complete from the backend; the logs volume and the rows say their cluster', async () => {
       await qe.getByRole('radio', { name: 'Logs', exact: true }).click();
       await focusEmpty(page, 'logql');
