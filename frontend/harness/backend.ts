@@ -52,6 +52,13 @@ function normaliseError(data: unknown): { message: string; code?: string } {
   return { message: [d?.code, d?.message ?? d?.error ?? String(data ?? '')].filter(Boolean).join(': '), code: d?.code };
 }
 
+/**
+ * The queries of the latest `/api/ds/query` calls (newest last), as the
+ * backend received them: after the datasource's `applyTemplateVariables`
+ * (variables, ad-hoc filters).
+ */
+export const sentQueries: Array<{ refId?: string } & Record<string, unknown>> = [];
+
 const RESOURCE = /^\/?api\/datasources\/uid\/[^/]+\/resources\/(.*)$/;
 const DS_QUERY = /^\/?api\/ds\/query(\?.*)?$/;
 
@@ -64,6 +71,8 @@ const DS_QUERY = /^\/?api\/ds\/query(\?.*)?$/;
 export function harnessBackendSrv(): BackendSrv {
   const route = (options: BackendSrvRequest) => {
     if (DS_QUERY.test(options.url)) {
+      sentQueries.push(...((options.data as { queries?: typeof sentQueries } | undefined)?.queries ?? []));
+      sentQueries.splice(0, Math.max(0, sentQueries.length - 100));
       return call('POST', 'api/v1/ds/query', undefined, options.data);
     }
     const m = RESOURCE.exec(options.url);

@@ -10,11 +10,20 @@
  * `/fsapi` proxy. What Explore adds — logs volume, log context, opening a
  * trace from a search — is driven here through the datasource's methods.
  *
- * URL parameters: `theme=dark|light`, `end=<unix ms>` (end of the data).
+ * URL parameters: `theme=dark|light`, `end=<unix ms>` (end of the data),
+ * `stores=<JSON>` (the datasource's `jsonData.clickhouse`, the backend's store
+ * settings, for the SQL editor's table completion).
+ *
+ * `window.__harnessApi` lets the test reach what Grafana itself would call —
+ * ad-hoc filter keys/values and requests carrying `filters`, Explore's
+ * filter-for/out (`modifyQuery`), `interpolateVariablesInQueries` with
+ * dashboard variables, following a field's data link — always through the
+ * plugin's own code.
  */
 import * as emotionCss from '@emotion/css';
 import * as grafanaData from '@grafana/data';
 import {
+  AdHocVariableFilter,
   CoreApp,
   DataFrame,
   DataQueryRequest,
@@ -29,6 +38,7 @@ import {
   PanelData,
   PanelPlugin,
   PluginType,
+  QueryFixAction,
   SupplementaryQueryType,
   createTheme,
   dateTime,
@@ -47,12 +57,13 @@ import * as rxjsOperators from 'rxjs/operators';
 import dashboard from '../../dashboards/llm-platform.json';
 import type { ClusterConfig, ClusterInfo, FleetscopeOptions, FleetscopeQuery } from '../src/types';
 import { loadAmdModule } from './amd';
-import { API, harnessBackendSrv } from './backend';
+import { API, harnessBackendSrv, sentQueries } from './backend';
 
 const params = new URLSearchParams(window.location.search);
 const mode = params.get('theme') === 'light' ? 'light' : 'dark';
 const end = Number(params.get('end')) || Date.now();
 const theme = createTheme({ colors: { mode } });
+const stores = params.get('stores') ? (JSON.parse(params.get('stores')!) as FleetscopeOptions['clickhouse']) : undefined;
 const HOUR = 3_600_000;
 
 /** A frame as the test reads it. */
@@ -65,6 +76,12 @@ interface FrameSummary {
   clusters: string[];
   /** Trace search results: the trace IDs found. */
   traceIds?: string[];
+  /** Per series (number field): its labels. */
+  series?: Array<Record<string, string>>;
+  /** Log frames: the distinct values of each row label (`labels` field), up to 50 per key. */
+  logLabels?: Record<string, string[]>;
+  /** Fields with data links: the links as the frame carries them. */
+  links?: Array<{ field: string; title: string; url: string; internal?: { query: unknown; datasourceUid: string; datasourceName?: string } }>;
 }
 
 interface VolumeHistogram {
@@ -105,7 +122,7 @@ const provided: Record<string, unknown> = {
 };
 
 /** Dashboard variables as the LLM dashboard has them: every cluster, this datasource. */
-const VARIABLES: Record<string, { value: string; multi?: boolean; includeAll?: boolean }> = {
+const VARIABLES: Record<string, { value: string | string[]; multi?: boolean; includeAll?: boolean }> = {
   cluster: { value: '$__all', multi: true, includeAll: true },
   datasource: { value: 'fleetscope' },
 };
@@ -118,7 +135,14 @@ const templateSrv = {
       if (!v) {
         return m;
       }
-      return typeof format === 'function' ? format(v.value, v) : v.value;
+      if (typeof format === 'function') {
+        return format(v.value, v);
+      }
+      if (Array.isArray(v.value)) {
+        // Grafana's default for a multi-value variable is a glob `{a,b}`; `csv` joins with commas.
+        return format === 'csv' ? v.value.join(',') : v.value.length === 1 ? v.value[0] : `{${v.value.join(',')}}`;
+      }
+      return v.value;
     }),
   containsTemplate: (t?: string) => /\$\w+/.test(t ?? ''),
   updateTimeRange: () => {},
@@ -174,6 +198,26 @@ function clustersOf(f: DataFrame): string[] {
 }
 
 function summarise(f: DataFrame): FrameSummary {
+  const numbers = f.fields.filter((x) => x.type === FieldType.number && x.labels);
+  const labelsField = f.fields.find((x) => x.name === 'labels' && x.type === FieldType.other);
+  let logLabels: Record<string, string[]> | undefined;
+  if (labelsField) {
+    const seen = new Map<string, Set<string>>();
+    labelsField.values.forEach((v: unknown) => {
+      const l = (typeof v === 'string' ? JSON.parse(v) : v) as Record<string, string> | null;
+      for (const [k, val] of Object.entries(l ?? {})) {
+        const set = seen.get(k) ?? new Set<string>();
+        seen.set(k, set);
+        if (set.size < 50) {
+          set.add(String(val));
+        }
+      }
+    });
+    logLabels = Object.fromEntries(Array.from(seen, ([k, set]) => [k, Array.from(set).sort()]));
+  }
+  const links = f.fields.flatMap((x) =>
+    (x.config.links ?? []).map((l) => ({ field: x.name, title: l.title, url: l.url, internal: l.internal as NonNullable<FrameSummary['links']>[number]['internal'] }))
+  );
   return {
     refId: f.refId,
     name: f.name,
@@ -182,7 +226,36 @@ function summarise(f: DataFrame): FrameSummary {
     fields: f.fields.map((x) => x.name),
     clusters: clustersOf(f),
     traceIds: f.fields.find((x) => x.name === 'traceID')?.values.map(String),
+    ...(numbers.length ? { series: numbers.map((x) => ({ ...x.labels })) } : {}),
+    ...(logLabels ? { logLabels } : {}),
+    ...(links.length ? { links } : {}),
   };
+}
+
+/** getTagKeys/getTagValues answer a list or `{data}`. */
+function tagTexts(r: grafanaData.MetricFindValue[] | { data: grafanaData.MetricFindValue[] }): string[] {
+  return (Array.isArray(r) ? r : r.data).map((v) => String(v.text));
+}
+
+/**
+ * A data link's internal query with the field variables Grafana fills for a
+ * clicked value: `${__value.raw}` and `${__data.fields.<name>}` of that row.
+ */
+function linkQuery(frame: DataFrame, fieldName: string, row: number, query: unknown): unknown {
+  const valueOf = (name: string) => String(frame.fields.find((x) => x.name === name)?.values[row] ?? '');
+  const fill = (v: unknown): unknown => {
+    if (typeof v === 'string') {
+      return v.replace(/\$\{__value\.raw\}/g, valueOf(fieldName)).replace(/\$\{__data\.fields\.([\w.]+)\}/g, (_, n: string) => valueOf(n));
+    }
+    if (Array.isArray(v)) {
+      return v.map(fill);
+    }
+    if (v && typeof v === 'object') {
+      return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fill(x)]));
+    }
+    return v;
+  };
+  return fill(query);
 }
 
 /**
@@ -425,6 +498,8 @@ function App(props: {
   };
 
   const seq = React.useRef(0);
+  /** The frames of the latest run, as the plugin returned them (data links included). */
+  const lastFrames = React.useRef<DataFrame[]>([]);
   const run = async (q: FleetscopeQuery = latest.current) => {
     // As Grafana does: a query the datasource filters out is not sent.
     if (ds.filterQuery && !ds.filterQuery(q)) {
@@ -448,6 +523,7 @@ function App(props: {
       return; // a newer run has started; its answer wins
     }
     const frames = res.data as DataFrame[];
+    lastFrames.current = frames;
     state.runs++;
     state.lastQuery = q;
     state.lastResult = {
@@ -493,6 +569,64 @@ function App(props: {
     state.context = ctx;
     setContext(ctx);
   };
+
+  /** Put a query into the editor and run it, as Explore does after a change made outside the editor. */
+  const setAndRun = async (next: FleetscopeQuery) => {
+    latest.current = next;
+    setQuery(next);
+    await run(next);
+  };
+  const adhocSeq = React.useRef(0);
+  const api = {
+    uidOf: () => ds.uid,
+    /** Ad-hoc filter keys and values, as a dashboard's filter variable asks them for its panels' queries. */
+    tagKeys: async (queries: FleetscopeQuery[]) => tagTexts(await ds.getTagKeys!({ queries, filters: [] } as never)),
+    tagValues: async (key: string, queries: FleetscopeQuery[]) => tagTexts(await ds.getTagValues!({ key, queries, filters: [] } as never)),
+    /** A dashboard run with ad-hoc filters (`request.filters`): what the backend received and answered. */
+    runWith: async (q: FleetscopeQuery, filters: AdHocVariableFilter[] = []) => {
+      const refId = `adhoc-${++adhocSeq.current}`;
+      const req = { ...request([{ ...q, refId }], CoreApp.Dashboard), filters };
+      const res = await runQuery(ds, req).catch((e: Error) => ({ data: [], errors: [{ message: e.message, refId }] }) as DataQueryResponse);
+      return {
+        sent: sentQueries.filter((x) => x.refId === refId).pop(),
+        frames: (res.data as DataFrame[]).map(summarise),
+        errors: errorsOf(res),
+      };
+    },
+    /** Set the editor's query and run it. */
+    setQuery: (q: Partial<FleetscopeQuery>) => setAndRun({ refId: 'A', ...q } as FleetscopeQuery),
+    /** Explore's "filter for value" / "filter out value" on a label of a row: modifyQuery, then run. */
+    modify: (type: 'ADD_FILTER' | 'ADD_FILTER_OUT', key: string, value: string) =>
+      setAndRun(ds.modifyQuery!(latest.current, { type, options: { key, value } } as QueryFixAction)),
+    /** A dashboard variable's current value (an array for a multi-value one). */
+    setVariable: (name: string, value: string | string[]) => {
+      VARIABLES[name] = { ...VARIABLES[name], value, multi: Array.isArray(value) || !!VARIABLES[name]?.multi };
+    },
+    /** Opening a panel's queries in Explore: every variable interpolated, ad-hoc filters applied. */
+    interpolate: (queries: FleetscopeQuery[], filters?: AdHocVariableFilter[]) => ds.interpolateVariablesInQueries!(queries, {}, filters),
+    /**
+     * Click the newest value of `fieldName` in the last answer: its first data
+     * link, internal to this datasource, opened in the editor and run.
+     */
+    followLink: async (fieldName: string) => {
+      const frame = lastFrames.current.find((f) => f.length > 0 && f.fields.some((x) => x.name === fieldName && x.config.links?.length));
+      const field = frame?.fields.find((x) => x.name === fieldName);
+      const link = field?.config.links?.[0];
+      if (!frame || !field || !link?.internal) {
+        throw new Error(`the last answer has no field ${fieldName} with an internal link`);
+      }
+      if (link.internal.datasourceUid !== ds.uid) {
+        throw new Error(`the link opens datasource ${link.internal.datasourceUid}, not this one (${ds.uid})`);
+      }
+      const row = frame.length - 1;
+      const next = { refId: 'A', ...(linkQuery(frame, fieldName, row, link.internal.query) as object) } as FleetscopeQuery;
+      await setAndRun(next);
+      return { value: String(field.values[row]), query: next };
+    },
+  };
+  React.useEffect(() => {
+    Object.assign(window, { __harnessApi: api });
+  });
 
   // As clicking a trace ID in the search table does (the test picks one the demo Tempo holds whole).
   const openTrace = async (id: string) => {
@@ -641,7 +775,8 @@ async function main() {
       name: 'Fleetscope',
       access: 'proxy',
       readOnly: false,
-      jsonData: {},
+      // What Grafana hands the frontend of the provisioned settings: here the store list, for SQL completion.
+      jsonData: stores ? { clickhouse: stores } : {},
       meta: { id: 'fleetscope-federation-datasource', type: PluginType.datasource, name: 'Fleetscope', module: '', baseUrl: '', info: {} as never },
     };
     const ds = new dsModule.plugin.DataSourceClass(instance);

@@ -236,7 +236,7 @@ cmd_up() {
   fi
 
   # 3. one Prometheus per cluster: no scrapes, long retention, own dir and port
-  local port
+  local port extra
   for c in "${CLUSTERS[@]}"; do
     case $c in east) port=$p_east ;; west) port=$p_west ;; edge) port=$p_edge ;; esac
     cat >"$STACK_DIR/prom-$c/prometheus.yml" <<EOF
@@ -246,7 +246,10 @@ global:
   evaluation_interval: 15s
 scrape_configs: []
 EOF
-    start_bg "prometheus-$c" prometheus \
+    # east also stores exemplars, written through its remote-write receiver (demo-exemplars below)
+    extra=()
+    [ "$c" = east ] && extra=(--enable-feature=exemplar-storage --web.enable-remote-write-receiver)
+    start_bg "prometheus-$c" prometheus "${extra[@]}" \
       --config.file="$STACK_DIR/prom-$c/prometheus.yml" \
       --storage.tsdb.path="$STACK_DIR/prom-$c/data" \
       --storage.tsdb.retention.time=3650d \
@@ -337,6 +340,7 @@ EOF
   cat "$STACK_DIR/replay.env" >>"$STACK_DIR/env"
   python3 "$HERE/stack_helper.py" config "$STACK_DIR"
   python3 "$HERE/stack_helper.py" demo-alerts "$STACK_DIR" || die "could not post the demo alerts"
+  python3 "$HERE/stack_helper.py" demo-exemplars "$STACK_DIR" || die "could not write east's demo exemplars"
 
   # self-check: documented probe values at STACK_DATA_END_MS, counter rates, all servers
   python3 "$HERE/stack_helper.py" selfcheck "$STACK_DIR" ||

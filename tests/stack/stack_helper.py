@@ -6,6 +6,7 @@
     stack_helper.py config STACK_DIR        write fleetscope.yaml, settings.json, fleetscope-demo.yaml, settings-demo.json
     stack_helper.py selfcheck STACK_DIR     check every server answers with the documented probe values
     stack_helper.py demo-alerts STACK_DIR   post each cluster's demo alerts to its Alertmanager
+    stack_helper.py demo-exemplars STACK_DIR  write east's demo exemplars (remote write) and check they are queryable
 """
 
 import collections
@@ -325,6 +326,108 @@ def cmd_demo_alerts(stack_dir):
     return 0
 
 
+# --------------------------------------------------------------------------
+# demo exemplars: backfilled blocks carry no exemplars (promtool drops them), so
+# east's Prometheus (exemplar storage and the remote-write receiver on) gets a
+# few through its remote-write API, on one existing gateway_requests_total
+# series, inside the data window; each names the trace the replayed Tempo of
+# east holds whole, so an exemplar's "View trace" link opens a real trace.
+# --------------------------------------------------------------------------
+
+DEMO_TRACE_ID = "6c48c5c2029f7c3ddb565ad52f1ac6bd"
+DEMO_EXEMPLARS = 6  # one every 5 minutes, the newest 5 minutes before STACK_DATA_END_MS
+
+
+def _varint(n):
+    out = bytearray()
+    while True:
+        b = n & 0x7F
+        n >>= 7
+        if n:
+            out.append(b | 0x80)
+        else:
+            out.append(b)
+            return bytes(out)
+
+
+def _field(num, wire, payload):
+    return _varint((num << 3) | wire) + payload
+
+
+def _pb_bytes(num, data):
+    return _field(num, 2, _varint(len(data)) + data)
+
+
+def _pb_double(num, v):
+    import struct
+    return _field(num, 1, struct.pack("<d", v))
+
+
+def _pb_int64(num, v):
+    return _field(num, 0, _varint(v & 0xFFFFFFFFFFFFFFFF))
+
+
+def _pb_labels(num, labels):
+    return b"".join(_pb_bytes(num, _pb_bytes(1, k.encode()) + _pb_bytes(2, v.encode())) for k, v in sorted(labels.items()))
+
+
+def _snappy_literal(data):
+    """Snappy block format with literals only (valid, uncompressed): what remote write requires."""
+    out = bytearray(_varint(len(data)))
+    for i in range(0, len(data), 65536):
+        chunk = data[i:i + 65536]
+        n = len(chunk) - 1
+        if n < 60:
+            out.append(n << 2)
+        elif n < 256:
+            out += bytes([60 << 2, n])
+        else:
+            out += bytes([61 << 2, n & 0xFF, n >> 8])
+        out += chunk
+    return bytes(out)
+
+
+def cmd_demo_exemplars(stack_dir):
+    import time
+    env = read_env(stack_dir)
+    base = env["PROM_EAST_URL"]
+    end_ms = int(env["STACK_DATA_END_MS"])
+    # The series to carry them: the first gateway_requests_total series at the data's end, and its value.
+    result = get_json(base + "/api/v1/query", {"query": "gateway_requests_total", "time": str(end_ms / 1000)})["result"]
+    if not result:
+        print("demo-exemplars: east has no gateway_requests_total at %d" % end_ms, file=sys.stderr)
+        return 1
+    series = sorted(result, key=lambda r: sorted(r["metric"].items()))[0]
+    labels, value = series["metric"], float(series["value"][1])
+    # A head series needs a sample: one at now, with the value it had at the end (the counter stays flat).
+    now_ms = int(time.time() * 1000)
+    exemplars = b"".join(
+        _pb_bytes(3, _pb_labels(1, {"trace_id": DEMO_TRACE_ID}) + _pb_double(2, 1.0)
+                  + _pb_int64(3, end_ms - (DEMO_EXEMPLARS - i) * 300_000))
+        for i in range(DEMO_EXEMPLARS))
+    ts = _pb_labels(1, labels) + _pb_bytes(2, _pb_double(1, value) + _pb_int64(2, now_ms)) + exemplars
+    body = _snappy_literal(_pb_bytes(1, ts))
+    req = urllib.request.Request(base + "/api/v1/write", data=body, method="POST", headers={
+        "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
+        "X-Prometheus-Remote-Write-Version": "0.1.0"})
+    try:
+        with OPENER.open(req, timeout=10) as r:
+            if r.status // 100 != 2:
+                print("demo-exemplars: %s/api/v1/write answered %d" % (base, r.status), file=sys.stderr)
+                return 1
+    except urllib.error.HTTPError as e:
+        print("demo-exemplars: %s/api/v1/write answered %d: %s" % (base, e.code, e.read()[:300]), file=sys.stderr)
+        return 1
+    data = get_json(base + "/api/v1/query_exemplars", {
+        "query": "gateway_requests_total", "start": str(end_ms / 1000 - 3600), "end": str(end_ms / 1000)})
+    got = sum(len(s["exemplars"]) for s in data)
+    if got != DEMO_EXEMPLARS:
+        print("demo-exemplars: east holds %d exemplars in the last hour of data, expected %d" % (got, DEMO_EXEMPLARS),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def main(argv):
     if len(argv) < 2:
         print(__doc__, file=sys.stderr)
@@ -340,6 +443,8 @@ def main(argv):
         return cmd_selfcheck(args[0])
     if cmd == "demo-alerts" and len(args) == 1:
         return cmd_demo_alerts(args[0])
+    if cmd == "demo-exemplars" and len(args) == 1:
+        return cmd_demo_exemplars(args[0])
     print(__doc__, file=sys.stderr)
     return 2
 

@@ -195,6 +195,29 @@ describe('variable queries', () => {
     expect(VARIABLE_FUNCTION_EXAMPLES.some((e) => /^clusters\(.+\)$/.test(e))).toBe(true);
   });
 
+  it('parses a last clusters(<selector>) argument of label_names, label_values and gpu_nodes as their cluster selector', () => {
+    expect(parseVariableQuery('label_values(job, clusters(env="prod",region=~"(eu|us)-.*"))')).toEqual({
+      kind: 'label_values',
+      label: 'job',
+      clusterSelector: 'env="prod",region=~"(eu|us)-.*"',
+    });
+    expect(parseVariableQuery('label_values(up{job="a,b"}, instance, clusters( {env=~"$env"} ))')).toEqual({
+      kind: 'label_values',
+      match: 'up{job="a,b"}',
+      label: 'instance',
+      clusterSelector: '{env=~"$env"}',
+    });
+    expect(parseVariableQuery('label_names(clusters(env="prod"))')).toEqual({ kind: 'label_names', match: undefined, clusterSelector: 'env="prod"' });
+    expect(parseVariableQuery('label_names({job="x"}, clusters(env="prod"))')).toEqual({ kind: 'label_names', match: '{job="x"}', clusterSelector: 'env="prod"' });
+    expect(parseVariableQuery('gpu_nodes($cluster, clusters(gpu="true"))')).toEqual({ kind: 'gpu_nodes', cluster: '$cluster', clusterSelector: 'gpu="true"' });
+    // clusters() as the argument: every cluster, no selector.
+    expect(parseVariableQuery('gpu_nodes(clusters())')).toEqual({ kind: 'gpu_nodes', cluster: undefined });
+    expect(() => parseVariableQuery('label_values(clusters(env="prod"), job)')).toThrow('label_values(): clusters(<selector>) must be the last argument');
+    expect(() => parseVariableQuery('label_values(clusters(env="prod"))')).toThrow('label_values() takes 1 to 2 argument(s), got 0');
+    expect(() => parseVariableQuery('label_names(up, job, clusters(env="prod"))')).toThrow('label_names() takes 0 to 1 argument(s), got 2');
+    expect(VARIABLE_FUNCTION_EXAMPLES).toContain('label_values(job, clusters(env="prod"))');
+  });
+
   const run = async (query: string, clusters?: string[], asString = false, handler?: Parameters<typeof fakeDataSource>[0]) => {
     fakeTemplateSrv({ cluster: { value: ['east'], multi: true }, env: { value: ['prod', 'stage'], multi: true } });
     const { ds, getResource } = fakeDataSource(handler);
@@ -236,6 +259,51 @@ describe('variable queries', () => {
     const r = await run('label_values(up, job)', ['$cluster']);
     expect(r.value).toEqual(['gateway', 'quant-api']);
     expect(r.getResource).toHaveBeenCalledWith('api/v1/metrics/label/job/values', { 'match[]': 'up', cluster_ids: 'east' });
+  });
+
+  /** `api/v1/clusters?selector=`: env="prod" → east and west (lab is disabled), env=~"(prod|stage)" → east, region="eu" → none, `bad` → 400. */
+  const selectorHandler = (path: string, params?: Record<string, string>) => {
+    if (path === 'api/v1/clusters' && params?.selector) {
+      switch (params.selector) {
+        case 'env="prod"':
+          return CLUSTERS_RESPONSE;
+        case 'env=~"(prod|stage)"':
+          return { clusters: CLUSTERS_RESPONSE.clusters.filter((c) => c.id === 'east'), total: 1 };
+        case 'region="eu"':
+          return { clusters: [], total: 0 };
+        default:
+          return Object.assign(new Error('Bad Request'), { status: 400, data: { error: { code: 'INVALID_QUERY', message: 'selector: expected one of =, !=, =~, !~ after "bad"' } } });
+      }
+    }
+    return defaultResources(path);
+  };
+
+  it('label_values(…, clusters(selector)) asks only the enabled clusters the selector matches, variables inside interpolated', async () => {
+    const r = await run('label_values(up, job, clusters(env=~"$env"))', undefined, false, selectorHandler);
+    expect(r.getResource).toHaveBeenCalledWith('api/v1/clusters', { selector: 'env=~"(prod|stage)"' }, { showErrorAlert: false });
+    expect(r.getResource).toHaveBeenCalledWith('api/v1/metrics/label/job/values', { 'match[]': 'up', cluster_ids: 'east' });
+    expect(r.value).toEqual(['gateway', 'quant-api']);
+    const names = await run('label_names(clusters(env="prod"))', undefined, false, selectorHandler);
+    expect(names.getResource).toHaveBeenCalledWith('api/v1/metrics/labels', { cluster_ids: 'east,west' });
+  });
+
+  it('a cluster selector argument narrows the picked clusters; matching none of them asks nobody', async () => {
+    const both = await run('label_values(job, clusters(env="prod"))', ['west', 'lab'], false, selectorHandler);
+    expect(both.getResource).toHaveBeenCalledWith('api/v1/metrics/label/job/values', { cluster_ids: 'west' });
+    const none = await run('label_values(job, clusters(region="eu"))', undefined, false, selectorHandler);
+    expect(none.value).toEqual([]);
+    expect(none.getResource.mock.calls.map((c) => c[0])).toEqual(['api/v1/clusters']);
+    const outside = await run('label_names(clusters(env=~"$env"))', ['west'], false, selectorHandler);
+    expect(outside.value).toEqual([]);
+    expect(outside.getResource.mock.calls.map((c) => c[0])).toEqual(['api/v1/clusters']);
+    const gpu = await run('gpu_nodes($cluster, clusters(env="prod"))', undefined, false, selectorHandler);
+    expect(gpu.getResource).toHaveBeenCalledWith('api/v1/gpu/nodes', { cluster_id: 'east' });
+    expect(gpu.value).toEqual(['gpu-node-1', 'gpu-node-2']);
+  });
+
+  it('a cluster selector argument the backend rejects fails the variable with its message', async () => {
+    const rejected = run('label_values(job, clusters(bad))', undefined, false, selectorHandler);
+    await expect(rejected).rejects.toMatchObject({ status: 400 });
   });
 
   it('label_names() and gpu_nodes(cluster) use their resources', async () => {

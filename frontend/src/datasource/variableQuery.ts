@@ -10,12 +10,17 @@ import { FleetscopeVariableQuery } from '../types';
  *   label_values(label)           values of a label across clusters
  *   label_values(metric, label)   ... on series matching `metric` (a name or selector)
  *   gpu_nodes()  gpu_nodes(c)     GPU node names (of cluster `c`)
+ *
+ * `label_names`, `label_values` and `gpu_nodes` take a last argument
+ * `clusters(<selector>)`, the `clusters()` call itself: they then ask only the
+ * clusters that selector matches (`label_values(job, clusters(env="prod"))`),
+ * as a query's `clusterSelector` does, intersected with the picked clusters.
  */
 export type VariableFunction =
   | { kind: 'clusters'; selector?: string }
-  | { kind: 'label_names'; match?: string }
-  | { kind: 'label_values'; label: string; match?: string }
-  | { kind: 'gpu_nodes'; cluster?: string };
+  | { kind: 'label_names'; match?: string; clusterSelector?: string }
+  | { kind: 'label_values'; label: string; match?: string; clusterSelector?: string }
+  | { kind: 'gpu_nodes'; cluster?: string; clusterSelector?: string };
 
 export const VARIABLE_FUNCTION_EXAMPLES = [
   'clusters()',
@@ -23,8 +28,12 @@ export const VARIABLE_FUNCTION_EXAMPLES = [
   'label_names()',
   'label_values(job)',
   'label_values(up, instance)',
+  'label_values(job, clusters(env="prod"))',
   'gpu_nodes($cluster)',
 ];
+
+/** A `clusters(<selector>)` argument: the selector text, whole (commas and parentheses included). */
+const CLUSTERS_ARG = /^clusters\s*\(([\s\S]*)\)$/;
 
 /** Split on commas that are not inside braces, brackets, parentheses or quotes. */
 export function splitArgs(args: string): string[] {
@@ -73,6 +82,18 @@ export function parseVariableQuery(text: string): VariableFunction {
   }
   const [, name, rawArgs] = m;
   const args = splitArgs(rawArgs);
+  // The functions that ask clusters take the cluster scope as a last `clusters(<selector>)` argument.
+  let clusterSelector: string | undefined;
+  if (name !== 'clusters') {
+    const scoped = args.findIndex((a) => CLUSTERS_ARG.test(a));
+    if (scoped >= 0 && scoped !== args.length - 1) {
+      throw new VariableQueryError(`${name}(): clusters(<selector>) must be the last argument`);
+    }
+    if (scoped >= 0) {
+      clusterSelector = CLUSTERS_ARG.exec(args.pop()!)![1].trim() || undefined;
+    }
+  }
+  const scope = clusterSelector ? { clusterSelector } : {};
   const arity = (min: number, max: number) => {
     if (args.length < min || args.length > max) {
       const want = min === max ? `${min}` : `${min} to ${max}`;
@@ -87,15 +108,15 @@ export function parseVariableQuery(text: string): VariableFunction {
     }
     case 'label_names':
       arity(0, 1);
-      return { kind: 'label_names', match: args[0] || undefined };
+      return { kind: 'label_names', match: args[0] || undefined, ...scope };
     case 'label_values':
       arity(1, 2);
       return args.length === 1
-        ? { kind: 'label_values', label: args[0] }
-        : { kind: 'label_values', match: args[0] || undefined, label: args[1] };
+        ? { kind: 'label_values', label: args[0], ...scope }
+        : { kind: 'label_values', match: args[0] || undefined, label: args[1], ...scope };
     case 'gpu_nodes':
       arity(0, 1);
-      return { kind: 'gpu_nodes', cluster: args[0] || undefined };
+      return { kind: 'gpu_nodes', cluster: args[0] || undefined, ...scope };
     default:
       throw new VariableQueryError(
         `unknown variable function ${name}(); use one of ${VARIABLE_FUNCTION_EXAMPLES.join(', ')}`

@@ -30,15 +30,46 @@ export async function runVariableFunction(
       const list = await ds.resources.clusters(selector || undefined);
       return list.filter((c) => c.enabled !== false).map((c) => ({ text: c.name || c.id, value: c.id }));
     }
-    case 'label_names':
-      return plain(await ds.resources.labelNames(clusters, replace(fn.match)));
-    case 'label_values':
-      return plain(await ds.resources.labelValues(replace(fn.label)!, clusters, replace(fn.match)));
+    case 'label_names': {
+      const scope = await clusterScope(ds, clusters, fn.clusterSelector, templateSrv, request);
+      return scope ? plain(await ds.resources.labelNames(scope, replace(fn.match))) : [];
+    }
+    case 'label_values': {
+      const scope = await clusterScope(ds, clusters, fn.clusterSelector, templateSrv, request);
+      return scope ? plain(await ds.resources.labelValues(replace(fn.label)!, scope, replace(fn.match))) : [];
+    }
     case 'gpu_nodes': {
-      const scope = fn.cluster ? interpolateClusters([fn.cluster], templateSrv, request?.scopedVars) : clusters;
-      return plain(await ds.resources.gpuNodes(scope));
+      const picked = fn.cluster ? interpolateClusters([fn.cluster], templateSrv, request?.scopedVars) : clusters;
+      const scope = await clusterScope(ds, picked, fn.clusterSelector, templateSrv, request);
+      return scope ? plain(await ds.resources.gpuNodes(scope)) : [];
     }
   }
+}
+
+/**
+ * The clusters a variable function asks: the picked ones, narrowed by its
+ * `clusters(<selector>)` argument (variables inside interpolated as in a
+ * query's `clusterSelector`) resolved through `api/v1/clusters?selector=` as
+ * completion does. `[]` = every cluster; `null` = the selector matched none of
+ * them, so nobody is asked. A selector the backend rejects fails the variable
+ * with its message.
+ */
+async function clusterScope(
+  ds: FleetscopeDataSource,
+  clusters: string[],
+  selector: string | undefined,
+  templateSrv: TemplateSrv,
+  request?: DataQueryRequest
+): Promise<string[] | null> {
+  const resolved = interpolateSelector(selector, templateSrv, request?.scopedVars);
+  if (!resolved.trim()) {
+    return clusters;
+  }
+  const scope = await ds.resources.hintScope(clusters, resolved);
+  if (scope === undefined) {
+    return [];
+  }
+  return scope.length ? scope : null;
 }
 
 export class FleetscopeVariableSupport extends CustomVariableSupport<FleetscopeDataSource, FleetscopeVariableQuery> {

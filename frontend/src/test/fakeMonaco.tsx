@@ -62,6 +62,8 @@ export const fakeMonacoState = {
   hover: new Map<string, Provider[]>(),
   markers: new Map<string, Marker[]>(),
   models: new Map<string, FakeModel>(),
+  /** Editor commands triggered (`editor.trigger`), with the model of the editor. */
+  triggers: [] as Array<{ model: string; handler: string }>,
 };
 
 const disposable = (fn: () => void = () => {}) => ({ dispose: fn });
@@ -126,7 +128,7 @@ export function FakeCodeEditor(props: CodeEditorProps) {
         return disposable();
       },
       onDidContentSizeChange: () => disposable(),
-      trigger: () => {},
+      trigger: (_source: string, handler: string) => void fakeMonacoState.triggers.push({ model: m.id, handler }),
     };
     props.onBeforeEditorMount?.(fakeMonaco as never);
     props.onEditorDidMount?.(editor as never, fakeMonaco as never);

@@ -47,6 +47,15 @@ function setup(initial: Partial<FleetscopeQuery> = {}, data?: PanelData, handler
 }
 
 describe('QueryEditor', () => {
+  it('closes the query field’s suggest widget before the field unmounts on a kind switch', async () => {
+    const { user } = setup({ expr: 'up' });
+    const model = modelOf(screen.getByRole('textbox', { name: 'PromQL query' })).id;
+    fakeMonacoState.triggers.length = 0;
+    await user.click(screen.getByRole('radio', { name: 'Logs' }));
+    expect(screen.queryByRole('textbox', { name: 'PromQL query' })).not.toBeInTheDocument();
+    expect(fakeMonacoState.triggers).toContainEqual({ model, handler: 'hideSuggestWidget' });
+  });
+
   it('fills the cluster picker from api/v1/clusters and runs the query when clusters are chosen', async () => {
     const { user, onRunQuery, getResource, current } = setup({ expr: 'up' });
     expect(getResource).toHaveBeenCalledWith('api/v1/clusters', undefined);

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'react
 import { CompletionData } from '../language/completion';
 import { LANGUAGE_IDS, ensureLanguage, markSyntaxErrors, registerProviders } from '../language/monaco';
 import { QueryLanguage, syntaxErrors } from '../language/parse';
+import { useHideSuggestBeforeUnmount } from './hideSuggestBeforeUnmount';
 
 export interface QueryFieldProps {
   language: QueryLanguage;
@@ -35,6 +36,7 @@ export function QueryField(props: QueryFieldProps) {
   const styles = useStyles2(getStyles);
   const [height, setHeight] = useState(MIN_HEIGHT);
   const disposables = useRef<monacoTypes.IDisposable[]>([]);
+  const { editorRef, onEditorWillUnmount } = useHideSuggestBeforeUnmount();
   // Latest callbacks for Monaco's long-lived handlers.
   const latest = useRef({ onRunQuery, data, onChange });
   useLayoutEffect(() => {
@@ -48,6 +50,7 @@ export function QueryField(props: QueryFieldProps) {
 
   const onEditorDidMount = useCallback(
     (editor: monacoTypes.editor.IStandaloneCodeEditor, monaco: Monaco) => {
+      editorRef.current = editor;
       ensureLanguage(monaco, language);
       const model = editor.getModel();
       if (model) {
@@ -76,7 +79,7 @@ export function QueryField(props: QueryFieldProps) {
         })
       );
     },
-    [language]
+    [language, editorRef]
   );
 
   return (
@@ -91,6 +94,7 @@ export function QueryField(props: QueryFieldProps) {
           containerStyles={styles.editor}
           onBeforeEditorMount={onBeforeEditorMount}
           onEditorDidMount={onEditorDidMount}
+          onEditorWillUnmount={onEditorWillUnmount}
           onChange={(v) => latest.current.onChange(v)}
           onBlur={(v) => latest.current.onRunQuery(v)}
           monacoOptions={{

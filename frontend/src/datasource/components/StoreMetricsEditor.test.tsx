@@ -169,7 +169,11 @@ describe('Metrics editor, ClickHouse source', () => {
     await user.tab();
     expect(state.latest.sql).toBe("SELECT 'east' AS cluster, now() AS t, 1 AS value");
     expect(KINDS.metrics.summary(state.latest)).toBe("ClickHouse: SQL SELECT 'east' AS cluster, now() AS t, 1 AS value");
+    // Leaving SQL mode unmounts the editor: its suggest widget is closed first (a Monaco dispose with the docs pane open throws).
+    const sqlModel = sql.getAttribute('data-model-id');
+    fakeMonacoState.triggers.length = 0;
     await user.click(screen.getByRole('radio', { name: 'Builder' }));
+    expect(fakeMonacoState.triggers).toContainEqual({ model: sqlModel, handler: 'hideSuggestWidget' });
     expect(state.latest.sql).toBeUndefined();
     expect(state.latest.metric).toBe('DCGM_FI_DEV_GPU_UTIL');
     expect(state.runs.map((q) => q.sql)).toEqual([sqlTemplate('DCGM_FI_DEV_GPU_UTIL'), "SELECT 'east' AS cluster, now() AS t, 1 AS value", undefined]);

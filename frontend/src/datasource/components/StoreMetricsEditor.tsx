@@ -9,6 +9,7 @@ import { registerSqlCompletion } from '../language/sqlMonaco';
 import { Matcher, formatMatchers, parseMatchers } from '../storeMatchers';
 import { KindEditorProps, LABEL_WIDTH } from './editorProps';
 import { hintClusters, hintSelector } from './useClusters';
+import { useHideSuggestBeforeUnmount } from './hideSuggestBeforeUnmount';
 
 const FUNCTIONS: Array<{ label: string; value: ClickhouseFunction; description: string }> = [
   { label: 'Raw', value: 'raw', description: 'The latest sample of each step' },
@@ -90,7 +91,9 @@ function SqlField({
     },
     []
   );
+  const { editorRef, onEditorWillUnmount } = useHideSuggestBeforeUnmount();
   const onEditorDidMount = useCallback((editor: monacoTypes.editor.IStandaloneCodeEditor, monaco: Monaco) => {
+    editorRef.current = editor;
     disposables.current.push(
       editor.addAction({
         id: 'fleetscope-run-sql',
@@ -100,7 +103,7 @@ function SqlField({
       }),
       registerSqlCompletion(monaco, editor, () => latest.current.context())
     );
-  }, []);
+  }, [editorRef]);
   return (
     <div data-testid="fleetscope-query-field-sql" style={{ flexGrow: 1, minWidth: 300 }}>
       <CodeEditor
@@ -110,6 +113,7 @@ function SqlField({
         showLineNumbers
         showMiniMap={false}
         onEditorDidMount={onEditorDidMount}
+        onEditorWillUnmount={onEditorWillUnmount}
         onChange={(v) => latest.current.onChange(v)}
         onBlur={(v) => latest.current.onRun(v)}
         monacoOptions={{ ariaLabel: 'Store SQL', fontSize: 13, scrollBeyondLastLine: false, wordWrap: 'on', matchBrackets: 'always' }}

@@ -21,6 +21,16 @@ describe('VariableQueryEditor', () => {
     await user.tab();
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'V', query: 'label_values(up, job)' });
 
+    // The cluster selector argument is accepted and explained.
+    await user.clear(input);
+    await user.type(input, 'label_values(job, clusters(env="prod"))');
+    await user.tab();
+    expect(onChange).toHaveBeenLastCalledWith({ refId: 'V', query: 'label_values(job, clusters(env="prod"))' });
+    expect(screen.getByText(/take a last argument clusters\(<selector>\)/)).toBeInTheDocument();
+    await user.clear(input);
+    await user.type(input, 'label_values(up, job)');
+    await user.tab();
+
     await user.click(screen.getByRole('combobox', { name: 'Clusters' }));
     await user.click(await screen.findByRole('option', { name: /prod-west-1/ }));
     expect(onChange).toHaveBeenLastCalledWith({ refId: 'V', query: 'label_values(up, job)', clusters: ['west'] });

@@ -55,6 +55,11 @@ export function VariableQueryEditor({ datasource, query: stored, onChange }: Pro
       <Text color="secondary" variant="bodySmall">
         Functions: {VARIABLE_FUNCTION_EXAMPLES.join(' · ')}
       </Text>
+      <Text color="secondary" variant="bodySmall">
+        label_names, label_values and gpu_nodes take a last argument clusters(&lt;selector&gt;), e.g.{' '}
+        {'label_values(job, clusters(env="prod",region=~"eu-.*"))'}: only the clusters the selector matches are asked
+        (with clusters picked below, those it matches).
+      </Text>
     </Stack>
   );
 }
