@@ -82,62 +82,70 @@ report=dist/BUILD.txt
 } >"$report"
 
 # ---- binaries -------------------------------------------------------------------------------
-# Each platform is built once (cargo reuses the build when nothing changed): the plugin
-# backend and, for darwin, the exporter.
+# Each platform is built once (cargo reuses the build when nothing changed). On darwin the
+# exporter comes first, from its own lean crate (crates/macos-exporter: no TLS, no framework,
+# so zig links it without Apple's SDK); the plugin backend there links rustls' platform
+# verifier (Security, CoreFoundation frameworks) and is tried only with an SDK (SDKROOT).
 failed_required=()
 built=()
-for platform in $platforms; do
-  triple=$(triple_of "$platform")
-  os=${platform%/*} arch=${platform#*/}
-  ext=""; [ "$os" = windows ] && ext=.exe
-  bins=(--bin gpx_fleetscope)
-  [ "$os" = darwin ] && bins+=(--bin fleetscope-macos-exporter)
-  rustup target add "$triple" >/dev/null 2>&1 || true
+ship() { # ship <platform> <built file> <dist path>: stripped copy in dist, debug info beside dist (ELF)
+  local platform=$1 src=$2 dst=$3 os=${1%/*}
+  install -m 0755 "$src" "$dst"
+  case $os in
+    linux)   # debug info beside dist, the binary names it (.gnu_debuglink)
+      "$objcopy" --only-keep-debug "$src" "$debug/$(basename "$dst").debug"
+      "$objcopy" --strip-all --add-gnu-debuglink="$debug/$(basename "$dst").debug" "$src" "$dst" ;;
+    windows) "$objcopy" --strip-all "$src" "$dst" ;;
+    darwin)  # left as linked: the linker's ad-hoc code signature (Apple Silicon runs nothing
+             # unsigned) would not survive objcopy; the debug info stays in the build's objects
+      ;;
+  esac
+  chmod 0755 "$dst"
+  printf '%s: %s  %s bytes (%s)  %s\n' "$platform" "$dst" "$(stat -c %s "$dst")" "$(numfmt --to=iec-i --suffix=B "$(stat -c %s "$dst")")" \
+    "$(file -b "$dst")" >>"$report"
+}
+cross() { # cross <platform> <triple> <what> <cargo args...>: build, or say in BUILD.txt why not
+  local platform=$1 triple=$2 what=$3; shift 3
+  local cmd buildlog=$target_dir/dist-build-${platform//\//-}-$what.log
   if [ "$triple" = x86_64-unknown-linux-musl ]; then
     cmd=(cargo build)        # musl-gcc (make toolchain): the same build make test tested
   else
     [ "${DIST_NO_BUILD:-}" = 1 ] || zig_tools
     cmd=(cargo zigbuild)
   fi
-  log "$platform: ${cmd[*]} --release --locked --target $triple ${bins[*]}"
-  buildlog=$target_dir/dist-build-$os-$arch.log
+  [ "${DIST_NO_BUILD:-}" = 1 ] && cmd=(true)   # package what is there; a missing binary is reported below
+  log "$platform $what: ${cmd[*]} --release --locked --target $triple $*"
   mkdir -p "$target_dir"
-  : >"$buildlog"
-  if [ "${DIST_NO_BUILD:-}" = 1 ]; then
-    cmd=(true)   # package what is there; a missing binary is reported as not built below
-    for b in "${bins[@]}"; do
-      [ "$b" = --bin ] || [ -f "$target_dir/$triple/release/$b$ext" ] || echo "error: DIST_NO_BUILD=1 and no $target_dir/$triple/release/$b$ext" >"$buildlog"
-    done
-    if [ -s "$buildlog" ] 2>/dev/null; then cmd=(false); fi
-  fi
-  if ! "${cmd[@]}" --release --locked --target "$triple" "${bins[@]}" >>"$buildlog" 2>&1; then
+  if ! "${cmd[@]}" --release --locked --target "$triple" "$@" >"$buildlog" 2>&1; then
+    local reason
     reason=$(grep -m1 -E '^error' "$buildlog" || tail -1 "$buildlog")
-    echo "$platform: NOT BUILT ($triple): $reason (full log: $buildlog)" >>"$report"
-    log "$platform: not built: $reason"
+    echo "$platform: $what NOT BUILT ($triple): $reason (full log: $buildlog)" >>"$report"
+    log "$platform $what: not built: $reason"
+    return 1
+  fi
+}
+for platform in $platforms; do
+  triple=$(triple_of "$platform")
+  os=${platform%/*} arch=${platform#*/}
+  ext=""; [ "$os" = windows ] && ext=.exe
+  out=$target_dir/$triple/release
+  rustup target add "$triple" >/dev/null 2>&1 || true
+  if [ "$os" = darwin ]; then
+    if cross "$platform" "$triple" exporter -p fleetscope-macos-exporter --bin fleetscope-macos-exporter &&
+      [ -f "$out/fleetscope-macos-exporter" ]; then
+      ship "$platform" "$out/fleetscope-macos-exporter" "$exporter/fleetscope-macos-exporter_darwin_${arch}"
+    fi
+    if [ -z "${SDKROOT:-}" ]; then
+      echo "$platform: plugin NOT BUILT ($triple): its TLS verifier links Apple's Security and CoreFoundation frameworks, which zig does not ship; set SDKROOT to a MacOSX.sdk to build it" >>"$report"
+      continue
+    fi
+  fi
+  if ! cross "$platform" "$triple" plugin -p fleetscope --bin gpx_fleetscope || [ ! -f "$out/gpx_fleetscope$ext" ]; then
+    [ -f "$out/gpx_fleetscope$ext" ] || echo "$platform: plugin NOT BUILT ($triple): no $out/gpx_fleetscope$ext" >>"$report"
     case " $required " in *" $platform "*) failed_required+=("$platform") ;; esac
     continue
   fi
-  out=$target_dir/$triple/release
-  ship() { # ship <built file> <dist path>: stripped copy in dist, debug info beside dist (ELF)
-    local src=$1 dst=$2
-    install -m 0755 "$src" "$dst"
-    case $os in
-      linux)   # debug info beside dist, the binary names it (.gnu_debuglink)
-        "$objcopy" --only-keep-debug "$src" "$debug/$(basename "$dst").debug"
-        "$objcopy" --strip-all --add-gnu-debuglink="$debug/$(basename "$dst").debug" "$src" "$dst" ;;
-      windows) "$objcopy" --strip-all "$src" "$dst" ;;
-      darwin)  # left as linked: the linker's ad-hoc code signature (Apple Silicon runs nothing
-               # unsigned) would not survive objcopy; the debug info stays in the build's objects
-        ;;
-    esac
-    chmod 0755 "$dst"
-    printf '%s: %s  %s bytes (%s)  %s\n' "$platform" "$dst" "$(stat -c %s "$dst")" "$(numfmt --to=iec-i --suffix=B "$(stat -c %s "$dst")")" \
-      "$(file -b "$dst")" >>"$report"
-  }
-  ship "$out/gpx_fleetscope$ext" "$ds/gpx_fleetscope_${os}_${arch}$ext"
-  if [ "$os" = darwin ]; then
-    ship "$out/fleetscope-macos-exporter" "$exporter/fleetscope-macos-exporter_darwin_${arch}"
-  fi
+  ship "$platform" "$out/gpx_fleetscope$ext" "$ds/gpx_fleetscope_${os}_${arch}$ext"
   built+=("$platform")
 done
 [ ${#failed_required[@]} -eq 0 ] || die "required platform(s) did not build: ${failed_required[*]} (see $report)"

@@ -27,7 +27,6 @@ mod isolation;
 mod loki_federation;
 mod loki_golden;
 mod loki_tail;
-mod macos_exporter;
 mod packaging;
 mod prometheus_federation;
 mod prometheus_golden;

@@ -1,9 +1,11 @@
 //! `fleetscope-macos-exporter`: the Apple-Silicon power exporter on its own
 //! (the darwin download; docs/macos-exporter.md). Same flags and behaviour as
-//! `gpx_fleetscope macos-exporter`; the plugin is not in it, so it stays small.
+//! `gpx_fleetscope macos-exporter`; the plugin is not in it, so it stays small
+//! and links nothing but libSystem on a Mac (no TLS, no Security framework):
+//! it cross-builds for darwin without Apple's SDK.
 
 use clap::Parser;
-use fleetscope::cli::macos_exporter::{self, ExporterArgs};
+use fleetscope_macos::exporter::{self as macos_exporter, ExporterArgs};
 
 #[derive(Debug, Parser)]
 #[command(

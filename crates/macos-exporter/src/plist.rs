@@ -210,7 +210,7 @@ mod tests {
     #[test]
     fn recorded_document() {
         let text = std::fs::read_to_string(format!(
-            "{}/tests/fixtures/powermetrics/plist_gpu_power_single_sample.mac16-8.matiasinsaurralde-powermetrics-testdata.plist",
+            "{}/../../tests/fixtures/powermetrics/plist_gpu_power_single_sample.mac16-8.matiasinsaurralde-powermetrics-testdata.plist",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap();

@@ -2,9 +2,7 @@
 //! docs/metrics.md), the `powermetrics -f plist` parser ([`plist`]) and the
 //! sample → metrics mapping the `macos-exporter` CLI serves on /metrics.
 
-pub mod plist;
-
-use plist::Plist;
+use crate::plist::Plist;
 
 pub const CPU_POWER: &str = "macos_cpu_power_watts";
 pub const GPU_POWER: &str = "macos_gpu_power_watts";
@@ -102,10 +100,11 @@ pub fn split_documents(stream: &str) -> impl Iterator<Item = &str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plist;
 
     fn recorded() -> String {
         std::fs::read_to_string(format!(
-            "{}/tests/fixtures/powermetrics/plist_gpu_power_single_sample.mac16-8.matiasinsaurralde-powermetrics-testdata.plist",
+            "{}/../../tests/fixtures/powermetrics/plist_gpu_power_single_sample.mac16-8.matiasinsaurralde-powermetrics-testdata.plist",
             env!("CARGO_MANIFEST_DIR")
         ))
         .unwrap()
@@ -141,7 +140,7 @@ mod tests {
 
     #[test]
     fn names_are_documented_once() {
-        let doc = std::fs::read_to_string(format!("{}/docs/metrics.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        let doc = std::fs::read_to_string(format!("{}/../../docs/metrics.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
         for m in POWER_VIEW_METRICS {
             assert!(doc.contains(&format!("`{m}`")), "docs/metrics.md does not define {m}");
         }

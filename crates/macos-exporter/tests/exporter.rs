@@ -23,7 +23,7 @@ fn scratch(name: &str) -> PathBuf {
 /// A powermetrics stand-in: writes its arguments to `args`, prints the recorded sample and the
 /// NUL that ends a plist document, then either exits or keeps its stdout open until stdin closes.
 fn fake_powermetrics(dir: &Path, then_exit: bool) -> PathBuf {
-    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join(RECORDED);
+    let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(RECORDED);
     let tail = if then_exit { "exit 0" } else { "exec cat" };
     let script = format!(
         "#!/bin/sh\nprintf '%s\\n' \"$@\" > '{args}'\ncat '{fixture}'\nprintf '\\000'\n{tail}\n",
