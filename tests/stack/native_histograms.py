@@ -13,7 +13,7 @@ features on, waits until a few scrapes are stored, runs the given command with
 `PROM_NATIVE_URL` set, and stops everything it started:
 
     python3 tests/stack/native_histograms.py -- \
-        env FLEETSCOPE_RECORD_PROMETHEUS=1 cargo test --release --test prometheus_golden
+        env FLEETSCOPE_RECORD_PROMETHEUS=1 cargo test --release --test integration prometheus_golden::
 
 Only recording uses it; the golden tests replay the recorded bodies.
 """
@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
 import tempfile
@@ -35,38 +34,7 @@ import urllib.request
 
 # --- protobuf encoding (io.prometheus.client.MetricFamily, delimited) -------
 
-
-def varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def zigzag(n):
-    return (n << 1) ^ (n >> 63)
-
-
-def field_varint(num, n):
-    return varint(num << 3) + varint(n)
-
-
-def field_double(num, v):
-    return varint((num << 3) | 1) + struct.pack("<d", v)
-
-
-def field_bytes(num, b):
-    return varint((num << 3) | 2) + varint(len(b)) + b
-
-
-def label_pair(name, value):
-    return field_bytes(1, name.encode()) + field_bytes(2, value.encode())
-
+from protobuf_wire import field_bytes, field_double, field_varint, label_pair, varint, zigzag  # noqa: E402
 
 COUNTER, HISTOGRAM = 0, 4
 

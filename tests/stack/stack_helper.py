@@ -18,6 +18,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from protobuf_wire import field_bytes, field_double, field_varint, label_pair, varint
+
 # --------------------------------------------------------------------------
 # ports
 # --------------------------------------------------------------------------
@@ -338,42 +340,13 @@ DEMO_TRACE_ID = "6c48c5c2029f7c3ddb565ad52f1ac6bd"
 DEMO_EXEMPLARS = 6  # one every 5 minutes, the newest 5 minutes before STACK_DATA_END_MS
 
 
-def _varint(n):
-    out = bytearray()
-    while True:
-        b = n & 0x7F
-        n >>= 7
-        if n:
-            out.append(b | 0x80)
-        else:
-            out.append(b)
-            return bytes(out)
-
-
-def _field(num, wire, payload):
-    return _varint((num << 3) | wire) + payload
-
-
-def _pb_bytes(num, data):
-    return _field(num, 2, _varint(len(data)) + data)
-
-
-def _pb_double(num, v):
-    import struct
-    return _field(num, 1, struct.pack("<d", v))
-
-
-def _pb_int64(num, v):
-    return _field(num, 0, _varint(v & 0xFFFFFFFFFFFFFFFF))
-
-
 def _pb_labels(num, labels):
-    return b"".join(_pb_bytes(num, _pb_bytes(1, k.encode()) + _pb_bytes(2, v.encode())) for k, v in sorted(labels.items()))
+    return b"".join(field_bytes(num, label_pair(k, v)) for k, v in sorted(labels.items()))
 
 
 def _snappy_literal(data):
     """Snappy block format with literals only (valid, uncompressed): what remote write requires."""
-    out = bytearray(_varint(len(data)))
+    out = bytearray(varint(len(data)))
     for i in range(0, len(data), 65536):
         chunk = data[i:i + 65536]
         n = len(chunk) - 1
@@ -402,11 +375,11 @@ def cmd_demo_exemplars(stack_dir):
     # A head series needs a sample: one at now, with the value it had at the end (the counter stays flat).
     now_ms = int(time.time() * 1000)
     exemplars = b"".join(
-        _pb_bytes(3, _pb_labels(1, {"trace_id": DEMO_TRACE_ID}) + _pb_double(2, 1.0)
-                  + _pb_int64(3, end_ms - (DEMO_EXEMPLARS - i) * 300_000))
+        field_bytes(3, _pb_labels(1, {"trace_id": DEMO_TRACE_ID}) + field_double(2, 1.0)
+                    + field_varint(3, end_ms - (DEMO_EXEMPLARS - i) * 300_000))
         for i in range(DEMO_EXEMPLARS))
-    ts = _pb_labels(1, labels) + _pb_bytes(2, _pb_double(1, value) + _pb_int64(2, now_ms)) + exemplars
-    body = _snappy_literal(_pb_bytes(1, ts))
+    ts = _pb_labels(1, labels) + field_bytes(2, field_double(1, value) + field_varint(2, now_ms)) + exemplars
+    body = _snappy_literal(field_bytes(1, ts))
     req = urllib.request.Request(base + "/api/v1/write", data=body, method="POST", headers={
         "Content-Type": "application/x-protobuf", "Content-Encoding": "snappy",
         "X-Prometheus-Remote-Write-Version": "0.1.0"})
