@@ -65,11 +65,9 @@ async function clusterScope(
   if (!resolved.trim()) {
     return clusters;
   }
+  // With a selector, hintScope answers the matching ids among the picked ones (all, if none picked).
   const scope = await ds.resources.hintScope(clusters, resolved);
-  if (scope === undefined) {
-    return [];
-  }
-  return scope.length ? scope : null;
+  return scope?.length ? scope : null;
 }
 
 export class FleetscopeVariableSupport extends CustomVariableSupport<FleetscopeDataSource, FleetscopeVariableQuery> {
