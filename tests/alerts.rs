@@ -4,7 +4,6 @@
 //! between webhook deliveries. Run through `make test` (FLEETSCOPE_STACK_ENV).
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -22,6 +21,7 @@ use serde_json::{Value, json};
 
 const WEBHOOK: &str = include_str!("fixtures/alertmanager/webhook_v4_firing_single_alert.alertbot-example.json");
 
+use crate::support::ports::reserve as free_port;
 use crate::support::stack_env::stack_env;
 
 /// A unique token per call (labels, prefixes, temp dirs).
@@ -34,10 +34,6 @@ fn temp_dir(tag: &str) -> PathBuf {
     let d = std::env::temp_dir().join(format!("fleetscope-alerts-test-{tag}-{}", run_id()));
     std::fs::create_dir_all(&d).unwrap();
     d
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A child process killed (SIGKILL) and reaped on drop.
@@ -66,51 +62,56 @@ async fn wait_http_ok(url: &str) {
 
 /// Start an extra real Alertmanager (gossip off, own storage, free port).
 async fn start_alertmanager(dir: &Path) -> (Proc, String) {
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let cfg = dir.join("alertmanager.yml");
-    std::fs::write(&cfg, "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n").unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus-alertmanager")
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!("--storage.path={}", dir.join("data").display()))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
-        .spawn()
-        .expect("prometheus-alertmanager must be installed (tests/stack/install-deps.sh)");
-    let url = format!("http://127.0.0.1:{port}");
-    let proc = Proc(child);
-    wait_http_ok(&format!("{url}/-/ready")).await;
-    (proc, url)
+    start_alertmanager_with(dir, "route:\n  receiver: \"null\"\nreceivers:\n  - name: \"null\"\n").await
 }
 
 /// Start a real Alertmanager whose only receiver is a webhook to `webhook_url`
 /// with `secret` as bearer token; groups are sent at once and every second.
 async fn start_alertmanager_with_webhook(dir: &Path, webhook_url: &str, secret: &str) -> (Proc, String) {
-    std::fs::create_dir_all(dir.join("data")).unwrap();
-    let cfg = dir.join("alertmanager.yml");
-    std::fs::write(
-        &cfg,
-        format!(
+    start_alertmanager_with(
+        dir,
+        &format!(
             "route:\n  receiver: fleetscope\n  group_by: [alertname]\n  group_wait: 0s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: fleetscope\n    webhook_configs:\n      - url: {webhook_url}\n        send_resolved: true\n        http_config:\n          authorization: {{type: Bearer, credentials: {secret}}}\n"
         ),
     )
-    .unwrap();
+    .await
+}
+
+/// A real Alertmanager on `config` (debug log in `dir/alertmanager.log`, for
+/// the failure messages of [`am_log`]); ready, and still our own process.
+async fn start_alertmanager_with(dir: &Path, config: &str) -> (Proc, String) {
+    std::fs::create_dir_all(dir.join("data")).unwrap();
+    let cfg = dir.join("alertmanager.yml");
+    std::fs::write(&cfg, config).unwrap();
     let port = free_port();
     let child = Command::new("prometheus-alertmanager")
         .arg(format!("--config.file={}", cfg.display()))
         .arg(format!("--storage.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .arg("--cluster.listen-address=")
+        .arg("--log.level=debug")
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("alertmanager.log")).unwrap())
         .spawn()
         .expect("prometheus-alertmanager must be installed (tests/stack/install-deps.sh)");
     let url = format!("http://127.0.0.1:{port}");
-    let proc = Proc(child);
+    let mut proc = Proc(child);
     wait_http_ok(&format!("{url}/-/ready")).await;
+    // Ready on our port, and it is ours: an Alertmanager that could not listen has exited.
+    assert!(proc.0.try_wait().unwrap().is_none(), "Alertmanager on {url} exited: {}", am_log(dir));
     (proc, url)
+}
+
+/// The last lines of the log of the Alertmanager started in `dir`.
+fn am_log(dir: &Path) -> String {
+    log_tail(&dir.join("alertmanager.log"))
+}
+
+/// The last 40 lines of a child's log, for a failure message.
+fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| format!("({}: {e})", path.display()));
+    let lines: Vec<&str> = text.lines().collect();
+    format!("\n--- {} (last 40 lines) ---\n{}", path.display(), lines[lines.len().saturating_sub(40)..].join("\n"))
 }
 
 /// POST alerts to a real Alertmanager's API.
@@ -482,6 +483,7 @@ fn sqlite_history_survives_reopen_and_prunes_by_retention() {
 /// Start `gpx_fleetscope serve` (the release binary under `cargo test --release`).
 async fn start_serve(config: &Path, port: u16, log: &Path) -> Proc {
     let child = Command::new(env!("CARGO_BIN_EXE_gpx_fleetscope"))
+        .env("RUST_LOG", "info")
         .args(["serve", "--config"])
         .arg(config)
         .args(["--listen", &format!("127.0.0.1:{port}")])
@@ -603,6 +605,7 @@ async fn a_real_alertmanager_delivers_firing_and_resolved_to_serve() {
             .map(|e| (e["event"].as_str().unwrap().to_owned(), e["fingerprint"].as_str().unwrap().to_owned()))
             .collect()
     };
+    let logs = dir.as_path();
     let until = |http: reqwest::Client, want: usize| async move {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
@@ -610,7 +613,12 @@ async fn a_real_alertmanager_delivers_firing_and_resolved_to_serve() {
             if events_of(&h, "WebhookE2E").len() >= want {
                 return h;
             }
-            assert!(Instant::now() < deadline, "{want} transition(s) not delivered within 30 s: {h}");
+            assert!(
+                Instant::now() < deadline,
+                "{want} transition(s) not delivered within 30 s: {h}{}{}",
+                am_log(&logs.join("am")),
+                log_tail(&logs.join("serve.log"))
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     };

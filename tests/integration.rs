@@ -52,3 +52,18 @@ fn every_suite_is_built() {
     }
     assert!(unbuilt.is_empty(), "not built by cargo test (mount it in tests/integration.rs): {unbuilt:?}");
 }
+
+/// Ports for child-process servers are distinct, free, and below the
+/// kernel's ephemeral range.
+#[test]
+fn reserved_ports_never_meet_the_kernels_or_each_other() {
+    let range = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").expect("ip_local_port_range");
+    let low: u16 = range.split_whitespace().next().and_then(|p| p.parse().ok()).expect("a port number");
+    let ports: Vec<u16> = (0..64).map(|_| support::ports::reserve()).collect();
+    let distinct: std::collections::BTreeSet<u16> = ports.iter().copied().collect();
+    assert_eq!(distinct.len(), ports.len(), "{ports:?}");
+    assert!(ports.iter().all(|&p| (support::ports::FIRST..low).contains(&p)), "{ports:?} not in {}..{low}", support::ports::FIRST);
+    for p in ports {
+        std::net::TcpListener::bind(("127.0.0.1", p)).unwrap_or_else(|e| panic!("reserved port {p} is not free: {e}"));
+    }
+}

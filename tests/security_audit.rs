@@ -30,6 +30,7 @@ use fleetscope::frames;
 use fleetscope::query::{self, QueryEnvelope, TimeRange};
 use fleetscope::registry::Registry;
 
+use crate::support::ports::reserve as free_port;
 use crate::support::stack_env::stack_env;
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -117,10 +118,6 @@ impl Drop for Proc {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// `openssl s_server` with a fresh self-signed certificate for 127.0.0.1.

@@ -11,6 +11,7 @@
 
 import collections
 import json
+import random
 import signal
 import socket
 import sys
@@ -25,14 +26,36 @@ from protobuf_wire import field_bytes, field_double, field_varint, label_pair, v
 # --------------------------------------------------------------------------
 
 
+# The stack's band: below tests/support/ports.rs (20000 up) and below the kernel's
+# ephemeral range, so no test's `bind(0)`, no outgoing connection and no
+# test-started server is ever given one of these ports, and the `dead` cluster's
+# port stays dead for the whole run.
+STACK_PORTS = range(10000, 20000)
+
+
 def cmd_ports(n):
-    """Bind n sockets at once (so the ports are distinct), print the ports, close them."""
+    """Reserve n distinct free ports from the stack's band, print them, release them.
+
+    All n stay bound until printed, so they are distinct; the scan starts at a
+    random point so two stacks (the demo's and the tests') rarely probe the same ports.
+    """
     socks = []
+    start = random.randrange(len(STACK_PORTS))
     try:
-        for _ in range(n):
+        for i in range(len(STACK_PORTS)):
+            if len(socks) == n:
+                break
+            port = STACK_PORTS[(start + i) % len(STACK_PORTS)]
             s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind(("127.0.0.1", 0))
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                s.close()
+                continue
             socks.append(s)
+        if len(socks) < n:
+            print(f"only {len(socks)} of {n} ports free in {STACK_PORTS.start}..{STACK_PORTS.stop}", file=sys.stderr)
+            return 1
         print(" ".join(str(s.getsockname()[1]) for s in socks))
     finally:
         for s in socks:

@@ -15,6 +15,8 @@
 pub mod kube_api;
 /// The Loki-API replay server and its fixtures.
 pub mod loki;
+/// Ports for child-process servers, outside the kernel's ephemeral range.
+pub mod ports;
 /// The running test stack's addresses (`FLEETSCOPE_STACK_ENV`).
 pub mod stack_env;
 
