@@ -277,7 +277,7 @@ async fn alerts_from_real_alertmanagers_with_ha_dedup_filters_and_counts() {
     let (status, one) = call(&f, "GET", &format!("api/v1/alerts/{fp}"), "cluster_ids=east,ha", "", &[]).await;
     assert_eq!(status, 200, "{one}");
     assert_eq!(one["fingerprint"], fp.as_str());
-    assert_eq!(one["clusters"].as_array().unwrap().len(), 2, "{one}");
+    assert_eq!(one["cluster_ids"].as_array().unwrap().len(), 2, "{one}");
     let (status, _) = call(&f, "GET", "api/v1/alerts/0000000000000000", "cluster_ids=east,ha", "", &[]).await;
     assert_eq!(status, 404);
     let (status, body) = call(&f, "GET", "api/v1/alerts", "state=BURNING", "", &[]).await;

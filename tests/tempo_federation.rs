@@ -406,7 +406,8 @@ async fn resource_api() {
     let (status, v) = api(&fed, "GET", &format!("api/v1/traces/{OOM}"), "cluster_id=east&cluster_id=west", "").await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["span_count"], 10);
-    assert_eq!(v["clusters"], serde_json::json!(["prod-east-1", "prod-west-1"]));
+    assert_eq!(v["cluster_names"], serde_json::json!(["prod-east-1", "prod-west-1"]));
+    assert_eq!(v["clusters"].as_array().map(Vec::len), Some(2), "per-cluster statuses: {v}");
 
     let (status, v) = api(&fed, "GET", &format!("api/v1/traces/{OOM}/spans"), "cluster_id=east&cluster_id=west", "").await;
     assert_eq!(status, 200, "{v}");
@@ -431,6 +432,19 @@ async fn resource_api() {
     let (status, v) = api(&fed, "GET", "api/v1/traces/tag/status/values", "cluster_id=east", "").await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["tagValues"].as_array().unwrap().len(), 3, "{v}");
+
+    // The merged envelope (api/envelope.rs), as alerts and GPU answer it: a failed
+    // cluster makes it 206 PARTIAL_RESULTS with that cluster's status under `clusters`;
+    // all failed is the common error, still with every cluster's status.
+    let (status, v) = api(&fed, "GET", "api/v1/traces/services", "cluster_id=east&cluster_id=broken", "").await;
+    assert_eq!((status, v["status"].as_str()), (206, Some("PARTIAL_RESULTS")), "{v}");
+    assert_eq!((v["clusters_queried"].as_u64(), v["clusters_succeeded"].as_u64()), (Some(2), Some(1)), "{v}");
+    let broken = v["clusters"].as_array().unwrap().iter().find(|c| c["cluster_id"] == "broken").unwrap();
+    assert_eq!(broken["status"], "ERROR", "{v}");
+    assert!(v["services"].as_array().unwrap().iter().any(|s| s == "model-server"), "east still answers: {v}");
+    let (status, v) = api(&fed, "POST", "api/v1/traces/search", "", r#"{"cluster_ids":["broken","garbage"],"service_name":"llm-gateway"}"#).await;
+    assert_eq!((status, v["error"]["code"].as_str()), (502, Some("UPSTREAM_ERROR")), "{v}");
+    assert_eq!(v["clusters"].as_array().map(Vec::len), Some(2), "{v}");
 
     let (status, _) = api(&fed, "GET", "api/v1/traces/tag/bad%20tag/values", "", "").await;
     assert_eq!(status, 400);

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use serde_json::json;
 
-use super::{ApiRequest, ApiResponse, method_not_allowed};
+use super::{ApiRequest, ApiResponse, envelope, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::Federation;
 use crate::federation::alerts as fed_alerts;
@@ -62,24 +62,15 @@ async fn list(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetEr
     let q = query_from_params(req, false, store::retention_ms(&fed.registry.settings))?;
     let l = fed_alerts::list(fed, &req.params.cluster_ids(), &q).await?;
     let by_severity: serde_json::Map<String, serde_json::Value> = conv::severity_counts(&l.alerts).into_iter().map(|(s, n)| (s, json!(n))).collect();
-    let succeeded = l.statuses.iter().filter(|s| s.error.is_none()).count();
     let mut body = json!({
         "alerts": l.alerts.iter().map(conv::Alert::to_json).collect::<Vec<_>>(),
         "total": l.alerts.len(),
         "by_severity": by_severity,
-        "clusters": l.statuses,
-        "clusters_queried": l.statuses.len(),
-        "clusters_succeeded": succeeded,
-        "total_query_time_ms": started.elapsed().as_millis() as u64,
     });
     if !l.notices.is_empty() {
         body["notices"] = json!(l.notices);
     }
-    let partial = succeeded < l.statuses.len();
-    if partial {
-        body["status"] = json!(ErrorCode::PartialResults);
-    }
-    Ok(ApiResponse::json(if partial { 206 } else { 200 }, &body))
+    Ok(envelope::merged_response(body, &l.statuses, started.elapsed().as_millis() as u64))
 }
 
 async fn one(fed: &Federation, req: &ApiRequest, fingerprint: &str) -> Result<ApiResponse, FleetError> {
@@ -91,7 +82,7 @@ async fn one(fed: &Federation, req: &ApiRequest, fingerprint: &str) -> Result<Ap
         return Err(FleetError::new(ErrorCode::NotFound, format!("no alert with fingerprint {fingerprint:?} in the queried clusters")));
     };
     let mut body = first.to_json();
-    body["clusters"] = json!(matching.iter().map(|a| a.cluster_id.as_str()).collect::<Vec<_>>());
+    body["cluster_ids"] = json!(matching.iter().map(|a| a.cluster_id.as_str()).collect::<Vec<_>>());
     Ok(ApiResponse::json(200, &body))
 }
 

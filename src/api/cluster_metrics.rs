@@ -20,14 +20,14 @@ use futures::FutureExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::envelope::seed_response;
+use super::envelope::{self, seed_response};
 use super::metrics::value_str;
 use super::params::{parse_step_ms, parse_time_ms};
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::clickhouse::{self, ChQuery, decode, sql};
 use crate::error::{ErrorCode, FleetError};
-use crate::federation::Federation;
-use crate::federation::status::{self, Status};
+use crate::federation::status::Status;
+use crate::federation::{ClusterOutcome, Federation};
 use crate::frames::prometheus::{self as conv, PromData, ResultType, Series};
 use crate::query::{QueryEnvelope, TimeRange};
 use crate::registry::Cluster;
@@ -315,31 +315,20 @@ fn checked(field: &'static str, v: Option<&str>) -> Result<Option<String>, Fleet
     }
 }
 
-/// Union of per-store lists with the per-cluster status.
-fn list_answer(outcomes: Vec<crate::federation::ClusterOutcome<Vec<Vec<String>>>>, row: impl Fn(&[String]) -> Value) -> ApiResponse {
-    if let Some(err) = status::all_failed(&outcomes) {
-        let mut body = err.to_json();
-        body["clusters"] = json!(status::statuses(&outcomes));
-        return ApiResponse::json(err.code.http_status(), &body);
-    }
-    let statuses = status::statuses(&outcomes);
-    let mut seen = BTreeSet::new();
-    let mut data = Vec::new();
-    for o in &outcomes {
-        if let Ok(rows) = &o.result {
+/// Union of per-store lists, a merged answer (`super::envelope`).
+fn list_answer(outcomes: Vec<ClusterOutcome<Vec<Vec<String>>>>, started: Instant, row: impl Fn(&[String]) -> Value) -> ApiResponse {
+    envelope::merged(&outcomes, started.elapsed().as_millis() as u64, |outcomes| {
+        let mut seen = BTreeSet::new();
+        let mut data = Vec::new();
+        for rows in outcomes.iter().filter_map(|o| o.result.as_ref().ok()) {
             for r in rows {
                 if seen.insert(r.clone()) {
                     data.push(row(r));
                 }
             }
         }
-    }
-    let partial = statuses.iter().any(|s| s.status == Status::Error);
-    let mut body = json!({ "data": data, "clusters": statuses });
-    if partial {
-        body["status"] = json!(ErrorCode::PartialResults);
-    }
-    ApiResponse::json(if partial { 206 } else { 200 }, &body)
+        json!({ "data": data })
+    })
 }
 
 /// `GET metrics?cluster_ids=&start=&end=&prefix=&limit=`: metric names with type, help and unit.
@@ -349,6 +338,7 @@ async fn metric_names(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse,
     let limit = limit(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let timeout = fed.registry.limits.timeout;
+    let started = Instant::now();
     let outcomes = clickhouse::per_store(
         fed,
         &targets,
@@ -366,7 +356,7 @@ async fn metric_names(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse,
         |rows: &Vec<Vec<String>>, _| rows.clone(),
     )
     .await;
-    Ok(list_answer(outcomes, |r| json!({ "name": r.first(), "type": r.get(1), "help": r.get(2), "unit": r.get(3) })))
+    Ok(list_answer(outcomes, started, |r| json!({ "name": r.first(), "type": r.get(1), "help": r.get(2), "unit": r.get(3) })))
 }
 
 /// `GET attributes?metric=` (keys) and `GET attributes/{key}/values?metric=` (values).
@@ -382,6 +372,7 @@ async fn attributes(fed: &Federation, req: &ApiRequest, key: Option<&str>) -> Re
     let limit = limit(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let timeout = fed.registry.limits.timeout;
+    let started = Instant::now();
     let outcomes = clickhouse::per_store(
         fed,
         &targets,
@@ -399,5 +390,5 @@ async fn attributes(fed: &Federation, req: &ApiRequest, key: Option<&str>) -> Re
         |rows: &Vec<Vec<String>>, _| rows.clone(),
     )
     .await;
-    Ok(list_answer(outcomes, |r| json!(r.first())))
+    Ok(list_answer(outcomes, started, |r| json!(r.first())))
 }

@@ -1,17 +1,15 @@
 //! `/api/v1/gpu/*` (seed 000 §4.5, response shape §4.7 "GPU Nodes"):
 //! `nodes`, `nodes/{cluster}/{node}`, `summary`, `processes`. Parameters:
 //! `cluster_id`/`cluster_ids`, `source` (`auto`|`nvidia-smi`|`dcgm`), `time`
-//! (DCGM evaluation time; default now). Every answer carries the per-cluster
-//! `clusters` status list, `clusters_queried`/`clusters_succeeded` and, when
-//! some cluster failed, `status: PARTIAL_RESULTS` with HTTP 206.
+//! (DCGM evaluation time; default now). Every answer is a merged answer
+//! (`super::envelope`): per-cluster `clusters`, counts, 206 + PARTIAL_RESULTS.
 
 use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::{ApiRequest, ApiResponse, method_not_allowed};
+use super::{ApiRequest, ApiResponse, envelope, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
-use crate::federation::status::{self, Status};
 use crate::federation::{ClusterOutcome, Federation, gpu};
 use crate::probes::gpu::{ClusterGpus, GpuInfo, NodeGpus, ProcessRow};
 use crate::query::gpu::{GpuQuery, GpuView, SourceChoice};
@@ -44,32 +42,18 @@ async fn answer(fed: &Federation, req: &ApiRequest, clusters: &[String], node: O
     let targets = fed.registry.targets(clusters)?;
     let started = Instant::now();
     let outcomes = gpu::fetch(fed, &targets, &q).await;
-    let total_ms = started.elapsed().as_millis() as u64;
-    if let Some(err) = status::all_failed(&outcomes) {
-        let mut body = err.to_json();
-        body["clusters"] = json!(status::statuses(&outcomes));
-        return Ok(ApiResponse::json(err.code.http_status(), &body));
-    }
-    let mut body = match view {
-        GpuView::Summary => summary(&outcomes),
-        GpuView::Processes => processes(&outcomes),
-        _ => nodes(&outcomes),
-    };
-    if node.is_some() {
-        // One node: its object, not a list.
-        body = body["nodes"].get(0).cloned().unwrap_or(Value::Null);
-    }
-    let statuses = status::statuses(&outcomes);
-    let succeeded = statuses.iter().filter(|s| s.status == Status::Success).count();
-    body["clusters"] = json!(statuses);
-    body["clusters_queried"] = json!(statuses.len());
-    body["clusters_succeeded"] = json!(succeeded);
-    body["total_query_time_ms"] = json!(total_ms);
-    let partial = succeeded < statuses.len();
-    if partial {
-        body["status"] = json!(ErrorCode::PartialResults);
-    }
-    Ok(ApiResponse::json(if partial { 206 } else { 200 }, &body))
+    Ok(envelope::merged(&outcomes, started.elapsed().as_millis() as u64, |outcomes| {
+        let body = match view {
+            GpuView::Summary => summary(outcomes),
+            GpuView::Processes => processes(outcomes),
+            _ => nodes(outcomes),
+        };
+        match node {
+            // One node: its object, not a list.
+            Some(_) => body["nodes"].get(0).cloned().unwrap_or_else(|| json!({})),
+            None => body,
+        }
+    }))
 }
 
 fn ok(outcomes: &[ClusterOutcome<ClusterGpus>]) -> impl Iterator<Item = (&ClusterOutcome<ClusterGpus>, &ClusterGpus)> {

@@ -136,6 +136,10 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
     let outcomes = metrics::fetch(fed, &targets, q, metrics::CacheUse::Use).await;
     let total_ms = started.elapsed().as_millis() as u64;
     if body.format.as_deref() == Some("frames") {
+        // A merged answer (super::envelope), its frames written as bytes in Go's key order.
+        if let Some(failed) = envelope::all_failed(&outcomes) {
+            return Ok(failed);
+        }
         let statuses = status::statuses(&outcomes);
         let succeeded = statuses.iter().filter(|s| s.status == Status::Success).count();
         let frames = metrics::to_frames(outcomes, "A", q)?;
@@ -148,6 +152,8 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
             total_query_time_ms: u64,
             clusters_queried: usize,
             clusters_succeeded: usize,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            status: Option<ErrorCode>,
         }
         let raw = String::from_utf8(crate::frames::json::frames_to_json_bytes(&frames))
             .ok()
@@ -159,6 +165,7 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
             total_query_time_ms: total_ms,
             clusters_queried: statuses.len(),
             clusters_succeeded: succeeded,
+            status: (code == 206).then_some(ErrorCode::PartialResults),
         };
         return Ok(ApiResponse::json(code, &answer));
     }

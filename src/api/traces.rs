@@ -3,7 +3,7 @@
 //! * `POST|GET traces/search` — seed body (`cluster_ids`, `service_name`,
 //!   `operation`, `min_duration_ms`, `max_duration_ms`, `tags`, `query` (TraceQL),
 //!   `start_time`, `end_time`, `limit`) → `traces[]` {trace_id, cluster_id,
-//!   cluster_name, clusters, root_service, root_operation, start_time,
+//!   cluster_name, cluster_names, root_service, root_operation, start_time,
 //!   duration_ms, span_count, service_count, has_errors}, `total`;
 //! * `GET traces/{id}` — the trace merged across clusters (summary + spans);
 //! * `GET traces/{id}/spans` — its spans, each with its logs/metrics queries;
@@ -12,8 +12,8 @@
 //! * `GET traces/tags[?scope=]`, `GET traces/tag/{tag}/values[?q=]` — federated
 //!   v2 tag names (by scope) and typed values, for the query editor.
 //!
-//! Every answer carries `results` (per-cluster status), `clusters_queried`,
-//! `clusters_succeeded`, `total_query_time_ms`; 206 when some cluster failed.
+//! Every answer is a merged answer (`super::envelope`): per-cluster
+//! `clusters`, counts, 206 + PARTIAL_RESULTS, the common error when all failed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use serde_json::{Value, json};
 use super::params::parse_time_ms;
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
-use crate::federation::status::{self, ClusterStatus, Status};
+use crate::federation::status::{self, ClusterStatus};
 use crate::federation::traces::{self, MergedTrace, tempo, tempo_error};
 use crate::federation::{ClusterOutcome, Federation, decode_error, trace_links};
 use crate::frames::tempo::{self as conv, Span};
@@ -59,14 +59,9 @@ pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<
     }
 }
 
-/// `results`, counts and the status code of a federated answer.
-fn envelope(mut body: Value, statuses: &[ClusterStatus], started: Instant) -> ApiResponse {
-    let succeeded = statuses.iter().filter(|s| s.status == Status::Success).count();
-    body["results"] = json!(statuses);
-    body["clusters_queried"] = json!(statuses.len());
-    body["clusters_succeeded"] = json!(succeeded);
-    body["total_query_time_ms"] = json!(started.elapsed().as_millis() as u64);
-    ApiResponse::json(if succeeded < statuses.len() { 206 } else { 200 }, &body)
+/// A merged answer (`super::envelope`) over statuses gathered since `started`.
+fn envelope(body: Value, statuses: &[ClusterStatus], started: Instant) -> ApiResponse {
+    super::envelope::merged_response(body, statuses, started.elapsed().as_millis() as u64)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -155,8 +150,8 @@ async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
     let targets = fed.registry.targets(&body.cluster_ids)?;
     let started = Instant::now();
     let outcomes = traces::fetch_search(fed, &targets, &tq).await;
-    if let Some(err) = status::all_failed(&outcomes) {
-        return Err(err);
+    if let Some(failed) = super::envelope::all_failed(&outcomes) {
+        return Ok(failed);
     }
     let statuses = status::statuses(&outcomes);
     let hits = conv::merge_search(traces::successes(outcomes), tq.limit as usize);
@@ -167,7 +162,7 @@ async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
                 "trace_id": h.trace_id,
                 "cluster_id": h.cluster_ids.first(),
                 "cluster_name": h.clusters.first(),
-                "clusters": h.clusters,
+                "cluster_names": h.clusters,
                 "root_service": h.root_service,
                 "root_operation": h.root_name,
                 "start_time": rfc3339(h.start_ns),
@@ -197,7 +192,7 @@ async fn trace(fed: &Federation, req: &ApiRequest, id: &str, spans_only: bool) -
         let services: BTreeSet<&str> = merged.spans.iter().map(|s| s.resource.service_name.as_str()).collect();
         json!({
             "trace_id": trace_id,
-            "clusters": merged.found_in.iter().map(|(c, _)| c).collect::<Vec<_>>(),
+            "cluster_names": merged.found_in.iter().map(|(c, _)| c).collect::<Vec<_>>(),
             "root_service": root.map(|r| r.resource.service_name.clone()),
             "root_operation": root.map(|r| r.name.clone()),
             "start_time": rfc3339(start),
@@ -315,8 +310,8 @@ async fn tag_values_api(fed: &Federation, req: &ApiRequest, tag: &str, q: Option
             }
         })
         .await;
-    if let Some(err) = status::all_failed(&outcomes) {
-        return Err(err);
+    if let Some(failed) = super::envelope::all_failed(&outcomes) {
+        return Ok(failed);
     }
     let statuses = status::statuses(&outcomes);
     let mut all = BTreeSet::new();
@@ -368,8 +363,8 @@ async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetEr
             }
         })
         .await;
-    if let Some(err) = status::all_failed(&outcomes) {
-        return Err(err);
+    if let Some(failed) = super::envelope::all_failed(&outcomes) {
+        return Ok(failed);
     }
     let statuses = status::statuses(&outcomes);
     let mut merged: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
