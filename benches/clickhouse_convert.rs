@@ -2,9 +2,10 @@
 //! `query_range` JSON body (the PromQL path) and ClickHouse's `ArrowStream`
 //! answer to the store's statement (one row per series, points as arrays;
 //! `clickhouse::sql`). Same series × 720 points (5 % NaN), the same frames out
-//! (`clickhouse::frames` is the Prometheus path's dataplane framing), so the
-//! per-query cost and the bytes on the wire compare directly. Throughput is
-//! each path's own body bytes; points/s follow from the element counts printed.
+//! (`federation::clickhouse::frames` is the Prometheus path's dataplane
+//! framing), so the per-query cost and the bytes on the wire compare directly.
+//! Throughput is each path's own body bytes; points/s follow from the element
+//! counts printed.
 //!
 //! `cargo bench --target x86_64-unknown-linux-musl --bench clickhouse_convert`
 //! (docs/performance.md has the figures).
@@ -15,7 +16,7 @@ use arrow_array::builder::{Float64Builder, Int64Builder, ListBuilder, StringBuil
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_ipc::writer::StreamWriter;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fleetscope::clickhouse::{self, ChQuery, decode};
+use fleetscope::clickhouse::{ChQuery, decode};
 use fleetscope::frames::prometheus;
 use fleetscope::query::{QueryEnvelope, TimeRange};
 
@@ -113,11 +114,11 @@ fn clickhouse_query() -> ChQuery {
 fn clickhouse_frames(body: &[u8], q: &ChQuery) -> Vec<fleetscope::frames::Frame> {
     let mut by = decode::series(body).expect("decode");
     let mut series = by.remove("east").unwrap_or_default();
-    // What `clickhouse::fetch` adds for a plain selector.
+    // What `federation::clickhouse::fetch` adds for a plain selector.
     for s in &mut series {
         s.labels.insert("__name__".into(), q.metric.clone());
     }
-    clickhouse::frames(series, "A", q)
+    fleetscope::federation::clickhouse::frames(series, "A", q)
 }
 
 fn prometheus_frames(body: &[u8]) -> Vec<fleetscope::frames::Frame> {

@@ -12,6 +12,8 @@
 //!   [`cache`] (TTL cache, single-flight, optional Redis) in front of upstreams,
 //!   under the query's one [`deadline`] (slot waits, requests and retries all count);
 //! * [`upstream`] is the only code that talks to cluster backends (HTTP, Kubernetes);
+//!   [`clickhouse`] is the long-term store's query model, SQL and decoding (its
+//!   executor is `federation::clickhouse`, as every kind's is in [`federation`]);
 //! * [`probes`] parse what is read from nodes (nvidia-smi, DPDK telemetry, PTP,
 //!   powermetrics) — text in, rows out;
 //! * [`frames`] turns upstream bytes into Grafana frames and encodes them

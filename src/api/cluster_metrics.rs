@@ -26,6 +26,7 @@ use super::params::{parse_step_ms, parse_time_ms};
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::clickhouse::{self, ChQuery, decode, sql};
 use crate::error::{ErrorCode, FleetError};
+use crate::federation::clickhouse as fed_ch;
 use crate::federation::status::Status;
 use crate::federation::{ClusterOutcome, Federation};
 use crate::frames::prometheus::{self as conv, PromData, ResultType, Series};
@@ -146,7 +147,7 @@ async fn query(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
     ids.extend(body.cluster_id);
     let targets = fed.registry.targets(&ids)?;
     let started = Instant::now();
-    let outcomes = clickhouse::fetch(fed, &targets, &cq).await;
+    let outcomes = fed_ch::fetch(fed, &targets, &cq).await;
     let total_ms = started.elapsed().as_millis() as u64;
     let mut resp = seed_response(outcomes, total_ms, |series: &Vec<Series>| matrix(series), |_| ResultType::Matrix);
     super::envelope::add_field(&mut resp, "metric_name", json!(cq.metric));
@@ -178,8 +179,8 @@ async fn health(fed: &Federation, id: &str) -> Result<ApiResponse, FleetError> {
     let targets = [cluster.clone()];
     let timeout = fed.registry.limits.timeout;
     let (probe, latest) = tokio::join!(
-        clickhouse::health(fed, &targets),
-        clickhouse::per_store(
+        fed_ch::health(fed, &targets),
+        fed_ch::per_store(
             fed,
             &targets,
             move |store, client, values| {
@@ -257,7 +258,7 @@ async fn summary(fed: &Federation, req: &ApiRequest, id: &str) -> Result<ApiResp
             ChQuery::parse(q.to_string().as_bytes(), &env).map(|q| (*key, ChQuery { start_ms: now, end_ms: now, ..q })).map_err(FleetError::from)
         })
         .collect::<Result<_, _>>()?;
-    let results = futures::future::join_all(queries.iter().map(|(_, q)| clickhouse::fetch(fed, &targets, q))).await;
+    let results = futures::future::join_all(queries.iter().map(|(_, q)| fed_ch::fetch(fed, &targets, q))).await;
     let mut figures = serde_json::Map::new();
     let mut errors = BTreeSet::new();
     for ((key, _), outcomes) in queries.iter().zip(results) {
@@ -339,7 +340,7 @@ async fn metric_names(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse,
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let timeout = fed.registry.limits.timeout;
     let started = Instant::now();
-    let outcomes = clickhouse::per_store(
+    let outcomes = fed_ch::per_store(
         fed,
         &targets,
         move |store, client, values| {
@@ -373,7 +374,7 @@ async fn attributes(fed: &Federation, req: &ApiRequest, key: Option<&str>) -> Re
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let timeout = fed.registry.limits.timeout;
     let started = Instant::now();
-    let outcomes = clickhouse::per_store(
+    let outcomes = fed_ch::per_store(
         fed,
         &targets,
         move |store, client, values| {

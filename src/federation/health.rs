@@ -109,7 +109,7 @@ async fn check_clusters(fed: &Federation) -> HealthReport {
         prometheus_checks(fed, &targets),
         versions(fed, &targets),
         other_checks(fed, &targets),
-        crate::clickhouse::health(fed, &targets)
+        super::clickhouse::health(fed, &targets)
     );
     let clusters: Vec<ClusterHealth> = targets
         .iter()

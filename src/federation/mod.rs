@@ -26,6 +26,7 @@
 pub mod aggregate;
 pub mod alerts;
 pub mod breaker;
+pub mod clickhouse;
 pub mod cnf;
 pub mod gpu;
 pub mod gpu_stream;
@@ -396,7 +397,7 @@ pub async fn execute(fed: &Federation, req: &crate::query::QueryRequest) -> Resu
 async fn dispatch(fed: &Federation, req: &crate::query::QueryRequest) -> Result<Vec<crate::frames::Frame>, FleetError> {
     match &req.kind {
         crate::query::QueryKind::Metrics(q) => metrics::run(fed, &req.ref_id, &req.clusters, q).await,
-        crate::query::QueryKind::Clickhouse(q) => crate::clickhouse::run(fed, &req.ref_id, &req.clusters, q).await,
+        crate::query::QueryKind::Clickhouse(q) => clickhouse::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Logs(q) => logs::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Traces(q) => traces::run(fed, &req.ref_id, &req.clusters, q).await,
         crate::query::QueryKind::Alerts(q) => alerts::run(fed, &req.ref_id, &req.clusters, q).await,
