@@ -129,21 +129,27 @@ impl KubeApi {
     /// Create or replace a Secret (`object` without `metadata.resourceVersion`).
     pub fn put_secret(&self, namespace: &str, mut object: Value) {
         let name = object["metadata"]["name"].as_str().unwrap().to_owned();
+        // Held across the change, as a list holds it across its snapshot: a list
+        // never sees a resourceVersion whose object or event is not there yet.
+        let mut events = self.secret_events.lock().unwrap();
         let rv = self.version.fetch_add(1, Ordering::SeqCst) + 2;
         object["metadata"]["namespace"] = json!(namespace);
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
         object["kind"] = json!("Secret");
         object["apiVersion"] = json!("v1");
         let existed = self.secrets.lock().unwrap().insert((namespace.into(), name), object.clone()).is_some();
-        self.secret_events.lock().unwrap().push((rv, if existed { "MODIFIED" } else { "ADDED" }.into(), object));
+        events.push((rv, if existed { "MODIFIED" } else { "ADDED" }.into(), object));
+        drop(events);
         self.changed.notify_waiters();
     }
     /// Delete a Secret.
     pub fn delete_secret(&self, namespace: &str, name: &str) {
+        let mut events = self.secret_events.lock().unwrap();
         let Some(mut object) = self.secrets.lock().unwrap().remove(&(namespace.to_owned(), name.to_owned())) else { return };
         let rv = self.version.fetch_add(1, Ordering::SeqCst) + 2;
         object["metadata"]["resourceVersion"] = json!(rv.to_string());
-        self.secret_events.lock().unwrap().push((rv, "DELETED".into(), object));
+        events.push((rv, "DELETED".into(), object));
+        drop(events);
         self.changed.notify_waiters();
     }
     /// The next watch answers `410 Gone` (then watches work again).
@@ -303,9 +309,13 @@ async fn secrets(State(s): State<Arc<KubeApi>>, Path(ns): Path<String>, RawQuery
     let selector = params.get("labelSelector").cloned();
     if params.get("watch").map(String::as_str) != Some("true") {
         s.secret_lists.fetch_add(1, Ordering::SeqCst);
+        // The items and the list's resourceVersion from one moment (no change
+        // half-made): a watch from that version then misses nothing.
+        let events = s.secret_events.lock().unwrap();
         let items: Vec<Value> =
             s.secrets.lock().unwrap().iter().filter(|((n, _), o)| *n == ns && selected(o, selector.as_deref())).map(|(_, o)| o.clone()).collect();
         let rv = (s.version.load(Ordering::SeqCst) + 1).to_string();
+        drop(events);
         return axum::Json(json!({"kind": "SecretList", "apiVersion": "v1", "metadata": {"resourceVersion": rv}, "items": items})).into_response();
     }
     if s.gone.swap(false, Ordering::SeqCst) {
