@@ -16,8 +16,9 @@ use arrow_array::builder::{Float64Builder, Int64Builder, ListBuilder, StringBuil
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_ipc::writer::StreamWriter;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use fleetscope::clickhouse::{ChQuery, decode};
+use fleetscope::clickhouse::decode;
 use fleetscope::frames::prometheus;
+use fleetscope::query::clickhouse::ChQuery;
 use fleetscope::query::{QueryEnvelope, TimeRange};
 
 #[path = "common/convert.rs"]

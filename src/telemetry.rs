@@ -86,26 +86,29 @@ pub fn render() -> String {
     out
 }
 
+/// One circuit breaker as `/metrics` shows it: 0 closed, 0.5 half-open, 1 open.
+/// The federation hands these out ([`crate::federation::breaker::Breakers::gauges`]),
+/// so this module knows nothing of how breakers work.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BreakerGauge {
+    pub cluster_id: String,
+    pub backend: String,
+    pub open: f64,
+}
+
 /// Everything CollectMetrics gives Grafana (and `serve` gives `/metrics`): the
-/// recorded metrics plus each instance's circuit-breaker states.
-pub fn exposition(instances: &[(String, std::sync::Arc<crate::federation::Federation>)]) -> String {
-    use crate::federation::breaker::State;
+/// recorded metrics plus each instance's circuit-breaker states (datasource
+/// name, its breakers).
+pub fn exposition(instances: &[(String, Vec<BreakerGauge>)]) -> String {
     let mut text = render();
     text.push_str(
         "# HELP fleetscope_circuit_breaker_open Circuit breaker state per datasource, cluster and backend (0 closed, 1 open, 0.5 half-open).\n",
     );
     text.push_str("# TYPE fleetscope_circuit_breaker_open gauge\n");
-    for (datasource, fed) in instances {
-        for (key, state) in fed.breakers.snapshot() {
-            let cluster = crate::federation::breaker::cluster_id(&key);
-            let backend = key.split_once('/').map_or("", |(_, b)| b);
-            let v = match state {
-                State::Closed => 0.0,
-                State::HalfOpen => 0.5,
-                State::Open => 1.0,
-            };
-            let labels = label_string(&[("datasource", datasource), ("cluster_id", cluster), ("backend", backend)]);
-            let _ = writeln!(text, "fleetscope_circuit_breaker_open{labels} {v}");
+    for (datasource, gauges) in instances {
+        for g in gauges {
+            let labels = label_string(&[("datasource", datasource), ("cluster_id", &g.cluster_id), ("backend", &g.backend)]);
+            let _ = writeln!(text, "fleetscope_circuit_breaker_open{labels} {}", g.open);
         }
     }
     text

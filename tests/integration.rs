@@ -27,6 +27,7 @@ mod isolation;
 mod loki_federation;
 mod loki_golden;
 mod loki_tail;
+mod module_layers;
 mod packaging;
 mod prometheus_federation;
 mod prometheus_golden;

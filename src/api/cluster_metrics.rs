@@ -24,12 +24,13 @@ use super::envelope::{self, seed_response};
 use super::metrics::value_str;
 use super::params::{parse_step_ms, parse_time_ms};
 use super::{ApiRequest, ApiResponse, method_not_allowed};
-use crate::clickhouse::{self, ChQuery, decode, sql};
+use crate::clickhouse::{self, decode, sql};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::clickhouse as fed_ch;
 use crate::federation::status::Status;
 use crate::federation::{ClusterOutcome, Federation};
 use crate::frames::prometheus::{self as conv, PromData, ResultType, Series};
+use crate::query::clickhouse::ChQuery;
 use crate::query::{QueryEnvelope, TimeRange};
 use crate::registry::Cluster;
 
@@ -309,8 +310,8 @@ fn limit(req: &ApiRequest) -> Result<u32, FleetError> {
 
 fn checked(field: &'static str, v: Option<&str>) -> Result<Option<String>, FleetError> {
     match v.filter(|v| !v.is_empty()) {
-        Some(v) if v.len() > clickhouse::query::MAX_VALUE_BYTES || v.chars().any(char::is_control) => {
-            Err(FleetError::invalid_query(format!("`{field}`: at most {} bytes, no control characters", clickhouse::query::MAX_VALUE_BYTES)))
+        Some(v) if v.len() > crate::query::clickhouse::MAX_VALUE_BYTES || v.chars().any(char::is_control) => {
+            Err(FleetError::invalid_query(format!("`{field}`: at most {} bytes, no control characters", crate::query::clickhouse::MAX_VALUE_BYTES)))
         }
         other => Ok(other.map(str::to_owned)),
     }
@@ -366,7 +367,7 @@ async fn attributes(fed: &Federation, req: &ApiRequest, key: Option<&str>) -> Re
     let metric = checked("metric", req.params.get("metric"))?;
     let key = checked("key", key)?;
     if let Some(k) = &key
-        && !clickhouse::query::valid_attribute_key(k)
+        && !crate::query::clickhouse::valid_attribute_key(k)
     {
         return Err(FleetError::invalid_query(format!("{k:?} is not a valid attribute key")));
     }

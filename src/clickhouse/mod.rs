@@ -1,5 +1,6 @@
 //! ClickHouse as a long-term metrics store (seed 004), the backend's own
-//! pieces: the query model (`query.rs`), the statements (`sql.rs`, values only
+//! pieces (the query model and its macro grammar are `crate::query::clickhouse`
+//! and `crate::query::sql_macros`, like every kind's): the statements (`sql.rs`, values only
 //! as bound parameters; table names come from the settings and are validated
 //! identifiers), the answers (`decode.rs`), the store clients ([`Stores`]), one
 //! statement's HTTP call ([`run_statement`]) and its cache entry
@@ -21,7 +22,6 @@
 //! "absent label equals empty" rule.
 
 pub mod decode;
-pub mod query;
 pub mod sql;
 
 use std::collections::HashMap;
@@ -34,7 +34,6 @@ use crate::error::{ErrorCode, FleetError};
 use crate::registry::{ClickhouseStore, Registry};
 use crate::upstream::UpstreamError;
 use crate::upstream::http::UpstreamClient;
-pub use query::ChQuery;
 use sql::Statement;
 
 /// The HTTP clients of a datasource instance's stores, built once.
@@ -140,6 +139,7 @@ pub fn cache_key(store: &ClickhouseStore, stmt: &Statement, start_ms: i64, end_m
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::query::clickhouse::ChQuery;
     use crate::query::metrics::MetricsQuery;
     use crate::query::{QueryEnvelope, TimeRange};
 

@@ -12,7 +12,8 @@
 
 use std::fmt::Write as _;
 
-use super::query::{ChQuery, Function, MatchOp, Reduce};
+use crate::query::clickhouse::{ChQuery, Function, MatchOp, Reduce};
+use crate::query::sql_macros::{Macro, Piece, scan};
 use crate::registry::ClickhouseStore;
 
 /// One statement with its bound parameters (name without `param_`, value as
@@ -241,111 +242,30 @@ fn labels_values_sorted(labels: &str) -> String {
     format!("arraySort((v, k) -> k, mapValues({labels}), mapKeys({labels}))")
 }
 
-/// Grafana-style macros of raw-SQL mode, each replaced by *parameter
-/// placeholders* (never by values): `$__timeFilter(col)`, `$__fromTime`,
-/// `$__toTime`, `$__interval_ms`, `$__interval_s` / `$__interval`, `$__clusters`
-/// (the cluster attribute values of the query's clusters in this store) and
-/// `$__clusterAttribute`. Only a column name is taken into the text (the
-/// argument of `$__timeFilter`, checked to be an identifier).
-///
-/// Only the statement's code is expanded: string literals (`'…'`, with `''` and
-/// `\'` escapes), quoted identifiers (`"…"`, `` `…` ``) and comments (`-- …`,
-/// `# …`, `/* … */`) are kept as written, so `WHERE body LIKE '%$__x%'` means
-/// what it says (ClickHouse never substitutes inside them either).
+/// The statement with its macros (`crate::query::sql_macros`) replaced by
+/// *parameter placeholders*, never by values; [`raw_statement`] binds them.
+/// Only a column name is taken into the text (the argument of
+/// `$__timeFilter`, which the grammar checks is an identifier).
 pub fn expand_macros(sql: &str) -> Result<String, String> {
     let mut out = String::with_capacity(sql.len() + 64);
-    let mut rest = sql;
-    while !rest.is_empty() {
-        let verbatim = code_len(rest);
-        out.push_str(&rest[..verbatim]);
-        rest = &rest[verbatim..];
-        if rest.starts_with("$__") {
-            let (text, tail) = expand_one(&rest[3..])?;
-            out.push_str(&text);
-            rest = tail;
-        } else if !rest.is_empty() {
-            let quoted = quoted_len(rest);
-            out.push_str(&rest[..quoted]);
-            rest = &rest[quoted..];
+    for piece in scan(sql)? {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Macro(Macro::TimeFilter { column }) => {
+                let _ = write!(
+                    out,
+                    "({column} >= fromUnixTimestamp64Milli({{__from_ms:Int64}}) AND {column} <= fromUnixTimestamp64Milli({{__to_ms:Int64}}))"
+                );
+            }
+            Piece::Macro(Macro::FromTime) => out.push_str("fromUnixTimestamp64Milli({__from_ms:Int64})"),
+            Piece::Macro(Macro::ToTime) => out.push_str("fromUnixTimestamp64Milli({__to_ms:Int64})"),
+            Piece::Macro(Macro::IntervalMs) => out.push_str("{__interval_ms:Int64}"),
+            Piece::Macro(Macro::IntervalS) => out.push_str("{__interval_s:Int64}"),
+            Piece::Macro(Macro::Clusters) => out.push_str("{__clusters:Array(String)}"),
+            Piece::Macro(Macro::ClusterAttribute) => out.push_str("{__cluster_attribute:String}"),
         }
     }
     Ok(out)
-}
-
-/// Bytes of `sql` before the next macro (`$__`), literal, quoted identifier or comment.
-fn code_len(sql: &str) -> usize {
-    let b = sql.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'$' if sql[i..].starts_with("$__") => return i,
-            b'\'' | b'"' | b'`' | b'#' => return i,
-            b'-' if b.get(i + 1) == Some(&b'-') => return i,
-            b'/' if b.get(i + 1) == Some(&b'*') => return i,
-            _ => i += 1,
-        }
-    }
-    i
-}
-
-/// Bytes of the literal, quoted identifier or comment `sql` starts with
-/// (to the end of `sql` when it is not closed: ClickHouse reports that).
-fn quoted_len(sql: &str) -> usize {
-    let b = sql.as_bytes();
-    let close = |from: usize, pat: &str| sql[from..].find(pat).map_or(sql.len(), |j| from + j + pat.len());
-    match b[0] {
-        q @ (b'\'' | b'"' | b'`') => {
-            let mut i = 1;
-            while i < b.len() {
-                // `\x` escapes and a doubled quote both stand for one character.
-                if b[i] == b'\\' || (b[i] == q && b.get(i + 1) == Some(&q)) {
-                    i += 2;
-                } else if b[i] == q {
-                    return i + 1;
-                } else {
-                    i += 1;
-                }
-            }
-            sql.len()
-        }
-        b'/' => close(2, "*/"),
-        b'#' => close(1, "\n"),
-        _ => close(2, "\n"), // `--`
-    }
-}
-
-/// One macro, `name` being the text after `$__`: its replacement and the text after it.
-fn expand_one(after: &str) -> Result<(String, &str), String> {
-    let name_len = after.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(after.len());
-    let name = &after[..name_len];
-    let mut tail = &after[name_len..];
-    let text = match name {
-        "timeFilter" => {
-            let inner = tail.strip_prefix('(').ok_or("$__timeFilter needs a column: $__timeFilter(TimeUnix)")?;
-            let close = inner.find(')').ok_or("$__timeFilter( is not closed")?;
-            let col = inner[..close].trim();
-            let ok = !col.is_empty()
-                && col.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-                && !col.starts_with(|c: char| c.is_ascii_digit());
-            if !ok {
-                return Err(format!("$__timeFilter({col}): the argument must be a column name"));
-            }
-            tail = &inner[close + 1..];
-            format!("({col} >= fromUnixTimestamp64Milli({{__from_ms:Int64}}) AND {col} <= fromUnixTimestamp64Milli({{__to_ms:Int64}}))")
-        }
-        "fromTime" => "fromUnixTimestamp64Milli({__from_ms:Int64})".into(),
-        "toTime" => "fromUnixTimestamp64Milli({__to_ms:Int64})".into(),
-        "interval_ms" => "{__interval_ms:Int64}".into(),
-        "interval" | "interval_s" => "{__interval_s:Int64}".into(),
-        "clusters" => "{__clusters:Array(String)}".into(),
-        "clusterAttribute" => "{__cluster_attribute:String}".into(),
-        other => {
-            return Err(format!(
-                "unknown macro $__{other} (known: $__timeFilter(col), $__fromTime, $__toTime, $__interval, $__interval_ms, $__interval_s, $__clusters, $__clusterAttribute)"
-            ));
-        }
-    };
-    Ok((text, tail))
 }
 
 /// Raw-SQL mode: the user's statement with its macros; the values of the

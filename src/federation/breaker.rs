@@ -134,6 +134,22 @@ impl Breakers {
             })
             .collect()
     }
+
+    /// Every breaker as `/metrics` shows it (`crate::telemetry::exposition`).
+    pub fn gauges(&self) -> Vec<crate::telemetry::BreakerGauge> {
+        self.snapshot()
+            .into_iter()
+            .map(|(key, state)| crate::telemetry::BreakerGauge {
+                cluster_id: cluster_id(&key).to_owned(),
+                backend: key.split_once('/').map_or("", |(_, b)| b).to_owned(),
+                open: match state {
+                    State::Closed => 0.0,
+                    State::HalfOpen => 0.5,
+                    State::Open => 1.0,
+                },
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]

@@ -33,11 +33,11 @@ use futures::future::{BoxFuture, Shared};
 use super::health::BackendHealth;
 use super::status::{self, ClusterStatus};
 use super::{ClusterOutcome, Federation, aggregate};
-use crate::clickhouse::query::Function;
-use crate::clickhouse::{ArrowAnswer, ChQuery, cache_key, decode, run_statement, sql};
+use crate::clickhouse::{ArrowAnswer, cache_key, decode, run_statement, sql};
 use crate::error::{ErrorCode, FleetError};
 use crate::frames::prometheus::{self as conv, PromFrameOptions, ResultType, Series};
 use crate::frames::{Frame, FrameMeta};
+use crate::query::clickhouse::{ChQuery, Function};
 use crate::registry::{Backend, ClickhouseBinding, ClickhouseStore, Cluster};
 use crate::upstream::http::UpstreamClient;
 

@@ -65,13 +65,13 @@ pub struct HealthReport {
     pub clusters: Vec<ClusterHealth>,
     /// The discovery sources (empty without `jsonData.discovery`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub sources: Vec<crate::discovery::SourceReport>,
+    pub sources: Vec<crate::registry::sources::SourceReport>,
 }
 
 /// Check every backend of every enabled, online cluster, and report the discovery sources.
 pub async fn check(fed: &Federation) -> HealthReport {
     let mut report = check_clusters(fed).await;
-    let sources: Vec<crate::discovery::SourceReport> = fed.registry.discovery.iter().cloned().collect();
+    let sources: Vec<crate::registry::sources::SourceReport> = fed.registry.discovery.iter().cloned().collect();
     let failing: Vec<String> = sources
         .iter()
         .filter_map(|s| {

@@ -54,7 +54,8 @@ impl Diagnostics for DiagnosticsService {
         &self,
         _request: tonic::Request<CollectMetricsRequest>,
     ) -> Result<tonic::Response<CollectMetricsResponse>, tonic::Status> {
-        let text = crate::telemetry::exposition(&self.0.instances.all());
+        let text =
+            crate::telemetry::exposition(&self.0.instances.all().into_iter().map(|(name, fed)| (name, fed.breakers.gauges())).collect::<Vec<_>>());
         Ok(tonic::Response::new(CollectMetricsResponse { metrics: Some(collect_metrics_response::Payload { prometheus: text.into_bytes() }) }))
     }
 }

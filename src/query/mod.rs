@@ -5,6 +5,7 @@
 //! docs/query-model.md is the user-facing description of these structs.
 
 pub mod alerts;
+pub mod clickhouse;
 pub mod cnf;
 pub mod gpu;
 pub mod logql;
@@ -12,6 +13,7 @@ pub mod logs;
 pub mod macos;
 pub mod metrics;
 pub mod selector;
+pub mod sql_macros;
 pub mod traceql;
 pub mod traces;
 
@@ -124,7 +126,7 @@ impl QueryRequest {
 pub enum QueryKind {
     Metrics(MetricsQuery),
     /// `queryType: metrics` with `source: clickhouse` (the long-term store).
-    Clickhouse(crate::clickhouse::ChQuery),
+    Clickhouse(clickhouse::ChQuery),
     Logs(LogsQuery),
     Traces(TracesQuery),
     Alerts(alerts::AlertsQuery),
@@ -233,7 +235,7 @@ fn parse_metrics(json: &[u8], env: &QueryEnvelope) -> Result<QueryKind, QueryErr
     // a client that does not interpolate): say so rather than "not one of".
     match s.source.as_deref().map(|v| v.trim().to_ascii_lowercase()).as_deref().unwrap_or("") {
         "" | "prometheus" => Ok(QueryKind::Metrics(MetricsQuery::parse(json, env)?)),
-        "clickhouse" => Ok(QueryKind::Clickhouse(crate::clickhouse::ChQuery::parse(json, env)?)),
+        "clickhouse" => Ok(QueryKind::Clickhouse(clickhouse::ChQuery::parse(json, env)?)),
         other if other.starts_with('$') => Err(QueryError::Field {
             field: "source",
             message: format!("{other:?} is a template variable that was not replaced; the query needs prometheus or clickhouse"),

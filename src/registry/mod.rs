@@ -17,13 +17,16 @@
 //! The files: `settings.rs` is the serde shape of `jsonData` (what users write);
 //! `build.rs` checks and resolves it into `model.rs` (what the rest of the crate
 //! reads: [`Cluster`], [`Endpoint`], [`ClickhouseStore`], [`QueryLimits`]);
-//! `secrets.rs` says which `secureJsonData` keys exist and whose they are; this
-//! file holds [`Registry`], the set of one datasource instance.
+//! `secrets.rs` says which `secureJsonData` keys exist and whose they are;
+//! `sources.rs` is the settings side of discovery (checks, secret names, the
+//! per-source report); this file holds [`Registry`], the set of one
+//! datasource instance.
 
 mod build;
 mod model;
 mod secrets;
 pub mod settings;
+pub mod sources;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -64,7 +67,7 @@ pub struct Registry {
     /// `secureJsonData`, for clusters discovery finds later.
     secure: SecureMap,
     /// The discovery sources' states as of this registry (empty without discovery).
-    pub discovery: Arc<Vec<crate::discovery::SourceReport>>,
+    pub discovery: Arc<Vec<sources::SourceReport>>,
     pub limits: QueryLimits,
     pub settings: JsonData,
     /// `jsonData.timeInterval` in ms (Grafana's default 15 s when unset).
@@ -139,7 +142,7 @@ impl Registry {
             stores.push(Arc::new(store));
         }
         for (i, d) in data.discovery.iter().enumerate() {
-            crate::discovery::validate_source(&format!("jsonData.discovery[{i}]"), d)?;
+            sources::validate_source(&format!("jsonData.discovery[{i}]"), d)?;
             if data.discovery[..i].iter().any(|o| o.name == d.name) {
                 return Err(invalid(format!("jsonData.discovery[{i}].name"), format!("duplicate source name {:?}", d.name)));
             }
@@ -186,7 +189,7 @@ impl Registry {
     /// This registry's static clusters plus `discovered` (already resolved, in
     /// order; ids are unique — `crate::discovery` checks), with the sources'
     /// states.
-    pub fn with_discovered(&self, discovered: Vec<Arc<Cluster>>, reports: Vec<crate::discovery::SourceReport>) -> Registry {
+    pub fn with_discovered(&self, discovered: Vec<Arc<Cluster>>, reports: Vec<sources::SourceReport>) -> Registry {
         let mut clusters: Vec<Arc<Cluster>> = self.clusters.iter().filter(|c| c.source == STATIC_SOURCE).cloned().collect();
         clusters.extend(discovered);
         Registry {
@@ -230,7 +233,7 @@ impl Registry {
         let discovery = self
             .discovery
             .iter()
-            .map(|s| crate::discovery::SourceReport {
+            .map(|s| sources::SourceReport {
                 clusters: clusters.iter().filter(|c| c.source == s.name).count(),
                 cluster_errors: Vec::new(),
                 ..s.clone()

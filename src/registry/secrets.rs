@@ -63,15 +63,15 @@ pub(super) fn check_secret_keys(
     let serve = &data.serve;
     for key in secure.keys() {
         // `discoverySources.<source>.<secret>`: a discovery source's own credentials.
-        if let Some(rest) = key.strip_prefix(crate::discovery::SECRET_PREFIX) {
+        if let Some(rest) = key.strip_prefix(super::sources::SECRET_PREFIX) {
             let (source, name) = rest.rsplit_once('.').unwrap_or(("", rest));
             if !data.discovery.iter().any(|d| d.name == source) {
                 return Err(invalid(format!("secureJsonData.{key}"), format!("no discovery source named {source:?} in jsonData.discovery")));
             }
-            if !crate::discovery::SOURCE_SECRET_NAMES.contains(&name) {
+            if !super::sources::SOURCE_SECRET_NAMES.contains(&name) {
                 return Err(invalid(
                     format!("secureJsonData.{key}"),
-                    format!("unknown secret {name:?} (expected one of {})", crate::discovery::SOURCE_SECRET_NAMES.join(", ")),
+                    format!("unknown secret {name:?} (expected one of {})", super::sources::SOURCE_SECRET_NAMES.join(", ")),
                 ));
             }
             continue;

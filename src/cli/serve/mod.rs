@@ -209,7 +209,7 @@ async fn readiness_loop(live: Arc<Live>, ready: SharedReadiness, interval: Durat
 }
 
 async fn metrics(Extension(View(fed)): Extension<View>) -> Response {
-    let text = crate::telemetry::exposition(&[("serve".to_owned(), fed)]);
+    let text = crate::telemetry::exposition(&[("serve".to_owned(), fed.breakers.gauges())]);
     (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

@@ -120,7 +120,7 @@ pub enum Reduce {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ChQuery {
     pub metric: String,
-    /// Raw-SQL mode (`sql`): the user's statement with macros (`sql::raw_statement`);
+    /// Raw-SQL mode (`sql`): the user's statement with macros (`crate::clickhouse::sql::raw_statement`);
     /// `metric`, `matchers`, `function` and `groupBy` are then unused.
     pub sql: Option<String>,
     pub matchers: Vec<Matcher>,
@@ -359,7 +359,7 @@ impl ChQuery {
             if s.len() > MAX_SQL_BYTES {
                 return Err(field("sql", format!("{} bytes; the limit is {MAX_SQL_BYTES}", s.len())));
             }
-            super::sql::expand_macros(s).map_err(|m| field("sql", m))?;
+            super::sql_macros::scan(s).map_err(|m| field("sql", m))?;
         }
         let metric = raw.metric.unwrap_or_default().trim().to_owned();
         if metric.is_empty() && sql.is_none() {
