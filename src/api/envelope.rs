@@ -14,33 +14,13 @@
 //! when all failed. Lists of cluster ids or names inside a body are
 //! `cluster_ids` / `cluster_names`, never `clusters`.
 
-use std::future::Future;
-use std::sync::Arc;
-
 use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::ApiResponse;
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::status::{ClusterStatus, Status};
-use crate::federation::{ClusterOutcome, Federation, status};
-use crate::registry::{Backend, Cluster};
-
-/// Fan one upstream call out to `targets`: `client` builds the cluster's
-/// backend client (its error becomes that cluster's outcome), `call` runs it.
-pub async fn federated<K, T, M, C, Fut>(fed: &Federation, targets: &[Arc<Cluster>], backend: Backend, client: M, call: C) -> Vec<ClusterOutcome<T>>
-where
-    T: Send + 'static,
-    M: Fn(&Federation, &Cluster) -> Result<K, FleetError>,
-    C: Fn(K, Arc<Cluster>) -> Fut,
-    Fut: Future<Output = Result<T, FleetError>> + Send + 'static,
-{
-    fed.fan_out(targets, backend, |cluster| {
-        let fut = client(fed, &cluster).map(|c| call(c, cluster.clone()));
-        async move { fut?.await }
-    })
-    .await
-}
+use crate::federation::{ClusterOutcome, status};
 
 /// The seed's envelope around per-cluster results.
 pub fn seed_response<T, R: Serialize>(

@@ -20,17 +20,17 @@ use std::time::Instant;
 
 use serde_json::{Value, json};
 
-use super::envelope::{self, add_field, add_union, seed_response};
-use super::metrics::{QueryBody, check_label_name, prom_data_json, query_window, value_str};
+use super::envelope::{add_field, add_union, seed_response};
+use super::metrics::{QueryBody, label_name, prom_data_json, query_window, value_str};
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::logs::{fetch, loki_targets, merge};
-use crate::federation::{Federation, decode_error, named};
+use crate::federation::{Federation, lookups};
 use crate::frames::Notice;
 use crate::frames::loki::{LokiData, LokiResponse};
-use crate::frames::prometheus::{PromData, parse_string_list};
+use crate::frames::prometheus::PromData;
 use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
-use crate::registry::{Backend, Cluster};
+use crate::registry::Cluster;
 
 pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
     let m = req.method.as_str();
@@ -161,9 +161,7 @@ fn entries_json(answered: &[(Arc<Cluster>, LokiResponse)], q: &crate::query::Log
 }
 
 async fn labels(fed: &Federation, req: &ApiRequest, name: Option<&str>) -> Result<ApiResponse, FleetError> {
-    if let Some(n) = name {
-        check_label_name(n)?;
-    }
+    let name = label_name(name)?;
     let p = &req.params;
     let selector = p.get("query").map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
     if let Some(s) = &selector {
@@ -172,24 +170,8 @@ async fn labels(fed: &Federation, req: &ApiRequest, name: Option<&str>) -> Resul
     let start = p.time_ms("start")?.or(p.time_ms("start_time")?);
     let end = p.time_ms("end")?.or(p.time_ms("end_time")?);
     let (targets, notices) = loki_targets(fed, &p.cluster_ids())?;
-    let name = name.map(str::to_owned);
     let started = Instant::now();
-    let outcomes = envelope::federated(fed, &targets, Backend::Loki, Federation::loki, |client, cluster| {
-        let (selector, name) = (selector.clone(), name.clone());
-        async move {
-            let body = match &name {
-                Some(n) => client.label_values(n, selector.as_deref(), start, end).await,
-                None => client.labels(selector.as_deref(), start, end).await,
-            }
-            .map_err(named(&cluster, Backend::Loki))?;
-            // Loki answers `{"status":"success","data":[…]}`, like Prometheus; `data` is absent when empty.
-            match parse_string_list(&body) {
-                Err(e) if e == "missing `data`" => Ok(Vec::new()),
-                other => other.map_err(|e| decode_error(&cluster, Backend::Loki, e)),
-            }
-        }
-    })
-    .await;
+    let outcomes = lookups::loki_labels(fed, &targets, name.as_ref(), selector.as_deref(), start, end).await;
     let union: BTreeSet<String> = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).flatten().cloned().collect();
     let mut resp = seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| "STRING");
     add_union(&mut resp, union.into_iter().collect());

@@ -14,10 +14,10 @@ use super::params::{parse_step_ms, parse_time_ms};
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::status::{self, Status};
-use crate::federation::{Federation, decode_error, metrics, named};
+use crate::federation::{Federation, lookups, metrics};
 use crate::frames::prometheus::{self as conv, PromData, ResultType};
+use crate::query::names::LabelName;
 use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
-use crate::registry::Backend;
 
 pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
     let m = req.method.as_str();
@@ -185,13 +185,9 @@ pub(super) fn prom_data_json(d: &PromData) -> Value {
     conv::data_json(d)
 }
 
-/// Label names must be plain identifiers: they become part of an upstream path.
-pub(super) fn check_label_name(name: &str) -> Result<(), FleetError> {
-    let mut chars = name.chars();
-    let ok = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-        && name.len() <= 256;
-    if ok { Ok(()) } else { Err(FleetError::invalid_query(format!("{name:?} is not a valid label name"))) }
+/// A label name from a URL (it becomes part of an upstream path).
+pub(super) fn label_name(name: Option<&str>) -> Result<Option<LabelName>, FleetError> {
+    name.map(|n| LabelName::new(n).map_err(FleetError::invalid_query)).transpose()
 }
 
 /// `match[]` selectors and the optional `start`/`end` (ms) of a metadata request.
@@ -209,30 +205,11 @@ fn window(req: &ApiRequest) -> Result<Window, FleetError> {
 }
 
 async fn labels(fed: &Federation, req: &ApiRequest, name: Option<&str>) -> Result<ApiResponse, FleetError> {
-    if let Some(n) = name {
-        check_label_name(n)?;
-    }
+    let name = label_name(name)?;
     let (matches, start, end) = window(req)?;
-    let name = name.map(str::to_owned);
+    let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let started = Instant::now();
-    let outcomes = envelope::federated(
-        fed,
-        &fed.registry.targets(&req.params.cluster_ids())?,
-        Backend::Prometheus,
-        Federation::prometheus,
-        |client, cluster| {
-            let (matches, name) = (matches.clone(), name.clone());
-            async move {
-                let body = match &name {
-                    Some(n) => client.label_values(n, &matches, start, end).await,
-                    None => client.labels(&matches, start, end).await,
-                }
-                .map_err(named(&cluster, Backend::Prometheus))?;
-                conv::parse_string_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
-            }
-        },
-    )
-    .await;
+    let outcomes = lookups::prometheus_labels(fed, &targets, name.as_ref(), &matches, start, end).await;
     let union: BTreeSet<String> = outcomes.iter().filter_map(|o| o.result.as_ref().ok()).flatten().cloned().collect();
     let mut resp = seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::String);
     add_union(&mut resp, union.into_iter().collect());
@@ -244,21 +221,9 @@ async fn series(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
     if matches.is_empty() {
         return Err(FleetError::invalid_query("`match[]`: at least one series selector is required"));
     }
+    let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let started = Instant::now();
-    let outcomes = envelope::federated(
-        fed,
-        &fed.registry.targets(&req.params.cluster_ids())?,
-        Backend::Prometheus,
-        Federation::prometheus,
-        |client, cluster| {
-            let matches = matches.clone();
-            async move {
-                let body = client.series(&matches, start, end).await.map_err(named(&cluster, Backend::Prometheus))?;
-                conv::parse_series_list(&body).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
-            }
-        },
-    )
-    .await;
+    let outcomes = lookups::prometheus_series(fed, &targets, &matches, start, end).await;
     Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
 }
 
@@ -269,24 +234,8 @@ async fn metadata(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fle
         .get("limit")
         .map(|l| l.parse::<u32>().map_err(|_| FleetError::invalid_query("`limit` must be a non-negative integer")))
         .transpose()?;
+    let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let started = Instant::now();
-    let outcomes = envelope::federated(
-        fed,
-        &fed.registry.targets(&req.params.cluster_ids())?,
-        Backend::Prometheus,
-        Federation::prometheus,
-        |client, cluster| {
-            let metric = metric.clone();
-            async move {
-                let body = client.metadata(metric.as_deref(), limit).await.map_err(named(&cluster, Backend::Prometheus))?;
-                #[derive(Deserialize)]
-                struct Answer {
-                    data: std::collections::BTreeMap<String, Value>,
-                }
-                serde_json::from_slice::<Answer>(&body).map(|a| a.data).map_err(|e| decode_error(&cluster, Backend::Prometheus, e))
-            }
-        },
-    )
-    .await;
+    let outcomes = lookups::prometheus_metadata(fed, &targets, metric.as_deref(), limit).await;
     Ok(seed_response(outcomes, started.elapsed().as_millis() as u64, |v| json!(v), |_| ResultType::Vector))
 }

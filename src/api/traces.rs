@@ -16,7 +16,6 @@
 //! `clusters`, counts, 206 + PARTIAL_RESULTS, the common error when all failed.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::time::Instant;
 
 use serde::Deserialize;
@@ -26,13 +25,13 @@ use super::params::parse_time_ms;
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::status::{self, ClusterStatus};
-use crate::federation::traces::{self, MergedTrace, tempo, tempo_error};
-use crate::federation::{ClusterOutcome, Federation, decode_error, trace_links};
+use crate::federation::traces::{self, MergedTrace};
+use crate::federation::{Federation, lookups, trace_links};
 use crate::frames::tempo::{self as conv, Span};
 use crate::model::trace_id::normalize_trace_id;
+use crate::query::names::TagName;
 use crate::query::traces::TracesQuery;
 use crate::query::{QueryEnvelope, TimeRange};
-use crate::registry::{Backend, Cluster};
 
 pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
     let m = req.method.as_str();
@@ -231,85 +230,20 @@ fn span_json(fed: &Federation, s: &Span) -> Value {
     })
 }
 
-/// Attribute scopes of a scoped tag name (`span.http.route`).
-const TAG_SCOPES: &[&str] = &["resource", "span", "event", "link", "instrumentation"];
-/// Scopes of a scoped intrinsic (`span:name`, `trace:rootService`).
-const INTRINSIC_SCOPES: &[&str] = &["span", "trace", "event", "link", "instrumentation"];
-
-/// A tag name as Tempo's `/api/v2/search/tag/<tag>/values` takes it:
-///
-/// * an intrinsic: a word (`status`, `name`, `rootServiceName`) or a scoped
-///   intrinsic (`span:name`, `trace:rootService`, `event:timeSinceStart`);
-/// * an attribute: `.name` (any scope) or `<scope>.name` with scope one of
-///   resource, span, event, link, instrumentation; the name is dot-separated
-///   parts of letters, digits, `_`, `-` and `:`.
-///
-/// Nothing else: no `/`, `%`, `?`, `#`, `\`, spaces or control characters, no
-/// empty part, so no `.` or `..` (the client encodes the segment as well).
-fn valid_tag(tag: &str) -> bool {
-    let word =
-        |w: &str| w.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && w.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    let attribute = |a: &str| {
-        !a.is_empty() && a.split('.').all(|part| !part.is_empty() && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':')))
-    };
-    if tag.is_empty() || tag.len() > 256 {
-        return false;
-    }
-    if let Some(name) = tag.strip_prefix('.') {
-        return attribute(name);
-    }
-    if let Some((scope, name)) = tag.split_once('.') {
-        return TAG_SCOPES.contains(&scope) && attribute(name);
-    }
-    match tag.split_once(':') {
-        Some((scope, name)) => INTRINSIC_SCOPES.contains(&scope) && word(name),
-        None => word(tag),
-    }
-}
-
 fn times(req: &ApiRequest) -> Result<(Option<i64>, Option<i64>), FleetError> {
     let p = &req.params;
     Ok((p.time_ms("start")?.or(p.time_ms("start_time")?), p.time_ms("end")?.or(p.time_ms("end_time")?)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct TagValues {
-    #[serde(default)]
-    tag_values: Vec<TypedValue>,
-}
-
-#[derive(Deserialize, serde::Serialize, Clone, PartialEq, Eq, PartialOrd, Ord)]
-struct TypedValue {
-    #[serde(rename = "type", default)]
-    kind: String,
-    #[serde(default)]
-    value: String,
-}
-
 async fn tag_values_api(fed: &Federation, req: &ApiRequest, tag: &str, q: Option<String>, key: &str) -> Result<ApiResponse, FleetError> {
-    if !valid_tag(tag) {
-        return Err(FleetError::invalid_query(format!(
-            "`tag`: {tag:?} is not a tag name: a scoped attribute (resource.service.name, span.http.route, .http.route) or an intrinsic (status, span:name)"
-        )));
-    }
+    let tag = TagName::new(tag).map_err(|e| FleetError::invalid_query(format!("`tag`: {e}")))?;
     if let Some(q) = &q {
         crate::query::traceql::validate(q).map_err(|e| FleetError::new(ErrorCode::InvalidTraceql, format!("invalid TraceQL in `q`: {e}")))?;
     }
     let (start, end) = times(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let started = Instant::now();
-    let tag = tag.to_owned();
-    let outcomes: Vec<ClusterOutcome<Vec<TypedValue>>> = fed
-        .fan_out(&targets, Backend::Tempo, |cluster: Arc<Cluster>| {
-            let client = tempo(fed, &cluster);
-            let (tag, q) = (tag.clone(), q.clone());
-            async move {
-                let body = client?.tag_values_v2(&tag, q.as_deref(), start, end).await.map_err(|e| tempo_error(&cluster, e))?;
-                serde_json::from_slice::<TagValues>(&body).map(|v| v.tag_values).map_err(|e| decode_error(&cluster, Backend::Tempo, e))
-            }
-        })
-        .await;
+    let outcomes = lookups::tempo_tag_values(fed, &targets, &tag, q.as_deref(), start, end).await;
     if let Some(failed) = super::envelope::all_failed(&outcomes) {
         return Ok(failed);
     }
@@ -330,19 +264,6 @@ async fn tag_values_api(fed: &Federation, req: &ApiRequest, tag: &str, q: Option
     Ok(envelope(json!({ key: list, "by_cluster": by_cluster }), &statuses, started))
 }
 
-#[derive(Deserialize)]
-struct Scopes {
-    #[serde(default)]
-    scopes: Vec<Scope>,
-}
-
-#[derive(Deserialize)]
-struct Scope {
-    name: String,
-    #[serde(default)]
-    tags: Vec<String>,
-}
-
 async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
     let scope = req.params.get("scope").filter(|s| !s.is_empty()).map(str::to_owned);
     if let Some(s) = &scope
@@ -353,16 +274,7 @@ async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetEr
     let (start, end) = times(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let started = Instant::now();
-    let outcomes: Vec<ClusterOutcome<Vec<Scope>>> = fed
-        .fan_out(&targets, Backend::Tempo, |cluster: Arc<Cluster>| {
-            let client = tempo(fed, &cluster);
-            let scope = scope.clone();
-            async move {
-                let body = client?.tags_v2(scope.as_deref(), None, start, end).await.map_err(|e| tempo_error(&cluster, e))?;
-                serde_json::from_slice::<Scopes>(&body).map(|s| s.scopes).map_err(|e| decode_error(&cluster, Backend::Tempo, e))
-            }
-        })
-        .await;
+    let outcomes = lookups::tempo_tags(fed, &targets, scope.as_deref(), start, end).await;
     if let Some(failed) = super::envelope::all_failed(&outcomes) {
         return Ok(failed);
     }
@@ -375,58 +287,4 @@ async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetEr
     }
     let scopes: Vec<Value> = merged.into_iter().map(|(name, tags)| json!({"name": name, "tags": tags})).collect();
     Ok(envelope(json!({ "scopes": scopes }), &statuses, started))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_tag;
-
-    #[test]
-    fn tag_names_are_scoped_attributes_or_intrinsics() {
-        for ok in [
-            "status",
-            "name",
-            "rootServiceName",
-            "span:name",
-            "trace:rootService",
-            "event:timeSinceStart",
-            "resource.service.name",
-            "span.http.route",
-            ".http.route",
-            "resource.k8s.pod-name",
-            "span.db.system_name",
-            "instrumentation.name",
-        ] {
-            assert!(valid_tag(ok), "{ok:?}");
-        }
-        for bad in [
-            "",
-            ".",
-            "..",
-            "...",
-            "a/b",
-            "a/../../status",
-            "%2e%2e",
-            "..%2F..%2Fapi",
-            "x?y",
-            "x#y",
-            "a b",
-            "a\\b",
-            "a\0b",
-            "tab\t",
-            "resource.",
-            "span..x",
-            ".a.",
-            "http.route",
-            "bogus:name",
-            "span:",
-            "span:a.b",
-            "@127.0.0.1:9",
-            "café",
-            "a%00b",
-        ] {
-            assert!(!valid_tag(bad), "{bad:?}");
-        }
-        assert!(!valid_tag(&format!("span.{}", "a".repeat(300))));
-    }
 }

@@ -32,6 +32,7 @@ pub mod gpu;
 pub mod gpu_stream;
 pub mod health;
 pub mod logs;
+pub mod lookups;
 pub mod metrics;
 pub mod status;
 pub mod trace_links;

@@ -12,6 +12,7 @@ pub mod logql;
 pub mod logs;
 pub mod macos;
 pub mod metrics;
+pub mod names;
 pub mod selector;
 pub mod sql_macros;
 pub mod traceql;

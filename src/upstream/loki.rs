@@ -16,6 +16,7 @@ use bytes::Bytes;
 use super::UpstreamError;
 use super::http::{UpstreamClient, WebSocket};
 use crate::model::logs::Direction;
+use crate::query::names::LabelName;
 
 /// A Loki-API client for one cluster.
 #[derive(Debug, Clone)]
@@ -84,9 +85,15 @@ impl LokiClient {
         self.http.get("loki/api/v1/labels", &Self::window(query, start_ms, end_ms)).await
     }
 
-    /// `/loki/api/v1/label/<name>/values`; `name` must already be a validated label name.
-    pub async fn label_values(&self, name: &str, query: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
-        self.http.get_segments(&["loki", "api", "v1", "label", name, "values"], &Self::window(query, start_ms, end_ms)).await
+    /// `/loki/api/v1/label/<name>/values`.
+    pub async fn label_values(
+        &self,
+        name: &LabelName,
+        query: Option<&str>,
+        start_ms: Option<i64>,
+        end_ms: Option<i64>,
+    ) -> Result<Bytes, UpstreamError> {
+        self.http.get_segments(&["loki", "api", "v1", "label", name.as_str(), "values"], &Self::window(query, start_ms, end_ms)).await
     }
 
     /// `/loki/api/v1/tail` websocket: entries from `start_ns` on, `limit` at

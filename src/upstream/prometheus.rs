@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use super::UpstreamError;
 use super::http::UpstreamClient;
+use crate::query::names::LabelName;
 use crate::registry::PrometheusKind;
 
 /// A Prometheus-API client for one cluster.
@@ -81,10 +82,15 @@ impl PrometheusClient {
         self.http.post_form("api/v1/labels", &Self::window(matches, start_ms, end_ms)).await
     }
 
-    /// `/api/v1/label/<name>/values` (GET only upstream). `name` must already be
-    /// validated as a label name by the caller.
-    pub async fn label_values(&self, name: &str, matches: &[String], start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
-        self.http.get_segments(&["api", "v1", "label", name, "values"], &Self::window(matches, start_ms, end_ms)).await
+    /// `/api/v1/label/<name>/values` (GET only upstream).
+    pub async fn label_values(
+        &self,
+        name: &LabelName,
+        matches: &[String],
+        start_ms: Option<i64>,
+        end_ms: Option<i64>,
+    ) -> Result<Bytes, UpstreamError> {
+        self.http.get_segments(&["api", "v1", "label", name.as_str(), "values"], &Self::window(matches, start_ms, end_ms)).await
     }
 
     /// `/api/v1/metadata`.

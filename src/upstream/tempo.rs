@@ -18,6 +18,7 @@ use bytes::Bytes;
 
 use super::UpstreamError;
 use super::http::UpstreamClient;
+use crate::query::names::TagName;
 
 /// A Tempo-API client for one cluster.
 #[derive(Debug, Clone)]
@@ -86,16 +87,15 @@ impl TempoClient {
         self.http.get("api/v2/search/tags", &p).await
     }
 
-    /// `/api/v2/search/tag/<tag>/values` (typed values). `tag` is validated by
-    /// the caller (scoped attribute or intrinsic name) and travels as one
-    /// percent-encoded path segment whatever it holds.
-    pub async fn tag_values_v2(&self, tag: &str, q: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
+    /// `/api/v2/search/tag/<tag>/values` (typed values). The tag travels as one
+    /// percent-encoded path segment (it is validated, and encoded all the same).
+    pub async fn tag_values_v2(&self, tag: &TagName, q: Option<&str>, start_ms: Option<i64>, end_ms: Option<i64>) -> Result<Bytes, UpstreamError> {
         let mut p = Vec::new();
         if let Some(q) = q {
             p.push(("q", q.to_owned()));
         }
         Self::window(&mut p, start_ms, end_ms);
-        self.http.get_segments(&["api", "v2", "search", "tag", tag, "values"], &p).await
+        self.http.get_segments(&["api", "v2", "search", "tag", tag.as_str(), "values"], &p).await
     }
 
     /// `/api/status/buildinfo`.
