@@ -28,7 +28,7 @@ use crate::federation::status::{self, ClusterStatus};
 use crate::federation::traces::{self, MergedTrace};
 use crate::federation::{Federation, lookups, trace_links};
 use crate::frames::tempo::{self as conv, Span};
-use crate::model::trace_id::normalize_trace_id;
+use crate::model::trace_id::TraceId;
 use crate::query::names::TagName;
 use crate::query::traces::TracesQuery;
 use crate::query::{QueryEnvelope, TimeRange};
@@ -177,7 +177,7 @@ async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
 }
 
 async fn trace(fed: &Federation, req: &ApiRequest, id: &str, spans_only: bool) -> Result<ApiResponse, FleetError> {
-    let trace_id = normalize_trace_id(id).ok_or_else(|| FleetError::invalid_query(format!("{id:?} is not a trace ID (1 to 32 hex digits)")))?;
+    let trace_id = TraceId::parse(id).ok_or_else(|| FleetError::invalid_query(format!("{id:?} is not a trace ID (1 to 32 hex digits)")))?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
     let started = Instant::now();
     let merged: MergedTrace = traces::fetch_trace(fed, &targets, &trace_id).await?;

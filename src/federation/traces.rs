@@ -18,6 +18,7 @@ use crate::error::{ErrorCode, FleetError};
 use crate::frames::tempo::{self as conv, SearchHit, Span};
 use crate::frames::trace_analysis::{self, NodeStat};
 use crate::frames::{DataLink, Frame, FrameMeta, InternalLink, Notice, NoticeSeverity};
+use crate::model::trace_id::TraceId;
 use crate::query::traces::{TracesQuery, TracesView};
 use crate::registry::{Backend, Cluster};
 use crate::upstream::UpstreamError;
@@ -62,12 +63,12 @@ pub struct MergedTrace {
     pub found_in: Vec<(String, usize)>,
 }
 
-/// Ask every target cluster for `trace_id` (32 hex) and merge the spans.
-pub async fn fetch_trace(fed: &Federation, targets: &[Arc<Cluster>], trace_id: &str) -> Result<MergedTrace, FleetError> {
+/// Ask every target cluster for `trace_id` and merge the spans.
+pub async fn fetch_trace(fed: &Federation, targets: &[Arc<Cluster>], trace_id: &TraceId) -> Result<MergedTrace, FleetError> {
     let outcomes = fed
         .fan_out(targets, Backend::Tempo, |cluster| {
             let client = tempo(fed, &cluster);
-            let id = trace_id.to_owned();
+            let id = trace_id.clone();
             async move {
                 let body = client?.trace(&id).await.map_err(|e| tempo_error(&cluster, e))?;
                 match body {
@@ -77,7 +78,7 @@ pub async fn fetch_trace(fed: &Federation, targets: &[Arc<Cluster>], trace_id: &
             }
         })
         .await;
-    merge_trace(outcomes, trace_id)
+    merge_trace(outcomes, trace_id.as_str())
 }
 
 /// Merge per-cluster trace outcomes; "not found" when no cluster has a span.
@@ -159,7 +160,7 @@ pub async fn run(fed: &Federation, ref_id: &str, clusters: &[String], q: &Traces
             search_frames(outcomes, ref_id, q)
         }
         TracesView::Trace | TracesView::Analysis => {
-            let id = q.trace_id.as_deref().ok_or_else(|| FleetError::invalid_query("traceId is required"))?;
+            let id = q.trace_id.as_ref().ok_or_else(|| FleetError::invalid_query("traceId is required"))?;
             let merged = fetch_trace(fed, &targets, id).await?;
             let links = crate::federation::trace_links::span_links(fed, q);
             Ok(trace_frames(merged, ref_id, q, links))

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-pub use crate::model::trace_id::normalize_trace_id;
+pub use crate::model::trace_id::{TraceId, normalize_trace_id};
 
 use super::traceql::{self, Criteria};
 use super::{QueryEnvelope, QueryError};
@@ -53,7 +53,7 @@ pub struct TracesQuery {
     /// The TraceQL sent to `/api/search` (search and serviceGraph).
     pub traceql: String,
     /// 32 lower-case hex digits (trace and analysis).
-    pub trace_id: Option<String>,
+    pub trace_id: Option<TraceId>,
     pub limit: u32,
     pub spss: u32,
     pub start_ms: i64,
@@ -228,7 +228,7 @@ impl TracesQuery {
                 Some(t) => ("traceId", t),
                 None => ("query", query.clone().ok_or_else(|| field("traceId", "a trace ID is required for this view"))?),
             };
-            let trace_id = normalize_trace_id(&given).ok_or_else(|| field(name, format!("{given:?} is not a trace ID (1 to 32 hex digits)")))?;
+            let trace_id = TraceId::parse(&given).ok_or_else(|| field(name, format!("{given:?} is not a trace ID (1 to 32 hex digits)")))?;
             return Ok(TracesQuery {
                 view,
                 traceql: String::new(),
@@ -331,9 +331,9 @@ mod tests {
     #[test]
     fn trace_ids_are_normalised() {
         let q = parse(r#"{"tracesView":"trace","traceId":"C7AC8A1DD730A6026F94EA7C36CEEA7"}"#).unwrap();
-        assert_eq!(q.trace_id.as_deref(), Some("0c7ac8a1dd730a6026f94ea7c36ceea7"));
+        assert_eq!(q.trace_id.as_ref().map(TraceId::as_str), Some("0c7ac8a1dd730a6026f94ea7c36ceea7"));
         let q = parse(r#"{"tracesView":"analysis","query":"6c48c5c2029f7c3ddb565ad52f1ac6bd"}"#).unwrap();
-        assert_eq!(q.trace_id.as_deref(), Some("6c48c5c2029f7c3ddb565ad52f1ac6bd"));
+        assert_eq!(q.trace_id.as_ref().map(TraceId::as_str), Some("6c48c5c2029f7c3ddb565ad52f1ac6bd"));
         assert!(matches!(parse(r#"{"tracesView":"trace","traceId":"xyz"}"#), Err(QueryError::Field { field: "traceId", .. })));
         assert!(matches!(parse(r#"{"tracesView":"trace"}"#), Err(QueryError::Field { field: "traceId", .. })));
     }

@@ -18,6 +18,7 @@ use bytes::Bytes;
 
 use super::UpstreamError;
 use super::http::UpstreamClient;
+use crate::model::trace_id::TraceId;
 use crate::query::names::TagName;
 
 /// A Tempo-API client for one cluster.
@@ -47,9 +48,9 @@ impl TempoClient {
         self.http.get("api/search", &p).await
     }
 
-    /// A trace by ID (32 hex digits): `Ok(None)` when this Tempo does not have it.
-    pub async fn trace(&self, trace_id: &str) -> Result<Option<Bytes>, UpstreamError> {
-        match self.http.get_segments(&["api", "v2", "traces", trace_id], &[]).await {
+    /// A trace by ID: `Ok(None)` when this Tempo does not have it.
+    pub async fn trace(&self, trace_id: &TraceId) -> Result<Option<Bytes>, UpstreamError> {
+        match self.http.get_segments(&["api", "v2", "traces", trace_id.as_str()], &[]).await {
             Ok(body) => Ok(Some(body)),
             Err(UpstreamError::Status { status: 404, .. }) => self.trace_v1(trace_id).await,
             Err(e) => Err(e),
@@ -57,8 +58,8 @@ impl TempoClient {
     }
 
     /// v1 `/api/traces/<id>`; 404 (empty body) means not found.
-    pub async fn trace_v1(&self, trace_id: &str) -> Result<Option<Bytes>, UpstreamError> {
-        match self.http.get_segments(&["api", "traces", trace_id], &[]).await {
+    pub async fn trace_v1(&self, trace_id: &TraceId) -> Result<Option<Bytes>, UpstreamError> {
+        match self.http.get_segments(&["api", "traces", trace_id.as_str()], &[]).await {
             Ok(body) => Ok(Some(body)),
             Err(UpstreamError::Status { status: 404, .. }) => Ok(None),
             Err(e) => Err(e),

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{Num, expect_object};
 use crate::frames::{DataLink, Field, FieldConfig, FieldValues, Frame, FrameMeta};
-use crate::model::trace_id::normalize_trace_id;
+use crate::model::trace_id::TraceId;
 
 #[derive(Deserialize)]
 struct RawSearch {
@@ -54,8 +54,8 @@ struct RawServiceStats {
 /// One trace of a search answer (merged over the clusters that hold parts of it).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchHit {
-    /// 32 lower-case hex digits (Tempo's leading zeros restored).
-    pub trace_id: String,
+    /// Tempo's leading zeros restored.
+    pub trace_id: TraceId,
     pub root_service: String,
     pub root_name: String,
     pub start_ns: i64,
@@ -81,7 +81,7 @@ pub fn parse_search(body: &[u8]) -> Result<Vec<SearchHit>, String> {
     raw.traces
         .into_iter()
         .map(|t| {
-            let trace_id = normalize_trace_id(&t.trace_id).ok_or_else(|| format!("traceID {:?} is not a trace ID", t.trace_id))?;
+            let trace_id = TraceId::parse(&t.trace_id).ok_or_else(|| format!("traceID {:?} is not a trace ID", t.trace_id))?;
             let sets: Vec<RawSpanSet> = match (t.span_sets, t.span_set) {
                 (Some(sets), _) => sets,
                 (None, Some(one)) => vec![one],
@@ -121,7 +121,7 @@ fn is_placeholder(root: &str) -> bool {
 /// first, at most `limit`.
 /// `per_cluster`: (cluster id, cluster name, hits).
 pub fn merge_search(per_cluster: Vec<(String, String, Vec<SearchHit>)>, limit: usize) -> Vec<SearchHit> {
-    let mut by_id: HashMap<String, SearchHit> = HashMap::new();
+    let mut by_id: HashMap<TraceId, SearchHit> = HashMap::new();
     for (cluster_id, cluster, hits) in per_cluster {
         for mut h in hits {
             match by_id.get_mut(&h.trace_id) {
@@ -166,7 +166,7 @@ fn add_opt(a: Option<i64>, b: Option<i64>) -> Option<i64> {
 
 /// The search results table. `trace_link` goes on `traceID`.
 pub fn search_frame(hits: &[SearchHit], ref_id: &str, trace_link: Option<DataLink>, meta: FrameMeta) -> Frame {
-    let mut id_field = Field::new("traceID", FieldValues::Str(hits.iter().map(|h| h.trace_id.clone()).collect()));
+    let mut id_field = Field::new("traceID", FieldValues::Str(hits.iter().map(|h| h.trace_id.to_string()).collect()));
     id_field.config =
         Some(FieldConfig { display_name_from_ds: Some("Trace ID".into()), links: trace_link.into_iter().collect(), ..FieldConfig::default() });
     let ms = || Some(FieldConfig { unit: Some("ms".into()), ..FieldConfig::default() });

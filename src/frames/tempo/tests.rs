@@ -63,7 +63,7 @@ fn ids_hex_or_base64() {
 fn search_restores_leading_zeros_and_counts() {
     let hits = parse_search(&fixture("search_traceql_status_error.json")).unwrap();
     assert_eq!(hits.len(), 11);
-    assert!(hits.iter().all(|h| h.trace_id.len() == 32));
+    assert!(hits.iter().all(|h| h.trace_id.as_str().len() == 32));
     assert!(hits.iter().any(|h| h.trace_id == "0c7ac8a1dd730a6026f94ea7c36ceea7"));
     let h = &hits[0];
     assert_eq!(h.trace_id, "86b631dc3ead38ffd4e249c3a7e2ac17");
@@ -88,7 +88,7 @@ fn search_restores_leading_zeros_and_counts() {
 #[test]
 fn merge_search_dedupes_sorts_and_limits() {
     let hit = |id: &str, start: i64, dur: f64, root: &str| SearchHit {
-        trace_id: id.into(),
+        trace_id: crate::model::trace_id::TraceId::parse(id).unwrap(),
         root_service: root.into(),
         root_name: "r".into(),
         start_ns: start,
@@ -108,7 +108,7 @@ fn merge_search_dedupes_sorts_and_limits() {
         ],
         2,
     );
-    assert_eq!(merged.iter().map(|h| h.trace_id.as_str()).collect::<Vec<_>>(), vec!["b", "c"]);
+    assert_eq!(merged.iter().map(|h| h.trace_id.as_str().trim_start_matches('0')).collect::<Vec<_>>(), vec!["b", "c"]);
     let all = merge_search(
         vec![
             ("e".into(), "east".into(), vec![hit("a", 1_000_000_000, 100.0, "gw")]),
