@@ -3,8 +3,8 @@
 //! `query_time_ms`, `clusters_queried`/`clusters_succeeded`; 206 when some
 //! cluster failed). Parameters: `cluster_ids`, `node`, `pod` (`namespace/name`),
 //! `port` (DPDK, an integer), `time` (PTP metrics evaluation time). They go
-//! through the same query model as `queryType: cnf`, so the same validation
-//! applies (a non-integer port never reaches a cluster).
+//! through the same constructor as `queryType: cnf` ([`CnfQuery::new`]), so
+//! the same validation applies (a non-integer port never reaches a cluster).
 
 use std::time::Instant;
 
@@ -14,8 +14,8 @@ use super::envelope::seed_response;
 use super::{ApiRequest, ApiResponse, method_not_allowed};
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::{Federation, cnf};
-use crate::query::cnf::CnfView;
-use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
+use crate::query::cnf::{CnfQuery, CnfView, PodSelector, parse_port_text};
+use crate::query::{QueryEnvelope, TimeRange};
 
 pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
     let view = match rest {
@@ -29,21 +29,11 @@ pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<
         return Err(method_not_allowed(&req.method, &req.path));
     }
     let p = &req.params;
-    let mut q = json!({ "queryType": "cnf", "cnfView": view.as_str() });
-    for key in ["pod", "node"] {
-        if let Some(v) = p.get(key) {
-            q[key] = json!(v);
-        }
-    }
-    if let Some(port) = p.get("port") {
-        q["port"] = json!(port);
-    }
     let t = p.time_ms("time")?.unwrap_or_else(|| chrono::Utc::now().timestamp_millis());
     let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(t, t)?, interval_ms: 0, max_data_points: 0 };
-    let parsed = query::parse("cnf", q.to_string().as_bytes(), env)?;
-    let QueryKind::Cnf(cq) = &parsed.kind else {
-        return Err(FleetError::internal("cnf resource parsed into another kind"));
-    };
+    let pod = PodSelector::parse(p.get("pod").unwrap_or(""))?;
+    let port = parse_port_text(p.get("port").unwrap_or(""))?;
+    let cq = &CnfQuery::new(view, pod, p.get("node"), port, &env)?;
     let targets = fed.registry.targets(&p.cluster_ids())?;
     let started = Instant::now();
     let outcomes = cnf::fetch(fed, &targets, cq).await;

@@ -29,7 +29,9 @@ use crate::federation::{Federation, lookups};
 use crate::frames::Notice;
 use crate::frames::loki::{LokiData, LokiResponse};
 use crate::frames::prometheus::PromData;
-use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
+use crate::query::logs::{LogsParams, parse_direction, parse_limit};
+use crate::query::metrics::Aggregate;
+use crate::query::{LogsQuery, QueryEnvelope, TimeRange};
 use crate::registry::Cluster;
 
 pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
@@ -55,7 +57,7 @@ fn query_body(req: &ApiRequest) -> Result<(QueryBody, Option<Value>, Option<Stri
         return Ok((QueryBody::from_request(&rest)?, limit, direction));
     }
     let p = &req.params;
-    Ok((QueryBody::from_request(req)?, p.get("limit").map(|l| json!(l)), p.get("direction").map(str::to_owned)))
+    Ok((QueryBody::from_request(req)?, p.get("limit").map(|l| Value::String(l.to_owned())), p.get("direction").map(str::to_owned)))
 }
 
 /// Warnings for clusters left out (no Loki) and Loki's own warnings.
@@ -69,24 +71,18 @@ async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<
         return Err(FleetError::invalid_query("`format`: the logs endpoints answer the seed shape only (Grafana gets frames through QueryData)"));
     }
     let (from, to, step_ms) = query_window(instant, &body.time, &body.start_time, &body.end_time, &body.step)?;
-    let mut query_json = json!({
-        "expr": body.query.unwrap_or_default(),
-        "instant": instant,
-        "aggregate": body.aggregate.unwrap_or_default(),
-        "legendFormat": body.legend_format.unwrap_or_default(),
-    });
-    if step_ms > 0 {
-        query_json["step"] = json!(step_ms as f64 / 1000.0);
-    }
-    if let Some(limit) = limit {
-        query_json["limit"] = limit;
-    }
-    if let Some(d) = direction {
-        query_json["direction"] = json!(d);
-    }
     let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to)?, interval_ms: 0, max_data_points: 0 };
-    let parsed = query::parse("logs", query_json.to_string().as_bytes(), env)?;
-    let QueryKind::Logs(q) = &parsed.kind else { return Err(FleetError::internal("parsed a logs query as another kind")) };
+    let params = LogsParams {
+        expr: body.query.unwrap_or_default(),
+        instant,
+        limit: limit.as_ref().map(parse_limit).transpose()?.flatten(),
+        direction: parse_direction(direction.as_deref())?,
+        min_step_ms: step_ms,
+        aggregate: Aggregate::parse(body.aggregate.as_deref().unwrap_or(""))?,
+        legend_format: body.legend_format,
+        datasource_uid: None,
+    };
+    let q = &LogsQuery::from_params(params, &env)?;
     let (targets, notices) = loki_targets(fed, &body.cluster_ids)?;
     let started = Instant::now();
     let outcomes = fetch(fed, &targets, q).await;
@@ -144,7 +140,7 @@ fn loki_data_json(d: &LokiData) -> Value {
 }
 
 /// The merged lines (global limit and direction), as the logs panel would show them.
-fn entries_json(answered: &[(Arc<Cluster>, LokiResponse)], q: &crate::query::LogsQuery) -> Value {
+fn entries_json(answered: &[(Arc<Cluster>, LokiResponse)], q: &LogsQuery) -> Value {
     let cols = merge(answered, q.direction, q.limit as usize);
     let entries: Vec<Value> = (0..cols.times_ns.len())
         .map(|i| {

@@ -16,8 +16,9 @@ use crate::error::{ErrorCode, FleetError};
 use crate::federation::status::{self, Status};
 use crate::federation::{Federation, lookups, metrics};
 use crate::frames::prometheus::{self as conv, PromData, ResultType};
+use crate::query::metrics::{Aggregate, MetricsParams, MinStep};
 use crate::query::names::LabelName;
-use crate::query::{self, QueryEnvelope, QueryKind, TimeRange};
+use crate::query::{MetricsQuery, QueryEnvelope, TimeRange};
 
 pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
     let m = req.method.as_str();
@@ -113,23 +114,17 @@ pub(super) fn query_window(
 async fn run_query(fed: &Federation, req: &ApiRequest, instant: bool) -> Result<ApiResponse, FleetError> {
     let body = QueryBody::from_request(req)?;
     let (from, to, step_ms) = query_window(instant, &body.time, &body.start_time, &body.end_time, &body.step)?;
-    let query_json = json!({
-        "expr": body.query.unwrap_or_default(),
-        "instant": instant,
-        "step": format!("{step_ms}ms"),
-        "aggregate": body.aggregate.unwrap_or_default(),
-        "legendFormat": body.legend_format.unwrap_or_default(),
-    });
-    let mut query_json = query_json;
-    if step_ms > 0 {
-        query_json["step"] = json!(step_ms as f64 / 1000.0);
-    } else {
-        query_json.as_object_mut().map(|o| o.remove("step"));
-    }
     // No panel width here: the caller's step holds up to Prometheus' 11,000 points.
     let env = QueryEnvelope { ref_id: "A".into(), time_range: TimeRange::new(from, to)?, interval_ms: 0, max_data_points: 11_000 };
-    let parsed = query::parse("metrics", query_json.to_string().as_bytes(), env)?;
-    let QueryKind::Metrics(q) = &parsed.kind else { return Err(FleetError::internal("parsed a metrics query as another kind")) };
+    let params = MetricsParams {
+        expr: body.query.unwrap_or_default(),
+        instant,
+        min_step: MinStep::from_seconds(step_ms as f64 / 1000.0)?,
+        aggregate: Aggregate::parse(body.aggregate.as_deref().unwrap_or(""))?,
+        legend_format: body.legend_format,
+        ..MetricsParams::default()
+    };
+    let q = MetricsQuery::from_params(params, &env)?;
     let targets = fed.registry.targets(&body.cluster_ids)?;
     let q = &q.with_scrape_interval(fed.registry.scrape_interval_for(&targets))?;
     let started = Instant::now();

@@ -30,7 +30,8 @@ use crate::federation::{Federation, lookups, trace_links};
 use crate::frames::tempo::{self as conv, Span};
 use crate::model::trace_id::TraceId;
 use crate::query::names::TagName;
-use crate::query::traces::TracesQuery;
+use crate::query::traceql::Criteria;
+use crate::query::traces::{TraceSearch, TracesQuery, TracesView, parse_tags};
 use crate::query::{QueryEnvelope, TimeRange};
 
 pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<ApiResponse, FleetError> {
@@ -59,7 +60,7 @@ pub async fn route(fed: &Federation, req: &ApiRequest, rest: &[&str]) -> Result<
 }
 
 /// A merged answer (`super::envelope`) over statuses gathered since `started`.
-fn envelope(body: Value, statuses: &[ClusterStatus], started: Instant) -> ApiResponse {
+fn merged_answer(body: Value, statuses: &[ClusterStatus], started: Instant) -> ApiResponse {
     super::envelope::merged_response(body, statuses, started.elapsed().as_millis() as u64)
 }
 
@@ -132,20 +133,22 @@ async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
         }
     };
     let range = window(body.start_time.as_ref(), body.end_time.as_ref())?;
-    let mut q = json!({
-        "queryType": "traces",
-        "query": body.query,
-        "serviceName": body.service_name,
-        "operation": body.operation,
-        "minDuration": body.min_duration_ms,
-        "maxDuration": body.max_duration_ms,
-        "limit": body.limit,
-    });
-    if let Some(tags) = body.tags {
-        q["tags"] = json!(tags);
-    }
     let env = QueryEnvelope { ref_id: "A".into(), time_range: range, interval_ms: 0, max_data_points: 0 };
-    let tq = TracesQuery::parse(q.to_string().as_bytes(), &env)?;
+    let search = TraceSearch {
+        query: body.query,
+        criteria: Criteria {
+            service: body.service_name,
+            operation: body.operation,
+            // A duration that is not a finite number (`?min_duration_ms=NaN`) is no bound, as before.
+            min_duration_ms: body.min_duration_ms.filter(|f| f.is_finite()),
+            max_duration_ms: body.max_duration_ms.filter(|f| f.is_finite()),
+            tags: parse_tags(body.tags.map(|t| Value::Object(t.into_iter().collect())))?,
+        },
+        limit: body.limit,
+        spss: None,
+        datasource_uid: None,
+    };
+    let tq = TracesQuery::search(TracesView::Search, search, &env)?;
     let targets = fed.registry.targets(&body.cluster_ids)?;
     let started = Instant::now();
     let outcomes = traces::fetch_search(fed, &targets, &tq).await;
@@ -173,7 +176,7 @@ async fn search(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, Fleet
             })
         })
         .collect();
-    Ok(envelope(json!({ "traces": list, "total": list.len(), "query": tq.traceql }), &statuses, started))
+    Ok(merged_answer(json!({ "traces": list, "total": list.len(), "query": tq.traceql }), &statuses, started))
 }
 
 async fn trace(fed: &Federation, req: &ApiRequest, id: &str, spans_only: bool) -> Result<ApiResponse, FleetError> {
@@ -202,7 +205,7 @@ async fn trace(fed: &Federation, req: &ApiRequest, id: &str, spans_only: bool) -
             "spans": spans,
         })
     };
-    Ok(envelope(body, &merged.statuses, started))
+    Ok(merged_answer(body, &merged.statuses, started))
 }
 
 fn span_json(fed: &Federation, s: &Span) -> Value {
@@ -261,7 +264,7 @@ async fn tag_values_api(fed: &Federation, req: &ApiRequest, tag: &str, q: Option
     } else {
         json!(all.into_iter().map(|t| t.value).collect::<BTreeSet<_>>())
     };
-    Ok(envelope(json!({ key: list, "by_cluster": by_cluster }), &statuses, started))
+    Ok(merged_answer(json!({ key: list, "by_cluster": by_cluster }), &statuses, started))
 }
 
 async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetError> {
@@ -286,5 +289,5 @@ async fn tags(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetEr
         }
     }
     let scopes: Vec<Value> = merged.into_iter().map(|(name, tags)| json!({"name": name, "tags": tags})).collect();
-    Ok(envelope(json!({ "scopes": scopes }), &statuses, started))
+    Ok(merged_answer(json!({ "scopes": scopes }), &statuses, started))
 }

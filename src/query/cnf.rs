@@ -101,50 +101,75 @@ struct Raw {
 
 /// A port id: a JSON integer, or a string holding only digits.
 pub fn parse_port(v: &serde_json::Value) -> Result<Option<u32>, QueryError> {
-    let bad = |what: String| QueryError::Field { field: "port", message: format!("{what} is not a DPDK port id (an integer 0..{})", MAX_PORTS - 1) };
-    let n = match v {
-        serde_json::Value::Null => return Ok(None),
-        serde_json::Value::Number(n) => n.as_u64().ok_or_else(|| bad(n.to_string()))?,
-        serde_json::Value::String(s) => {
-            let t = s.trim();
-            if t.is_empty() || t == "$__all" {
-                return Ok(None);
-            }
-            if !t.bytes().all(|b| b.is_ascii_digit()) || t.len() > 10 {
-                return Err(bad(format!("{s:?}")));
-            }
-            t.parse::<u64>().map_err(|_| bad(format!("{s:?}")))?
-        }
-        other => return Err(bad(other.to_string())),
-    };
-    if n >= u64::from(MAX_PORTS) {
-        return Err(bad(n.to_string()));
+    match v {
+        serde_json::Value::Null => Ok(None),
+        serde_json::Value::Number(n) => n.as_u64().ok_or_else(|| bad_port(n.to_string())).and_then(port_id).map(Some),
+        serde_json::Value::String(s) => parse_port_text(s),
+        other => Err(bad_port(other.to_string())),
     }
-    Ok(Some(n as u32))
+}
+
+/// A port id as text (a template variable's value, the API's `port`
+/// parameter): only digits; empty or `$__all` = every port.
+pub fn parse_port_text(s: &str) -> Result<Option<u32>, QueryError> {
+    let t = s.trim();
+    if t.is_empty() || t == "$__all" {
+        return Ok(None);
+    }
+    if !t.bytes().all(|b| b.is_ascii_digit()) || t.len() > 10 {
+        return Err(bad_port(format!("{s:?}")));
+    }
+    t.parse::<u64>().map_err(|_| bad_port(format!("{s:?}"))).and_then(port_id).map(Some)
+}
+
+/// The one range check of a port id: `0..MAX_PORTS`.
+fn port_id(n: u64) -> Result<u32, QueryError> {
+    if n >= u64::from(MAX_PORTS) {
+        return Err(bad_port(n.to_string()));
+    }
+    Ok(n as u32)
+}
+
+fn bad_port(what: String) -> QueryError {
+    QueryError::Field { field: "port", message: format!("{what} is not a DPDK port id (an integer 0..{})", MAX_PORTS - 1) }
+}
+
+impl CnfView {
+    /// `cnfView` as the query JSON writes it; empty = `workloads`.
+    pub fn parse(s: &str) -> Result<Self, QueryError> {
+        match s.trim() {
+            "" | "workloads" => Ok(CnfView::Workloads),
+            "ptp" => Ok(CnfView::Ptp),
+            "sriov" => Ok(CnfView::Sriov),
+            "dpdk" => Ok(CnfView::Dpdk),
+            other => Err(QueryError::Field { field: "cnfView", message: format!("{other:?} is not one of workloads, ptp, sriov, dpdk") }),
+        }
+    }
 }
 
 impl CnfQuery {
-    pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
-        let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
-        let view = match raw.cnf_view.as_deref().map(str::trim).unwrap_or("") {
-            "" | "workloads" => CnfView::Workloads,
-            "ptp" => CnfView::Ptp,
-            "sriov" => CnfView::Sriov,
-            "dpdk" => CnfView::Dpdk,
-            other => {
-                return Err(QueryError::Field { field: "cnfView", message: format!("{other:?} is not one of workloads, ptp, sriov, dpdk") });
-            }
-        };
-        let pod = PodSelector::parse(raw.pod.as_deref().unwrap_or(""))?;
-        let port = parse_port(raw.port.as_ref().unwrap_or(&serde_json::Value::Null))?;
+    /// A CNF query from typed parts: what `parse` builds from the JSON and the
+    /// `/api/v1/cnf/*` handler from its parameters, with the same checks (the
+    /// port's range, `dpdk` needs a pod, `node` empty/`$__all`/`All` = none).
+    /// The metrics are read at the end of `env`'s range.
+    pub fn new(view: CnfView, pod: Option<PodSelector>, node: Option<&str>, port: Option<u32>, env: &QueryEnvelope) -> Result<Self, QueryError> {
+        let port = port.map(|p| port_id(u64::from(p))).transpose()?;
         if view == CnfView::Dpdk && pod.is_none() {
             return Err(QueryError::Field {
                 field: "pod",
                 message: "cnfView dpdk needs the CNF pod (`namespace/name`) whose telemetry to read".into(),
             });
         }
-        let node = raw.node.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty() && n != "$__all" && n != "All");
+        let node = node.map(str::trim).filter(|n| !n.is_empty() && *n != "$__all" && *n != "All").map(str::to_owned);
         Ok(CnfQuery { view, pod, port, node, time_ms: env.time_range.to_ms })
+    }
+
+    pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
+        let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
+        let view = CnfView::parse(raw.cnf_view.as_deref().unwrap_or(""))?;
+        let pod = PodSelector::parse(raw.pod.as_deref().unwrap_or(""))?;
+        let port = parse_port(raw.port.as_ref().unwrap_or(&serde_json::Value::Null))?;
+        CnfQuery::new(view, pod, raw.node.as_deref(), port, env)
     }
 }
 
@@ -186,5 +211,22 @@ mod tests {
         assert!(parse(r#"{"cnfView":"dpdk"}"#).unwrap_err().to_string().contains("`pod`"));
         assert!(parse(r#"{"cnfView":"dpdk","pod":"ran/du-0 -- sh"}"#).unwrap_err().to_string().contains("`pod`"));
         assert!(parse(r#"{"cnfView":"dpdk","pod":"a/b/c"}"#).unwrap_err().to_string().contains("`pod`"));
+    }
+
+    /// The typed constructor and the JSON parser agree, on good input and bad.
+    #[test]
+    fn constructor_matches_parse() {
+        let typed = CnfQuery::new(CnfView::Dpdk, PodSelector::parse("ran/du-0").unwrap(), Some(" w1 "), parse_port_text("3").unwrap(), &env());
+        assert_eq!(typed, parse(r#"{"cnfView":"dpdk","pod":"ran/du-0","node":" w1 ","port":"3"}"#));
+        assert_eq!(typed.unwrap().port, Some(3));
+        let typed = CnfQuery::new(CnfView::Ptp, None, Some("$__all"), None, &env());
+        assert_eq!(typed, parse(r#"{"cnfView":"ptp","node":"$__all"}"#));
+        // Invalid: dpdk without a pod; a port out of range, typed or as text.
+        assert_eq!(CnfQuery::new(CnfView::Dpdk, None, None, None, &env()), parse(r#"{"cnfView":"dpdk"}"#));
+        let pod = PodSelector::parse("du-0").unwrap();
+        let typed = CnfQuery::new(CnfView::Dpdk, pod, None, Some(32), &env());
+        assert_eq!(typed, parse(r#"{"cnfView":"dpdk","pod":"du-0","port":32}"#));
+        assert!(typed.unwrap_err().to_string().starts_with("field `port`:"));
+        assert_eq!(parse_port_text("0; reboot").map(|_| ()), parse(r#"{"cnfView":"dpdk","pod":"du-0","port":"0; reboot"}"#).map(|_| ()));
     }
 }

@@ -90,31 +90,92 @@ fn field(field: &'static str, message: impl Into<String>) -> QueryError {
     QueryError::Field { field, message: message.into() }
 }
 
+/// A LogQL query's parts, typed: what [`LogsQuery::parse`] reads from the
+/// query JSON and the `/api/v1/logs/query[_range]` handler from its body.
+/// [`LogsQuery::from_params`] checks them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LogsParams {
+    /// LogQL before `$__interval`-style expansion.
+    pub expr: String,
+    pub instant: bool,
+    /// Lines over all clusters; `None` = [`DEFAULT_LIMIT`].
+    pub limit: Option<u32>,
+    pub direction: Direction,
+    /// The query's own minimum step in ms; 0 = none.
+    pub min_step_ms: i64,
+    pub aggregate: Aggregate,
+    /// Empty and `__auto` mean none.
+    pub legend_format: Option<String>,
+    pub datasource_uid: Option<String>,
+}
+
+/// `limit` as JSON: a whole number, or text holding one (empty or `null` = the default).
+pub fn parse_limit(v: &serde_json::Value) -> Result<Option<u32>, QueryError> {
+    if v.is_null() {
+        return Ok(None);
+    }
+    let limit = serde_json::from_value::<LimitValue>(v.clone()).map_err(|e| QueryError::Json(e.to_string()))?;
+    limit_value(limit)
+}
+
+fn limit_value(v: LimitValue) -> Result<Option<u32>, QueryError> {
+    match v {
+        LimitValue::Text(t) if t.trim().is_empty() => Ok(None),
+        LimitValue::Text(t) => t.trim().parse::<u32>().map(Some).map_err(|_| field("limit", format!("{t:?} is not a whole number"))),
+        LimitValue::Number(n) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => Ok(Some(n as u32)),
+        LimitValue::Number(n) => Err(field("limit", format!("{n} is not a whole number"))),
+    }
+}
+
+/// `direction` as text: `backward` (also empty, the default) or `forward`.
+pub fn parse_direction(s: Option<&str>) -> Result<Direction, QueryError> {
+    match s.map(str::trim) {
+        None | Some("") | Some("backward") => Ok(Direction::Backward),
+        Some("forward") => Ok(Direction::Forward),
+        Some(other) => Err(field("direction", format!("{other:?} is not backward or forward"))),
+    }
+}
+
 impl LogsQuery {
-    pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
-        let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
-        let expr = raw.expr.unwrap_or_default();
-        if expr.trim().is_empty() {
+    /// A query from typed parts, checked as the query JSON is: the expression's
+    /// size, the limit's range, the step, `$__…` expansion, LogQL validation
+    /// and the window (step-aligned for metric range queries).
+    pub fn from_params(p: LogsParams, env: &QueryEnvelope) -> Result<Self, QueryError> {
+        if p.expr.trim().is_empty() {
             return Err(field("expr", "a LogQL expression is required"));
         }
-        if expr.len() > MAX_EXPR_BYTES {
-            return Err(field("expr", format!("expression is {} bytes; the limit is {MAX_EXPR_BYTES}", expr.len())));
+        if p.expr.len() > MAX_EXPR_BYTES {
+            return Err(field("expr", format!("expression is {} bytes; the limit is {MAX_EXPR_BYTES}", p.expr.len())));
         }
-        let limit = match raw.limit {
-            None => DEFAULT_LIMIT,
-            Some(LimitValue::Text(t)) if t.trim().is_empty() => DEFAULT_LIMIT,
-            Some(LimitValue::Text(t)) => t.trim().parse::<u32>().map_err(|_| field("limit", format!("{t:?} is not a whole number")))?,
-            Some(LimitValue::Number(n)) if n.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&n) => n as u32,
-            Some(LimitValue::Number(n)) => return Err(field("limit", format!("{n} is not a whole number"))),
-        };
+        let limit = p.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
             return Err(field("limit", format!("{limit} is outside 1..={MAX_LIMIT}")));
         }
-        let direction = match raw.direction.as_deref().map(str::trim) {
-            None | Some("") | Some("backward") => Direction::Backward,
-            Some("forward") => Direction::Forward,
-            Some(other) => return Err(field("direction", format!("{other:?} is not backward or forward"))),
+        let step_ms = effective_step_ms(&env.time_range, env.interval_ms, env.max_data_points, p.min_step_ms.max(0));
+        let expr = expand_variables(&p.expr, step_ms, &env.time_range).replace("$__auto", &format_duration(step_ms));
+        let kind = logql::validate(&expr).map_err(QueryError::Logql)?;
+        let (start_ms, end_ms) = match (kind, p.instant) {
+            (_, true) => (env.time_range.to_ms, env.time_range.to_ms),
+            (LogqlKind::Metric, false) => (env.time_range.from_ms.div_euclid(step_ms) * step_ms, env.time_range.to_ms.div_euclid(step_ms) * step_ms),
+            (LogqlKind::Log, false) => (env.time_range.from_ms, env.time_range.to_ms),
         };
+        Ok(LogsQuery {
+            expr,
+            kind,
+            instant: p.instant,
+            limit,
+            direction: p.direction,
+            aggregate: p.aggregate,
+            legend_format: p.legend_format.filter(|l| !l.trim().is_empty() && l != "__auto"),
+            step_ms,
+            start_ms,
+            end_ms,
+            datasource_uid: p.datasource_uid.filter(|u| !u.is_empty()),
+        })
+    }
+
+    pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
+        let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
         let min_step_ms = match &raw.step {
             None | Some(serde_json::Value::Null) => 0,
             Some(serde_json::Value::Number(n)) => n
@@ -128,28 +189,17 @@ impl LogsQuery {
             }
             Some(other) => return Err(field("step", format!("{other} is not a duration"))),
         };
-        let step_ms = effective_step_ms(&env.time_range, env.interval_ms, env.max_data_points, min_step_ms);
-        let expr = expand_variables(&expr, step_ms, &env.time_range).replace("$__auto", &format_duration(step_ms));
-        let kind = logql::validate(&expr).map_err(QueryError::Logql)?;
-        let instant = matches!((raw.instant, raw.range), (Some(true), _) | (_, Some(false)));
-        let (start_ms, end_ms) = match (kind, instant) {
-            (_, true) => (env.time_range.to_ms, env.time_range.to_ms),
-            (LogqlKind::Metric, false) => (env.time_range.from_ms.div_euclid(step_ms) * step_ms, env.time_range.to_ms.div_euclid(step_ms) * step_ms),
-            (LogqlKind::Log, false) => (env.time_range.from_ms, env.time_range.to_ms),
-        };
-        Ok(LogsQuery {
-            expr,
-            kind,
-            instant,
-            limit,
-            direction,
+        let params = LogsParams {
+            expr: raw.expr.unwrap_or_default(),
+            instant: matches!((raw.instant, raw.range), (Some(true), _) | (_, Some(false))),
+            limit: raw.limit.map(limit_value).transpose()?.flatten(),
+            direction: parse_direction(raw.direction.as_deref())?,
+            min_step_ms,
             aggregate: Aggregate::parse(raw.aggregate.as_deref().unwrap_or(""))?,
-            legend_format: raw.legend_format.filter(|l| !l.trim().is_empty() && l != "__auto"),
-            step_ms,
-            start_ms,
-            end_ms,
-            datasource_uid: raw.datasource.and_then(|d| d.uid).filter(|u| !u.is_empty()),
-        })
+            legend_format: raw.legend_format,
+            datasource_uid: raw.datasource.and_then(|d| d.uid),
+        };
+        LogsQuery::from_params(params, env)
     }
 
     /// What `meta.executedQueryString` shows.
@@ -206,5 +256,33 @@ mod tests {
             let e = parse(json).unwrap_err();
             assert!(e.to_string().contains(want), "{json}: {e}");
         }
+    }
+
+    /// The typed constructor and the JSON parser agree, on good input and bad.
+    #[test]
+    fn constructor_matches_parse() {
+        let params = |expr: &str| LogsParams {
+            expr: expr.into(),
+            limit: parse_limit(&serde_json::json!("20")).unwrap(),
+            direction: parse_direction(Some("forward")).unwrap(),
+            min_step_ms: 60_000,
+            aggregate: Aggregate::Sum,
+            legend_format: Some("__auto".into()),
+            ..LogsParams::default()
+        };
+        let typed = LogsQuery::from_params(params(r#"sum(rate({app="x"}[$__auto]))"#), &env());
+        let json = parse(
+            r#"{"expr":"sum(rate({app=\"x\"}[$__auto]))","limit":"20","direction":"forward","step":60,"aggregate":"sum","legendFormat":"__auto"}"#,
+        );
+        assert_eq!(typed, json);
+        assert_eq!(typed.unwrap().step_ms, 60_000);
+        // Invalid LogQL, a limit out of range, a limit that is not a number.
+        let e = LogsQuery::from_params(params(r#"{a="b"} | json | x >="#), &env());
+        assert_eq!(e, parse(r#"{"expr":"{a=\"b\"} | json | x >=","limit":"20","direction":"forward","step":60,"aggregate":"sum"}"#));
+        assert!(matches!(e, Err(QueryError::Logql(_))));
+        let over = LogsParams { limit: Some(9000), ..params(r#"{a="b"}"#) };
+        assert_eq!(LogsQuery::from_params(over, &env()), parse(r#"{"expr":"{a=\"b\"}","limit":9000}"#));
+        assert_eq!(parse_limit(&serde_json::json!("many")).map(|_| ()), parse(r#"{"expr":"{a=\"b\"}","limit":"many"}"#).map(|_| ()));
+        assert_eq!(parse_limit(&serde_json::Value::Null), Ok(None));
     }
 }

@@ -99,8 +99,9 @@ pub struct StepInputs {
 }
 
 /// The query's own minimum step (`interval`, Grafana's "Min step").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum MinStep {
+    #[default]
     Unset,
     Fixed(i64),
     /// `$__interval`: the calculated step.
@@ -158,50 +159,86 @@ enum StepValue {
     Text(String),
 }
 
+/// A PromQL query's parts, typed: what [`MetricsQuery::parse`] reads from the
+/// query JSON and the `/api/v1/metrics/query[_range]` handler from its body.
+/// [`MetricsQuery::from_params`] checks them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct MetricsParams {
+    /// PromQL before `$__…` expansion.
+    pub expr: String,
+    pub instant: bool,
+    /// The editor's "Both" (range and instant); `instant` is set too.
+    pub both: bool,
+    pub min_step: MinStep,
+    pub aggregate: Aggregate,
+    /// Empty means none.
+    pub legend_format: Option<String>,
+    pub exemplars: bool,
+    pub datasource_uid: Option<String>,
+}
+
+impl MinStep {
+    /// A min step of `secs` seconds (0 = unset), checked as a JSON number `step` is.
+    pub fn from_seconds(secs: f64) -> Result<Self, QueryError> {
+        parse_min_step(&StepValue::Seconds(secs))
+    }
+}
+
 impl MetricsQuery {
-    pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
-        let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
-        let expr = raw.expr.unwrap_or_default();
-        if expr.trim().is_empty() {
+    /// A query from typed parts, checked as the query JSON is: the expression's
+    /// size, the step (Grafana's rules, for the default scrape interval),
+    /// `$__…` expansion, PromQL validation and the step-aligned window.
+    pub fn from_params(p: MetricsParams, env: &QueryEnvelope) -> Result<Self, QueryError> {
+        if p.expr.trim().is_empty() {
             return Err(QueryError::Field { field: "expr", message: "a PromQL expression is required".into() });
         }
-        if expr.len() > MAX_EXPR_BYTES {
-            return Err(QueryError::Field { field: "expr", message: format!("expression is {} bytes; the limit is {MAX_EXPR_BYTES}", expr.len()) });
+        if p.expr.len() > MAX_EXPR_BYTES {
+            return Err(QueryError::Field { field: "expr", message: format!("expression is {} bytes; the limit is {MAX_EXPR_BYTES}", p.expr.len()) });
         }
+        let inputs = StepInputs {
+            template: p.expr,
+            min_step: p.min_step,
+            time_range: env.time_range,
+            interval_ms: env.interval_ms,
+            max_data_points: env.max_data_points,
+            scrape_interval_ms: DEFAULT_SCRAPE_INTERVAL_MS,
+        };
+        let (expr, step_ms, start_ms, end_ms) = resolve(&inputs, p.instant);
+        validate_promql(&expr)?;
+        Ok(MetricsQuery {
+            expr,
+            instant: p.instant,
+            aggregate: p.aggregate,
+            legend_format: p.legend_format.filter(|l| !l.trim().is_empty()),
+            exemplars: p.exemplars,
+            step_ms,
+            start_ms,
+            end_ms,
+            both: p.both,
+            inputs: Some(inputs),
+            datasource_uid: p.datasource_uid.filter(|u| !u.is_empty()),
+        })
+    }
+
+    pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
+        let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
         let (instant, both) = match (raw.instant, raw.range) {
             (Some(true), Some(true)) => (true, true),
             (Some(true), _) => (true, false),
             (_, Some(false)) => (true, false),
             _ => (false, false),
         };
-        let min_step = match raw.step.or(raw.interval) {
-            None => MinStep::Unset,
-            Some(s) => parse_min_step(&s)?,
-        };
-        let inputs = StepInputs {
-            template: expr,
-            min_step,
-            time_range: env.time_range,
-            interval_ms: env.interval_ms,
-            max_data_points: env.max_data_points,
-            scrape_interval_ms: DEFAULT_SCRAPE_INTERVAL_MS,
-        };
-        let (expr, step_ms, start_ms, end_ms) = resolve(&inputs, instant);
-        validate_promql(&expr)?;
-        let legend_format = raw.legend_format.filter(|l| !l.trim().is_empty());
-        Ok(MetricsQuery {
-            expr,
+        let params = MetricsParams {
+            expr: raw.expr.unwrap_or_default(),
             instant,
-            aggregate: Aggregate::parse(raw.aggregate.as_deref().unwrap_or(""))?,
-            legend_format,
-            exemplars: raw.exemplars.or(raw.exemplar).unwrap_or(false),
-            step_ms,
-            start_ms,
-            end_ms,
             both,
-            inputs: Some(inputs),
-            datasource_uid: raw.datasource.and_then(|d| d.uid).filter(|u| !u.is_empty()),
-        })
+            min_step: raw.step.or(raw.interval).map(|s| parse_min_step(&s)).transpose()?.unwrap_or(MinStep::Unset),
+            aggregate: Aggregate::parse(raw.aggregate.as_deref().unwrap_or(""))?,
+            legend_format: raw.legend_format,
+            exemplars: raw.exemplars.or(raw.exemplar).unwrap_or(false),
+            datasource_uid: raw.datasource.and_then(|d| d.uid),
+        };
+        MetricsQuery::from_params(params, env)
     }
 
     /// The same query resolved for another scrape interval (the largest of its

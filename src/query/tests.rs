@@ -258,3 +258,28 @@ fn links_use_the_answering_datasources_uid_and_the_querys_only_as_fallback() {
     assert_eq!(uid(with, Some("")).as_deref(), Some("from-query"));
     assert_eq!(uid(bare, None), None);
 }
+
+/// `MetricsQuery::from_params` (the API's constructor) and the JSON parser agree, on good input and bad.
+#[test]
+fn metrics_constructor_matches_parse() {
+    use super::metrics::{MetricsParams, MinStep};
+    let e = env(3_600_000, 7_200_000);
+    let params = |expr: &str| MetricsParams {
+        expr: expr.into(),
+        min_step: MinStep::from_seconds(30.0).unwrap(),
+        aggregate: Aggregate::parse("sum").unwrap(),
+        legend_format: Some("{{job}}".into()),
+        ..MetricsParams::default()
+    };
+    let typed = MetricsQuery::from_params(params("rate(x[$__rate_interval])"), &e);
+    let json = MetricsQuery::parse(br#"{"expr":"rate(x[$__rate_interval])","step":30,"aggregate":"sum","legendFormat":"{{job}}"}"#, &e);
+    assert_eq!(typed, json);
+    assert_eq!(typed.unwrap().step_ms, 30_000);
+    assert_eq!(MinStep::from_seconds(0.0), Ok(MinStep::Unset));
+    // Invalid PromQL, an empty expression, a step too long.
+    let bad = MetricsQuery::from_params(params("sum(rate(x[5m])"), &e);
+    assert_eq!(bad, MetricsQuery::parse(br#"{"expr":"sum(rate(x[5m])","step":30,"aggregate":"sum"}"#, &e));
+    assert_eq!(crate::error::FleetError::from(bad.unwrap_err()).code, crate::error::ErrorCode::InvalidPromql);
+    assert_eq!(MetricsQuery::from_params(params(" "), &e), MetricsQuery::parse(br#"{"expr":" "}"#, &e));
+    assert_eq!(MinStep::from_seconds(1e12).map(|_| ()), MetricsQuery::parse(br#"{"expr":"up","step":1e12}"#, &e).map(|_| ()));
+}

@@ -63,6 +63,22 @@ pub struct TracesQuery {
     pub datasource_uid: Option<String>,
 }
 
+/// A trace search's parts, typed: what [`TracesQuery::parse`] reads from the
+/// query JSON and the `/api/v1/traces/search` handler from its body.
+/// [`TracesQuery::search`] checks them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceSearch {
+    /// TraceQL; empty = compile `criteria`.
+    pub query: Option<String>,
+    /// Service, operation, duration bounds, tags (empty service or operation = none).
+    pub criteria: Criteria,
+    /// Traces; `None` = [`DEFAULT_LIMIT`].
+    pub limit: Option<u32>,
+    /// Spans per span set; `None` = [`DEFAULT_SPSS`].
+    pub spss: Option<u32>,
+    pub datasource_uid: Option<String>,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct Raw {
@@ -136,12 +152,11 @@ pub fn parse_duration_text_ms(s: &str) -> Option<f64> {
     total.is_finite().then_some(total)
 }
 
+/// A duration as JSON (milliseconds, or text like `1.5s`) → ms; checked by [`TracesQuery::search`].
 fn duration_field(name: &'static str, v: Option<serde_json::Value>) -> Result<Option<f64>, QueryError> {
     match v {
         None | Some(serde_json::Value::Null) => Ok(None),
-        Some(serde_json::Value::Number(n)) => {
-            n.as_f64().filter(|f| f.is_finite() && *f >= 0.0).map(Some).ok_or_else(|| field(name, format!("{n} is not a duration")))
-        }
+        Some(serde_json::Value::Number(n)) => n.as_f64().map(Some).ok_or_else(|| field(name, format!("{n} is not a duration"))),
         Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
         Some(serde_json::Value::String(s)) => {
             parse_duration_text_ms(&s).map(Some).ok_or_else(|| field(name, format!("{s:?} is not a duration like 100ms, 1.5s or 2m")))
@@ -150,24 +165,39 @@ fn duration_field(name: &'static str, v: Option<serde_json::Value>) -> Result<Op
     }
 }
 
-fn count_field(name: &'static str, v: Option<serde_json::Value>, default: u32, max: u32) -> Result<u32, QueryError> {
-    let n = match v {
-        None | Some(serde_json::Value::Null) => return Ok(default),
-        Some(serde_json::Value::String(s)) if s.trim().is_empty() => return Ok(default),
-        Some(serde_json::Value::String(s)) => s.trim().parse::<u32>().map_err(|_| field(name, format!("{s:?} is not a whole number")))?,
+/// A duration bound in ms: finite and not negative.
+fn check_duration(name: &'static str, ms: Option<f64>) -> Result<Option<f64>, QueryError> {
+    match ms {
+        Some(f) if !(f.is_finite() && f >= 0.0) => Err(field(name, format!("{f} is not a duration"))),
+        other => Ok(other),
+    }
+}
+
+/// A count (`limit`, `spss`) as JSON: a whole number or text holding one;
+/// empty or `null` = the default. Its range is checked by [`TracesQuery::search`].
+fn count_field(name: &'static str, v: Option<serde_json::Value>) -> Result<Option<u32>, QueryError> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(None),
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(serde_json::Value::String(s)) => s.trim().parse::<u32>().map(Some).map_err(|_| field(name, format!("{s:?} is not a whole number"))),
         Some(serde_json::Value::Number(n)) => {
-            n.as_u64().and_then(|n| u32::try_from(n).ok()).ok_or_else(|| field(name, format!("{n} is not a whole number")))?
+            n.as_u64().and_then(|n| u32::try_from(n).ok()).map(Some).ok_or_else(|| field(name, format!("{n} is not a whole number")))
         }
-        Some(other) => return Err(field(name, format!("{other} is not a whole number"))),
-    };
+        Some(other) => Err(field(name, format!("{other} is not a whole number"))),
+    }
+}
+
+fn count_in_range(name: &'static str, n: Option<u32>, default: u32, max: u32) -> Result<u32, QueryError> {
+    let n = n.unwrap_or(default);
     if n == 0 || n > max {
         return Err(field(name, format!("{n} is outside 1..={max}")));
     }
     Ok(n)
 }
 
-/// `tags` as an object `{"k": "v"}` or logfmt-ish text `k=v k2="v 2"`.
-fn tags_field(v: Option<serde_json::Value>) -> Result<BTreeMap<String, String>, QueryError> {
+/// `tags` as an object `{"k": "v"}` (string, number or boolean values) or
+/// logfmt-ish text `k=v k2="v 2"`.
+pub fn parse_tags(v: Option<serde_json::Value>) -> Result<BTreeMap<String, String>, QueryError> {
     let mut out = BTreeMap::new();
     match v {
         None | Some(serde_json::Value::Null) => {}
@@ -240,12 +270,39 @@ impl TracesQuery {
                 datasource_uid,
             });
         }
+        let search = TraceSearch {
+            query,
+            criteria: Criteria {
+                service: raw.service_name,
+                operation: raw.operation,
+                min_duration_ms: duration_field("minDuration", raw.min_duration)?,
+                max_duration_ms: duration_field("maxDuration", raw.max_duration)?,
+                tags: parse_tags(raw.tags)?,
+            },
+            limit: count_field("limit", raw.limit)?,
+            spss: count_field("spss", raw.spss)?,
+            datasource_uid,
+        };
+        TracesQuery::search(view, search, env)
+    }
+
+    /// A search (`view` search or serviceGraph) from typed parts, checked as
+    /// the query JSON is: TraceQL or criteria (not both; criteria compile to
+    /// TraceQL), TraceQL validation, the duration bounds, `limit` (at most
+    /// [`MAX_LIMIT`], [`MAX_GRAPH_TRACES`] for the service graph) and `spss`.
+    /// The window is `env`'s range.
+    pub fn search(view: TracesView, s: TraceSearch, env: &QueryEnvelope) -> Result<Self, QueryError> {
+        if matches!(view, TracesView::Trace | TracesView::Analysis) {
+            return Err(field("tracesView", format!("{:?} takes a trace ID, not a search", view.as_str())));
+        }
+        let query = s.query.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty());
+        let c = s.criteria;
         let criteria = Criteria {
-            service: raw.service_name.filter(|s| !s.trim().is_empty()),
-            operation: raw.operation.filter(|s| !s.trim().is_empty()),
-            min_duration_ms: duration_field("minDuration", raw.min_duration)?,
-            max_duration_ms: duration_field("maxDuration", raw.max_duration)?,
-            tags: tags_field(raw.tags)?,
+            service: c.service.filter(|s| !s.trim().is_empty()),
+            operation: c.operation.filter(|s| !s.trim().is_empty()),
+            min_duration_ms: check_duration("minDuration", c.min_duration_ms)?,
+            max_duration_ms: check_duration("maxDuration", c.max_duration_ms)?,
+            tags: c.tags,
         };
         if let (Some(lo), Some(hi)) = (criteria.min_duration_ms, criteria.max_duration_ms)
             && lo > hi
@@ -269,8 +326,10 @@ impl TracesQuery {
             ));
         }
         let max = if view == TracesView::ServiceGraph { MAX_GRAPH_TRACES } else { MAX_LIMIT };
-        let limit = count_field("limit", raw.limit, DEFAULT_LIMIT, max)?;
-        let spss = count_field("spss", raw.spss, DEFAULT_SPSS, 1000)?;
+        let limit = count_in_range("limit", s.limit, DEFAULT_LIMIT, max)?;
+        let spss = count_in_range("spss", s.spss, DEFAULT_SPSS, 1000)?;
+        let (start_ms, end_ms) = (env.time_range.from_ms, env.time_range.to_ms);
+        let datasource_uid = s.datasource_uid.filter(|u| !u.is_empty());
         Ok(TracesQuery { view, traceql, trace_id: None, limit, spss, start_ms, end_ms, datasource_uid })
     }
 
@@ -365,5 +424,26 @@ mod tests {
         assert_eq!(parse_duration_text_ms("250us"), Some(0.25));
         assert_eq!(parse_duration_text_ms("12"), Some(12.0));
         assert_eq!(parse_duration_text_ms("1x"), None);
+    }
+
+    /// The typed constructor and the JSON parser agree, on good input and bad.
+    #[test]
+    fn search_constructor_matches_parse() {
+        let tags = parse_tags(Some(serde_json::json!({"http.status_code": 500}))).unwrap();
+        let criteria = Criteria { service: Some("order-service".into()), min_duration_ms: Some(1000.0), tags, ..Criteria::default() };
+        let search = TraceSearch { criteria, limit: Some(5), ..TraceSearch::default() };
+        let typed = TracesQuery::search(TracesView::Search, search.clone(), &env());
+        assert_eq!(typed, parse(r#"{"serviceName":"order-service","minDuration":"1s","tags":{"http.status_code":500},"limit":5}"#));
+        assert_eq!(typed.unwrap().traceql, r#"{ resource.service.name = "order-service" && duration >= 1000ms && .http.status_code = 500 }"#);
+        // Invalid: TraceQL and criteria together, bad TraceQL, a limit over the service graph's, a negative duration.
+        let both = TraceSearch { query: Some("{}".into()), ..search.clone() };
+        assert_eq!(TracesQuery::search(TracesView::Search, both, &env()), parse(r#"{"query":"{}","serviceName":"order-service"}"#));
+        let bad = TraceSearch { query: Some("{ status = }".into()), ..TraceSearch::default() };
+        assert_eq!(TracesQuery::search(TracesView::Search, bad, &env()), parse(r#"{"query":"{ status = }"}"#));
+        let many = TraceSearch { limit: Some(5000), ..TraceSearch::default() };
+        assert_eq!(TracesQuery::search(TracesView::ServiceGraph, many, &env()), parse(r#"{"tracesView":"serviceGraph","limit":5000}"#));
+        let negative = TraceSearch { criteria: Criteria { min_duration_ms: Some(-5.0), ..Criteria::default() }, ..TraceSearch::default() };
+        assert_eq!(TracesQuery::search(TracesView::Search, negative, &env()), parse(r#"{"minDuration":-5}"#));
+        assert!(matches!(TracesQuery::search(TracesView::Trace, TraceSearch::default(), &env()), Err(QueryError::Field { field: "tracesView", .. })));
     }
 }
