@@ -30,7 +30,8 @@ use crate::federation::clickhouse as fed_ch;
 use crate::federation::status::Status;
 use crate::federation::{ClusterOutcome, Federation};
 use crate::frames::prometheus::{self as conv, PromData, ResultType, Series};
-use crate::query::clickhouse::ChQuery;
+use crate::query::clickhouse::{ChParams, ChQuery, Function, Reduce, parse_matchers};
+use crate::query::metrics::{Aggregate, MinStep};
 use crate::query::{QueryEnvelope, TimeRange};
 use crate::registry::Cluster;
 
@@ -77,20 +78,23 @@ struct QueryBody {
 }
 
 /// The seed's `aggregation` → the query model's function / reduce / φ.
-fn aggregation_fields(a: &str) -> Result<Value, FleetError> {
+/// The parts an API `aggregation` stands for (`avg` → `avg_over_time`,
+/// `sum` → every series summed, `p95` → φ 0.95 of a histogram).
+fn aggregation_params(a: &str) -> Result<ChParams, FleetError> {
     let a = a.trim().to_ascii_lowercase();
-    let f = |function: &str| json!({ "function": function });
+    let f = |function: Function| ChParams { function, ..ChParams::default() };
+    let reduce = |reduce: Reduce| ChParams { group_by: Some(Vec::new()), reduce, ..ChParams::default() };
     Ok(match a.as_str() {
-        "" | "raw" | "none" => f("raw"),
-        "avg" | "mean" => f("avg_over_time"),
-        "min" => f("min_over_time"),
-        "max" => f("max_over_time"),
-        "rate" => f("rate"),
-        "increase" => f("increase"),
-        "sum" => json!({ "function": "raw", "groupBy": [], "reduce": "sum" }),
-        "count" => json!({ "function": "raw", "groupBy": [], "reduce": "count" }),
+        "" | "raw" | "none" => f(Function::Raw),
+        "avg" | "mean" => f(Function::Avg),
+        "min" => f(Function::Min),
+        "max" => f(Function::Max),
+        "rate" => f(Function::Rate),
+        "increase" => f(Function::Increase),
+        "sum" => reduce(Reduce::Sum),
+        "count" => reduce(Reduce::Count),
         p if p.starts_with('p') && p[1..].parse::<f64>().is_ok_and(|n| (0.0..=100.0).contains(&n)) => {
-            json!({ "function": "histogram_quantile", "quantile": p[1..].parse::<f64>().unwrap_or(50.0) / 100.0 })
+            ChParams { quantile: Some(p[1..].parse::<f64>().unwrap_or(50.0) / 100.0), ..f(Function::HistogramQuantile) }
         }
         other => {
             return Err(FleetError::invalid_query(format!(
@@ -126,24 +130,19 @@ async fn query(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse, FleetE
         }
     };
     let range = window(&body.start_time, &body.end_time, 3_600_000)?;
-    let mut q = aggregation_fields(body.aggregation.as_deref().unwrap_or(""))?;
-    q["metric"] = json!(body.metric_name.unwrap_or_default());
-    if let Some(m) = body.matchers {
-        q["matchers"] = m;
-    }
-    if let Some(g) = body.group_by {
-        q["groupBy"] = json!(g);
-    }
-    if let Some(phi) = body.quantile {
-        q["quantile"] = json!(phi);
-    }
-    if let Some(a) = body.aggregate {
-        q["aggregate"] = json!(a);
-    }
+    let base = aggregation_params(body.aggregation.as_deref().unwrap_or(""))?;
     let step_ms = body.step.as_ref().map(|s| parse_step_ms("step", &value_str(s))).transpose()?.unwrap_or(60_000);
-    q["step"] = json!(step_ms as f64 / 1000.0);
+    let params = ChParams {
+        metric: body.metric_name.unwrap_or_default(),
+        matchers: body.matchers.as_ref().map(parse_matchers).transpose()?.unwrap_or_default(),
+        group_by: body.group_by.or(base.group_by),
+        quantile: body.quantile.or(base.quantile),
+        aggregate: body.aggregate.as_deref().map(Aggregate::parse).transpose()?.unwrap_or_default(),
+        min_step: MinStep::from_seconds(step_ms as f64 / 1000.0)?,
+        ..base
+    };
     let env = QueryEnvelope { ref_id: "A".into(), time_range: range, interval_ms: 0, max_data_points: 0 };
-    let cq = ChQuery::parse(q.to_string().as_bytes(), &env)?;
+    let cq = ChQuery::from_params(params, &env)?;
     let mut ids = body.cluster_ids;
     ids.extend(body.cluster_id);
     let targets = fed.registry.targets(&ids)?;
@@ -227,21 +226,21 @@ async fn health(fed: &Federation, id: &str) -> Result<ApiResponse, FleetError> {
 }
 
 /// The seed's standard metrics, one latest value each (`None` when absent).
-const SUMMARY: &[(&str, &str, &str, &str, &str)] = &[
+const SUMMARY: &[(&str, &str, Function, Reduce, &str)] = &[
     // key, metric, function, reduce, matchers
-    ("nodes", "node_memory_MemTotal_bytes", "raw", "count", ""),
-    ("memory_total_bytes", "node_memory_MemTotal_bytes", "raw", "sum", ""),
-    ("memory_available_bytes", "node_memory_MemAvailable_bytes", "raw", "sum", ""),
-    ("cpu_cores", "node_cpu_seconds_total", "raw", "count", "{mode=\"idle\"}"),
-    ("cpu_busy_cores", "node_cpu_seconds_total", "rate", "sum", "{mode!=\"idle\"}"),
-    ("container_restarts", "kube_pod_container_status_restarts_total", "raw", "sum", ""),
-    ("container_memory_bytes", "container_memory_usage_bytes", "raw", "sum", ""),
-    ("gpus", "DCGM_FI_DEV_GPU_UTIL", "raw", "count", ""),
-    ("gpu_utilization_avg", "DCGM_FI_DEV_GPU_UTIL", "raw", "avg", ""),
-    ("gpu_memory_used_mib", "DCGM_FI_DEV_FB_USED", "raw", "sum", ""),
-    ("gpu_memory_free_mib", "DCGM_FI_DEV_FB_FREE", "raw", "sum", ""),
-    ("gpu_temperature_max", "DCGM_FI_DEV_GPU_TEMP", "raw", "max", ""),
-    ("gpu_power_watts", "DCGM_FI_DEV_POWER_USAGE", "raw", "sum", ""),
+    ("nodes", "node_memory_MemTotal_bytes", Function::Raw, Reduce::Count, ""),
+    ("memory_total_bytes", "node_memory_MemTotal_bytes", Function::Raw, Reduce::Sum, ""),
+    ("memory_available_bytes", "node_memory_MemAvailable_bytes", Function::Raw, Reduce::Sum, ""),
+    ("cpu_cores", "node_cpu_seconds_total", Function::Raw, Reduce::Count, "{mode=\"idle\"}"),
+    ("cpu_busy_cores", "node_cpu_seconds_total", Function::Rate, Reduce::Sum, "{mode!=\"idle\"}"),
+    ("container_restarts", "kube_pod_container_status_restarts_total", Function::Raw, Reduce::Sum, ""),
+    ("container_memory_bytes", "container_memory_usage_bytes", Function::Raw, Reduce::Sum, ""),
+    ("gpus", "DCGM_FI_DEV_GPU_UTIL", Function::Raw, Reduce::Count, ""),
+    ("gpu_utilization_avg", "DCGM_FI_DEV_GPU_UTIL", Function::Raw, Reduce::Avg, ""),
+    ("gpu_memory_used_mib", "DCGM_FI_DEV_FB_USED", Function::Raw, Reduce::Sum, ""),
+    ("gpu_memory_free_mib", "DCGM_FI_DEV_FB_FREE", Function::Raw, Reduce::Sum, ""),
+    ("gpu_temperature_max", "DCGM_FI_DEV_GPU_TEMP", Function::Raw, Reduce::Max, ""),
+    ("gpu_power_watts", "DCGM_FI_DEV_POWER_USAGE", Function::Raw, Reduce::Sum, ""),
 ];
 
 /// `GET {id}/summary[?time=]`: each figure is one query through the metrics
@@ -254,9 +253,17 @@ async fn summary(fed: &Federation, req: &ApiRequest, id: &str) -> Result<ApiResp
     let queries: Vec<(&str, ChQuery)> = SUMMARY
         .iter()
         .map(|(key, metric, function, reduce, matchers)| {
-            let q = json!({ "metric": metric, "function": function, "groupBy": [], "reduce": reduce, "matchers": matchers, "step": 300 });
+            let params = ChParams {
+                metric: (*metric).to_owned(),
+                function: *function,
+                group_by: Some(Vec::new()),
+                reduce: *reduce,
+                matchers: crate::query::clickhouse::parse_selector(matchers)?,
+                min_step: MinStep::Fixed(300_000),
+                ..ChParams::default()
+            };
             // One point at exactly `time`, over the 5 minutes before it (a PromQL instant query's lookback).
-            ChQuery::parse(q.to_string().as_bytes(), &env).map(|q| (*key, ChQuery { start_ms: now, end_ms: now, ..q })).map_err(FleetError::from)
+            ChQuery::from_params(params, &env).map(|q| (*key, ChQuery { start_ms: now, end_ms: now, ..q })).map_err(FleetError::from)
         })
         .collect::<Result<_, _>>()?;
     let results = futures::future::join_all(queries.iter().map(|(_, q)| fed_ch::fetch(fed, &targets, q))).await;

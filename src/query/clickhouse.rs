@@ -19,7 +19,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::query::metrics::{Aggregate, DEFAULT_SCRAPE_INTERVAL_MS, MinStep, format_duration, grafana_step_ms, parse_duration_ms};
+use crate::query::metrics::{Aggregate, DEFAULT_SCRAPE_INTERVAL_MS, MinStep, StepValue, format_duration, grafana_step_ms, min_step_of};
 use crate::query::{QueryEnvelope, QueryError, TimeRange};
 
 /// What is computed per series and step.
@@ -42,7 +42,8 @@ pub enum Function {
 }
 
 impl Function {
-    fn parse(s: &str) -> Result<Self, QueryError> {
+    /// `function` as written; empty = `raw`.
+    pub fn parse(s: &str) -> Result<Self, QueryError> {
         Ok(match s.trim().to_ascii_lowercase().as_str() {
             "" | "raw" => Function::Raw,
             "rate" => Function::Rate,
@@ -314,77 +315,132 @@ pub fn parse_selector(text: &str) -> Result<Vec<Matcher>, QueryError> {
 }
 
 /// The query's own minimum step, as the PromQL path reads `step`/`interval`.
+/// `step` (or `interval`) as the query JSON writes it, read by the PromQL
+/// path's rules (`crate::query::metrics::StepValue`).
 fn parse_min_step(v: &serde_json::Value) -> Result<MinStep, QueryError> {
-    if let serde_json::Value::String(s) = v {
-        match s.trim() {
-            "$__interval" | "${__interval}" => return Ok(MinStep::Interval),
-            "$__rate_interval" | "${__rate_interval}" => return Ok(MinStep::RateInterval),
-            _ => {}
-        }
-    }
-    Ok(match parse_step_ms(v)? {
-        0 => MinStep::Unset,
-        ms => MinStep::Fixed(ms),
-    })
+    let step = match v {
+        serde_json::Value::Null => return Ok(MinStep::Unset),
+        serde_json::Value::Number(n) => StepValue::Seconds(n.as_f64().unwrap_or(f64::NAN)),
+        serde_json::Value::String(s) => StepValue::Text(s.clone()),
+        other => return Err(field("step", format!("{other} is not a duration"))),
+    };
+    min_step_of(&step)
 }
 
-fn parse_step_ms(v: &serde_json::Value) -> Result<i64, QueryError> {
-    let bad = |m: String| field("step", m);
-    match v {
-        serde_json::Value::Number(n) => match n.as_f64() {
-            Some(f) if f.is_finite() && (0.0..=86_400.0 * 365.0).contains(&f) => Ok((f * 1000.0).round() as i64),
-            _ => Err(bad(format!("{n} is not a valid number of seconds"))),
-        },
-        serde_json::Value::String(s) => {
-            let s = s.trim();
-            if s.is_empty() || s.starts_with('$') {
-                // An unresolved template variable: fall back to Grafana's interval.
-                return Ok(0);
-            }
-            if let Ok(f) = s.parse::<f64>() {
-                return parse_step_ms(&serde_json::json!(f));
-            }
-            parse_duration_ms(s).ok_or_else(|| bad(format!("{s:?} is not a duration like 30s, 1m or 1h30m")))
+/// A ClickHouse query's parts, typed: what [`ChQuery::parse`] reads from the
+/// query JSON and the `/api/v1/cluster-metrics` handlers build from their
+/// parameters. [`ChQuery::from_params`] checks them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ChParams {
+    pub metric: String,
+    /// Raw-SQL mode; empty means none.
+    pub sql: Option<String>,
+    /// Unchecked matchers (keys, values and count are checked by `from_params`).
+    pub matchers: Vec<Matcher>,
+    pub function: Function,
+    /// `histogram_quantile` only; 0.95 when `None`.
+    pub quantile: Option<f64>,
+    pub group_by: Option<Vec<String>>,
+    pub reduce: Reduce,
+    pub aggregate: Aggregate,
+    pub legend_format: Option<String>,
+    pub min_step: MinStep,
+}
+
+impl Default for ChParams {
+    fn default() -> Self {
+        ChParams {
+            metric: String::new(),
+            sql: None,
+            matchers: Vec::new(),
+            function: Function::Raw,
+            quantile: None,
+            group_by: None,
+            reduce: Reduce::Sum,
+            aggregate: Aggregate::default(),
+            legend_format: None,
+            min_step: MinStep::Unset,
         }
-        serde_json::Value::Null => Ok(0),
-        other => Err(bad(format!("{other} is not a duration"))),
+    }
+}
+
+/// Matchers as the query JSON writes them: a list of `{key, op, value}`
+/// objects or PromQL selector text (`{gpu="0", model_name=~"H100.*"}`).
+pub fn parse_matchers(v: &serde_json::Value) -> Result<Vec<Matcher>, QueryError> {
+    matcher_list(serde_json::from_value(v.clone()).map_err(|e| field("matchers", e.to_string()))?)
+}
+
+fn matcher_list(list: MatcherList) -> Result<Vec<Matcher>, QueryError> {
+    match list {
+        MatcherList::Text(t) => parse_selector(&t),
+        MatcherList::List(l) => {
+            l.into_iter().map(|m| Ok(Matcher { op: parse_op(m.op.as_deref().unwrap_or("="))?, key: m.key, value: m.value })).collect()
+        }
+    }
+}
+
+impl Reduce {
+    /// `reduce` as written; empty = `sum`.
+    pub fn parse(s: &str) -> Result<Self, QueryError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "" | "sum" => Ok(Reduce::Sum),
+            "avg" => Ok(Reduce::Avg),
+            "min" => Ok(Reduce::Min),
+            "max" => Ok(Reduce::Max),
+            "count" => Ok(Reduce::Count),
+            other => Err(field("reduce", format!("{other:?} is not one of sum, avg, min, max, count"))),
+        }
     }
 }
 
 impl ChQuery {
     pub fn parse(json: &[u8], env: &QueryEnvelope) -> Result<Self, QueryError> {
         let raw: Raw = serde_json::from_slice(json).map_err(|e| QueryError::Json(e.to_string()))?;
-        let sql = raw.sql.filter(|s| !s.trim().is_empty());
+        let params = ChParams {
+            metric: raw.metric.unwrap_or_default(),
+            sql: raw.sql,
+            matchers: raw.matchers.map(matcher_list).transpose()?.unwrap_or_default(),
+            function: Function::parse(raw.function.as_deref().unwrap_or(""))?,
+            quantile: raw.quantile,
+            group_by: raw.group_by,
+            reduce: Reduce::parse(raw.reduce.as_deref().unwrap_or(""))?,
+            aggregate: Aggregate::parse(raw.aggregate.as_deref().unwrap_or(""))?,
+            legend_format: raw.legend_format,
+            min_step: match raw.step.as_ref().or(raw.interval.as_ref()) {
+                None => MinStep::Unset,
+                Some(v) => parse_min_step(v)?,
+            },
+        };
+        ChQuery::from_params(params, env)
+    }
+
+    /// A query from typed parts, checked as the query JSON is: the SQL's size
+    /// and macros, the metric name, matchers, φ, group-by keys, and the step
+    /// (Grafana's rules, for the default scrape interval) with its aligned window.
+    pub fn from_params(p: ChParams, env: &QueryEnvelope) -> Result<Self, QueryError> {
+        let sql = p.sql.filter(|s| !s.trim().is_empty());
         if let Some(s) = &sql {
             if s.len() > MAX_SQL_BYTES {
                 return Err(field("sql", format!("{} bytes; the limit is {MAX_SQL_BYTES}", s.len())));
             }
             super::sql_macros::scan(s).map_err(|m| field("sql", m))?;
         }
-        let metric = raw.metric.unwrap_or_default().trim().to_owned();
+        let metric = p.metric.trim().to_owned();
         if metric.is_empty() && sql.is_none() {
             return Err(field("metric", "a metric name is required (source: clickhouse)"));
         }
         if metric.len() > 1024 || metric.chars().any(char::is_control) {
             return Err(field("metric", "at most 1024 characters, no control characters"));
         }
-        let matchers = match raw.matchers {
-            None => Vec::new(),
-            Some(MatcherList::Text(t)) => parse_selector(&t)?,
-            Some(MatcherList::List(l)) => l
-                .into_iter()
-                .map(|m| check_matcher(Matcher { op: parse_op(m.op.as_deref().unwrap_or("="))?, key: m.key, value: m.value }))
-                .collect::<Result<_, _>>()?,
-        };
+        let matchers = p.matchers.into_iter().map(check_matcher).collect::<Result<Vec<_>, _>>()?;
         if matchers.len() > MAX_MATCHERS {
             return Err(field("matchers", format!("{} matchers; the limit is {MAX_MATCHERS}", matchers.len())));
         }
-        let function = Function::parse(raw.function.as_deref().unwrap_or(""))?;
-        let quantile = raw.quantile.unwrap_or(0.95);
-        if function == Function::HistogramQuantile && !(0.0..=1.0).contains(&quantile) {
+        let quantile = p.quantile.unwrap_or(0.95);
+        if p.function == Function::HistogramQuantile && !(0.0..=1.0).contains(&quantile) {
             return Err(field("quantile", format!("{quantile} is not between 0 and 1")));
         }
-        let group_by = match raw.group_by {
+        let group_by = match p.group_by {
             None => None,
             Some(keys) => {
                 if keys.len() > MAX_GROUP_BY {
@@ -403,20 +459,8 @@ impl ChQuery {
                 Some(out)
             }
         };
-        let reduce = match raw.reduce.as_deref().map(|r| r.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("" | "sum") => Reduce::Sum,
-            Some("avg") => Reduce::Avg,
-            Some("min") => Reduce::Min,
-            Some("max") => Reduce::Max,
-            Some("count") => Reduce::Count,
-            Some(other) => return Err(field("reduce", format!("{other:?} is not one of sum, avg, min, max, count"))),
-        };
-        let min_step = match raw.step.as_ref().or(raw.interval.as_ref()) {
-            None => MinStep::Unset,
-            Some(v) => parse_min_step(v)?,
-        };
         let inputs = StepInputs {
-            min_step,
+            min_step: p.min_step,
             time_range: env.time_range,
             interval_ms: env.interval_ms,
             max_data_points: env.max_data_points,
@@ -427,12 +471,12 @@ impl ChQuery {
             metric,
             sql,
             matchers,
-            function,
+            function: p.function,
             quantile,
             group_by,
-            reduce,
-            aggregate: Aggregate::parse(raw.aggregate.as_deref().unwrap_or(""))?,
-            legend_format: raw.legend_format.filter(|l| !l.trim().is_empty()),
+            reduce: p.reduce,
+            aggregate: p.aggregate,
+            legend_format: p.legend_format.filter(|l| !l.trim().is_empty()),
             step_ms,
             start_ms,
             end_ms,

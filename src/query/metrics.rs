@@ -154,7 +154,7 @@ struct DatasourceRef {
 /// A step as `"30s"`, `"1m"`, `"15"` or a number of seconds.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
-enum StepValue {
+pub enum StepValue {
     Seconds(f64),
     Text(String),
 }
@@ -180,7 +180,7 @@ pub struct MetricsParams {
 impl MinStep {
     /// A min step of `secs` seconds (0 = unset), checked as a JSON number `step` is.
     pub fn from_seconds(secs: f64) -> Result<Self, QueryError> {
-        parse_min_step(&StepValue::Seconds(secs))
+        min_step_of(&StepValue::Seconds(secs))
     }
 }
 
@@ -232,7 +232,7 @@ impl MetricsQuery {
             expr: raw.expr.unwrap_or_default(),
             instant,
             both,
-            min_step: raw.step.or(raw.interval).map(|s| parse_min_step(&s)).transpose()?.unwrap_or(MinStep::Unset),
+            min_step: raw.step.or(raw.interval).map(|s| min_step_of(&s)).transpose()?.unwrap_or(MinStep::Unset),
             aggregate: Aggregate::parse(raw.aggregate.as_deref().unwrap_or(""))?,
             legend_format: raw.legend_format,
             exemplars: raw.exemplars.or(raw.exemplar).unwrap_or(false),
@@ -504,7 +504,9 @@ fn number_value(word: &str) -> Option<f64> {
     word.parse::<f64>().ok()
 }
 
-fn parse_min_step(s: &StepValue) -> Result<MinStep, QueryError> {
+/// The min step a `step` value asks for (`$__interval` and `$__rate_interval`
+/// by name; 0 or an unresolved variable = unset).
+pub fn min_step_of(s: &StepValue) -> Result<MinStep, QueryError> {
     if let StepValue::Text(t) = s {
         match t.trim() {
             "$__interval" | "${__interval}" => return Ok(MinStep::Interval),

@@ -283,3 +283,39 @@ fn metrics_constructor_matches_parse() {
     assert_eq!(MetricsQuery::from_params(params(" "), &e), MetricsQuery::parse(br#"{"expr":" "}"#, &e));
     assert_eq!(MinStep::from_seconds(1e12).map(|_| ()), MetricsQuery::parse(br#"{"expr":"up","step":1e12}"#, &e).map(|_| ()));
 }
+
+/// `ChQuery::from_params` (the cluster-metrics API's constructor) and the JSON parser agree, on good input and bad.
+#[test]
+fn clickhouse_constructor_matches_parse() {
+    use super::clickhouse::{ChParams, ChQuery, Function, Reduce, parse_matchers};
+    let e = env(3_600_000, 7_200_000);
+    let params = |group_by: Vec<&str>, quantile: f64| ChParams {
+        metric: " DCGM_FI_DEV_GPU_UTIL ".into(),
+        matchers: parse_matchers(&serde_json::json!(r#"{gpu="0", model=~"H100.*"}"#)).unwrap(),
+        function: Function::HistogramQuantile,
+        quantile: Some(quantile),
+        group_by: Some(group_by.into_iter().map(str::to_owned).collect()),
+        reduce: Reduce::Max,
+        aggregate: Aggregate::parse("sum").unwrap(),
+        min_step: super::metrics::MinStep::from_seconds(30.0).unwrap(),
+        ..ChParams::default()
+    };
+    let json = |group_by: &str, quantile: f64| {
+        format!(
+            r#"{{"metric":" DCGM_FI_DEV_GPU_UTIL ","matchers":"{{gpu=\"0\", model=~\"H100.*\"}}","function":"histogram_quantile","quantile":{quantile},"groupBy":{group_by},"reduce":"max","aggregate":"sum","step":30}}"#
+        )
+    };
+    let typed = ChQuery::from_params(params(vec!["gpu", "gpu"], 0.9), &e);
+    assert_eq!(typed, ChQuery::parse(json(r#"["gpu","gpu"]"#, 0.9).as_bytes(), &e));
+    let q = typed.unwrap();
+    assert_eq!(
+        (q.metric.as_str(), q.group_by.as_deref(), q.step_ms, q.matchers.len()),
+        ("DCGM_FI_DEV_GPU_UTIL", Some(&["gpu".to_owned()][..]), 30_000, 2)
+    );
+    // φ out of range, a group key that is not an attribute key: the same error both ways.
+    for (g, phi, gj) in [(vec!["gpu"], 1.5, r#"["gpu"]"#), (vec![""], 0.5, r#"[""]"#)] {
+        let bad = ChQuery::from_params(params(g, phi), &e);
+        assert!(bad.is_err());
+        assert_eq!(bad, ChQuery::parse(json(gj, phi).as_bytes(), &e));
+    }
+}
