@@ -16,7 +16,6 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 
-use futures::FutureExt;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -24,7 +23,7 @@ use super::envelope::{self, seed_response};
 use super::metrics::value_str;
 use super::params::{parse_step_ms, parse_time_ms};
 use super::{ApiRequest, ApiResponse, method_not_allowed};
-use crate::clickhouse::{self, decode, sql};
+use crate::clickhouse::sql;
 use crate::error::{ErrorCode, FleetError};
 use crate::federation::clickhouse as fed_ch;
 use crate::federation::status::Status;
@@ -177,25 +176,7 @@ fn one_cluster(fed: &Federation, id: &str) -> Result<Arc<Cluster>, FleetError> {
 async fn health(fed: &Federation, id: &str) -> Result<ApiResponse, FleetError> {
     let cluster = one_cluster(fed, id)?;
     let targets = [cluster.clone()];
-    let timeout = fed.registry.limits.timeout;
-    let (probe, latest) = tokio::join!(
-        fed_ch::health(fed, &targets),
-        fed_ch::per_store(
-            fed,
-            &targets,
-            move |store, client, values| {
-                async move {
-                    let stmt = sql::latest_statement(&store, &values);
-                    let body = clickhouse::run_statement(&client, &store, &stmt, "TabSeparated", timeout)
-                        .await
-                        .map_err(|e| FleetError::new(e.code(), e.to_string()))?;
-                    Ok::<_, FleetError>(decode::tsv_rows(&body))
-                }
-                .boxed()
-            },
-            |rows: &Vec<Vec<String>>, _| rows.clone(),
-        )
-    );
+    let (probe, latest) = tokio::join!(fed_ch::health(fed, &targets), fed_ch::rows(fed, &targets, sql::latest_statement),);
     let check = probe.into_iter().next().map(|(_, h)| h);
     let latest = latest.into_iter().next();
     let (latest_ms, series_5m) = match latest.as_ref().map(|o| &o.result) {
@@ -346,25 +327,8 @@ async fn metric_names(fed: &Federation, req: &ApiRequest) -> Result<ApiResponse,
     let prefix = checked("prefix", req.params.get("prefix"))?.unwrap_or_default();
     let limit = limit(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
-    let timeout = fed.registry.limits.timeout;
     let started = Instant::now();
-    let outcomes = fed_ch::per_store(
-        fed,
-        &targets,
-        move |store, client, values| {
-            let prefix = prefix.clone();
-            async move {
-                let stmt = sql::metric_names_statement(&store, &values, start, end, &prefix, limit);
-                let body = clickhouse::run_statement(&client, &store, &stmt, "TabSeparated", timeout)
-                    .await
-                    .map_err(|e| FleetError::new(e.code(), e.to_string()))?;
-                Ok::<_, FleetError>(decode::tsv_rows(&body))
-            }
-            .boxed()
-        },
-        |rows: &Vec<Vec<String>>, _| rows.clone(),
-    )
-    .await;
+    let outcomes = fed_ch::rows(fed, &targets, |store, values| sql::metric_names_statement(store, values, start, end, &prefix, limit)).await;
     Ok(list_answer(outcomes, started, |r| json!({ "name": r.first(), "type": r.get(1), "help": r.get(2), "unit": r.get(3) })))
 }
 
@@ -380,24 +344,9 @@ async fn attributes(fed: &Federation, req: &ApiRequest, key: Option<&str>) -> Re
     }
     let limit = limit(req)?;
     let targets = fed.registry.targets(&req.params.cluster_ids())?;
-    let timeout = fed.registry.limits.timeout;
     let started = Instant::now();
-    let outcomes = fed_ch::per_store(
-        fed,
-        &targets,
-        move |store, client, values| {
-            let (metric, key) = (metric.clone(), key.clone());
-            async move {
-                let stmt = sql::attributes_statement(&store, &values, start, end, metric.as_deref(), key.as_deref(), limit);
-                let body = clickhouse::run_statement(&client, &store, &stmt, "TabSeparated", timeout)
-                    .await
-                    .map_err(|e| FleetError::new(e.code(), e.to_string()))?;
-                Ok::<_, FleetError>(decode::tsv_rows(&body))
-            }
-            .boxed()
-        },
-        |rows: &Vec<Vec<String>>, _| rows.clone(),
-    )
-    .await;
+    let outcomes =
+        fed_ch::rows(fed, &targets, |store, values| sql::attributes_statement(store, values, start, end, metric.as_deref(), key.as_deref(), limit))
+            .await;
     Ok(list_answer(outcomes, started, |r| json!(r.first())))
 }

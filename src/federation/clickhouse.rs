@@ -46,6 +46,32 @@ fn for_cluster(cluster: &Cluster, store: &str, e: &FleetError) -> FleetError {
     FleetError::new(e.code, format!("{} (clickhouse store {store:?}): {}", cluster.name, e.message))
 }
 
+/// A look-up statement (editor lists, the newest point) run once per store and
+/// answered as text rows (`TabSeparated`), every target cluster getting its
+/// store's rows. `statement` builds it from the store and the cluster values
+/// of that store's targets.
+pub async fn rows<S>(fed: &Federation, targets: &[Arc<Cluster>], statement: S) -> Vec<ClusterOutcome<Vec<Vec<String>>>>
+where
+    S: Fn(&ClickhouseStore, &[String]) -> sql::Statement,
+{
+    let timeout = fed.registry.limits.timeout;
+    per_store(
+        fed,
+        targets,
+        |store, client, values| {
+            let stmt = statement(&store, &values);
+            async move {
+                let body =
+                    run_statement(&client, &store, &stmt, "TabSeparated", timeout).await.map_err(|e| FleetError::new(e.code(), e.to_string()))?;
+                Ok::<_, FleetError>(decode::tsv_rows(&body))
+            }
+            .boxed()
+        },
+        |rows: &Vec<Vec<String>>, _| rows.clone(),
+    )
+    .await
+}
+
 /// Run `ask` once per store (with the cluster values of that store's targets)
 /// and hand every target cluster its part through `fan_out`.
 pub async fn per_store<T, R, A, X>(fed: &Federation, targets: &[Arc<Cluster>], ask: A, extract: X) -> Vec<ClusterOutcome<R>>
