@@ -4,7 +4,7 @@
 //! between webhook deliveries. Run through `make test` (FLEETSCOPE_STACK_ENV).
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,6 +23,7 @@ const WEBHOOK: &str = include_str!("fixtures/alertmanager/webhook_v4_firing_sing
 
 use crate::support::ports::reserve as free_port;
 use crate::support::stack_env::stack_env;
+use crate::support::temp::TempDir;
 
 /// A unique token per call (labels, prefixes, temp dirs).
 fn run_id() -> String {
@@ -30,10 +31,8 @@ fn run_id() -> String {
     format!("{}-{ns}", std::process::id())
 }
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("fleetscope-alerts-test-{tag}-{}", run_id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn temp_dir(tag: &str) -> TempDir {
+    crate::support::temp::dir(&format!("alerts-test-{tag}"))
 }
 
 /// A child process killed (SIGKILL) and reaped on drop.
@@ -605,7 +604,7 @@ async fn a_real_alertmanager_delivers_firing_and_resolved_to_serve() {
             .map(|e| (e["event"].as_str().unwrap().to_owned(), e["fingerprint"].as_str().unwrap().to_owned()))
             .collect()
     };
-    let logs = dir.as_path();
+    let logs: &Path = &dir;
     let until = |http: reqwest::Client, want: usize| async move {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {

@@ -20,7 +20,7 @@
 use std::collections::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,15 +32,10 @@ use fleetscope::registry::Registry;
 
 use crate::support::ports::reserve as free_port;
 use crate::support::stack_env::stack_env;
+use crate::support::temp::TempDir;
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "fleetscope-security-{tag}-{}-{}",
-        std::process::id(),
-        chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn temp_dir(tag: &str) -> TempDir {
+    crate::support::temp::dir(&format!("security-{tag}"))
 }
 
 struct Secrets {
@@ -163,7 +158,7 @@ struct Setup {
     witness: Recorder,
     east_rec_url: String,
     _tls: (Proc, Proc),
-    dir: PathBuf,
+    dir: TempDir,
 }
 
 async fn setup(s: &Secrets) -> Setup {

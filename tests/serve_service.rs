@@ -26,6 +26,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::support::stack_env::stack_env;
+use crate::support::temp::TempDir;
 
 const READER: &str = "reader-token-0123456789abcdef";
 const EAST_ONLY: &str = "east-only-token-0123456789abcdef";
@@ -34,11 +35,8 @@ const HOOK: &str = "hook-token-0123456789abcdef";
 const SCRAPER: &str = "scraper-token-0123456789abcdef";
 const WEBHOOK_SECRET: &str = "east-webhook-secret-0123456789";
 
-fn temp_dir(tag: &str) -> PathBuf {
-    let d =
-        std::env::temp_dir().join(format!("fleetscope-serve-{tag}-{}-{}", std::process::id(), chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)));
-    std::fs::create_dir_all(&d).unwrap();
-    d
+fn temp_dir(tag: &str) -> TempDir {
+    crate::support::temp::dir(&format!("serve-{tag}"))
 }
 
 /// A running `serve`: its JSON log (stdout) and stderr go to files.

@@ -19,6 +19,8 @@ pub mod loki;
 pub mod ports;
 /// The running test stack's addresses (`FLEETSCOPE_STACK_ENV`).
 pub mod stack_env;
+/// Per-test temp directories, kept only when the test fails.
+pub mod temp;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
