@@ -76,8 +76,7 @@ struct QueryBody {
     aggregate: Option<String>,
 }
 
-/// The seed's `aggregation` → the query model's function / reduce / φ.
-/// The parts an API `aggregation` stands for (`avg` → `avg_over_time`,
+/// The query-model parts the seed's `aggregation` stands for (`avg` → `avg_over_time`,
 /// `sum` → every series summed, `p95` → φ 0.95 of a histogram).
 fn aggregation_params(a: &str) -> Result<ChParams, FleetError> {
     let a = a.trim().to_ascii_lowercase();
@@ -176,7 +175,7 @@ fn one_cluster(fed: &Federation, id: &str) -> Result<Arc<Cluster>, FleetError> {
 async fn health(fed: &Federation, id: &str) -> Result<ApiResponse, FleetError> {
     let cluster = one_cluster(fed, id)?;
     let targets = [cluster.clone()];
-    let (probe, latest) = tokio::join!(fed_ch::health(fed, &targets), fed_ch::rows(fed, &targets, sql::latest_statement),);
+    let (probe, latest) = tokio::join!(fed_ch::health(fed, &targets), fed_ch::rows(fed, &targets, sql::latest_statement));
     let check = probe.into_iter().next().map(|(_, h)| h);
     let latest = latest.into_iter().next();
     let (latest_ms, series_5m) = match latest.as_ref().map(|o| &o.result) {

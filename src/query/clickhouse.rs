@@ -367,7 +367,7 @@ impl Default for ChParams {
 /// Matchers as the query JSON writes them: a list of `{key, op, value}`
 /// objects or PromQL selector text (`{gpu="0", model_name=~"H100.*"}`).
 pub fn parse_matchers(v: &serde_json::Value) -> Result<Vec<Matcher>, QueryError> {
-    matcher_list(serde_json::from_value(v.clone()).map_err(|e| field("matchers", e.to_string()))?)
+    matcher_list(MatcherList::deserialize(v).map_err(|e| field("matchers", e.to_string()))?)
 }
 
 fn matcher_list(list: MatcherList) -> Result<Vec<Matcher>, QueryError> {
